@@ -1,0 +1,34 @@
+namespace DepthSharp;
+
+/// <summary>Base of every error DepthSharp raises on bad input; the message names the file and the problem.</summary>
+public class DepthSharpException : Exception
+{
+    public DepthSharpException(string message) : base(message) { }
+    public DepthSharpException(string message, Exception inner) : base(message, inner) { }
+}
+
+/// <summary>A picture that cannot be decoded or encoded: broken, truncated, unsupported, or too large.</summary>
+public sealed class ImageFormatException : DepthSharpException
+{
+    public string? FileName { get; }
+    public ImageFormatException(string? fileName, string problem)
+        : base(fileName is null ? problem : $"{fileName}: {problem}") => FileName = fileName;
+    public ImageFormatException(string? fileName, string problem, Exception inner)
+        : base(fileName is null ? problem : $"{fileName}: {problem}", inner) => FileName = fileName;
+}
+
+/// <summary>A checkpoint (safetensors file or shard index) that is broken or does not fit the model.</summary>
+public sealed class CheckpointException : DepthSharpException
+{
+    public string? FileName { get; }
+    public CheckpointException(string? fileName, string problem)
+        : base(fileName is null ? problem : $"{fileName}: {problem}") => FileName = fileName;
+}
+
+/// <summary>A config.json or preprocessor_config.json with a missing, unknown or impossible value.</summary>
+public sealed class ConfigException : DepthSharpException
+{
+    public string? FileName { get; }
+    public ConfigException(string? fileName, string problem)
+        : base(fileName is null ? problem : $"{fileName}: {problem}") => FileName = fileName;
+}
