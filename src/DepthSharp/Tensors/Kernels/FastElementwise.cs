@@ -1,0 +1,220 @@
+using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
+
+namespace DepthSharp.Tensors.Kernels;
+
+/// <summary>SIMD and multi-threaded versions of the element-wise, normalisation and resampling kernels.</summary>
+internal static partial class Fast
+{
+    /// <summary>Runs body(start, end) over [0, count) in contiguous chunks, one task per chunk, at most Threads at a time.</summary>
+    internal static void ParallelChunks(long count, long minChunk, Action<long, long> body)
+    {
+        int threads = KernelOptions.Threads;
+        long chunks = Math.Min(threads * 4L, Math.Max(1, count / Math.Max(1, minChunk)));
+        if (chunks <= 1 || threads == 1) { body(0, count); return; }
+        long per = (count + chunks - 1) / chunks;
+        System.Threading.Tasks.Parallel.For(0, (int)chunks, KernelOptions.Parallel, c =>
+        {
+            long start = c * per, end = Math.Min(count, start + per);
+            if (start < end) body(start, end);
+        });
+    }
+
+    public static void LayerNorm(ReadOnlySpan<float> xs, int rows, int dim, ReadOnlySpan<float> gs, ReadOnlySpan<float> bs, float eps, Span<float> ys)
+    {
+        unsafe
+        {
+            fixed (float* px = xs, pg = gs, pb = bs, py = ys)
+            {
+                nint x = (nint)px, g = (nint)pg, b = (nint)pb, y = (nint)py;
+                ParallelChunks(rows, 16, (r0, r1) =>
+                {
+                    var gamma = new ReadOnlySpan<float>((float*)g, dim);
+                    var beta = new ReadOnlySpan<float>((float*)b, dim);
+                    for (long r = r0; r < r1; r++)
+                    {
+                        var row = new ReadOnlySpan<float>((float*)x + r * dim, dim);
+                        var o = new Span<float>((float*)y + r * dim, dim);
+                        float mean = TensorPrimitives.Sum(row) / dim;
+                        TensorPrimitives.Subtract(row, mean, o);
+                        float var = TensorPrimitives.SumOfSquares((ReadOnlySpan<float>)o) / dim;
+                        float inv = 1f / MathF.Sqrt(var + eps);
+                        TensorPrimitives.Multiply((ReadOnlySpan<float>)o, inv, o);
+                        TensorPrimitives.FusedMultiplyAdd((ReadOnlySpan<float>)o, gamma, beta, o);
+                    }
+                });
+            }
+        }
+    }
+
+    public static void BatchNorm(ReadOnlySpan<float> xs, int batch, int channels, int plane,
+        ReadOnlySpan<float> mean, ReadOnlySpan<float> variance, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, float eps, Span<float> ys)
+    {
+        var scale = new float[channels];
+        var shift = new float[channels];
+        for (int c = 0; c < channels; c++)
+        {
+            scale[c] = gamma[c] / MathF.Sqrt(variance[c] + eps);
+            shift[c] = beta[c] - mean[c] * scale[c];
+        }
+        unsafe
+        {
+            fixed (float* px = xs, py = ys)
+            {
+                nint x = (nint)px, y = (nint)py;
+                ParallelChunks((long)batch * channels, 1, (p0, p1) =>
+                {
+                    for (long p = p0; p < p1; p++)
+                    {
+                        int c = (int)(p % channels);
+                        var dst = new Span<float>((float*)y + p * plane, plane);
+                        TensorPrimitives.Multiply(new ReadOnlySpan<float>((float*)x + p * plane, plane), scale[c], dst);
+                        TensorPrimitives.Add((ReadOnlySpan<float>)dst, shift[c], dst);
+                    }
+                });
+            }
+        }
+    }
+
+    public static void Relu(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Max(x, 0f, y);
+
+    public static void Silu(ReadOnlySpan<float> x, Span<float> y)
+    {
+        TensorPrimitives.Sigmoid(x, y);
+        TensorPrimitives.Multiply(x, (ReadOnlySpan<float>)y, y);
+    }
+
+    public static void Softmax(ReadOnlySpan<float> xs, int rows, int n, Span<float> ys)
+    {
+        unsafe
+        {
+            fixed (float* px = xs, py = ys)
+            {
+                nint x = (nint)px, y = (nint)py;
+                ParallelChunks(rows, 8, (r0, r1) =>
+                {
+                    for (long r = r0; r < r1; r++)
+                        TensorPrimitives.SoftMax(new ReadOnlySpan<float>((float*)x + r * n, n), new Span<float>((float*)y + r * n, n));
+                });
+            }
+        }
+    }
+
+    /// <summary>Exact-GELU with a vectorised erf (Abramowitz–Stegun 7.1.26, |error| ≤ 1.5e-7).</summary>
+    public static void Gelu(ReadOnlySpan<float> xs, Span<float> ys)
+    {
+        unsafe
+        {
+            fixed (float* px = xs, py = ys)
+            {
+                nint x = (nint)px, y = (nint)py;
+                ParallelChunks(xs.Length, 1 << 14, (i0, i1) => GeluRange((float*)x, (float*)y, i0, i1));
+            }
+        }
+    }
+
+    private static unsafe void GeluRange(float* x, float* y, long i0, long i1)
+    {
+        long i = i0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; i + 16 <= i1; i += 16)
+                Vector512.Store(GeluVec(Vector512.Load(x + i)), y + i);
+        }
+        for (; i < i1; i++)
+        {
+            var v = Vector512.Create(x[i]);
+            y[i] = GeluVec(v).GetElement(0);
+        }
+    }
+
+    private static Vector512<float> GeluVec(Vector512<float> v)
+    {
+        var z = Vector512.Abs(v) * Vector512.Create(0.70710678118654752f);
+        var t = Vector512<float>.One / (Vector512<float>.One + Vector512.Create(0.3275911f) * z);
+        var poly = Vector512.Create(1.061405429f);
+        poly = Vector512.FusedMultiplyAdd(poly, t, Vector512.Create(-1.453152027f));
+        poly = Vector512.FusedMultiplyAdd(poly, t, Vector512.Create(1.421413741f));
+        poly = Vector512.FusedMultiplyAdd(poly, t, Vector512.Create(-0.284496736f));
+        poly = Vector512.FusedMultiplyAdd(poly, t, Vector512.Create(0.254829592f));
+        poly *= t;
+        var erfAbs = Vector512<float>.One - poly * Vector512.Exp(-(z * z));
+        var erf = Vector512.ConditionalSelect(Vector512.LessThan(v, Vector512<float>.Zero), -erfAbs, erfAbs);
+        return Vector512.Create(0.5f) * v * (Vector512<float>.One + erf);
+    }
+
+    public static void ResizeBilinear(ReadOnlySpan<float> xs, int planes, int inH, int inW, int outH, int outW,
+        bool alignCorners, double? scaleH, double? scaleW, Span<float> ys)
+    {
+        float rh = Interp.AreaScale(inH, outH, alignCorners, scaleH);
+        float rw = Interp.AreaScale(inW, outW, alignCorners, scaleW);
+        var x0 = new int[outW]; var x1 = new int[outW]; var lx0 = new float[outW]; var lx1 = new float[outW];
+        for (int ox = 0; ox < outW; ox++) Interp.Linear(rw, ox, inW, alignCorners, out x0[ox], out x1[ox], out lx0[ox], out lx1[ox]);
+        unsafe
+        {
+            fixed (float* px = xs, py = ys)
+            {
+                nint xp = (nint)px, yp = (nint)py;
+                ParallelChunks((long)planes * outH, 8, (r0, r1) =>
+                {
+                    for (long r = r0; r < r1; r++)
+                    {
+                        long p = r / outH;
+                        int oy = (int)(r % outH);
+                        Interp.Linear(rh, oy, inH, alignCorners, out int y0, out int y1, out float ly0, out float ly1);
+                        float* row0 = (float*)xp + (p * inH + y0) * inW, row1 = (float*)xp + (p * inH + y1) * inW;
+                        float* dst = (float*)yp + r * outW;
+                        for (int ox = 0; ox < outW; ox++)
+                            dst[ox] = ly0 * (lx0[ox] * row0[x0[ox]] + lx1[ox] * row0[x1[ox]]) +
+                                      ly1 * (lx0[ox] * row1[x0[ox]] + lx1[ox] * row1[x1[ox]]);
+                    }
+                });
+            }
+        }
+    }
+
+    public static void ResizeBicubic(ReadOnlySpan<float> xs, int planes, int inH, int inW, int outH, int outW,
+        bool alignCorners, double? scaleH, double? scaleW, Span<float> ys)
+    {
+        float rh = Interp.AreaScale(inH, outH, alignCorners, scaleH);
+        float rw = Interp.AreaScale(inW, outW, alignCorners, scaleW);
+        var xi = new int[outW * 4];
+        var wx = new float[outW * 4];
+        for (int ox = 0; ox < outW; ox++)
+        {
+            int ix = Interp.Cubic(rw, ox, alignCorners, wx.AsSpan(ox * 4, 4));
+            for (int c = 0; c < 4; c++) xi[ox * 4 + c] = Math.Clamp(ix - 1 + c, 0, inW - 1);
+        }
+        unsafe
+        {
+            fixed (float* px = xs, py = ys)
+            {
+                nint xp = (nint)px, yp = (nint)py;
+                ParallelChunks((long)planes * outH, 8, (r0, r1) =>
+                {
+                    Span<float> wy = stackalloc float[4];
+                    for (long r = r0; r < r1; r++)
+                    {
+                        long p = r / outH;
+                        int oy = (int)(r % outH);
+                        int iy = Interp.Cubic(rh, oy, alignCorners, wy);
+                        float* plane = (float*)xp + p * inH * inW;
+                        float* dst = (float*)yp + r * outW;
+                        for (int ox = 0; ox < outW; ox++)
+                        {
+                            float sum = 0;
+                            for (int a = 0; a < 4; a++)
+                            {
+                                float* row = plane + Math.Clamp(iy - 1 + a, 0, inH - 1) * inW;
+                                int o4 = ox * 4;
+                                float rv = wx[o4] * row[xi[o4]] + wx[o4 + 1] * row[xi[o4 + 1]] + wx[o4 + 2] * row[xi[o4 + 2]] + wx[o4 + 3] * row[xi[o4 + 3]];
+                                sum += wy[a] * rv;
+                            }
+                            dst[ox] = sum;
+                        }
+                    }
+                });
+            }
+        }
+    }
+}

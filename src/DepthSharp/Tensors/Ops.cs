@@ -1,0 +1,311 @@
+using DepthSharp.Tensors.Kernels;
+
+namespace DepthSharp.Tensors;
+
+public enum InterpolationMode { Bilinear, Bicubic }
+
+/// <summary>Tensor-level operations; each picks the fast or the reference kernel (<see cref="KernelOptions.ForceReference"/>).</summary>
+public static class Ops
+{
+    private static bool Ref => KernelOptions.ForceReference;
+
+    /// <summary>x[..., in] · w[out, in]ᵀ + b[out] → [..., out].</summary>
+    public static Tensor Linear(Tensor x, Tensor w, Tensor? b)
+    {
+        int inF = x.Dim(-1), outF = w.Dim(0);
+        if (w.Rank != 2 || w.Dim(1) != inF) throw new ArgumentException($"linear weight {w} does not take input {x}");
+        if (b is not null && b.Length != outF) throw new ArgumentException($"linear bias {b} does not match weight {w}");
+        int rows = (int)(x.Length / inF);
+        var shape = (int[])x.Shape.Clone();
+        shape[^1] = outF;
+        var y = Tensor.Empty(shape);
+        ReadOnlySpan<float> bias = b is null ? default : b.Data;
+        if (Ref) Reference.Linear(x.Data, rows, inF, w.Data, bias, outF, y.Data);
+        else Fast.Linear(x.Data, rows, inF, w.Data, bias, outF, y.Data);
+        return y;
+    }
+
+    /// <summary>conv2d over x[B,C,H,W] with w[O,C,KH,KW] and zero padding.</summary>
+    public static Tensor Conv2d(Tensor x, Tensor w, Tensor? b, int stride = 1, int padding = 0)
+    {
+        if (x.Rank != 4 || w.Rank != 4 || w.Dim(1) != x.Dim(1))
+            throw new ArgumentException($"conv2d weight {w} does not take input {x}");
+        var s = new ConvShape(x.Dim(0), x.Dim(1), x.Dim(2), x.Dim(3), w.Dim(0), w.Dim(2), w.Dim(3), stride, stride, padding, padding);
+        s.Validate(transposed: false);
+        if (b is not null && b.Length != s.OutChannels) throw new ArgumentException($"conv2d bias {b} does not match weight {w}");
+        var y = Tensor.Empty(s.Batch, s.OutChannels, s.OutH, s.OutW);
+        ReadOnlySpan<float> bias = b is null ? default : b.Data;
+        if (Ref) Reference.Conv2d(s, x.Data, w.Data, bias, y.Data);
+        else Fast.Conv2d(s, x.Data, w.Data, bias, y.Data);
+        return y;
+    }
+
+    /// <summary>conv_transpose2d over x[B,C,H,W] with w[C,O,KH,KW].</summary>
+    public static Tensor ConvTranspose2d(Tensor x, Tensor w, Tensor? b, int stride, int padding = 0)
+    {
+        if (x.Rank != 4 || w.Rank != 4 || w.Dim(0) != x.Dim(1))
+            throw new ArgumentException($"conv_transpose2d weight {w} does not take input {x}");
+        var s = new ConvShape(x.Dim(0), x.Dim(1), x.Dim(2), x.Dim(3), w.Dim(1), w.Dim(2), w.Dim(3), stride, stride, padding, padding);
+        s.Validate(transposed: true);
+        if (b is not null && b.Length != s.OutChannels) throw new ArgumentException($"conv_transpose2d bias {b} does not match weight {w}");
+        var y = Tensor.Empty(s.Batch, s.OutChannels, s.TransposedOutH, s.TransposedOutW);
+        ReadOnlySpan<float> bias = b is null ? default : b.Data;
+        if (Ref) Reference.ConvTranspose2d(s, x.Data, w.Data, bias, y.Data);
+        else Fast.ConvTranspose2d(s, x.Data, w.Data, bias, y.Data);
+        return y;
+    }
+
+    public static Tensor LayerNorm(Tensor x, Tensor gamma, Tensor beta, float eps)
+    {
+        int dim = x.Dim(-1);
+        if (gamma.Length != dim || beta.Length != dim) throw new ArgumentException($"layer norm of size {gamma.Length} on {x}");
+        var y = Tensor.Empty(x.Shape);
+        int rows = (int)(x.Length / dim);
+        if (Ref) Reference.LayerNorm(x.Data, rows, dim, gamma.Data, beta.Data, eps, y.Data);
+        else Fast.LayerNorm(x.Data, rows, dim, gamma.Data, beta.Data, eps, y.Data);
+        return y;
+    }
+
+    /// <summary>Inference batch norm over x[B,C,H,W] with running statistics.</summary>
+    public static Tensor BatchNorm(Tensor x, Tensor mean, Tensor variance, Tensor gamma, Tensor beta, float eps)
+    {
+        int c = x.Dim(1);
+        var y = Tensor.Empty(x.Shape);
+        int plane = (int)(x.Length / x.Dim(0) / c);
+        if (Ref) Reference.BatchNorm(x.Data, x.Dim(0), c, plane, mean.Data, variance.Data, gamma.Data, beta.Data, eps, y.Data);
+        else Fast.BatchNorm(x.Data, x.Dim(0), c, plane, mean.Data, variance.Data, gamma.Data, beta.Data, eps, y.Data);
+        return y;
+    }
+
+    public static Tensor Gelu(Tensor x)
+    {
+        var y = Tensor.Empty(x.Shape);
+        if (Ref) Reference.Gelu(x.Data, y.Data); else Fast.Gelu(x.Data, y.Data);
+        return y;
+    }
+
+    public static Tensor Relu(Tensor x)
+    {
+        var y = Tensor.Empty(x.Shape);
+        if (Ref) Reference.Relu(x.Data, y.Data); else Fast.Relu(x.Data, y.Data);
+        return y;
+    }
+
+    public static Tensor Silu(Tensor x)
+    {
+        var y = Tensor.Empty(x.Shape);
+        if (Ref) Reference.Silu(x.Data, y.Data); else Fast.Silu(x.Data, y.Data);
+        return y;
+    }
+
+    /// <summary>Softmax over the last dimension.</summary>
+    public static Tensor Softmax(Tensor x)
+    {
+        int n = x.Dim(-1);
+        var y = Tensor.Empty(x.Shape);
+        if (Ref) Reference.Softmax(x.Data, (int)(x.Length / n), n, y.Data);
+        else Fast.Softmax(x.Data, (int)(x.Length / n), n, y.Data);
+        return y;
+    }
+
+    /// <summary>Scaled dot-product attention with heads interleaved in the last dimension: q[B,Nq,H·D], k,v[B,Nk,H·D].</summary>
+    public static Tensor Attention(Tensor q, Tensor k, Tensor v, int heads, float scale)
+    {
+        if (q.Rank != 3 || k.Rank != 3 || v.Rank != 3 || q.Dim(2) % heads != 0 || k.Dim(2) != q.Dim(2) || v.Dim(2) != q.Dim(2)
+            || k.Dim(1) != v.Dim(1) || k.Dim(0) != q.Dim(0) || v.Dim(0) != q.Dim(0))
+            throw new ArgumentException($"attention over q{q}, k{k}, v{v} with {heads} heads");
+        int batch = q.Dim(0), nq = q.Dim(1), nk = k.Dim(1), headDim = q.Dim(2) / heads;
+        var y = Tensor.Empty(q.Shape);
+        if (Ref) Reference.Attention(q.Data, k.Data, v.Data, batch, nq, nk, heads, headDim, scale, y.Data);
+        else Fast.Attention(q.Data, k.Data, v.Data, batch, nq, nk, heads, headDim, scale, y.Data);
+        return y;
+    }
+
+    /// <summary>
+    /// F.interpolate on x[..., H, W] to (outH, outW). Pass the scale factors when the caller gave scale_factor, so that the
+    /// coordinate mapping uses them as PyTorch does.
+    /// </summary>
+    public static Tensor Interpolate(Tensor x, int outH, int outW, InterpolationMode mode, bool alignCorners,
+        double? scaleH = null, double? scaleW = null)
+    {
+        if (x.Rank < 2 || outH <= 0 || outW <= 0) throw new ArgumentException($"cannot resize {x} to {outH}x{outW}");
+        int inH = x.Dim(-2), inW = x.Dim(-1);
+        int planes = (int)(x.Length / ((long)inH * inW));
+        var shape = (int[])x.Shape.Clone();
+        shape[^2] = outH;
+        shape[^1] = outW;
+        var y = Tensor.Empty(shape);
+        if (mode == InterpolationMode.Bilinear)
+        {
+            if (Ref) Reference.ResizeBilinear(x.Data, planes, inH, inW, outH, outW, alignCorners, scaleH, scaleW, y.Data);
+            else Fast.ResizeBilinear(x.Data, planes, inH, inW, outH, outW, alignCorners, scaleH, scaleW, y.Data);
+        }
+        else
+        {
+            if (Ref) Reference.ResizeBicubic(x.Data, planes, inH, inW, outH, outW, alignCorners, scaleH, scaleW, y.Data);
+            else Fast.ResizeBicubic(x.Data, planes, inH, inW, outH, outW, alignCorners, scaleH, scaleW, y.Data);
+        }
+        return y;
+    }
+
+    /// <summary>F.interpolate with scale_factor: output size floor(in · scale), coordinates mapped by 1/scale.</summary>
+    public static Tensor Interpolate(Tensor x, double scale, InterpolationMode mode, bool alignCorners)
+    {
+        int outH = (int)Math.Floor(x.Dim(-2) * scale), outW = (int)Math.Floor(x.Dim(-1) * scale);
+        return Interpolate(x, outH, outW, mode, alignCorners, scale, scale);
+    }
+
+    /// <summary>Element-wise a + b of equal shapes.</summary>
+    public static Tensor Add(Tensor a, Tensor b)
+    {
+        RequireSameShape(a, b, "add");
+        var y = Tensor.Empty(a.Shape);
+        System.Numerics.Tensors.TensorPrimitives.Add(a.Data, b.Data, y.Data);
+        return y;
+    }
+
+    /// <summary>a += b in place, equal shapes.</summary>
+    public static void AddInPlace(Tensor a, Tensor b)
+    {
+        RequireSameShape(a, b, "add");
+        System.Numerics.Tensors.TensorPrimitives.Add(a.Data, b.Data, a.Data);
+    }
+
+    /// <summary>x[..., n] · v[n] (per-channel scale of the last dimension).</summary>
+    public static Tensor MulLastDim(Tensor x, Tensor v)
+    {
+        int n = x.Dim(-1);
+        if (v.Length != n) throw new ArgumentException($"cannot scale {x} by {v}");
+        var y = Tensor.Empty(x.Shape);
+        for (long off = 0; off < x.Length; off += n)
+            System.Numerics.Tensors.TensorPrimitives.Multiply(x.Data.AsSpan((int)off, n), v.Data, y.Data.AsSpan((int)off, n));
+        return y;
+    }
+
+    /// <summary>Element-wise product of equal shapes.</summary>
+    public static Tensor Mul(Tensor a, Tensor b)
+    {
+        RequireSameShape(a, b, "multiply");
+        var y = Tensor.Empty(a.Shape);
+        System.Numerics.Tensors.TensorPrimitives.Multiply(a.Data, b.Data, y.Data);
+        return y;
+    }
+
+    private static void RequireSameShape(Tensor a, Tensor b, string what)
+    {
+        if (!a.Shape.AsSpan().SequenceEqual(b.Shape)) throw new ArgumentException($"cannot {what} {a} and {b}");
+    }
+
+    /// <summary>Concatenation along <paramref name="dim"/>.</summary>
+    public static Tensor Concat(int dim, params Tensor[] parts)
+    {
+        if (parts.Length == 0) throw new ArgumentException("nothing to concatenate");
+        int rank = parts[0].Rank;
+        dim = dim < 0 ? rank + dim : dim;
+        var shape = (int[])parts[0].Shape.Clone();
+        shape[dim] = 0;
+        foreach (var p in parts)
+        {
+            for (int i = 0; i < rank; i++)
+                if (i != dim && p.Shape[i] != parts[0].Shape[i]) throw new ArgumentException($"cannot concatenate {parts[0]} and {p} on dim {dim}");
+            shape[dim] += p.Shape[dim];
+        }
+        long outer = 1, inner = 1;
+        for (int i = 0; i < dim; i++) outer *= shape[i];
+        for (int i = dim + 1; i < rank; i++) inner *= shape[i];
+        var y = Tensor.Empty(shape);
+        long rowOut = shape[dim] * inner, offset = 0;
+        foreach (var p in parts)
+        {
+            long chunk = p.Shape[dim] * inner;
+            for (long o = 0; o < outer; o++)
+                Array.Copy(p.Data, o * chunk, y.Data, o * rowOut + offset, chunk);
+            offset += chunk;
+        }
+        return y;
+    }
+
+    /// <summary>The slice [start, start + length) of dimension <paramref name="dim"/>, copied.</summary>
+    public static Tensor Narrow(Tensor x, int dim, int start, int length)
+    {
+        dim = dim < 0 ? x.Rank + dim : dim;
+        if (start < 0 || length < 0 || start + length > x.Shape[dim]) throw new ArgumentException($"slice {start}+{length} of dim {dim} of {x}");
+        var shape = (int[])x.Shape.Clone();
+        shape[dim] = length;
+        long outer = 1, inner = 1;
+        for (int i = 0; i < dim; i++) outer *= x.Shape[i];
+        for (int i = dim + 1; i < x.Rank; i++) inner *= x.Shape[i];
+        var y = Tensor.Empty(shape);
+        for (long o = 0; o < outer; o++)
+            Array.Copy(x.Data, (o * x.Shape[dim] + start) * inner, y.Data, o * length * inner, length * inner);
+        return y;
+    }
+
+    /// <summary>Splits dimension <paramref name="dim"/> into consecutive pieces of the given sizes (torch.split_with_sizes).</summary>
+    public static Tensor[] Split(Tensor x, int dim, params int[] sizes)
+    {
+        if (sizes.Sum() != x.Dim(dim)) throw new ArgumentException($"sizes [{string.Join(", ", sizes)}] do not add up to dim {dim} of {x}");
+        var parts = new Tensor[sizes.Length];
+        int start = 0;
+        for (int i = 0; i < sizes.Length; i++) { parts[i] = Narrow(x, dim, start, sizes[i]); start += sizes[i]; }
+        return parts;
+    }
+
+    /// <summary>A copy with dimensions reordered: output dim i is input dim perm[i].</summary>
+    public static Tensor Permute(Tensor x, params int[] perm)
+    {
+        int rank = x.Rank;
+        if (perm.Length != rank || perm.Distinct().Count() != rank || perm.Any(p => p < 0 || p >= rank))
+            throw new ArgumentException($"bad permutation [{string.Join(", ", perm)}] of {x}");
+        var outShape = new int[rank];
+        var inStrides = new long[rank];
+        long st = 1;
+        for (int i = rank - 1; i >= 0; i--) { inStrides[i] = st; st *= x.Shape[i]; }
+        var strides = new long[rank];
+        for (int i = 0; i < rank; i++) { outShape[i] = x.Shape[perm[i]]; strides[i] = inStrides[perm[i]]; }
+        var y = Tensor.Empty(outShape);
+        if (y.Length == 0) return y;
+        // Walk the output in order; the innermost output dimension is copied with the input's stride.
+        int last = outShape[rank - 1];
+        long lastStride = strides[rank - 1];
+        var idx = new int[rank];
+        long outPos = 0;
+        var src = x.Data;
+        var dst = y.Data;
+        while (outPos < y.Length)
+        {
+            long inPos = 0;
+            for (int i = 0; i < rank - 1; i++) inPos += idx[i] * strides[i];
+            for (int j = 0; j < last; j++) dst[outPos + j] = src[inPos + j * lastStride];
+            outPos += last;
+            for (int i = rank - 2; i >= 0; i--)
+            {
+                if (++idx[i] < outShape[i]) break;
+                idx[i] = 0;
+            }
+        }
+        return y;
+    }
+
+    /// <summary>
+    /// F.unfold for x[B,C,H,W] with a square kernel and stride, no padding: → [B, C·k·k, L], L = blocks row-major.
+    /// </summary>
+    public static Tensor Unfold(Tensor x, int kernel, int stride)
+    {
+        int b = x.Dim(0), c = x.Dim(1), h = x.Dim(2), w = x.Dim(3);
+        if (kernel <= 0 || stride <= 0 || kernel > h || kernel > w) throw new ArgumentException($"cannot unfold {x} with kernel {kernel}, stride {stride}");
+        int nh = (h - kernel) / stride + 1, nw = (w - kernel) / stride + 1, blocks = nh * nw;
+        var y = Tensor.Empty(b, c * kernel * kernel, blocks);
+        for (int bi = 0; bi < b; bi++)
+            for (int ci = 0; ci < c; ci++)
+                for (int ky = 0; ky < kernel; ky++)
+                    for (int kx = 0; kx < kernel; kx++)
+                    {
+                        long row = ((long)bi * c * kernel * kernel + (ci * kernel + ky) * kernel + kx) * blocks;
+                        for (int by = 0; by < nh; by++)
+                            for (int bx = 0; bx < nw; bx++)
+                                y.Data[row + by * nw + bx] = x.Data[(((long)bi * c + ci) * h + by * stride + ky) * w + bx * stride + kx];
+                    }
+        return y;
+    }
+}
