@@ -50,13 +50,13 @@ public static class PngDecoder
                 throw Fail(fileName, $"chunk '{type}' has an impossible length {length}");
             if (data.Length - pos - 12 < (long)length)
                 throw Fail(fileName, $"truncated: chunk '{type}' runs past the end of the file");
+            uint storedCrc = BinaryPrimitives.ReadUInt32BigEndian(data.Slice(pos + 8 + (int)length, 4));
+            if (Crc32.Compute(data.Slice(pos + 4, 4 + (int)length)) != storedCrc)
+                throw Fail(fileName, $"CRC mismatch in chunk '{type}' (file is corrupt)");
             foreach (byte b in typeBytes)
                 if (!((b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z')))
                     throw Fail(fileName, $"invalid chunk type '{type}'");
             ReadOnlySpan<byte> body = data.Slice(pos + 8, (int)length);
-            uint storedCrc = BinaryPrimitives.ReadUInt32BigEndian(data.Slice(pos + 8 + (int)length, 4));
-            if (Crc32.Compute(data.Slice(pos + 4, 4 + (int)length)) != storedCrc)
-                throw Fail(fileName, $"CRC mismatch in chunk '{type}' (file is corrupt)");
             pos += 12 + (int)length;
 
             if (header is null && type != "IHDR")
