@@ -57,12 +57,12 @@ internal static class PngBuilder
         s.Write(four);
         s.Write(type);
         s.Write(data);
-        BinaryPrimitives.WriteUInt32BigEndian(four, Crc(type.Concat(data)));
+        BinaryPrimitives.WriteUInt32BigEndian(four, Crc([.. type, .. data]));
         s.Write(four);
     }
 
     // Bit-at-a-time CRC-32: slow but independent of the table-driven one in the library.
-    public static uint Crc(IEnumerable<byte> bytes)
+    public static uint Crc(ReadOnlySpan<byte> bytes)
     {
         uint c = 0xFFFFFFFF;
         foreach (byte b in bytes)
@@ -83,7 +83,7 @@ internal static class PngBuilder
             uint len = BinaryPrimitives.ReadUInt32BigEndian(file.AsSpan(pos));
             if (len > file.Length - pos - 12)
                 return;
-            uint crc = Crc(file.AsSpan(pos + 4, 4 + (int)len).ToArray());
+            uint crc = Crc(file.AsSpan(pos + 4, 4 + (int)len));
             BinaryPrimitives.WriteUInt32BigEndian(file.AsSpan(pos + 8 + (int)len), crc);
             pos += 12 + (int)len;
         }
