@@ -3,9 +3,6 @@ namespace DepthSharp.Tensors.Kernels;
 // Staging: these route to the reference loops until the blocked SIMD kernels land (kernels branch).
 internal static partial class Fast
 {
-    public static void Linear(ReadOnlySpan<float> x, int rows, int inF, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, int outF, Span<float> y)
-        => Reference.Linear(x, rows, inF, w, bias, outF, y);
-
     public static void Conv2d(ConvShape s, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y)
         => Reference.Conv2d(s, x, w, bias, y);
 
