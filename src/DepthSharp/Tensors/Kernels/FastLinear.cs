@@ -15,7 +15,7 @@ internal static partial class Fast
         unsafe
         {
             fixed (float* pa = a, pb = b, pc = c)
-                Kernels.Gemm.Run(m, n, k, pa, lda, transA, new DenseB(pb, ldb, transB), pc, ldc, accumulate, null, null, KernelOptions.Threads);
+                PackedGemm.Run(m, n, k, pa, lda, transA, new DenseB(pb, ldb, transB), pc, ldc, accumulate, null, null, KernelOptions.Threads);
         }
     }
 
@@ -30,7 +30,7 @@ internal static partial class Fast
         unsafe
         {
             fixed (float* px = x, pw = w, pb = bias, py = y)
-                Kernels.Gemm.Run(rows, outF, inF, px, inF, false, new DenseB(pw, inF, true), py, outF, false,
+                PackedGemm.Run(rows, outF, inF, px, inF, false, new DenseB(pw, inF, true), py, outF, false,
                     null, bias.IsEmpty ? null : pb, KernelOptions.Threads);
         }
     }
