@@ -1,5 +1,6 @@
 using DepthSharp.Tensors;
 using DepthSharp.Tensors.Kernels;
+using System.Runtime.Intrinsics;
 
 namespace DepthSharp.Tests.Kernels;
 
@@ -283,6 +284,23 @@ public sealed class KernelEquivalenceTests
         Fast.Gelu(input, fast);
         Assert.Equal(exact, reference[0], 1e-7 * (1 + Math.Abs(exact)));
         Assert.Equal(exact, fast[0], 1e-6 * (1 + Math.Abs(exact)));
+    }
+
+    [Fact]
+    public void Vector_exp_is_within_a_few_ulp_of_Math_Exp()
+    {
+        double worst = 0;
+        for (double x = -87.3; x <= 88.3; x += 0.00731)
+        {
+            float xf = (float)x;
+            double exact = Math.Exp(xf);
+            worst = Math.Max(worst, Math.Abs(VecMath.Exp(Vector512.Create(xf)).GetElement(0) - exact) / exact);
+            worst = Math.Max(worst, Math.Abs(VecMath.Exp(Vector256.Create(xf)).GetElement(0) - exact) / exact);
+        }
+        Assert.True(worst <= 3e-7, $"max relative error {worst:E3}");
+        // Far below the range it flushes to a tiny positive value, never NaN or a negative.
+        float tiny = VecMath.Exp(Vector512.Create(-1000f)).GetElement(0);
+        Assert.InRange(tiny, 0f, 2e-38f);
     }
 
     [Theory]

@@ -56,7 +56,7 @@ internal static partial class Fast
             PackedGemm.PackA(kh, width, false, 0, nk, 0, d, packK);
             float* packV = Scratch.Get(ScratchSlot.AttnValues, (long)PackedGemm.RoundUp(d, GemmKernels.Nr) * nk);
             new DenseB(vh, width, false).Pack(0, nk, 0, d, packV);
-            float* packQ = Scratch.Get(ScratchSlot.AttnQuery, (long)QueryBlock * d);
+            float* packQ = Scratch.Get(ScratchSlot.AttnQuery, (long)PackedGemm.RoundUp(QueryBlock, GemmKernels.Nr) * d);
             float* scores = Scratch.Get(ScratchSlot.AttnScores, (long)QueryBlock * nk);
             float* packP = Scratch.Get(ScratchSlot.AttnProbs, (long)QueryBlock * nk);
             float* inv = stackalloc float[QueryBlock];
@@ -65,10 +65,12 @@ internal static partial class Fast
                 int i0 = blk * QueryBlock, nt = Math.Min(QueryBlock, nq - i0);
                 float* qh = q + ((long)b * nq + i0) * width + h * d;
                 float* oh = output + ((long)b * nq + i0) * width + h * d;
-                // Sᵀ[j, r] = k_j · q_r, then softmax down each column r.
+                // Sᵀ[j, r] = k_j · (scale · q_r), then softmax down each column r; the scale rides on the small packed Q.
                 new DenseB(qh, width, true).Pack(0, d, 0, nt, packQ);
+                var packedQ = new Span<float>(packQ, d * PackedGemm.RoundUp(nt, GemmKernels.Nr));
+                System.Numerics.Tensors.TensorPrimitives.Multiply(packedQ, scale, packedQ);
                 PackedGemm.Macro(nk, nt, d, packK, packQ, scores, nt, false, null, null);
-                SoftmaxColumns(scores, nk, nt, scale, inv);
+                SoftmaxColumns(scores, nk, nt, inv);
                 // O = P·V with P = (Sᵀ)ᵀ read as a transposed A operand.
                 PackedGemm.PackA(scores, nt, true, 0, nt, 0, nk, packP);
                 PackedGemm.Macro(nt, d, nk, packP, packV, oh, width, false, null, null);
@@ -79,35 +81,40 @@ internal static partial class Fast
         }
     }
 
-    /// <summary>s[j, r] ← exp(scale·s[j, r] − max_j), inv[r] ← 1 / Σ_j; s is nk × nt row-major.</summary>
-    private static unsafe void SoftmaxColumns(float* s, int nk, int nt, float scale, float* inv)
+    /// <summary>s[j, r] ← exp(s[j, r] − max_j s[j, r]), inv[r] ← 1 / Σ_j; s is nk × nt row-major (already scaled).</summary>
+    internal static unsafe void SoftmaxColumns(float* s, int nk, int nt, float* inv)
     {
         float* max = stackalloc float[QueryBlock];
         float* sum = stackalloc float[QueryBlock];
         for (int r = 0; r < nt; r++) { max[r] = float.NegativeInfinity; sum[r] = 0f; }
-        int full = Vector512.IsHardwareAccelerated ? nt & ~15 : 0;
-        var vs = Vector512.Create(scale);
+        // Columns in whole vectors, then the rest one by one.
+        int v16 = Vector512.IsHardwareAccelerated ? nt & ~15 : 0;
+        int v8 = Vector256.IsHardwareAccelerated ? v16 + ((nt - v16) & ~7) : v16;
         for (int j = 0; j < nk; j++)
         {
             float* row = s + (long)j * nt;
-            for (int r = 0; r < full; r += 16)
-            {
-                var x = Vector512.Load(row + r) * vs;
-                Vector512.Store(x, row + r);
-                Vector512.Store(Vector512.Max(x, Vector512.Load(max + r)), max + r);
-            }
-            for (int r = full; r < nt; r++) { row[r] *= scale; max[r] = MathF.Max(max[r], row[r]); }
+            for (int r = 0; r < v16; r += 16)
+                Vector512.Store(Vector512.Max(Vector512.Load(row + r), Vector512.Load(max + r)), max + r);
+            for (int r = v16; r < v8; r += 8)
+                Vector256.Store(Vector256.Max(Vector256.Load(row + r), Vector256.Load(max + r)), max + r);
+            for (int r = v8; r < nt; r++) max[r] = MathF.Max(max[r], row[r]);
         }
         for (int j = 0; j < nk; j++)
         {
             float* row = s + (long)j * nt;
-            for (int r = 0; r < full; r += 16)
+            for (int r = 0; r < v16; r += 16)
             {
-                var e = Vector512.Exp(Vector512.Load(row + r) - Vector512.Load(max + r));
+                var e = VecMath.Exp(Vector512.Load(row + r) - Vector512.Load(max + r));
                 Vector512.Store(e, row + r);
                 Vector512.Store(Vector512.Load(sum + r) + e, sum + r);
             }
-            for (int r = full; r < nt; r++) { row[r] = MathF.Exp(row[r] - max[r]); sum[r] += row[r]; }
+            for (int r = v16; r < v8; r += 8)
+            {
+                var e = VecMath.Exp(Vector256.Load(row + r) - Vector256.Load(max + r));
+                Vector256.Store(e, row + r);
+                Vector256.Store(Vector256.Load(sum + r) + e, sum + r);
+            }
+            for (int r = v8; r < nt; r++) { row[r] = MathF.Exp(row[r] - max[r]); sum[r] += row[r]; }
         }
         for (int r = 0; r < nt; r++) inv[r] = 1f / sum[r];
     }

@@ -19,12 +19,46 @@ internal readonly unsafe struct Im2colB(float* x, ConvShape s) : IPackB
             float* d = dst + (long)jr * kc;
             // Walk (c, ky, kx) incrementally rather than dividing per row.
             int c = p0 / (kh * kw), ky = p0 % (kh * kw) / kw, kx = p0 % kw;
+            if (nr == nrW && s.StrideW == 1 && ox0 + nr <= ow)
+            {
+                PackWithinRow(c, ky, kx, kc, oy0, ox0, d);
+                continue;
+            }
             for (int p = 0; p < kc; p++, d += nrW)
             {
                 PackRow(x + (long)c * s.InH * s.InW, ky, kx, oy0, ox0, nr, d);
                 for (int t = nr; t < nrW; t++) d[t] = 0f;
                 if (++kx == kw) { kx = 0; if (++ky == kh) { ky = 0; c++; } }
             }
+        }
+    }
+
+    /// <summary>
+    /// The common case (stride 1 along x, a full sliver inside one output row): each packed row is one contiguous run of
+    /// the input row, copied with full vectors unless it touches the padding.
+    /// </summary>
+    private void PackWithinRow(int c, int ky, int kx, int kc, int oy, int ox, float* d)
+    {
+        int nrW = GemmKernels.Nr, h = s.InH, w = s.InW, kh = s.KernelH, kw = s.KernelW;
+        long plane = (long)h * w;
+        float* xc = x + c * plane;
+        int iyBase = oy * s.StrideH - s.PadH, ixBase = ox - s.PadW;
+        for (int p = 0; p < kc; p++, d += nrW)
+        {
+            int iy = iyBase + ky, ix0 = ixBase + kx;
+            if ((uint)iy >= (uint)h)
+                Clear(d, nrW);
+            else if (ix0 >= 0 && ix0 + nrW <= w)
+                PackedGemm.Copy(xc + (long)iy * w + ix0, d, nrW);
+            else
+            {
+                int lo = Math.Clamp(-ix0, 0, nrW), hi = Math.Clamp(w - ix0, lo, nrW);
+                float* row = xc + (long)iy * w + ix0;
+                Clear(d, lo);
+                for (int t = lo; t < hi; t++) d[t] = row[t];
+                Clear(d + hi, nrW - hi);
+            }
+            if (++kx == kw) { kx = 0; if (++ky == kh) { ky = 0; xc += plane; } }
         }
     }
 

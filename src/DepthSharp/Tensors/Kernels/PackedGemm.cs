@@ -205,7 +205,15 @@ internal static unsafe class PackedGemm
             {
                 // op(A)[i, p] = a[p·lda + i]: a k step is a contiguous run of a.
                 float* s = a + (long)p0 * lda + i0 + ir;
-                for (int p = 0; p < kc; p++, s += lda, d += rows)
+                int p = 0;
+                // A full vector per k step (all but the last): its spare lanes read on into a (still inside it, since
+                // lda ≥ rows ≥ half a vector and a later row exists) and land on the next k step's slot, which that step
+                // then overwrites; with rows ≥ half a vector the last such store ends inside this sliver.
+                if (Vector512.IsHardwareAccelerated && rows >= 8)
+                    for (; p < kc - 1; p++, s += lda, d += rows) Vector512.Store(Vector512.Load(s), d);
+                else if (Vector256.IsHardwareAccelerated && !Vector512.IsHardwareAccelerated && rows >= 4)
+                    for (; p < kc - 1; p++, s += lda, d += rows) Vector256.Store(Vector256.Load(s), d);
+                for (; p < kc; p++, s += lda, d += rows)
                     for (int r = 0; r < rows; r++) d[r] = s[r];
             }
             else
@@ -238,6 +246,7 @@ internal static unsafe class PackedGemm
         }
     }
 
+    /// <summary>Copies one packed row; a full sliver width (32 or 16) moves as two vectors.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Copy(float* s, float* d, int n)
     {
@@ -245,6 +254,11 @@ internal static unsafe class PackedGemm
         {
             Vector512.Store(Vector512.Load(s), d);
             Vector512.Store(Vector512.Load(s + 16), d + 16);
+        }
+        else if (Vector256.IsHardwareAccelerated && n == 16)
+        {
+            Vector256.Store(Vector256.Load(s), d);
+            Vector256.Store(Vector256.Load(s + 8), d + 8);
         }
         else
             Buffer.MemoryCopy(s, d, n * sizeof(float), n * sizeof(float));
