@@ -1,0 +1,99 @@
+using DepthSharp.Tensors;
+
+namespace DepthSharp.Checkpoints;
+
+/// <summary>Supplies a model's parameters by full name as the model asks for them.</summary>
+public interface IWeightSource
+{
+    Tensor Get(string name, int[] shape);
+}
+
+/// <summary>
+/// A name-prefix builder over a weight source: <c>w["neck"]["layers"][2].Get("weight", ...)</c> asks for
+/// "neck.layers.2.weight", so checkpoint names live in one place: the module constructors.
+/// </summary>
+public sealed class Weights(IWeightSource source, string prefix = "")
+{
+    public string Prefix { get; } = prefix;
+    public IWeightSource Source { get; } = source;
+
+    public Weights this[string name] => new(Source, Join(name));
+    public Weights this[int index] => new(Source, Join(index.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+
+    public Tensor Get(string name, params int[] shape) => Source.Get(Join(name), shape);
+
+    private string Join(string name) => Prefix.Length == 0 ? name : $"{Prefix}.{name}";
+}
+
+/// <summary>
+/// Takes parameters from a checkpoint and keeps account: every tensor the model asks for that is missing or of
+/// another shape, and (in <see cref="Finish"/>) every tensor of the checkpoint nobody asked for, is reported by name.
+/// </summary>
+public sealed class CheckpointWeights(Checkpoint checkpoint) : IWeightSource
+{
+    private readonly HashSet<string> _used = new(StringComparer.Ordinal);
+    private readonly List<string> _problems = [];
+
+    public Tensor Get(string name, int[] shape)
+    {
+        _used.Add(name);
+        if (!checkpoint.Contains(name))
+        {
+            _problems.Add($"missing tensor '{name}' [{string.Join(", ", shape)}]");
+            return Tensor.Zeros(shape);
+        }
+        var entry = checkpoint.Entry(name);
+        if (!entry.Shape.AsSpan().SequenceEqual(shape))
+        {
+            _problems.Add($"tensor '{name}' has shape [{string.Join(", ", entry.Shape)}] in {Path.GetFileName(entry.FileName)}, the model expects [{string.Join(", ", shape)}]");
+            return Tensor.Zeros(shape);
+        }
+        return checkpoint.Read(name);
+    }
+
+    /// <summary>Throws one <see cref="CheckpointException"/> listing every problem; names matching an ignored prefix may stay unused.</summary>
+    public void Finish(params string[] ignoredUnusedPrefixes)
+    {
+        foreach (var name in checkpoint.Names.Order(StringComparer.Ordinal))
+            if (!_used.Contains(name) && !ignoredUnusedPrefixes.Any(p => name.StartsWith(p, StringComparison.Ordinal)))
+                _problems.Add($"unused tensor '{name}'");
+        if (_problems.Count > 0)
+            throw new CheckpointException(checkpoint.Source,
+                $"{_problems.Count} problem(s) loading the model:{Environment.NewLine}  " + string.Join(Environment.NewLine + "  ", _problems));
+    }
+}
+
+/// <summary>Random parameters for benchmarks: normal-scaled weights, unit norms and layer scales, zero biases.</summary>
+public sealed class RandomWeights(int seed) : IWeightSource
+{
+    private readonly Random _rng = new(seed);
+
+    public Tensor Get(string name, int[] shape)
+    {
+        var t = Tensor.Empty(shape);
+        string leaf = name[(name.LastIndexOf('.') + 1)..];
+        bool isNorm = name.Contains("norm", StringComparison.Ordinal);
+        if (leaf == "bias" || (leaf == "running_mean")) Array.Clear(t.Data);
+        else if ((isNorm && leaf == "weight") || leaf == "lambda1" || leaf == "running_var") Array.Fill(t.Data, 1f);
+        else
+        {
+            // Fan-in scaling keeps activations bounded through deep stacks, so no denormals or infinities skew timings.
+            long fanIn = shape.Length >= 2 ? t.Length / shape[0] : shape.Length == 1 ? shape[0] : 1;
+            float a = (float)(1.0 / Math.Sqrt(Math.Max(1, fanIn)));
+            for (int i = 0; i < t.Data.Length; i++) t.Data[i] = (float)(_rng.NextDouble() * 2 - 1) * a;
+        }
+        return t;
+    }
+}
+
+/// <summary>Records the name and shape of every parameter without reading anything; values are zeros.</summary>
+public sealed class ShapeRecorder : IWeightSource
+{
+    public Dictionary<string, int[]> Shapes { get; } = new(StringComparer.Ordinal);
+
+    public Tensor Get(string name, int[] shape)
+    {
+        if (!Shapes.TryAdd(name, shape)) throw new InvalidOperationException($"parameter '{name}' requested twice");
+        return Tensor.Zeros(shape);
+    }
+}

@@ -1,0 +1,56 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace DepthSharp.Models.Configs;
+
+/// <summary>transformers' Dinov2Config: names as in config.json, defaults as the reference's.</summary>
+public sealed class Dinov2Config
+{
+    public string ModelType { get; set; } = "dinov2";
+    public int HiddenSize { get; set; } = 768;
+    public int NumHiddenLayers { get; set; } = 12;
+    public int NumAttentionHeads { get; set; } = 12;
+    public double MlpRatio { get; set; } = 4;
+    public string HiddenAct { get; set; } = "gelu";
+    public double HiddenDropoutProb { get; set; }
+    public double AttentionProbsDropoutProb { get; set; }
+    public double InitializerRange { get; set; } = 0.02;
+    public double LayerNormEps { get; set; } = 1e-6;
+    public int ImageSize { get; set; } = 224;
+    public int PatchSize { get; set; } = 14;
+    public int NumChannels { get; set; } = 3;
+    public bool QkvBias { get; set; } = true;
+    public double LayerscaleValue { get; set; } = 1.0;
+    public double DropPathRate { get; set; }
+    public bool UseSwigluFfn { get; set; }
+    public List<string>? OutFeatures { get; set; }
+    public List<int>? OutIndices { get; set; }
+    public bool ApplyLayernorm { get; set; } = true;
+    public bool ReshapeHiddenStates { get; set; } = true;
+    public bool UseMaskToken { get; set; } = true;
+
+    /// <summary>Keys this class does not model, kept as they were.</summary>
+    [JsonExtensionData] public Dictionary<string, JsonElement>? Extra { get; set; }
+
+    public int MlpHiddenSize => (int)(HiddenSize * MlpRatio);
+
+    /// <summary>SwiGLU's hidden width: two thirds of the MLP's, rounded up to a multiple of 8.</summary>
+    public int SwigluHiddenSize => ((int)(MlpHiddenSize * 2 / 3.0) + 7) / 8 * 8;
+
+    /// <summary>Rejects values the model cannot take; <paramref name="where"/> is the JSON path of this config.</summary>
+    public void Validate(string? file, string where)
+    {
+        void Fail(string field, string why) => throw new ConfigException(file, $"{where}{field}: {why}");
+        if (ModelType != "dinov2") Fail("model_type", $"'{ModelType}' is not supported as a backbone (only 'dinov2')");
+        if (HiddenSize <= 0) Fail("hidden_size", $"must be positive, got {HiddenSize}");
+        if (NumHiddenLayers <= 0) Fail("num_hidden_layers", $"must be positive, got {NumHiddenLayers}");
+        if (NumAttentionHeads <= 0 || HiddenSize % NumAttentionHeads != 0)
+            Fail("num_attention_heads", $"{NumAttentionHeads} does not divide hidden_size {HiddenSize}");
+        if (!(MlpRatio > 0) || MlpHiddenSize <= 0) Fail("mlp_ratio", $"must give a positive hidden width, got {MlpRatio}");
+        if (HiddenAct is not ("gelu" or "relu" or "silu" or "swish")) Fail("hidden_act", $"'{HiddenAct}' is not supported (gelu, relu, silu)");
+        if (!(LayerNormEps > 0)) Fail("layer_norm_eps", $"must be positive, got {LayerNormEps}");
+        if (PatchSize <= 0) Fail("patch_size", $"must be positive, got {PatchSize}");
+        if (ImageSize < PatchSize) Fail("image_size", $"{ImageSize} is smaller than patch_size {PatchSize}");
+        if (NumChannels <= 0) Fail("num_channels", $"must be positive, got {NumChannels}");
+    }
+}

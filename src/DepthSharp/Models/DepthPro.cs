@@ -1,0 +1,504 @@
+using DepthSharp.Checkpoints;
+using DepthSharp.Models.Configs;
+using DepthSharp.Tensors;
+
+namespace DepthSharp.Models;
+
+/// <summary>Patch bookkeeping shared by DepthPro's encoders (split_to_patches, reshape_features, merge_patches, reconstruct_feature_maps).</summary>
+public static class DepthProPatches
+{
+    /// <summary>[B,C,H,W] → overlapping patches [L·B, C, p, p], ordered by patch position first, then batch.</summary>
+    public static Tensor Split(Tensor pixelValues, int patchSize, double overlapRatio)
+    {
+        int b = pixelValues.Dim(0), c = pixelValues.Dim(1), h = pixelValues.Dim(2), w = pixelValues.Dim(3);
+        if (h == patchSize && w == patchSize) return pixelValues;
+        int stride = (int)(patchSize * (1 - overlapRatio));
+        var unfolded = Ops.Unfold(pixelValues, patchSize, stride); // [B, C·p·p, L]
+        return Ops.Permute(unfolded, 2, 0, 1).Reshape(-1, c, patchSize, patchSize);
+    }
+
+    /// <summary>Drops the class token and turns [n, seq, hidden] into a square map [n, hidden, s, s].</summary>
+    public static Tensor ReshapeFeatures(Tensor hidden)
+    {
+        int n = hidden.Dim(0), seq = hidden.Dim(1), dim = hidden.Dim(2);
+        int size = (int)Math.Sqrt(seq);
+        var grid = Ops.Narrow(hidden, 1, seq - size * size, size * size).Reshape(n, size, size, dim);
+        return Ops.Permute(grid, 0, 3, 1, 2);
+    }
+
+    /// <summary>Tiles the patches of each batch element back into one map, cutting <paramref name="padding"/> from every inner edge.</summary>
+    public static Tensor Merge(Tensor patches, int batch, int padding)
+    {
+        int n = patches.Dim(0), hid = patches.Dim(1), size = patches.Dim(2);
+        int perBatch = n / batch;
+        int side = (int)Math.Sqrt(perBatch);
+        if (n == batch) return patches;
+        if (perBatch < 4) padding = 0; // too few patches to pad: extra ones are dropped
+        padding = Math.Min(size / 4, padding);
+        var merged = Tensor.Empty(batch, hid, side * size - 2 * padding * (side - 1), side * size - 2 * padding * (side - 1));
+        int outSize = merged.Dim(2);
+        int y0 = 0;
+        for (int py = 0; py < side; py++)
+        {
+            int top = py == 0 ? 0 : padding, bottom = py == side - 1 ? 0 : padding;
+            int rows = size - top - bottom;
+            int x0 = 0;
+            for (int px = 0; px < side; px++)
+            {
+                int left = px == 0 ? 0 : padding, right = px == side - 1 ? 0 : padding;
+                int cols = size - left - right;
+                int index = py * side + px;
+                for (int b = 0; b < batch; b++)
+                    for (int ch = 0; ch < hid; ch++)
+                    {
+                        int srcPlane = ((index * batch + b) * hid + ch) * size * size;
+                        int dstPlane = (b * hid + ch) * outSize * outSize;
+                        for (int r = 0; r < rows; r++)
+                            Array.Copy(patches.Data, srcPlane + (top + r) * size + left, merged.Data, dstPlane + (y0 + r) * outSize + x0, cols);
+                    }
+                x0 += cols;
+            }
+            y0 += rows;
+        }
+        return merged;
+    }
+
+    public static Tensor ReconstructFeatureMaps(Tensor hidden, int batch, int padding, int outH, int outW)
+    {
+        var features = Merge(ReshapeFeatures(hidden), batch, padding);
+        return Ops.Interpolate(features, outH, outW, InterpolationMode.Bilinear, alignCorners: false);
+    }
+
+    /// <summary>Size of the lowest-resolution feature maps for an input of height × width (base_height, base_width).</summary>
+    public static (int H, int W) BaseSize(int height, int width, int outSize)
+    {
+        int exponent = (int)Math.Log2((double)width / outSize);
+        return (height / (1 << exponent), width / (1 << exponent));
+    }
+}
+
+public sealed class DepthProPatchEncoder
+{
+    private readonly DepthProConfig _c;
+    private readonly string _path;
+    private readonly int _outSize;
+    public Dinov2Model Model { get; }
+
+    public DepthProPatchEncoder(Weights w, DepthProConfig c)
+    {
+        _c = c;
+        _path = w.Prefix;
+        _outSize = c.ImageModel.ImageSize / c.ImageModel.PatchSize;
+        Model = new Dinov2Model(w["model"], c.PatchModel);
+    }
+
+    public List<Tensor> Forward(Tensor pixelValues, CancellationToken cancel)
+    {
+        int batch = pixelValues.Dim(0), height = pixelValues.Dim(2), width = pixelValues.Dim(3);
+        var ratios = _c.ScaledImagesRatios;
+        int n = ratios.Count;
+        if (ratios.Min() * Math.Min(height, width) < _c.PatchSize)
+            throw new ArgumentException($"image size {height}x{width} is too small to be scaled with scaled_images_ratios=[{string.Join(", ", ratios)}] when patch_size={_c.PatchSize}");
+
+        // Scaled copies of the image, each cut into overlapping patches; the encoder sees the highest resolution first.
+        var patchSets = new Tensor[n];
+        for (int i = 0; i < n; i++)
+        {
+            var scaled = Ops.Interpolate(pixelValues, ratios[i], InterpolationMode.Bilinear, alignCorners: false);
+            patchSets[i] = DepthProPatches.Split(scaled, _c.PatchSize, _c.ScaledImagesOverlapRatios[i]);
+        }
+        var counts = patchSets.Select(p => p.Dim(0)).ToArray();
+        var patches = Ops.Concat(0, patchSets.Reverse().ToArray());
+        patchSets = [];
+
+        var keep = _c.IntermediateHookIds.Select(h => h + 1).ToArray();
+        var encodings = Model.Forward(patches, keep, cancel);
+        var lastHidden = Ops.Split(encodings.LastHiddenState, 0, counts.Reverse().ToArray()).Reverse().ToArray();
+
+        var (baseH, baseW) = DepthProPatches.BaseSize(height, width, _outSize);
+        var features = new List<Tensor>();
+        for (int i = 0; i < n; i++)
+        {
+            int padding = (int)(_c.MergePaddingValue * (1 / ratios[i]));
+            features.Add(DepthProPatches.ReconstructFeatureMaps(lastHidden[i], batch, padding, baseH << i, baseW << i));
+        }
+        for (int i = 0; i < _c.IntermediateHookIds.Count; i++)
+        {
+            var hidden = encodings.HiddenStates[_c.IntermediateHookIds[i] + 1];
+            int padding = (int)(_c.MergePaddingValue * (1 / ratios[^1]));
+            features.Add(DepthProPatches.ReconstructFeatureMaps(hidden, batch, padding, baseH << (n - 1), baseW << (n - 1)));
+        }
+        for (int i = 0; i < features.Count; i++) ActivationTrace.Record($"{_path}.{i}", features[i]);
+        return features;
+    }
+}
+
+public sealed class DepthProImageEncoder
+{
+    private readonly DepthProConfig _c;
+    private readonly string _path;
+    private readonly int _outSize;
+    public Dinov2Model Model { get; }
+
+    public DepthProImageEncoder(Weights w, DepthProConfig c)
+    {
+        _c = c;
+        _path = w.Prefix;
+        _outSize = c.ImageModel.ImageSize / c.ImageModel.PatchSize;
+        Model = new Dinov2Model(w["model"], c.ImageModel);
+    }
+
+    public Tensor Forward(Tensor pixelValues, CancellationToken cancel)
+    {
+        int batch = pixelValues.Dim(0), height = pixelValues.Dim(2), width = pixelValues.Dim(3);
+        int size = _c.ImageModel.ImageSize;
+        var resized = Ops.Interpolate(pixelValues, size, size, InterpolationMode.Bilinear, alignCorners: false);
+        var encodings = Model.Forward(resized, null, cancel);
+        var (baseH, baseW) = DepthProPatches.BaseSize(height, width, _outSize);
+        var features = DepthProPatches.ReconstructFeatureMaps(encodings.LastHiddenState, batch, 0, baseH, baseW);
+        ActivationTrace.Record($"{_path}.0", encodings.LastHiddenState);
+        ActivationTrace.Record($"{_path}.1", features);
+        return features;
+    }
+}
+
+public sealed class DepthProEncoder(Weights w, DepthProConfig c)
+{
+    public DepthProPatchEncoder PatchEncoder { get; } = new(w["patch_encoder"], c);
+    public DepthProImageEncoder ImageEncoder { get; } = new(w["image_encoder"], c);
+
+    /// <summary>[image features, scaled-image features (low to high resolution)..., intermediate features...].</summary>
+    public List<Tensor> Forward(Tensor pixelValues, CancellationToken cancel)
+    {
+        var patchFeatures = PatchEncoder.Forward(pixelValues, cancel);
+        var imageFeatures = ImageEncoder.Forward(pixelValues, cancel);
+        return [imageFeatures, .. patchFeatures];
+    }
+}
+
+/// <summary>An optional 1×1 projection followed by 2×2 stride-2 transposed convolutions.</summary>
+public sealed class DepthProFeatureUpsampleBlock
+{
+    private readonly List<Func<Tensor, Tensor>> _layers = [];
+
+    public DepthProFeatureUpsampleBlock(Weights w, int inputDims, int intermediateDims, int outputDims, int upsampleLayers, bool useProj = true, bool bias = false)
+    {
+        int index = 0;
+        if (useProj) _layers.Add(new Conv2d(w["layers"][index++], inputDims, intermediateDims, 1, bias: bias).Forward);
+        for (int i = 0; i < upsampleLayers; i++)
+            _layers.Add(new ConvTranspose2d(w["layers"][index++], i == 0 ? intermediateDims : outputDims, outputDims, 2, 2, bias: bias).Forward);
+    }
+
+    public Tensor Forward(Tensor x)
+    {
+        foreach (var layer in _layers) x = layer(x);
+        return x;
+    }
+}
+
+public sealed class DepthProFeatureUpsample
+{
+    private readonly DepthProConfig _c;
+    public DepthProFeatureUpsampleBlock ImageBlock { get; }
+    public DepthProFeatureUpsampleBlock[] ScaledImages { get; }
+    public DepthProFeatureUpsampleBlock[] Intermediate { get; }
+
+    public DepthProFeatureUpsample(Weights w, DepthProConfig c)
+    {
+        _c = c;
+        ImageBlock = new DepthProFeatureUpsampleBlock(w["image_block"], c.ImageModel.HiddenSize, c.ImageModel.HiddenSize,
+            c.ScaledImagesFeatureDims[0], 1, useProj: false, bias: true);
+        ScaledImages = c.ScaledImagesFeatureDims.Select((dims, i) =>
+            new DepthProFeatureUpsampleBlock(w["scaled_images"][i], c.PatchModel.HiddenSize, dims, dims, 1)).ToArray();
+        Intermediate = c.IntermediateFeatureDims.Select((dims, i) =>
+            new DepthProFeatureUpsampleBlock(w["intermediate"][i], c.PatchModel.HiddenSize, i == 0 ? c.FusionHiddenSize : dims, dims, 2 + i)).ToArray();
+    }
+
+    public List<Tensor> Forward(List<Tensor> features)
+    {
+        int n = _c.ScaledImagesRatios.Count;
+        var outputs = new List<Tensor> { ImageBlock.Forward(features[0]) };
+        for (int i = 0; i < n; i++) outputs.Add(ScaledImages[i].Forward(features[i + 1]));
+        for (int i = 0; i < Intermediate.Length; i++) outputs.Add(Intermediate[i].Forward(features[n + 1 + i]));
+        return outputs;
+    }
+}
+
+public sealed class DepthProFeatureProjection
+{
+    private readonly Conv2d?[] _projections;
+
+    public DepthProFeatureProjection(Weights w, DepthProConfig c)
+    {
+        var dims = c.ScaledImagesFeatureDims.Concat(c.IntermediateFeatureDims).ToArray();
+        _projections = new Conv2d?[dims.Length];
+        for (int i = 0; i < dims.Length; i++)
+        {
+            // The last projection is the identity when its channels already match.
+            if (i == dims.Length - 1 && dims[i] == c.FusionHiddenSize) continue;
+            _projections[i] = new Conv2d(w["projections"][i], dims[i], c.FusionHiddenSize, 3, 1, 1, bias: false);
+        }
+    }
+
+    public List<Tensor> Forward(List<Tensor> features) =>
+        features.Select((f, i) => _projections[i]?.Forward(f) ?? f).ToList();
+}
+
+public sealed class DepthProNeck
+{
+    private readonly string _path;
+    public DepthProFeatureUpsample FeatureUpsample { get; }
+    public Conv2d FuseImageWithLowRes { get; }
+    public DepthProFeatureProjection FeatureProjection { get; }
+
+    public DepthProNeck(Weights w, DepthProConfig c)
+    {
+        _path = w.Prefix;
+        FeatureUpsample = new DepthProFeatureUpsample(w["feature_upsample"], c);
+        FuseImageWithLowRes = new Conv2d(w["fuse_image_with_low_res"], c.ScaledImagesFeatureDims[0] * 2, c.ScaledImagesFeatureDims[0], 1);
+        FeatureProjection = new DepthProFeatureProjection(w["feature_projection"], c);
+    }
+
+    public List<Tensor> Forward(List<Tensor> features)
+    {
+        features = FeatureUpsample.Forward(features);
+        var global = FuseImageWithLowRes.Forward(Ops.Concat(1, features[1], features[0]));
+        var projected = FeatureProjection.Forward([global, .. features.Skip(2)]);
+        for (int i = 0; i < projected.Count; i++) ActivationTrace.Record($"{_path}.{i}", projected[i]);
+        return projected;
+    }
+}
+
+public sealed class DepthProPreActResidualLayer
+{
+    private readonly bool _useBatchNorm;
+    public Conv2d Convolution1 { get; }
+    public Conv2d Convolution2 { get; }
+    public BatchNorm2d? BatchNorm1 { get; }
+    public BatchNorm2d? BatchNorm2 { get; }
+
+    public DepthProPreActResidualLayer(Weights w, DepthProConfig c)
+    {
+        _useBatchNorm = c.UseBatchNormInFusionResidual;
+        bool bias = c.UseBiasInFusionResidual ?? !_useBatchNorm;
+        int f = c.FusionHiddenSize;
+        Convolution1 = new Conv2d(w["convolution1"], f, f, 3, 1, 1, bias);
+        Convolution2 = new Conv2d(w["convolution2"], f, f, 3, 1, 1, bias);
+        if (_useBatchNorm)
+        {
+            BatchNorm1 = new BatchNorm2d(w["batch_norm1"], f);
+            BatchNorm2 = new BatchNorm2d(w["batch_norm2"], f);
+        }
+    }
+
+    public Tensor Forward(Tensor hiddenState)
+    {
+        var residual = hiddenState;
+        var h = Convolution1.Forward(Ops.Relu(hiddenState));
+        if (BatchNorm1 is not null) h = BatchNorm1.Forward(h);
+        h = Convolution2.Forward(Ops.Relu(h));
+        if (BatchNorm2 is not null) h = BatchNorm2.Forward(h);
+        Ops.AddInPlace(h, residual);
+        return h;
+    }
+}
+
+public sealed class DepthProFeatureFusionLayer(Weights w, DepthProConfig c, bool useDeconv = true)
+{
+    public DepthProPreActResidualLayer ResidualLayer1 { get; } = new(w["residual_layer1"], c);
+    public DepthProPreActResidualLayer ResidualLayer2 { get; } = new(w["residual_layer2"], c);
+    public ConvTranspose2d? Deconv { get; } = useDeconv ? new(w["deconv"], c.FusionHiddenSize, c.FusionHiddenSize, 2, 2, bias: false) : null;
+    public Conv2d Projection { get; } = new(w["projection"], c.FusionHiddenSize, c.FusionHiddenSize, 1);
+
+    public Tensor Forward(Tensor hiddenState, Tensor? residual = null)
+    {
+        if (residual is not null)
+            hiddenState = Ops.Add(hiddenState, ResidualLayer1.Forward(residual));
+        hiddenState = ResidualLayer2.Forward(hiddenState);
+        if (Deconv is not null) hiddenState = Deconv.Forward(hiddenState);
+        return Projection.Forward(hiddenState);
+    }
+}
+
+public sealed class DepthProFeatureFusionStage
+{
+    private readonly string _path;
+    public DepthProFeatureFusionLayer[] Intermediate { get; }
+    public DepthProFeatureFusionLayer Final { get; }
+
+    public DepthProFeatureFusionStage(Weights w, DepthProConfig c)
+    {
+        _path = w.Prefix;
+        int layers = c.IntermediateHookIds.Count + c.ScaledImagesRatios.Count;
+        Intermediate = Enumerable.Range(0, layers - 1).Select(i => new DepthProFeatureFusionLayer(w["intermediate"][i], c)).ToArray();
+        Final = new DepthProFeatureFusionLayer(w["final"], c, useDeconv: false);
+    }
+
+    /// <summary>Returns the last fused map (the reference returns all of them; only the last feeds the head).</summary>
+    public Tensor Forward(List<Tensor> hiddenStates, CancellationToken cancel)
+    {
+        if (hiddenStates.Count != Intermediate.Length + 1)
+            throw new ArgumentException($"fusion stage has {Intermediate.Length + 1} layers but got {hiddenStates.Count} feature maps");
+        Tensor? fused = null;
+        for (int i = 0; i < Intermediate.Length; i++)
+        {
+            cancel.ThrowIfCancellationRequested();
+            fused = fused is null ? Intermediate[i].Forward(hiddenStates[i]) : Intermediate[i].Forward(fused, hiddenStates[i]);
+            hiddenStates[i] = null!; // release the input map as soon as it is fused
+            ActivationTrace.Record($"{_path}.intermediate.{i}", fused);
+        }
+        var result = Final.Forward(fused!, hiddenStates[^1]);
+        ActivationTrace.Record($"{_path}.final", result);
+        return result;
+    }
+}
+
+public sealed class DepthProFovEncoder
+{
+    private readonly DepthProConfig _c;
+    private readonly string _path;
+    private readonly int _outSize;
+    public Dinov2Model Model { get; }
+    public Linear Neck { get; }
+
+    public DepthProFovEncoder(Weights w, DepthProConfig c)
+    {
+        _c = c;
+        _path = w.Prefix;
+        _outSize = c.ImageModel.ImageSize / c.ImageModel.PatchSize;
+        Model = new Dinov2Model(w["model"], c.FovModel);
+        Neck = new Linear(w["neck"], c.FovModel.HiddenSize, c.FusionHiddenSize / 2);
+    }
+
+    public Tensor Forward(Tensor pixelValues, CancellationToken cancel)
+    {
+        int batch = pixelValues.Dim(0), height = pixelValues.Dim(2), width = pixelValues.Dim(3);
+        int size = _c.FovModel.ImageSize;
+        var resized = Ops.Interpolate(pixelValues, size, size, InterpolationMode.Bilinear, alignCorners: false);
+        var hidden = Neck.Forward(Model.Forward(resized, null, cancel).LastHiddenState);
+        var (baseH, baseW) = DepthProPatches.BaseSize(height, width, _outSize);
+        var features = DepthProPatches.ReconstructFeatureMaps(hidden, batch, 0, baseH, baseW);
+        ActivationTrace.Record(_path, features);
+        return features;
+    }
+}
+
+public sealed class DepthProFovHead
+{
+    private readonly string _path;
+    private readonly int _outSize;
+    private readonly List<Func<Tensor, Tensor>> _layers = [];
+
+    public DepthProFovHead(Weights w, DepthProConfig c)
+    {
+        _path = w.Prefix;
+        _outSize = c.ImageModel.ImageSize / c.ImageModel.PatchSize;
+        int f = c.FusionHiddenSize;
+        int index = 0;
+        for (int i = 0; i < c.NumFovHeadLayers; i++)
+        {
+            int inCh = (int)Math.Ceiling(f / Math.Pow(2, i + 1)), outCh = (int)Math.Ceiling(f / Math.Pow(2, i + 2));
+            _layers.Add(new Conv2d(w["layers"][index], inCh, outCh, 3, 2, 1).Forward);
+            _layers.Add(Ops.Relu);
+            index += 2; // the ReLU takes a slot in the reference's ModuleList
+        }
+        int finalIn = (int)Math.Ceiling(f / Math.Pow(2, c.NumFovHeadLayers + 1));
+        int finalKernel = (int)((_outSize - 1) / Math.Pow(2, c.NumFovHeadLayers) + 1);
+        _layers.Add(new Conv2d(w["layers"][index], finalIn, 1, finalKernel).Forward);
+    }
+
+    public Tensor Forward(Tensor features)
+    {
+        features = Ops.Interpolate(features, _outSize, _outSize, InterpolationMode.Bilinear, alignCorners: false);
+        foreach (var layer in _layers) features = layer(features);
+        ActivationTrace.Record(_path, features);
+        return features;
+    }
+}
+
+public sealed class DepthProFovModel(Weights w, DepthProConfig c)
+{
+    public DepthProFovEncoder FovEncoder { get; } = new(w["fov_encoder"], c);
+    public Conv2d Conv { get; } = new(w["conv"], c.FusionHiddenSize, c.FusionHiddenSize / 2, 3, 2, 1);
+    public DepthProFovHead Head { get; } = new(w["head"], c);
+
+    /// <summary>Field of view in degrees, one per batch element.</summary>
+    public Tensor Forward(Tensor pixelValues, Tensor globalFeatures, CancellationToken cancel)
+    {
+        var fovFeatures = FovEncoder.Forward(pixelValues, cancel);
+        var global = Ops.Relu(Conv.Forward(globalFeatures));
+        var output = Head.Forward(Ops.Add(fovFeatures, global));
+        return output.Reshape(-1);
+    }
+}
+
+public sealed class DepthProDepthEstimationHead
+{
+    private readonly List<Func<Tensor, Tensor>> _layers;
+
+    public DepthProDepthEstimationHead(Weights w, DepthProConfig c)
+    {
+        int f = c.FusionHiddenSize;
+        var l = w["layers"];
+        _layers =
+        [
+            new Conv2d(l[0], f, f / 2, 3, 1, 1).Forward,
+            new ConvTranspose2d(l[1], f / 2, f / 2, 2, 2).Forward,
+            new Conv2d(l[2], f / 2, 32, 3, 1, 1).Forward,
+            Ops.Relu,
+            new Conv2d(l[4], 32, 1, 1).Forward,
+            Ops.Relu,
+        ];
+    }
+
+    /// <summary>[B, fusion, h, w] → depth [B, 2h, 2w].</summary>
+    public Tensor Forward(Tensor hiddenStates)
+    {
+        foreach (var layer in _layers) hiddenStates = layer(hiddenStates);
+        return hiddenStates.Reshape(hiddenStates.Dim(0), hiddenStates.Dim(2), hiddenStates.Dim(3));
+    }
+}
+
+/// <summary>DepthProForDepthEstimation's outputs: canonical inverse depth [B,h,w] and, with the FOV head, degrees [B].</summary>
+public sealed record DepthProOutput(Tensor PredictedDepth, Tensor? FieldOfView);
+
+public sealed class DepthProForDepthEstimation
+{
+    public DepthProConfig Config { get; }
+    public bool UseFovModel { get; }
+    public DepthProEncoder Encoder { get; }
+    public DepthProNeck Neck { get; }
+    public DepthProFeatureFusionStage FusionStage { get; }
+    public DepthProDepthEstimationHead Head { get; }
+    public DepthProFovModel? FovModel { get; }
+
+    /// <param name="useFovModel">Overrides the config's use_fov_model, as the reference's constructor argument does.</param>
+    public DepthProForDepthEstimation(Weights w, DepthProConfig c, bool? useFovModel = null)
+    {
+        Config = c;
+        UseFovModel = useFovModel ?? c.UseFovModel;
+        Encoder = new DepthProEncoder(w["depth_pro"]["encoder"], c);
+        Neck = new DepthProNeck(w["depth_pro"]["neck"], c);
+        FusionStage = new DepthProFeatureFusionStage(w["fusion_stage"], c);
+        Head = new DepthProDepthEstimationHead(w["head"], c);
+        FovModel = UseFovModel ? new DepthProFovModel(w["fov_model"], c) : null;
+    }
+
+    /// <summary>Prefixes of checkpoint tensors the reference ignores when they are left unused.</summary>
+    public static readonly string[] IgnoredUnusedPrefixes = ["fov_model."];
+
+    public DepthProOutput Forward(Tensor pixelValues, CancellationToken cancel = default)
+    {
+        var features = Neck.Forward(Encoder.Forward(pixelValues, cancel));
+        var globalFeatures = features[0];
+        var fused = FusionStage.Forward(features, cancel);
+        var predictedDepth = Head.Forward(fused);
+        Tensor? fov = null;
+        if (FovModel is not null)
+        {
+            cancel.ThrowIfCancellationRequested();
+            fov = FovModel.Forward(pixelValues, globalFeatures, cancel);
+        }
+        return new DepthProOutput(predictedDepth, fov);
+    }
+}

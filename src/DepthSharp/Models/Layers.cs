@@ -1,0 +1,66 @@
+using DepthSharp.Checkpoints;
+using DepthSharp.Tensors;
+
+namespace DepthSharp.Models;
+
+/// <summary>nn.Linear: weight [out, in], bias [out].</summary>
+public sealed class Linear(Weights w, int inFeatures, int outFeatures, bool bias = true)
+{
+    public Tensor Weight { get; } = w.Get("weight", outFeatures, inFeatures);
+    public Tensor? Bias { get; } = bias ? w.Get("bias", outFeatures) : null;
+    public Tensor Forward(Tensor x) => Ops.Linear(x, Weight, Bias);
+}
+
+/// <summary>nn.Conv2d with a square kernel: weight [out, in, k, k].</summary>
+public sealed class Conv2d(Weights w, int inChannels, int outChannels, int kernel, int stride = 1, int padding = 0, bool bias = true)
+{
+    public Tensor Weight { get; } = w.Get("weight", outChannels, inChannels, kernel, kernel);
+    public Tensor? Bias { get; } = bias ? w.Get("bias", outChannels) : null;
+    public Tensor Forward(Tensor x) => Ops.Conv2d(x, Weight, Bias, stride, padding);
+}
+
+/// <summary>nn.ConvTranspose2d with a square kernel: weight [in, out, k, k].</summary>
+public sealed class ConvTranspose2d(Weights w, int inChannels, int outChannels, int kernel, int stride, int padding = 0, bool bias = true)
+{
+    public Tensor Weight { get; } = w.Get("weight", inChannels, outChannels, kernel, kernel);
+    public Tensor? Bias { get; } = bias ? w.Get("bias", outChannels) : null;
+    public Tensor Forward(Tensor x) => Ops.ConvTranspose2d(x, Weight, Bias, stride, padding);
+}
+
+/// <summary>nn.LayerNorm over the last dimension.</summary>
+public sealed class LayerNorm(Weights w, int dim, double eps)
+{
+    public Tensor Weight { get; } = w.Get("weight", dim);
+    public Tensor Bias { get; } = w.Get("bias", dim);
+    public Tensor Forward(Tensor x) => Ops.LayerNorm(x, Weight, Bias, (float)eps);
+}
+
+/// <summary>nn.BatchNorm2d in inference mode (running statistics).</summary>
+public sealed class BatchNorm2d(Weights w, int channels, double eps = 1e-5)
+{
+    public Tensor Weight { get; } = w.Get("weight", channels);
+    public Tensor Bias { get; } = w.Get("bias", channels);
+    public Tensor RunningMean { get; } = w.Get("running_mean", channels);
+    public Tensor RunningVar { get; } = w.Get("running_var", channels);
+    public Tensor Forward(Tensor x) => Ops.BatchNorm(x, RunningMean, RunningVar, Weight, Bias, (float)eps);
+}
+
+/// <summary>Lets tests observe the output of each module by its checkpoint path; off unless a sink is installed.</summary>
+public static class ActivationTrace
+{
+    private static readonly AsyncLocal<Action<string, Tensor>?> Sink = new();
+
+    /// <summary>Installs a sink for the current async flow; dispose the result to remove it.</summary>
+    public static IDisposable Capture(Action<string, Tensor> sink)
+    {
+        Sink.Value = sink;
+        return new Restore();
+    }
+
+    public static void Record(string path, Tensor t) => Sink.Value?.Invoke(path, t);
+
+    private sealed class Restore : IDisposable
+    {
+        public void Dispose() => Sink.Value = null;
+    }
+}

@@ -1,0 +1,48 @@
+using DepthSharp.Tensors;
+
+namespace DepthSharp.Tests;
+
+/// <summary>The fixtures' README rule for "close enough".</summary>
+public static class Tolerance
+{
+    /// <summary>Model outputs and post-processed depth: relative L2 against the spread ≤ 2e-4 and max |Δ| ≤ 2e-3·range + 1e-5.</summary>
+    public static void AssertModelClose(string name, Tensor expected, Tensor actual)
+    {
+        AssertShape(name, expected, actual);
+        var e = expected.Data; var o = actual.Data;
+        double mean = e.Average(v => (double)v);
+        double num = 0, den = 0, maxDiff = 0;
+        float min = float.PositiveInfinity, max = float.NegativeInfinity;
+        for (int i = 0; i < e.Length; i++)
+        {
+            Assert.True(float.IsFinite(o[i]), $"{name}: value {i} is {o[i]}");
+            double d = o[i] - e[i];
+            num += d * d;
+            den += (e[i] - mean) * (e[i] - mean);
+            maxDiff = Math.Max(maxDiff, Math.Abs(d));
+            min = Math.Min(min, e[i]); max = Math.Max(max, e[i]);
+        }
+        double rel = den > 0 ? Math.Sqrt(num) / Math.Sqrt(den) : Math.Sqrt(num);
+        double allowedMax = 2e-3 * (max - min) + 1e-5;
+        Assert.True(rel <= 2e-4 && maxDiff <= allowedMax,
+            $"{name}: relative L2 {rel:E3} (≤ 2e-4), max |Δ| {maxDiff:E3} (≤ {allowedMax:E3})");
+    }
+
+    /// <summary>Float pixel values: max |Δ| ≤ 1e-4 · max(1, max|E|).</summary>
+    public static void AssertPixelValuesClose(string name, Tensor expected, Tensor actual)
+    {
+        AssertShape(name, expected, actual);
+        float maxAbs = expected.Data.Max(MathF.Abs);
+        double allowed = 1e-4 * Math.Max(1, maxAbs), maxDiff = 0;
+        for (int i = 0; i < expected.Data.Length; i++)
+        {
+            Assert.True(float.IsFinite(actual.Data[i]), $"{name}: value {i} is {actual.Data[i]}");
+            maxDiff = Math.Max(maxDiff, Math.Abs(actual.Data[i] - expected.Data[i]));
+        }
+        Assert.True(maxDiff <= allowed, $"{name}: max |Δ| {maxDiff:E3} > {allowed:E3}");
+    }
+
+    public static void AssertShape(string name, Tensor expected, Tensor actual) =>
+        Assert.True(expected.Shape.AsSpan().SequenceEqual(actual.Shape),
+            $"{name}: shape [{string.Join(", ", actual.Shape)}], expected [{string.Join(", ", expected.Shape)}]");
+}
