@@ -138,7 +138,7 @@ internal static partial class Fast
         poly = Vector512.FusedMultiplyAdd(poly, t, Vector512.Create(-0.284496736f));
         poly = Vector512.FusedMultiplyAdd(poly, t, Vector512.Create(0.254829592f));
         poly *= t;
-        var erfAbs = Vector512<float>.One - poly * Vector512.Exp(-(z * z));
+        var erfAbs = Vector512<float>.One - poly * VecMath.Exp(-(z * z));
         var erf = Vector512.ConditionalSelect(Vector512.LessThan(v, Vector512<float>.Zero), -erfAbs, erfAbs);
         return Vector512.Create(0.5f) * v * (Vector512<float>.One + erf);
     }

@@ -1,0 +1,121 @@
+using System.Runtime.Intrinsics;
+
+namespace DepthSharp.Tensors.Kernels;
+
+internal static partial class Fast
+{
+    /// <summary>Query rows per block: a multiple of the GEMM tile width, and Sᵀ (Nk × 64) stays in L2 for Nk up to ~1000.</summary>
+    private const int QueryBlock = 64;
+
+    /// <summary>
+    /// Multi-head attention without the [B,H,Nq,Nk] matrix. Tasks are (batch, head, query range); each packs its head's K and
+    /// V once, then per block of queries computes Sᵀ = K·Qᵀ (Nk × block, so the softmax runs down columns with full-width
+    /// vectors), exponentiates in place, and multiplies by V with the GEMM micro-kernels; rows are divided by their sums last.
+    /// </summary>
+    public static void Attention(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v,
+        int batch, int nq, int nk, int heads, int headDim, float scale, Span<float> output)
+    {
+        if (batch <= 0 || nq <= 0 || heads <= 0 || headDim <= 0) return;
+        if (nk <= 0) throw new ArgumentException("attention needs at least one key", nameof(nk));
+        long width = (long)heads * headDim;
+        RequireLength(q.Length, batch * nq * width, nameof(q));
+        RequireLength(k.Length, batch * nk * width, nameof(k));
+        RequireLength(v.Length, batch * nk * width, nameof(v));
+        RequireLength(output.Length, batch * nq * width, nameof(output));
+        int threads = KernelOptions.Threads;
+        int pairs = batch * heads;
+        // Split the queries too when there are fewer (batch, head) pairs than threads; each split repacks K and V.
+        int blocks = (nq + QueryBlock - 1) / QueryBlock;
+        int splits = pairs >= threads ? 1 : Math.Min(blocks, (threads + pairs - 1) / pairs);
+        unsafe
+        {
+            fixed (float* pq = q, pk = k, pv = v, po = output)
+            {
+                var job = new AttentionJob(pq, pk, pv, po, nq, nk, heads, headDim, scale, splits, blocks);
+                long flops = 4L * pairs * nq * nk * headDim;
+                if (threads == 1 || pairs * splits == 1 || flops < 1L << 22)
+                    for (int t = 0; t < pairs * splits; t++) job.Run(t);
+                else
+                    Parallel.For(0, pairs * splits, KernelOptions.Parallel, job.Run);
+            }
+        }
+    }
+
+    private sealed unsafe class AttentionJob(float* q, float* k, float* v, float* output,
+        int nq, int nk, int heads, int headDim, float scale, int splits, int blocks)
+    {
+        public void Run(int task)
+        {
+            int pair = task / splits, split = task % splits;
+            int b = pair / heads, h = pair % heads, d = headDim, width = heads * headDim;
+            int blk0 = (int)((long)blocks * split / splits), blk1 = (int)((long)blocks * (split + 1) / splits);
+            float* kh = k + (long)b * nk * width + h * d;
+            float* vh = v + (long)b * nk * width + h * d;
+            // K as the A operand of Sᵀ = K·Qᵀ (Nk × D), V as the B operand of O = P·V (Nk × D): packed once per task.
+            float* packK = Scratch.Get(ScratchSlot.AttnKeys, (long)nk * d);
+            PackedGemm.PackA(kh, width, false, 0, nk, 0, d, packK);
+            float* packV = Scratch.Get(ScratchSlot.AttnValues, (long)PackedGemm.RoundUp(d, GemmKernels.Nr) * nk);
+            new DenseB(vh, width, false).Pack(0, nk, 0, d, packV);
+            float* packQ = Scratch.Get(ScratchSlot.AttnQuery, (long)PackedGemm.RoundUp(QueryBlock, GemmKernels.Nr) * d);
+            float* scores = Scratch.Get(ScratchSlot.AttnScores, (long)QueryBlock * nk);
+            float* packP = Scratch.Get(ScratchSlot.AttnProbs, (long)QueryBlock * nk);
+            float* inv = stackalloc float[QueryBlock];
+            for (int blk = blk0; blk < blk1; blk++)
+            {
+                int i0 = blk * QueryBlock, nt = Math.Min(QueryBlock, nq - i0);
+                float* qh = q + ((long)b * nq + i0) * width + h * d;
+                float* oh = output + ((long)b * nq + i0) * width + h * d;
+                // Sᵀ[j, r] = k_j · (scale · q_r), then softmax down each column r; the scale rides on the small packed Q.
+                new DenseB(qh, width, true).Pack(0, d, 0, nt, packQ);
+                var packedQ = new Span<float>(packQ, d * PackedGemm.RoundUp(nt, GemmKernels.Nr));
+                System.Numerics.Tensors.TensorPrimitives.Multiply(packedQ, scale, packedQ);
+                PackedGemm.Macro(nk, nt, d, packK, packQ, scores, nt, false, null, null);
+                SoftmaxColumns(scores, nk, nt, inv);
+                // O = P·V with P = (Sᵀ)ᵀ read as a transposed A operand.
+                PackedGemm.PackA(scores, nt, true, 0, nt, 0, nk, packP);
+                PackedGemm.Macro(nt, d, nk, packP, packV, oh, width, false, null, null);
+                for (int r = 0; r < nt; r++)
+                    System.Numerics.Tensors.TensorPrimitives.Multiply(new ReadOnlySpan<float>(oh + (long)r * width, d), inv[r],
+                        new Span<float>(oh + (long)r * width, d));
+            }
+        }
+    }
+
+    /// <summary>s[j, r] ← exp(s[j, r] − max_j s[j, r]), inv[r] ← 1 / Σ_j; s is nk × nt row-major (already scaled).</summary>
+    internal static unsafe void SoftmaxColumns(float* s, int nk, int nt, float* inv)
+    {
+        float* max = stackalloc float[QueryBlock];
+        float* sum = stackalloc float[QueryBlock];
+        for (int r = 0; r < nt; r++) { max[r] = float.NegativeInfinity; sum[r] = 0f; }
+        // Columns in whole vectors, then the rest one by one.
+        int v16 = Vector512.IsHardwareAccelerated ? nt & ~15 : 0;
+        int v8 = Vector256.IsHardwareAccelerated ? v16 + ((nt - v16) & ~7) : v16;
+        for (int j = 0; j < nk; j++)
+        {
+            float* row = s + (long)j * nt;
+            for (int r = 0; r < v16; r += 16)
+                Vector512.Store(Vector512.Max(Vector512.Load(row + r), Vector512.Load(max + r)), max + r);
+            for (int r = v16; r < v8; r += 8)
+                Vector256.Store(Vector256.Max(Vector256.Load(row + r), Vector256.Load(max + r)), max + r);
+            for (int r = v8; r < nt; r++) max[r] = MathF.Max(max[r], row[r]);
+        }
+        for (int j = 0; j < nk; j++)
+        {
+            float* row = s + (long)j * nt;
+            for (int r = 0; r < v16; r += 16)
+            {
+                var e = VecMath.Exp(Vector512.Load(row + r) - Vector512.Load(max + r));
+                Vector512.Store(e, row + r);
+                Vector512.Store(Vector512.Load(sum + r) + e, sum + r);
+            }
+            for (int r = v16; r < v8; r += 8)
+            {
+                var e = VecMath.Exp(Vector256.Load(row + r) - Vector256.Load(max + r));
+                Vector256.Store(e, row + r);
+                Vector256.Store(Vector256.Load(sum + r) + e, sum + r);
+            }
+            for (int r = v8; r < nt; r++) { row[r] = MathF.Exp(row[r] - max[r]); sum[r] += row[r]; }
+        }
+        for (int r = 0; r < nt; r++) inv[r] = 1f / sum[r];
+    }
+}

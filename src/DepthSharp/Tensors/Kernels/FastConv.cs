@@ -1,0 +1,280 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace DepthSharp.Tensors.Kernels;
+
+/// <summary>
+/// Implicit im2col for one image: op(B)[p, j] = x[c, oy·sh − ph + ky, ox·sw − pw + kx] with p = (c, ky, kx) and
+/// j = (oy, ox). The GEMM packs it a KC × NC panel at a time, so the full column matrix never exists.
+/// </summary>
+internal readonly unsafe struct Im2colB(float* x, ConvShape s) : IPackB
+{
+    public void Pack(int p0, int kc, int j0, int nc, float* dst)
+    {
+        int nrW = GemmKernels.Nr, ow = s.OutW, kh = s.KernelH, kw = s.KernelW;
+        for (int jr = 0; jr < nc; jr += nrW)
+        {
+            int nr = Math.Min(nrW, nc - jr);
+            int oy0 = (j0 + jr) / ow, ox0 = (j0 + jr) % ow;
+            float* d = dst + (long)jr * kc;
+            // Walk (c, ky, kx) incrementally rather than dividing per row.
+            int c = p0 / (kh * kw), ky = p0 % (kh * kw) / kw, kx = p0 % kw;
+            if (nr == nrW && s.StrideW == 1 && ox0 + nr <= ow)
+            {
+                PackWithinRow(c, ky, kx, kc, oy0, ox0, d);
+                continue;
+            }
+            for (int p = 0; p < kc; p++, d += nrW)
+            {
+                PackRow(x + (long)c * s.InH * s.InW, ky, kx, oy0, ox0, nr, d);
+                for (int t = nr; t < nrW; t++) d[t] = 0f;
+                if (++kx == kw) { kx = 0; if (++ky == kh) { ky = 0; c++; } }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The common case (stride 1 along x, a full sliver inside one output row): each packed row is one contiguous run of
+    /// the input row, copied with full vectors unless it touches the padding.
+    /// </summary>
+    private void PackWithinRow(int c, int ky, int kx, int kc, int oy, int ox, float* d)
+    {
+        int nrW = GemmKernels.Nr, h = s.InH, w = s.InW, kh = s.KernelH, kw = s.KernelW;
+        long plane = (long)h * w;
+        float* xc = x + c * plane;
+        int iyBase = oy * s.StrideH - s.PadH, ixBase = ox - s.PadW;
+        for (int p = 0; p < kc; p++, d += nrW)
+        {
+            int iy = iyBase + ky, ix0 = ixBase + kx;
+            if ((uint)iy >= (uint)h)
+                Clear(d, nrW);
+            else if (ix0 >= 0 && ix0 + nrW <= w)
+                PackedGemm.Copy(xc + (long)iy * w + ix0, d, nrW);
+            else
+            {
+                int lo = Math.Clamp(-ix0, 0, nrW), hi = Math.Clamp(w - ix0, lo, nrW);
+                float* row = xc + (long)iy * w + ix0;
+                Clear(d, lo);
+                for (int t = lo; t < hi; t++) d[t] = row[t];
+                Clear(d + hi, nrW - hi);
+            }
+            if (++kx == kw) { kx = 0; if (++ky == kh) { ky = 0; xc += plane; } }
+        }
+    }
+
+    /// <summary>The nr values of one im2col row starting at output pixel (oy, ox), which may run over several output rows.</summary>
+    private void PackRow(float* plane, int ky, int kx, int oy, int ox, int nr, float* d)
+    {
+        int h = s.InH, w = s.InW, sw = s.StrideW;
+        int filled = 0;
+        while (filled < nr)
+        {
+            int run = Math.Min(nr - filled, s.OutW - ox);
+            int iy = oy * s.StrideH - s.PadH + ky;
+            float* dd = d + filled;
+            if ((uint)iy >= (uint)h)
+                Clear(dd, run);
+            else
+            {
+                float* row = plane + (long)iy * w;
+                int ix0 = ox * sw - s.PadW + kx;
+                if (sw == 1)
+                {
+                    // In-range columns t satisfy 0 ≤ ix0 + t < w; the rest are zero padding.
+                    int lo = Math.Clamp(-ix0, 0, run), hi = Math.Clamp(w - ix0, lo, run);
+                    Clear(dd, lo);
+                    CopyRun(row + ix0 + lo, dd + lo, hi - lo);
+                    Clear(dd + hi, run - hi);
+                }
+                else
+                    for (int t = 0; t < run; t++)
+                    {
+                        int ix = ix0 + t * sw;
+                        dd[t] = (uint)ix < (uint)w ? row[ix] : 0f;
+                    }
+            }
+            filled += run;
+            ox = 0;
+            oy++;
+        }
+    }
+
+    private static void CopyRun(float* s, float* d, int n)
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; i + 16 <= n; i += 16) Vector512.Store(Vector512.Load(s + i), d + i);
+        for (; i < n; i++) d[i] = s[i];
+    }
+
+    private static void Clear(float* d, int n)
+    {
+        for (int i = 0; i < n; i++) d[i] = 0f;
+    }
+}
+
+internal static partial class Fast
+{
+    /// <summary>
+    /// Convolution as one GEMM per image: W[O, C·KH·KW] × cols[C·KH·KW, OH·OW], bias added in the tile store.
+    /// 1×1 / stride 1 / no padding reads the image directly as B; everything else packs B by implicit im2col.
+    /// </summary>
+    public static void Conv2d(ConvShape s, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y)
+    {
+        s.Validate(transposed: false);
+        int m = s.OutChannels, n = s.OutH * s.OutW, k = s.InChannels * s.KernelH * s.KernelW;
+        long inPlane = (long)s.InChannels * s.InH * s.InW, outPlane = (long)m * n;
+        RequireLength(x.Length, s.Batch * inPlane, nameof(x));
+        RequireLength(w.Length, (long)m * k, nameof(w));
+        RequireLength(y.Length, s.Batch * outPlane, nameof(y));
+        if (!bias.IsEmpty) RequireLength(bias.Length, m, nameof(bias));
+        bool direct = s.KernelH == 1 && s.KernelW == 1 && s.StrideH == 1 && s.StrideW == 1 && s.PadH == 0 && s.PadW == 0;
+        unsafe
+        {
+            fixed (float* px = x, pw = w, pb = bias, py = y)
+            {
+                float* rowBias = bias.IsEmpty ? null : pb;
+                for (int b = 0; b < s.Batch; b++)
+                {
+                    float* xb = px + b * inPlane, yb = py + b * outPlane;
+                    if (direct)
+                        PackedGemm.Run(m, n, k, pw, k, false, new DenseB(xb, n, false), yb, n, false, rowBias, null, KernelOptions.Threads);
+                    else
+                        PackedGemm.Run(m, n, k, pw, k, false, new Im2colB(xb, s), yb, n, false, rowBias, null, KernelOptions.Threads);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Transposed convolution: per image and tile of input pixels, T[O·KH·KW, tile] = W[C, O·KH·KW]ᵀ × X[C, tile], then
+    /// T is scattered into the output (stored directly when stride = kernel and no padding, else accumulated, col2im).
+    /// Tasks own disjoint groups of output channels, so overlapping scatters never race.
+    /// </summary>
+    public static void ConvTranspose2d(ConvShape s, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y)
+    {
+        s.Validate(transposed: true);
+        int outC = s.OutChannels, kk = s.KernelH * s.KernelW, n = s.InH * s.InW;
+        long inPlane = (long)s.InChannels * n, outPlane = (long)outC * s.TransposedOutH * s.TransposedOutW;
+        RequireLength(x.Length, s.Batch * inPlane, nameof(x));
+        RequireLength(w.Length, (long)s.InChannels * outC * kk, nameof(w));
+        RequireLength(y.Length, s.Batch * outPlane, nameof(y));
+        if (!bias.IsEmpty) RequireLength(bias.Length, outC, nameof(bias));
+        int threads = KernelOptions.Threads;
+        int groups = Math.Min(outC, Math.Max(1, (threads + s.Batch - 1) / s.Batch));
+        unsafe
+        {
+            fixed (float* px = x, pw = w, pb = bias, py = y)
+            {
+                var job = new ConvTransposeJob(s, px, pw, bias.IsEmpty ? null : pb, py, groups);
+                int tasks = s.Batch * groups;
+                long flops = 2L * s.Batch * inPlane * outC * kk;
+                if (tasks == 1 || threads == 1 || flops < 1L << 22)
+                    for (int t = 0; t < tasks; t++) job.Run(t);
+                else
+                    Parallel.For(0, tasks, KernelOptions.Parallel, job.Run);
+            }
+        }
+    }
+
+    private sealed unsafe class ConvTransposeJob(ConvShape s, float* x, float* w, float* bias, float* y, int groups)
+    {
+        public void Run(int task)
+        {
+            int b = task / groups, g = task % groups;
+            int o0 = (int)((long)s.OutChannels * g / groups), o1 = (int)((long)s.OutChannels * (g + 1) / groups);
+            int kk = s.KernelH * s.KernelW, n = s.InH * s.InW, oh = s.TransposedOutH, ow = s.TransposedOutW;
+            int rows = (o1 - o0) * kk, lda = s.OutChannels * kk;
+            float* xb = x + (long)b * s.InChannels * n;
+            float* yb = y + (long)b * s.OutChannels * oh * ow;
+            bool direct = s.StrideH == s.KernelH && s.StrideW == s.KernelW && s.PadH == 0 && s.PadW == 0;
+            if (!direct)
+                for (int o = o0; o < o1; o++)
+                    new Span<float>(yb + (long)o * oh * ow, oh * ow).Fill(bias != null ? bias[o] : 0f);
+            // A tile of T of about 1 MiB stays in L2 between the GEMM and the scatter.
+            int tile = Math.Min(n, PackedGemm.RoundUp(Math.Max(256, (1 << 18) / rows), GemmKernels.Nr));
+            float* t = Scratch.Get(ScratchSlot.ConvColumns, (long)rows * tile);
+            for (int j0 = 0; j0 < n; j0 += tile)
+            {
+                int nt = Math.Min(tile, n - j0);
+                PackedGemm.Blocked(0, rows, 0, nt, s.InChannels, w + o0 * kk, lda, true, new DenseB(xb + j0, n, false),
+                    t, nt, false, null, null);
+                if (direct) ScatterDirect(t, nt, j0, o0, o1, yb);
+                else ScatterAdd(t, nt, j0, o0, o1, yb);
+            }
+        }
+
+        /// <summary>Stride = kernel, no padding: each output pixel comes from exactly one (input pixel, tap).</summary>
+        private void ScatterDirect(float* t, int nt, int j0, int o0, int o1, float* yb)
+        {
+            int kh = s.KernelH, kw = s.KernelW, oh = s.TransposedOutH, ow = s.TransposedOutW, w = s.InW;
+            for (int o = o0; o < o1; o++)
+            {
+                float add = bias != null ? bias[o] : 0f;
+                for (int ky = 0; ky < kh; ky++)
+                {
+                    float* trow = t + (long)((o - o0) * kh + ky) * kw * nt;
+                    for (int j = j0; j < j0 + nt;)
+                    {
+                        int iy = j / w, ix = j % w, run = Math.Min(w - ix, j0 + nt - j);
+                        float* dst = yb + ((long)o * oh + iy * kh + ky) * ow + ix * kw;
+                        float* src = trow + (j - j0);
+                        if (kw == 2) Interleave2(src, src + nt, add, dst, run);
+                        else
+                            for (int kx = 0; kx < kw; kx++)
+                                for (int q = 0; q < run; q++) dst[q * kw + kx] = src[kx * nt + q] + add;
+                        j += run;
+                    }
+                }
+            }
+        }
+
+        /// <summary>dst[2q] = a[q] + add, dst[2q+1] = b[q] + add.</summary>
+        private static void Interleave2(float* a, float* b, float add, float* dst, int count)
+        {
+            int q = 0;
+            if (Avx512F.IsSupported)
+            {
+                var lo = Vector512.Create(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+                var hi = Vector512.Create(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+                var vadd = Vector512.Create(add);
+                for (; q + 16 <= count; q += 16)
+                {
+                    var va = Vector512.Load(a + q) + vadd;
+                    var vb = Vector512.Load(b + q) + vadd;
+                    Vector512.Store(Avx512F.PermuteVar16x32x2(va, lo, vb), dst + 2 * q);
+                    Vector512.Store(Avx512F.PermuteVar16x32x2(va, hi, vb), dst + 2 * q + 16);
+                }
+            }
+            for (; q < count; q++)
+            {
+                dst[2 * q] = a[q] + add;
+                dst[2 * q + 1] = b[q] + add;
+            }
+        }
+
+        /// <summary>General col2im: every (input pixel, tap) adds into the output pixel it lands on, if inside.</summary>
+        private void ScatterAdd(float* t, int nt, int j0, int o0, int o1, float* yb)
+        {
+            int kh = s.KernelH, kw = s.KernelW, oh = s.TransposedOutH, ow = s.TransposedOutW, w = s.InW;
+            for (int o = o0; o < o1; o++)
+                for (int ky = 0; ky < kh; ky++)
+                    for (int kx = 0; kx < kw; kx++)
+                    {
+                        float* trow = t + (long)(((o - o0) * kh + ky) * kw + kx) * nt;
+                        float* plane = yb + (long)o * oh * ow;
+                        for (int q = 0; q < nt; q++)
+                        {
+                            int j = j0 + q, iy = j / w, ix = j % w;
+                            int yy = iy * s.StrideH - s.PadH + ky, xx = ix * s.StrideW - s.PadW + kx;
+                            if ((uint)yy < (uint)oh && (uint)xx < (uint)ow) plane[(long)yy * ow + xx] += trow[q];
+                        }
+                    }
+        }
+    }
+
+    private static void RequireLength(int length, long needed, string name)
+    {
+        if (length < needed) throw new ArgumentException($"needs {needed} values, has {length}", name);
+    }
+}

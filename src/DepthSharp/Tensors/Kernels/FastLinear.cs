@@ -1,0 +1,44 @@
+namespace DepthSharp.Tensors.Kernels;
+
+internal static partial class Fast
+{
+    /// <summary>C[m,n] (+)= op(A)[m,k] · op(B)[k,n]; same contract as <see cref="Reference.Gemm"/>.</summary>
+    public static void Gemm(int m, int n, int k, ReadOnlySpan<float> a, int lda, bool transA,
+        ReadOnlySpan<float> b, int ldb, bool transB, Span<float> c, int ldc, bool accumulate)
+    {
+        if (m < 0 || n < 0 || k < 0) throw new ArgumentOutOfRangeException(nameof(m), "negative GEMM dimension");
+        if (m == 0 || n == 0) return;
+        // The kernels index through raw pointers, so the spans must cover every element the strides reach.
+        RequireCovers(a.Length, transA ? k : m, transA ? m : k, lda, nameof(a));
+        RequireCovers(b.Length, transB ? n : k, transB ? k : n, ldb, nameof(b));
+        RequireCovers(c.Length, m, n, ldc, nameof(c));
+        unsafe
+        {
+            fixed (float* pa = a, pb = b, pc = c)
+                PackedGemm.Run(m, n, k, pa, lda, transA, new DenseB(pb, ldb, transB), pc, ldc, accumulate, null, null, KernelOptions.Threads);
+        }
+    }
+
+    /// <summary>y = x · wᵀ + bias: a GEMM against the transposed weight with the bias added in the tile store.</summary>
+    public static void Linear(ReadOnlySpan<float> x, int rows, int inF, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, int outF, Span<float> y)
+    {
+        if (rows == 0 || outF == 0) return;
+        RequireCovers(x.Length, rows, inF, inF, nameof(x));
+        RequireCovers(w.Length, outF, inF, inF, nameof(w));
+        RequireCovers(y.Length, rows, outF, outF, nameof(y));
+        if (!bias.IsEmpty && bias.Length < outF) throw new ArgumentException("bias shorter than the output width", nameof(bias));
+        unsafe
+        {
+            fixed (float* px = x, pw = w, pb = bias, py = y)
+                PackedGemm.Run(rows, outF, inF, px, inF, false, new DenseB(pw, inF, true), py, outF, false,
+                    null, bias.IsEmpty ? null : pb, KernelOptions.Threads);
+        }
+    }
+
+    private static void RequireCovers(int length, int rows, int cols, int ld, string name)
+    {
+        if (rows == 0 || cols == 0) return;
+        if (ld < cols || (long)(rows - 1) * ld + cols > length)
+            throw new ArgumentException($"{rows}×{cols} with leading dimension {ld} does not fit in {length} values", name);
+    }
+}

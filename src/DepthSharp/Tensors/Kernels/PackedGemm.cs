@@ -1,0 +1,274 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace DepthSharp.Tensors.Kernels;
+
+/// <summary>
+/// Packs rows [p0, p0+kc) × columns [j0, j0+nc) of op(B) into Nr-wide slivers: the sliver of columns [jr, jr+Nr) starts at
+/// dst + jr·kc and holds Nr values per k step, zero-padded past nc.
+/// </summary>
+internal unsafe interface IPackB
+{
+    void Pack(int p0, int kc, int j0, int nc, float* dst);
+}
+
+/// <summary>op(B) read from a dense row-major matrix.</summary>
+internal readonly unsafe struct DenseB(float* b, int ldb, bool trans) : IPackB
+{
+    public void Pack(int p0, int kc, int j0, int nc, float* dst)
+    {
+        int nrW = GemmKernels.Nr;
+        for (int jr = 0; jr < nc; jr += nrW)
+        {
+            int nr = Math.Min(nrW, nc - jr);
+            float* d = dst + (long)jr * kc;
+            if (!trans)
+            {
+                float* s = b + (long)p0 * ldb + j0 + jr;
+                if (nr == nrW)
+                    for (int p = 0; p < kc; p++, s += ldb, d += nrW) PackedGemm.Copy(s, d, nrW);
+                else
+                    for (int p = 0; p < kc; p++, s += ldb, d += nrW) PackedGemm.CopyPadded(s, d, nr, nrW);
+            }
+            else
+            {
+                // op(B)[p, j] = b[j·ldb + p]: each packed column is a contiguous run of b.
+                float* s = b + (long)(j0 + jr) * ldb + p0;
+                PackedGemm.Transpose(s, ldb, nr, kc, d, nrW);
+            }
+        }
+    }
+}
+
+/// <summary>
+/// Blocked, packed SGEMM in the GotoBLAS/BLIS arrangement: for each NC-wide column block and KC-deep slice, op(B) is packed
+/// into Nr-wide slivers; for each MC-high row block op(A) is packed into Mr-high slivers; the register-blocked micro-kernel
+/// then sweeps the block. Threads split M or N into disjoint ranges, each with its own pack buffers.
+/// </summary>
+internal static unsafe class PackedGemm
+{
+    // Measured on Zen 4 (32 KiB L1, 1 MiB L2): a B sliver (KC·Nr = 48 KiB) is reread from L1/L2 by every tile of a row
+    // block, the A block (MC·KC = 252 KiB) stays in L2, and the B panel (KC·NC = 3 MiB) sits in L3 while the row blocks
+    // stream past it. Throughput was flat (±3%) for KC 256–384, MC 84–336, NC 1024–4096.
+    public const int KC = 384;
+    public const int NC = 2048;
+    public static readonly int MC = GemmKernels.Mr * 12;
+
+    /// <summary>Below this many flops a second thread costs more than it saves.</summary>
+    private const long ParallelFlops = 1L << 22;
+
+    /// <summary>
+    /// C[m,n] (+)= op(A) op(B) [+ rowBias[i]] [+ colBias[j]] using up to <paramref name="threads"/> threads.
+    /// rowBias and colBias may be null; they are added once (not per K slice).
+    /// </summary>
+    public static void Run<TB>(int m, int n, int k, float* a, int lda, bool transA, TB packB,
+        float* c, int ldc, bool accumulate, float* rowBias, float* colBias, int threads) where TB : struct, IPackB
+    {
+        if (m <= 0 || n <= 0) return;
+        int mr = GemmKernels.Mr, nr = GemmKernels.Nr;
+        long flops = 2L * m * n * k;
+        bool splitM = m >= n;
+        int units = splitM ? (m + mr - 1) / mr : (n + nr - 1) / nr;
+        int parts = flops < ParallelFlops ? 1 : Math.Min(threads, units);
+        if (parts <= 1)
+        {
+            Blocked(0, m, 0, n, k, a, lda, transA, packB, c, ldc, accumulate, rowBias, colBias);
+            return;
+        }
+        var job = new Job<TB>(m, n, k, a, lda, transA, packB, c, ldc, accumulate, rowBias, colBias, splitM, units, parts);
+        Parallel.For(0, parts, KernelOptions.Parallel, job.Part);
+    }
+
+    /// <summary>The arguments of one threaded call, so the worker delegate captures no pointer locals.</summary>
+    private sealed class Job<TB>(int m, int n, int k, float* a, int lda, bool transA, TB packB, float* c, int ldc,
+        bool accumulate, float* rowBias, float* colBias, bool splitM, int units, int parts) where TB : struct, IPackB
+    {
+        public void Part(int t)
+        {
+            // Whole tiles per part, spread as evenly as the tile count allows.
+            int u0 = (int)((long)units * t / parts), u1 = (int)((long)units * (t + 1) / parts);
+            if (splitM)
+            {
+                int mr = GemmKernels.Mr;
+                Blocked(u0 * mr, Math.Min(m, u1 * mr), 0, n, k, a, lda, transA, packB, c, ldc, accumulate, rowBias, colBias);
+            }
+            else
+            {
+                int nr = GemmKernels.Nr;
+                Blocked(0, m, u0 * nr, Math.Min(n, u1 * nr), k, a, lda, transA, packB, c, ldc, accumulate, rowBias, colBias);
+            }
+        }
+    }
+
+    /// <summary>Single-threaded: the block [i0,i1) × [j0,j1) of C.</summary>
+    public static void Blocked<TB>(int i0, int i1, int j0, int j1, int k, float* a, int lda, bool transA, TB packB,
+        float* c, int ldc, bool accumulate, float* rowBias, float* colBias) where TB : struct, IPackB
+    {
+        if (k <= 0)
+        {
+            FillOnly(i0, i1, j0, j1, c, ldc, accumulate, rowBias, colBias);
+            return;
+        }
+        int nr = GemmKernels.Nr;
+        // Even out the K slices (300 → 150 + 150 rather than 256 + 44) so no slice is too thin to amortise its C traffic.
+        int kSlices = (k + KC - 1) / KC;
+        int kcMax = (k + kSlices - 1) / kSlices;
+        int ncMax = Math.Min(NC, RoundUp(j1 - j0, nr));
+        int mcMax = Math.Min(MC, RoundUp(i1 - i0, GemmKernels.Mr));
+        float* bufB = Scratch.Get(ScratchSlot.PackB, (long)kcMax * ncMax);
+        float* bufA = Scratch.Get(ScratchSlot.PackA, (long)kcMax * mcMax);
+        for (int jc = j0; jc < j1; jc += NC)
+        {
+            int nc = Math.Min(NC, j1 - jc);
+            for (int pc = 0; pc < k; pc += kcMax)
+            {
+                int kc = Math.Min(kcMax, k - pc);
+                packB.Pack(pc, kc, jc, nc, bufB);
+                bool first = pc == 0;
+                for (int ic = i0; ic < i1; ic += MC)
+                {
+                    int mc = Math.Min(MC, i1 - ic);
+                    PackA(a, lda, transA, ic, mc, pc, kc, bufA);
+                    Macro(mc, nc, kc, bufA, bufB, c + (long)ic * ldc + jc, ldc, accumulate || !first,
+                        first && rowBias != null ? rowBias + ic : null, first && colBias != null ? colBias + jc : null);
+                }
+            }
+        }
+    }
+
+    private static void FillOnly(int i0, int i1, int j0, int j1, float* c, int ldc, bool accumulate, float* rowBias, float* colBias)
+    {
+        for (int i = i0; i < i1; i++)
+        {
+            var row = new Span<float>(c + (long)i * ldc + j0, j1 - j0);
+            if (!accumulate) row.Clear();
+            if (rowBias != null) System.Numerics.Tensors.TensorPrimitives.Add(row, rowBias[i], row);
+            if (colBias != null) System.Numerics.Tensors.TensorPrimitives.Add(row, new ReadOnlySpan<float>(colBias + j0, j1 - j0), row);
+        }
+    }
+
+    /// <summary>Sweeps one packed A block (mc × kc) against one packed B panel (kc × nc).</summary>
+    public static void Macro(int mc, int nc, int kc, float* bufA, float* bufB, float* c, int ldc, bool load, float* rowBias, float* colBias)
+    {
+        int mrW = GemmKernels.Mr, nrW = GemmKernels.Nr;
+        for (int jr = 0; jr < nc; jr += nrW)
+        {
+            int nr = Math.Min(nrW, nc - jr);
+            float* bp = bufB + (long)jr * kc;
+            float* cb = colBias != null ? colBias + jr : null;
+            for (int ir = 0; ir < mc; ir += mrW)
+            {
+                int rows = Math.Min(mrW, mc - ir);
+                float* ap = bufA + (long)ir * kc;
+                float* cp = c + (long)ir * ldc + jr;
+                float* rb = rowBias != null ? rowBias + ir : null;
+                if (nr == nrW)
+                    GemmKernels.Tile(rows, kc, ap, bp, cp, ldc, load, rb, cb);
+                else
+                    NarrowTile(rows, nr, kc, ap, bp, cp, ldc, load, rb, cb);
+            }
+        }
+    }
+
+    /// <summary>A tile narrower than Nr: computed full width (B is zero-padded) into scratch, then merged column by column.</summary>
+    private static void NarrowTile(int rows, int nr, int kc, float* ap, float* bp, float* cp, int ldc, bool load, float* rb, float* cb)
+    {
+        int nrW = GemmKernels.Nr;
+        float* t = Scratch.Get(ScratchSlot.Tile, (long)GemmKernels.Mr * nrW);
+        GemmKernels.Tile(rows, kc, ap, bp, t, nrW, false, null, null);
+        for (int r = 0; r < rows; r++)
+        {
+            float add = rb != null ? rb[r] : 0f;
+            float* dst = cp + (long)r * ldc;
+            float* src = t + r * nrW;
+            for (int j = 0; j < nr; j++)
+            {
+                float v = src[j] + add;
+                if (cb != null) v += cb[j];
+                dst[j] = load ? dst[j] + v : v;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Packs op(A)[i0.., p0..] (mc × kc) into Mr-high slivers: sliver s starts at s·Mr·kc and holds, for each k step,
+    /// its rows' values contiguously (the last sliver is only as high as the rows left).
+    /// </summary>
+    public static void PackA(float* a, int lda, bool transA, int i0, int mc, int p0, int kc, float* dst)
+    {
+        int mrW = GemmKernels.Mr;
+        for (int ir = 0; ir < mc; ir += mrW)
+        {
+            int rows = Math.Min(mrW, mc - ir);
+            float* d = dst + (long)ir * kc;
+            if (transA)
+            {
+                // op(A)[i, p] = a[p·lda + i]: a k step is a contiguous run of a.
+                float* s = a + (long)p0 * lda + i0 + ir;
+                int p = 0;
+                // A full vector per k step (all but the last): its spare lanes read on into a (still inside it, since
+                // lda ≥ rows ≥ half a vector and a later row exists) and land on the next k step's slot, which that step
+                // then overwrites; with rows ≥ half a vector the last such store ends inside this sliver.
+                if (Vector512.IsHardwareAccelerated && rows >= 8)
+                    for (; p < kc - 1; p++, s += lda, d += rows) Vector512.Store(Vector512.Load(s), d);
+                else if (Vector256.IsHardwareAccelerated && !Vector512.IsHardwareAccelerated && rows >= 4)
+                    for (; p < kc - 1; p++, s += lda, d += rows) Vector256.Store(Vector256.Load(s), d);
+                for (; p < kc; p++, s += lda, d += rows)
+                    for (int r = 0; r < rows; r++) d[r] = s[r];
+            }
+            else
+                Transpose(a + (long)(i0 + ir) * lda + p0, lda, rows, kc, d, rows);
+        }
+    }
+
+    /// <summary>dst[p·ldd + r] = src[r·lds + p] for r &lt; rows, p &lt; cols (pads the rows up to ldd with zeros).</summary>
+    public static void Transpose(float* src, int lds, int rows, int cols, float* dst, int ldd)
+    {
+        int p = 0;
+        if (Vector512.IsHardwareAccelerated && rows == ldd)
+        {
+            // 16 k steps at a time: each row's 16 values are scattered to stride `rows`; reading full vectors keeps
+            // the source traffic streaming.
+            float* tmp = stackalloc float[16];
+            for (; p + 16 <= cols; p += 16)
+                for (int r = 0; r < rows; r++)
+                {
+                    Vector512.Store(Vector512.Load(src + (long)r * lds + p), tmp);
+                    float* d = dst + (long)p * ldd + r;
+                    for (int q = 0; q < 16; q++) d[q * ldd] = tmp[q];
+                }
+        }
+        for (; p < cols; p++)
+        {
+            float* d = dst + (long)p * ldd;
+            for (int r = 0; r < rows; r++) d[r] = src[(long)r * lds + p];
+            for (int r = rows; r < ldd; r++) d[r] = 0f;
+        }
+    }
+
+    /// <summary>Copies one packed row; a full sliver width (32 or 16) moves as two vectors.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Copy(float* s, float* d, int n)
+    {
+        if (Vector512.IsHardwareAccelerated && n == 32)
+        {
+            Vector512.Store(Vector512.Load(s), d);
+            Vector512.Store(Vector512.Load(s + 16), d + 16);
+        }
+        else if (Vector256.IsHardwareAccelerated && n == 16)
+        {
+            Vector256.Store(Vector256.Load(s), d);
+            Vector256.Store(Vector256.Load(s + 8), d + 8);
+        }
+        else
+            Buffer.MemoryCopy(s, d, n * sizeof(float), n * sizeof(float));
+    }
+
+    public static void CopyPadded(float* s, float* d, int n, int width)
+    {
+        for (int j = 0; j < n; j++) d[j] = s[j];
+        for (int j = n; j < width; j++) d[j] = 0f;
+    }
+
+    public static int RoundUp(int x, int m) => (x + m - 1) / m * m;
+}
