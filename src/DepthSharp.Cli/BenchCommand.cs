@@ -47,10 +47,13 @@ internal static class BenchCommand
             for (int i = 0; i < input.Data.Length; i++) input.Data[i] = (float)(rng.NextDouble() * 2 - 1);
 
             var times = new List<double>();
+            var stageSeconds = new Dictionary<string, double>();
             for (int r = 0; r <= n; r++)
             {
                 var clock = Stopwatch.StartNew();
-                net.Forward(input, cancel: cancel);
+                var stages = new StageTimer();
+                net.Forward(input, stages, cancel);
+                if (r == n) stageSeconds = stages.Seconds;
                 if (r > 0) times.Add(clock.Elapsed.TotalSeconds);
                 Console.Error.WriteLine($"{(r == 0 ? "warm-up" : $"run {r}")}: {clock.Elapsed.TotalSeconds:F2} s");
             }
@@ -68,12 +71,26 @@ internal static class BenchCommand
                 ["random_weights"] = parse.GetValue(random),
                 ["load_seconds"] = Math.Round(loadSeconds, 3),
                 ["peak_memory_bytes"] = PeakMemoryBytes(),
+                ["last_run_stage_seconds"] = stageSeconds.ToDictionary(kv => kv.Key, kv => (object?)Math.Round(kv.Value, 2)),
                 ["kernels"] = KernelOptions.ForceReference ? "reference" : "fast",
             };
             Console.WriteLine(JsonSerializer.Serialize(line, CliJson.Default.DictionaryStringObject).ReplaceLineEndings(" "));
             return Task.FromResult(0);
         }));
         return command;
+    }
+
+    /// <summary>Attributes the time between progress steps to the stage that finished.</summary>
+    private sealed class StageTimer : IProgress<ModelProgress>
+    {
+        private readonly Stopwatch _clock = Stopwatch.StartNew();
+        public Dictionary<string, double> Seconds { get; } = [];
+
+        public void Report(ModelProgress value)
+        {
+            Seconds[value.Stage] = Seconds.GetValueOrDefault(value.Stage) + _clock.Elapsed.TotalSeconds;
+            _clock.Restart();
+        }
     }
 
     private static int InputSize(string dir)

@@ -21,7 +21,12 @@ public sealed class Tensor
     public static Tensor Zeros(params int[] shape) => new(new float[ShapeSize(shape)], shape);
 
     /// <summary>A tensor whose values are left as the allocator gives them: every element must be written before it is read.</summary>
-    public static Tensor Empty(params int[] shape) => new(GC.AllocateUninitializedArray<float>(checked((int)ShapeSize(shape))), shape);
+    public static Tensor Empty(params int[] shape)
+    {
+        long n = ShapeSize(shape);
+        LargeAllocationPressure.Note(n * sizeof(float));
+        return new(GC.AllocateUninitializedArray<float>((int)n), shape);
+    }
 
     public static long ShapeSize(ReadOnlySpan<int> shape)
     {
@@ -58,4 +63,23 @@ public sealed class Tensor
     public Tensor Clone() => new((float[])Data.Clone(), Shape);
 
     public override string ToString() => $"Tensor[{string.Join(", ", Shape)}]";
+}
+
+/// <summary>
+/// Forces a full collection after every few gigabytes of large tensors: the decoder's maps are hundreds of megabytes each
+/// and die young, but the runtime's own LOH budget lets them pile up to several times the live set before collecting.
+/// </summary>
+internal static class LargeAllocationPressure
+{
+    private const long LargeBytes = 32L << 20;
+    private const long CollectEveryBytes = 1L << 30;
+    private static long _sinceCollect;
+
+    public static void Note(long bytes)
+    {
+        if (bytes < LargeBytes) return;
+        if (Interlocked.Add(ref _sinceCollect, bytes) < CollectEveryBytes) return;
+        Interlocked.Exchange(ref _sinceCollect, 0);
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true);
+    }
 }
