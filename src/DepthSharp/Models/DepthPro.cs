@@ -296,7 +296,7 @@ public sealed class DepthProPreActResidualLayer
         var residual = hiddenState;
         var h = Convolution1.Forward(Ops.Relu(hiddenState));
         if (BatchNorm1 is not null) h = BatchNorm1.Forward(h);
-        h = Convolution2.Forward(Ops.Relu(h));
+        h = Convolution2.Forward(Ops.ReluInPlace(h));
         if (BatchNorm2 is not null) h = BatchNorm2.Forward(h);
         Ops.AddInPlace(h, residual);
         return h;
@@ -313,7 +313,11 @@ public sealed class DepthProFeatureFusionLayer(Weights w, DepthProConfig c, bool
     public Tensor Forward(Tensor hiddenState, Tensor? residual = null)
     {
         if (residual is not null)
-            hiddenState = Ops.Add(hiddenState, ResidualLayer1.Forward(residual));
+        {
+            var residualOut = ResidualLayer1.Forward(residual);
+            Ops.AddInPlace(residualOut, hiddenState);
+            hiddenState = residualOut;
+        }
         hiddenState = ResidualLayer2.Forward(hiddenState);
         if (Deconv is not null) hiddenState = Deconv.Forward(hiddenState);
         return Projection.Forward(hiddenState);
@@ -399,7 +403,7 @@ public sealed class DepthProFovHead
         {
             int inCh = (int)Math.Ceiling(f / Math.Pow(2, i + 1)), outCh = (int)Math.Ceiling(f / Math.Pow(2, i + 2));
             _layers.Add(new Conv2d(w["layers"][index], inCh, outCh, 3, 2, 1).Forward);
-            _layers.Add(Ops.Relu);
+            _layers.Add(Ops.ReluInPlace);
             index += 2; // the ReLU takes a slot in the reference's ModuleList
         }
         int finalIn = (int)Math.Ceiling(f / Math.Pow(2, c.NumFovHeadLayers + 1));
@@ -426,8 +430,9 @@ public sealed class DepthProFovModel(Weights w, DepthProConfig c)
     public Tensor Forward(Tensor pixelValues, Tensor globalFeatures, ForwardContext context)
     {
         var fovFeatures = FovEncoder.Forward(pixelValues, context);
-        var global = Ops.Relu(Conv.Forward(globalFeatures));
-        var output = Head.Forward(Ops.Add(fovFeatures, global));
+        var global = Ops.ReluInPlace(Conv.Forward(globalFeatures));
+        Ops.AddInPlace(global, fovFeatures);
+        var output = Head.Forward(global);
         return output.Reshape(-1);
     }
 }
@@ -445,9 +450,9 @@ public sealed class DepthProDepthEstimationHead
             new Conv2d(l[0], f, f / 2, 3, 1, 1).Forward,
             new ConvTranspose2d(l[1], f / 2, f / 2, 2, 2).Forward,
             new Conv2d(l[2], f / 2, 32, 3, 1, 1).Forward,
-            Ops.Relu,
+            Ops.ReluInPlace,
             new Conv2d(l[4], 32, 1, 1).Forward,
-            Ops.Relu,
+            Ops.ReluInPlace,
         ];
     }
 

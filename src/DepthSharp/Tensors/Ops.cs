@@ -91,6 +91,13 @@ public static class Ops
         return y;
     }
 
+    /// <summary>ReLU that overwrites its input, for maps nothing else reads.</summary>
+    public static Tensor ReluInPlace(Tensor x)
+    {
+        if (Ref) Reference.Relu(x.Data, x.Data); else Fast.Relu(x.Data, x.Data);
+        return x;
+    }
+
     public static Tensor Silu(Tensor x)
     {
         var y = Tensor.Empty(x.Shape);
