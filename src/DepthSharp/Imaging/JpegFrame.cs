@@ -35,8 +35,19 @@ internal sealed class JpegComponent
     public int PaddedBlocksHigh { get; }
     public int Stride => PaddedBlocksWide * 8;
 
-    /// <summary>Dequantization table in natural order, latched at the component's first scan as libjpeg does.</summary>
-    public int[]? Quant { get; set; }
+    /// <summary>Quantization table in natural order, latched at the component's first scan as libjpeg does.</summary>
+    public int[]? Quant { get; private set; }
+
+    /// <summary>The same table as the IDCT multiplies by: libjpeg keeps those as 16-bit signed values.</summary>
+    public int[]? IdctQuant { get; private set; }
+
+    /// <summary>Latches <paramref name="table"/> unless an earlier scan already did.</summary>
+    public void LatchQuant(int[] table)
+    {
+        if (Quant is not null) return;
+        Quant = table;
+        IdctQuant = Array.ConvertAll(table, q => (int)(short)q);
+    }
 
     /// <summary>True once a scan has supplied data for this component (the DC scan in progressive mode).</summary>
     public bool Coded { get; set; }

@@ -202,8 +202,7 @@ internal sealed class JpegReader
             for (int k = 0; k < 64; k++)
             {
                 int v = precision == 0 ? Data[p + k] : (Data[p + 2 * k] << 8) | Data[p + 2 * k + 1];
-                // libjpeg keeps islow multipliers as 16-bit signed values.
-                q[zigzag[k]] = (short)v;
+                q[zigzag[k]] = v;
             }
             _quant[id] = q;
             p += size;
@@ -375,7 +374,7 @@ internal sealed class JpegReader
         foreach (JpegComponent c in comps)
         {
             // Quantization tables are latched at a component's first scan, as libjpeg does.
-            c.Quant ??= _quant[c.QuantTableId] ?? throw Error($"quantization table {c.QuantTableId} is used before it is defined");
+            c.LatchQuant(_quant[c.QuantTableId] ?? throw Error($"quantization table {c.QuantTableId} is used before it is defined"));
             if (!frame.Progressive || scan.Ss == 0) c.Coded = true;
         }
         DecodeScanData(scan, frame);
@@ -501,7 +500,7 @@ internal sealed class JpegReader
         // Blocks of an interleaved MCU that lie wholly outside the picture are decoded, not kept.
         if (bx >= c.BlocksWide || by >= c.BlocksHigh) return;
         Span<byte> dst = c.SampleBlockRow(by).AsSpan(bx * 8);
-        int[] quant = c.Quant!;
+        int[] quant = c.IdctQuant!;
         if (last == 0)
             JpegIdct.Fill(JpegIdct.DcOnlyValue(block[0] * quant[0]), dst, c.Stride);
         else
@@ -566,11 +565,18 @@ internal sealed class JpegReader
         JpegFrame frame = Frame ?? throw Error("EOI marker before any frame header");
         if (_scanCount == 0) throw Error("EOI marker before any scan");
         foreach (JpegComponent c in frame.Components)
-        {
             if (!c.Coded) throw Error($"component {c.Id} has no image data");
-            if (frame.Progressive) RenderCoefficients(c);
-            if (!c.HasAllSamples()) throw Error($"component {c.Id} is missing image data");
+        if (frame.Progressive)
+        {
+            bool smooth = JpegBlockSmoothing.IsUseful(frame);
+            foreach (JpegComponent c in frame.Components)
+            {
+                if (smooth) JpegBlockSmoothing.Render(c, frame.McusY);
+                else RenderCoefficients(c);
+            }
         }
+        foreach (JpegComponent c in frame.Components)
+            if (!c.HasAllSamples()) throw Error($"component {c.Id} is missing image data");
         RgbImage image = JpegColorConverter.Convert(frame, ColorSpace(frame));
         return new JpegImage(image, frame.Components.Length, _exif);
     }
@@ -578,7 +584,7 @@ internal sealed class JpegReader
     /// <summary>Progressive mode: the inverse DCT of every stored block, once all scans are in.</summary>
     void RenderCoefficients(JpegComponent c)
     {
-        int[] quant = c.Quant!;
+        int[] quant = c.IdctQuant!;
         for (int by = 0; by < c.BlocksHigh; by++)
         {
             short[] coefs = c.StoredCoefBlockRow(by) ?? throw Error($"component {c.Id} is missing image data");
