@@ -1,3 +1,8 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
 namespace DepthSharp.Imaging;
 
 /// <summary>
@@ -58,6 +63,139 @@ internal static class JpegIdct
     /// 8x8 samples into <paramref name="dst"/> with row pitch <paramref name="stride"/>.
     /// </summary>
     public static void Transform(ReadOnlySpan<short> coef, ReadOnlySpan<int> quant, Span<byte> dst, int stride)
+    {
+        if (Avx2.IsSupported)
+            TransformAvx2(coef, quant, dst, stride);
+        else
+            TransformScalar(coef, quant, dst, stride);
+    }
+
+    /// <summary>
+    /// The same arithmetic eight columns (then rows) at a time. It skips libjpeg's shortcuts for
+    /// all-zero columns and rows, which give the same values as the full computation.
+    /// </summary>
+    internal static void TransformAvx2(ReadOnlySpan<short> coef, ReadOnlySpan<int> quant, Span<byte> dst, int stride)
+    {
+        coef = coef[..64];
+        quant = quant[..64];
+        _ = dst[7 * stride + 7]; // the stores below write 8 bytes on each of 8 rows
+        ref short c = ref MemoryMarshal.GetReference(coef);
+        ref int q = ref MemoryMarshal.GetReference(quant);
+        Vector256<int> v0 = Dequantize(ref c, ref q, 0), v1 = Dequantize(ref c, ref q, 1);
+        Vector256<int> v2 = Dequantize(ref c, ref q, 2), v3 = Dequantize(ref c, ref q, 3);
+        Vector256<int> v4 = Dequantize(ref c, ref q, 4), v5 = Dequantize(ref c, ref q, 5);
+        Vector256<int> v6 = Dequantize(ref c, ref q, 6), v7 = Dequantize(ref c, ref q, 7);
+
+        // Each vector is one row; lane-wise arithmetic transforms all eight columns together.
+        Butterfly(ref v0, ref v1, ref v2, ref v3, ref v4, ref v5, ref v6, ref v7, Pass1Shift);
+        Transpose(ref v0, ref v1, ref v2, ref v3, ref v4, ref v5, ref v6, ref v7);
+        Butterfly(ref v0, ref v1, ref v2, ref v3, ref v4, ref v5, ref v6, ref v7, Pass2Shift);
+        Transpose(ref v0, ref v1, ref v2, ref v3, ref v4, ref v5, ref v6, ref v7);
+
+        ref byte d = ref MemoryMarshal.GetReference(dst);
+        Store(Limit(v0), Limit(v1), Limit(v2), Limit(v3), ref d, 0, stride);
+        Store(Limit(v4), Limit(v5), Limit(v6), Limit(v7), ref d, 4, stride);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector256<int> Dequantize(ref short c, ref int q, int row) =>
+        Avx2.ConvertToVector256Int32(Vector128.LoadUnsafe(ref c, (nuint)(row * 8))) *
+        Vector256.LoadUnsafe(ref q, (nuint)(row * 8));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Butterfly(ref Vector256<int> v0, ref Vector256<int> v1, ref Vector256<int> v2, ref Vector256<int> v3,
+        ref Vector256<int> v4, ref Vector256<int> v5, ref Vector256<int> v6, ref Vector256<int> v7, int shift)
+    {
+        Vector256<int> z1 = (v2 + v6) * Fix0_541196100;
+        Vector256<int> tmp2 = z1 - v6 * Fix1_847759065;
+        Vector256<int> tmp3 = z1 + v2 * Fix0_765366865;
+        Vector256<int> tmp0 = (v0 + v4) << ConstBits;
+        Vector256<int> tmp1 = (v0 - v4) << ConstBits;
+        Vector256<int> tmp10 = tmp0 + tmp3;
+        Vector256<int> tmp13 = tmp0 - tmp3;
+        Vector256<int> tmp11 = tmp1 + tmp2;
+        Vector256<int> tmp12 = tmp1 - tmp2;
+
+        tmp0 = v7;
+        tmp1 = v5;
+        tmp2 = v3;
+        tmp3 = v1;
+        z1 = tmp0 + tmp3;
+        Vector256<int> z2 = tmp1 + tmp2;
+        Vector256<int> z3 = tmp0 + tmp2;
+        Vector256<int> z4 = tmp1 + tmp3;
+        Vector256<int> z5 = (z3 + z4) * Fix1_175875602;
+        tmp0 *= Fix0_298631336;
+        tmp1 *= Fix2_053119869;
+        tmp2 *= Fix3_072711026;
+        tmp3 *= Fix1_501321110;
+        z1 *= -Fix0_899976223;
+        z2 *= -Fix2_562915447;
+        z3 = z3 * -Fix1_961570560 + z5;
+        z4 = z4 * -Fix0_390180644 + z5;
+        tmp0 += z1 + z3;
+        tmp1 += z2 + z4;
+        tmp2 += z2 + z3;
+        tmp3 += z1 + z4;
+
+        Vector256<int> round = Vector256.Create(1 << (shift - 1));
+        tmp10 += round;
+        tmp11 += round;
+        tmp12 += round;
+        tmp13 += round;
+        v0 = (tmp10 + tmp3) >> shift;
+        v7 = (tmp10 - tmp3) >> shift;
+        v1 = (tmp11 + tmp2) >> shift;
+        v6 = (tmp11 - tmp2) >> shift;
+        v2 = (tmp12 + tmp1) >> shift;
+        v5 = (tmp12 - tmp1) >> shift;
+        v3 = (tmp13 + tmp0) >> shift;
+        v4 = (tmp13 - tmp0) >> shift;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Transpose(ref Vector256<int> v0, ref Vector256<int> v1, ref Vector256<int> v2, ref Vector256<int> v3,
+        ref Vector256<int> v4, ref Vector256<int> v5, ref Vector256<int> v6, ref Vector256<int> v7)
+    {
+        Vector256<long> t0 = Avx2.UnpackLow(v0, v1).AsInt64(), t1 = Avx2.UnpackHigh(v0, v1).AsInt64();
+        Vector256<long> t2 = Avx2.UnpackLow(v2, v3).AsInt64(), t3 = Avx2.UnpackHigh(v2, v3).AsInt64();
+        Vector256<long> t4 = Avx2.UnpackLow(v4, v5).AsInt64(), t5 = Avx2.UnpackHigh(v4, v5).AsInt64();
+        Vector256<long> t6 = Avx2.UnpackLow(v6, v7).AsInt64(), t7 = Avx2.UnpackHigh(v6, v7).AsInt64();
+        Vector256<int> u0 = Avx2.UnpackLow(t0, t2).AsInt32(), u1 = Avx2.UnpackHigh(t0, t2).AsInt32();
+        Vector256<int> u2 = Avx2.UnpackLow(t1, t3).AsInt32(), u3 = Avx2.UnpackHigh(t1, t3).AsInt32();
+        Vector256<int> u4 = Avx2.UnpackLow(t4, t6).AsInt32(), u5 = Avx2.UnpackHigh(t4, t6).AsInt32();
+        Vector256<int> u6 = Avx2.UnpackLow(t5, t7).AsInt32(), u7 = Avx2.UnpackHigh(t5, t7).AsInt32();
+        v0 = Avx2.Permute2x128(u0, u4, 0x20);
+        v4 = Avx2.Permute2x128(u0, u4, 0x31);
+        v1 = Avx2.Permute2x128(u1, u5, 0x20);
+        v5 = Avx2.Permute2x128(u1, u5, 0x31);
+        v2 = Avx2.Permute2x128(u2, u6, 0x20);
+        v6 = Avx2.Permute2x128(u2, u6, 0x31);
+        v3 = Avx2.Permute2x128(u3, u7, 0x20);
+        v7 = Avx2.Permute2x128(u3, u7, 0x31);
+    }
+
+    /// <summary>The range-limit table as arithmetic: wrap to 10 bits signed, add 128, clamp.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector256<int> Limit(Vector256<int> x)
+    {
+        Vector256<int> wrapped = ((x + Vector256.Create(512)) & Vector256.Create(1023)) - Vector256.Create(512 - 128);
+        return Vector256.Min(Vector256.Max(wrapped, Vector256<int>.Zero), Vector256.Create(255));
+    }
+
+    /// <summary>Writes four rows of eight samples (values already 0..255) starting at row <paramref name="row"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Store(Vector256<int> a, Vector256<int> b, Vector256<int> c, Vector256<int> d, ref byte dst, int row, int stride)
+    {
+        // Packing interleaves 128-bit lanes; the permutation puts each row's eight bytes together.
+        Vector256<byte> bytes = Avx2.PackUnsignedSaturate(Avx2.PackSignedSaturate(a, b), Avx2.PackSignedSaturate(c, d));
+        Vector256<ulong> rows = Avx2.PermuteVar8x32(bytes.AsInt32(), Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7)).AsUInt64();
+        for (int i = 0; i < 4; i++)
+            Unsafe.WriteUnaligned(ref Unsafe.Add(ref dst, (row + i) * stride), rows.GetElement(i));
+    }
+
+    /// <summary>libjpeg's jpeg_idct_islow, one column and one row at a time.</summary>
+    internal static void TransformScalar(ReadOnlySpan<short> coef, ReadOnlySpan<int> quant, Span<byte> dst, int stride)
     {
         coef = coef[..64];
         quant = quant[..64];
@@ -153,7 +291,7 @@ internal static class JpegIdct
     }
 
     /// <summary>The odd part shared by both passes: inputs are the values at 7, 5, 3, 1.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void Odd(ref int tmp0, ref int tmp1, ref int tmp2, ref int tmp3)
     {
         int z1 = tmp0 + tmp3;
