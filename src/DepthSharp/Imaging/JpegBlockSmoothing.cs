@@ -27,8 +27,11 @@ internal static class JpegBlockSmoothing
         return useful;
     }
 
-    /// <summary>Inverse DCT of every block of <paramref name="c"/> with smoothing; <paramref name="iMcuRows"/> is the frame's MCU row count.</summary>
-    public static void Render(JpegComponent c, int iMcuRows)
+    /// <summary>
+    /// Inverse DCT of every block of <paramref name="c"/> with smoothing; <paramref name="iMcuRows"/> is
+    /// the frame's MCU row count, <paramref name="simd"/> allows the vector IDCT.
+    /// </summary>
+    public static void Render(JpegComponent c, int iMcuRows, bool simd)
     {
         int[] bits = c.CoefBits;
         int[] q = c.Quant!;
@@ -74,7 +77,7 @@ internal static class JpegBlockSmoothing
                     }
                     cur.AsSpan(bx * 64, 64).CopyTo(ws);
                     Estimate(ws, dc, bits, q, changeDc);
-                    JpegIdct.Transform(ws, idctQuant, samples.AsSpan(bx * 8), c.Stride);
+                    JpegIdct.Transform(ws, idctQuant, samples.AsSpan(bx * 8), c.Stride, simd);
                 }
             }
         }

@@ -62,9 +62,9 @@ internal static class JpegIdct
     /// Dequantizes <paramref name="coef"/> (natural order) with <paramref name="quant"/> and writes the
     /// 8x8 samples into <paramref name="dst"/> with row pitch <paramref name="stride"/>.
     /// </summary>
-    public static void Transform(ReadOnlySpan<short> coef, ReadOnlySpan<int> quant, Span<byte> dst, int stride)
+    public static void Transform(ReadOnlySpan<short> coef, ReadOnlySpan<int> quant, Span<byte> dst, int stride, bool simd)
     {
-        if (Avx2.IsSupported)
+        if (simd && Avx2.IsSupported)
             TransformAvx2(coef, quant, dst, stride);
         else
             TransformScalar(coef, quant, dst, stride);

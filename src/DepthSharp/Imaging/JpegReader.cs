@@ -19,6 +19,7 @@ internal sealed class JpegReader
 
     readonly string? _fileName;
     readonly ImageDecodeOptions _options;
+    readonly bool _simd;
     int _pos;
 
     readonly int[]?[] _quant = new int[]?[4];
@@ -32,11 +33,13 @@ internal sealed class JpegReader
     int _scanCount;
     JpegEntropyDecoder? _entropy;
 
-    public JpegReader(byte[] data, string? fileName, ImageDecodeOptions options)
+    /// <param name="simd">Use the AVX2 paths where the CPU has them; false forces the scalar ones (for tests).</param>
+    public JpegReader(byte[] data, string? fileName, ImageDecodeOptions options, bool simd = true)
     {
         Data = data;
         _fileName = fileName;
         _options = options;
+        _simd = simd;
     }
 
     public byte[] Data { get; }
@@ -280,6 +283,8 @@ internal sealed class JpegReader
         // Checked before anything of this size is allocated.
         if ((long)width * height > _options.MaxPixels)
             throw Error($"image is {width}x{height} pixels, more than the limit of {_options.MaxPixels}");
+        if ((long)width * height * 3 > Array.MaxLength)
+            throw Error($"image is {width}x{height} pixels, too large for one RGB buffer");
 
         var ids = new int[count];
         var hs = new int[count];
@@ -439,7 +444,7 @@ internal sealed class JpegReader
                         }
                         untilRestart--;
                     }
-                    DecodeBlock(dec, scan, frame, 0, c, bx, by, block);
+                    DecodeBlock(dec, scan, frame, 0, c, bx, by, block, _simd);
                     dec.CheckMcu();
                 }
             }
@@ -465,7 +470,7 @@ internal sealed class JpegReader
                         JpegComponent c = comps[ci];
                         for (int v = 0; v < c.V; v++)
                             for (int h = 0; h < c.H; h++)
-                                DecodeBlock(dec, scan, frame, ci, c, mx * c.H + h, my * c.V + v, block);
+                                DecodeBlock(dec, scan, frame, ci, c, mx * c.H + h, my * c.V + v, block, _simd);
                     }
                     dec.CheckMcu();
                 }
@@ -474,7 +479,7 @@ internal sealed class JpegReader
         _pos = dec.EndSegment();
     }
 
-    static void DecodeBlock(JpegEntropyDecoder dec, JpegScan scan, JpegFrame frame, int ci, JpegComponent c, int bx, int by, Span<short> block)
+    static void DecodeBlock(JpegEntropyDecoder dec, JpegScan scan, JpegFrame frame, int ci, JpegComponent c, int bx, int by, Span<short> block, bool simd)
     {
         if (frame.Progressive)
         {
@@ -504,7 +509,7 @@ internal sealed class JpegReader
         if (last == 0)
             JpegIdct.Fill(JpegIdct.DcOnlyValue(block[0] * quant[0]), dst, c.Stride);
         else
-            JpegIdct.Transform(block, quant, dst, c.Stride);
+            JpegIdct.Transform(block, quant, dst, c.Stride, simd);
     }
 
     /// <summary>
@@ -571,13 +576,13 @@ internal sealed class JpegReader
             bool smooth = JpegBlockSmoothing.IsUseful(frame);
             foreach (JpegComponent c in frame.Components)
             {
-                if (smooth) JpegBlockSmoothing.Render(c, frame.McusY);
+                if (smooth) JpegBlockSmoothing.Render(c, frame.McusY, _simd);
                 else RenderCoefficients(c);
             }
         }
         foreach (JpegComponent c in frame.Components)
             if (!c.HasAllSamples()) throw Error($"component {c.Id} is missing image data");
-        RgbImage image = JpegColorConverter.Convert(frame, ColorSpace(frame));
+        RgbImage image = JpegColorConverter.Convert(frame, ColorSpace(frame), _simd);
         return new JpegImage(image, frame.Components.Length, _exif);
     }
 
@@ -590,7 +595,7 @@ internal sealed class JpegReader
             short[] coefs = c.StoredCoefBlockRow(by) ?? throw Error($"component {c.Id} is missing image data");
             byte[] samples = c.SampleBlockRow(by);
             for (int bx = 0; bx < c.BlocksWide; bx++)
-                JpegIdct.Transform(coefs.AsSpan(bx * 64, 64), quant, samples.AsSpan(bx * 8), c.Stride);
+                JpegIdct.Transform(coefs.AsSpan(bx * 64, 64), quant, samples.AsSpan(bx * 8), c.Stride, _simd);
             c.ReleaseCoefBlockRow(by);
         }
     }
