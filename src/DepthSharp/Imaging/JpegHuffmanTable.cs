@@ -39,6 +39,8 @@ internal sealed class JpegHuffmanTable
         for (int len = 1; len <= 16; len++)
         {
             int n = counts[len - 1];
+            // Checked before the codes are used: they must fit in len bits, the all-ones code excluded.
+            if (code + n >= 1 << len) return null;
             if (n == 0)
             {
                 table._maxCode[len] = -1;
@@ -58,7 +60,6 @@ internal sealed class JpegHuffmanTable
                 }
                 table._maxCode[len] = code - 1;
             }
-            if (code >= 1 << len) return null;
             code <<= 1;
         }
         table._maxCode[17] = int.MaxValue; // sentinel: every 17-bit prefix is "too long"
