@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace DepthSharp.Imaging;
 
 /// <summary>
@@ -160,6 +162,7 @@ internal sealed class JpegArithmeticDecoder : JpegEntropyDecoder
     }
 
     /// <summary>Decodes one binary decision with the statistics bin stats[index] (T.81 D.2.4 to D.2.6).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     int Decode(byte[] stats, int index)
     {
         while (_a < 0x8000)
@@ -279,6 +282,7 @@ internal sealed class JpegArithmeticDecoder : JpegEntropyDecoder
         return sign != 0 ? -v : v;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override int DecodeBlock(int scanComponent, Span<short> block)
     {
         _lastDc[scanComponent] = (_lastDc[scanComponent] + DecodeDcDiff(scanComponent)) & 0xFFFF;

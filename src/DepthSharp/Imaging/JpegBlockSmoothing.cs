@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace DepthSharp.Imaging;
 
 /// <summary>
@@ -31,6 +33,7 @@ internal static class JpegBlockSmoothing
     /// Inverse DCT of every block of <paramref name="c"/> with smoothing; <paramref name="iMcuRows"/> is
     /// the frame's MCU row count, <paramref name="simd"/> allows the vector IDCT.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Render(JpegComponent c, int iMcuRows, bool simd)
     {
         int[] bits = c.CoefBits;

@@ -81,6 +81,7 @@ internal static class JpegColorConverter
         return masks;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static RgbImage Convert(JpegFrame frame, JpegColorSpace space, bool simd)
     {
         simd &= Avx2.IsSupported;
@@ -116,6 +117,7 @@ internal static class JpegColorConverter
     }
 
     /// <summary>Writes R, G, B rows (each as long as the output row has pixels) as interleaved RGB.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void InterleaveRow(ReadOnlySpan<byte> r, ReadOnlySpan<byte> g, ReadOnlySpan<byte> b, Span<byte> o, bool simd)
     {
         int n = r.Length, x = 0;
@@ -151,6 +153,7 @@ internal static class JpegColorConverter
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void YccRow(ReadOnlySpan<byte> yRow, ReadOnlySpan<byte> cbRow, ReadOnlySpan<byte> crRow, Span<byte> o, bool simd)
     {
         int n = yRow.Length, x = 0;
@@ -284,6 +287,7 @@ internal static class JpegColorConverter
         }
 
         /// <summary>Row <paramref name="y"/> at full resolution: at least the frame's width of samples.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public ReadOnlySpan<byte> Row(int y)
         {
             JpegComponent c = _c;
@@ -367,6 +371,7 @@ internal static class JpegColorConverter
         /// Horizontal 2:1 triangle filter over _sums[1..n]: output 2i is (3 s[i] + s[i-1] + biasEven) &gt;&gt; shift,
         /// output 2i+1 is (3 s[i] + s[i+1] + biasOdd) &gt;&gt; shift (jdsample.c's h2v1 and h2v2 filters).
         /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         void Triangle(int n, int biasEven, int biasOdd, int shift)
         {
             ushort[] s = _sums;

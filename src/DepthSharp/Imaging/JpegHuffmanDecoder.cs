@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
@@ -68,10 +69,25 @@ internal sealed class JpegHuffmanDecoder : JpegEntropyDecoder
     }
 
     /// <summary>Tops the buffer up to at least 57 bits, appending zero bytes past the segment's end.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     (ulong Buf, int Bits) Refill(ulong buf, int bits)
     {
         byte[] data = _data;
+        int pos = _pos;
+        if (!_atMarker && pos <= data.Length - 8)
+        {
+            // Fast path: when the next eight bytes hold no 0xFF (so no stuffing and no marker),
+            // take as many whole bytes as fit.
+            ulong word = BinaryPrimitives.ReadUInt64BigEndian(data.AsSpan(pos, 8));
+            ulong inverted = ~word;
+            if (((inverted - 0x0101010101010101UL) & ~inverted & 0x8080808080808080UL) == 0)
+            {
+                int take = (64 - bits) >> 3;
+                buf |= (word >> (64 - 8 * take)) << (64 - bits - 8 * take);
+                _pos = pos + take;
+                return (buf, bits + 8 * take);
+            }
+        }
         while (bits <= 56)
         {
             uint b = 0;
@@ -123,6 +139,7 @@ internal sealed class JpegHuffmanDecoder : JpegEntropyDecoder
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static int Extend(int raw, int size) => raw < 1 << (size - 1) ? raw - (1 << size) + 1 : raw;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override int DecodeBlock(int scanComponent, Span<short> block)
     {
         JpegHuffmanTable dcTable = _dc[scanComponent]!;
@@ -131,7 +148,8 @@ internal sealed class JpegHuffmanDecoder : JpegEntropyDecoder
         ref int lookAc = ref MemoryMarshal.GetArrayDataReference(acTable.Lookup);
         ref int fastAc = ref MemoryMarshal.GetArrayDataReference(acTable.FastAc);
         ref byte zigzag = ref MemoryMarshal.GetReference(Zigzag);
-        block = block[..64];
+        // Every write below is at Zigzag[k] with k checked to be at most 63.
+        ref short coef = ref MemoryMarshal.GetReference(block[..64]);
 
         ulong buf = _buf;
         int bits = _bits;
@@ -151,7 +169,7 @@ internal sealed class JpegHuffmanDecoder : JpegEntropyDecoder
             bits -= s;
             _dcPred[scanComponent] += diff;
         }
-        block[0] = (short)_dcPred[scanComponent];
+        coef = (short)_dcPred[scanComponent];
 
         // AC: run/size symbols; a whole coefficient comes from one lookup when it fits in 9 bits.
         int last = 0;
@@ -168,7 +186,7 @@ internal sealed class JpegHuffmanDecoder : JpegEntropyDecoder
                 len = f & 0xFF;
                 buf <<= len;
                 bits -= len;
-                block[Unsafe.Add(ref zigzag, k)] = (short)(f >> 16);
+                Unsafe.Add(ref coef, Unsafe.Add(ref zigzag, k)) = (short)(f >> 16);
                 last = k++;
                 continue;
             }
@@ -191,7 +209,7 @@ internal sealed class JpegHuffmanDecoder : JpegEntropyDecoder
             int v = Extend((int)(buf >> (64 - s)), s);
             buf <<= s;
             bits -= s;
-            block[Unsafe.Add(ref zigzag, k)] = (short)v;
+            Unsafe.Add(ref coef, Unsafe.Add(ref zigzag, k)) = (short)v;
             last = k++;
         }
         _buf = buf;
@@ -201,6 +219,7 @@ internal sealed class JpegHuffmanDecoder : JpegEntropyDecoder
 
     // The progressive procedures are far less hot; they work on the fields directly.
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     int DecodeSymbol(JpegHuffmanTable table)
     {
         if (_bits < 32) (_buf, _bits) = Refill(_buf, _bits);
@@ -234,6 +253,7 @@ internal sealed class JpegHuffmanDecoder : JpegEntropyDecoder
         if (GetBits(1) != 0) block[0] |= (short)(1 << _al);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void DecodeAcFirst(Span<short> block)
     {
         if (_eobRun > 0)
@@ -268,6 +288,7 @@ internal sealed class JpegHuffmanDecoder : JpegEntropyDecoder
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void DecodeAcRefine(Span<short> block)
     {
         JpegHuffmanTable table = _ac[0]!;

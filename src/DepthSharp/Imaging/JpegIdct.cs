@@ -74,6 +74,7 @@ internal static class JpegIdct
     /// The same arithmetic eight columns (then rows) at a time. It skips libjpeg's shortcuts for
     /// all-zero columns and rows, which give the same values as the full computation.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void TransformAvx2(ReadOnlySpan<short> coef, ReadOnlySpan<int> quant, Span<byte> dst, int stride)
     {
         coef = coef[..64];
@@ -195,6 +196,7 @@ internal static class JpegIdct
     }
 
     /// <summary>libjpeg's jpeg_idct_islow, one column and one row at a time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void TransformScalar(ReadOnlySpan<short> coef, ReadOnlySpan<int> quant, Span<byte> dst, int stride)
     {
         coef = coef[..64];

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace DepthSharp.Imaging;
 
 /// <summary>
@@ -11,6 +13,11 @@ namespace DepthSharp.Imaging;
 /// here. What libjpeg handles without losing data is still accepted: bytes after EOI are ignored,
 /// stray bytes before a marker are skipped, and out-of-sequence restart markers are resynchronised
 /// with libjpeg's rules.
+/// <para>
+/// The per-block and per-row methods of the decoder are marked AggressiveOptimization: a process
+/// usually decodes only a few pictures, and tiered compilation would run the first one on
+/// unoptimized code, several times slower.
+/// </para>
 /// </remarks>
 internal sealed class JpegReader
 {
@@ -417,6 +424,7 @@ internal sealed class JpegReader
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void DecodeScanData(JpegScan scan, JpegFrame frame)
     {
         JpegEntropyDecoder dec = _entropy ??= frame.Arithmetic ? new JpegArithmeticDecoder(this) : new JpegHuffmanDecoder(this);
@@ -479,6 +487,7 @@ internal sealed class JpegReader
         _pos = dec.EndSegment();
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void DecodeBlock(JpegEntropyDecoder dec, JpegScan scan, JpegFrame frame, int ci, JpegComponent c, int bx, int by, Span<short> block, bool simd)
     {
         if (frame.Progressive)
@@ -587,6 +596,7 @@ internal sealed class JpegReader
     }
 
     /// <summary>Progressive mode: the inverse DCT of every stored block, once all scans are in.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void RenderCoefficients(JpegComponent c)
     {
         int[] quant = c.IdctQuant!;
