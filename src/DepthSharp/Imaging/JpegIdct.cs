@@ -197,98 +197,108 @@ internal static class JpegIdct
 
     /// <summary>libjpeg's jpeg_idct_islow, one column and one row at a time.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void TransformScalar(ReadOnlySpan<short> coef, ReadOnlySpan<int> quant, Span<byte> dst, int stride)
+    [SkipLocalsInit]
+    internal static unsafe void TransformScalar(ReadOnlySpan<short> coef, ReadOnlySpan<int> quant, Span<byte> dst, int stride)
     {
+        // The checks make every pointer access below stay inside the spans.
         coef = coef[..64];
         quant = quant[..64];
-        Span<int> ws = stackalloc int[64];
-        byte[] range = RangeLimit;
-
-        // Pass 1: columns, results scaled up by 2^Pass1Bits.
-        for (int c = 0; c < 8; c++)
+        dst = dst[..(7 * stride + 8)];
+        int* ws = stackalloc int[64];
+        fixed (short* cp = coef)
+        fixed (int* qp = quant)
+        fixed (byte* range = RangeLimit)
+        fixed (byte* dp = dst)
         {
-            if (coef[8 + c] == 0 && coef[16 + c] == 0 && coef[24 + c] == 0 && coef[32 + c] == 0 &&
-                coef[40 + c] == 0 && coef[48 + c] == 0 && coef[56 + c] == 0)
+            // Pass 1: columns, results scaled up by 2^Pass1Bits.
+            for (int c = 0; c < 8; c++)
             {
-                // An all-zero AC column gives the same value as the full computation, faster.
-                int dc = (coef[c] * quant[c]) << Pass1Bits;
-                for (int r = 0; r < 8; r++) ws[r * 8 + c] = dc;
-                continue;
+                short* col = cp + c;
+                int* q = qp + c;
+                int* w = ws + c;
+                if (col[8] == 0 && col[16] == 0 && col[24] == 0 && col[32] == 0 && col[40] == 0 && col[48] == 0 && col[56] == 0)
+                {
+                    // An all-zero AC column gives the same value as the full computation, faster.
+                    int dc = (col[0] * q[0]) << Pass1Bits;
+                    for (int r = 0; r < 64; r += 8) w[r] = dc;
+                    continue;
+                }
+
+                int z2 = col[16] * q[16];
+                int z3 = col[48] * q[48];
+                int z1 = (z2 + z3) * Fix0_541196100;
+                int tmp2 = z1 - z3 * Fix1_847759065;
+                int tmp3 = z1 + z2 * Fix0_765366865;
+
+                z2 = col[0] * q[0];
+                z3 = col[32] * q[32];
+                int tmp0 = (z2 + z3) << ConstBits;
+                int tmp1 = (z2 - z3) << ConstBits;
+
+                int tmp10 = tmp0 + tmp3;
+                int tmp13 = tmp0 - tmp3;
+                int tmp11 = tmp1 + tmp2;
+                int tmp12 = tmp1 - tmp2;
+
+                tmp0 = col[56] * q[56];
+                tmp1 = col[40] * q[40];
+                tmp2 = col[24] * q[24];
+                tmp3 = col[8] * q[8];
+                Odd(ref tmp0, ref tmp1, ref tmp2, ref tmp3);
+
+                const int round = 1 << (Pass1Shift - 1);
+                w[0] = (tmp10 + tmp3 + round) >> Pass1Shift;
+                w[56] = (tmp10 - tmp3 + round) >> Pass1Shift;
+                w[8] = (tmp11 + tmp2 + round) >> Pass1Shift;
+                w[48] = (tmp11 - tmp2 + round) >> Pass1Shift;
+                w[16] = (tmp12 + tmp1 + round) >> Pass1Shift;
+                w[40] = (tmp12 - tmp1 + round) >> Pass1Shift;
+                w[24] = (tmp13 + tmp0 + round) >> Pass1Shift;
+                w[32] = (tmp13 - tmp0 + round) >> Pass1Shift;
             }
 
-            int z2 = coef[16 + c] * quant[16 + c];
-            int z3 = coef[48 + c] * quant[48 + c];
-            int z1 = (z2 + z3) * Fix0_541196100;
-            int tmp2 = z1 - z3 * Fix1_847759065;
-            int tmp3 = z1 + z2 * Fix0_765366865;
-
-            z2 = coef[c] * quant[c];
-            z3 = coef[32 + c] * quant[32 + c];
-            int tmp0 = (z2 + z3) << ConstBits;
-            int tmp1 = (z2 - z3) << ConstBits;
-
-            int tmp10 = tmp0 + tmp3;
-            int tmp13 = tmp0 - tmp3;
-            int tmp11 = tmp1 + tmp2;
-            int tmp12 = tmp1 - tmp2;
-
-            tmp0 = coef[56 + c] * quant[56 + c];
-            tmp1 = coef[40 + c] * quant[40 + c];
-            tmp2 = coef[24 + c] * quant[24 + c];
-            tmp3 = coef[8 + c] * quant[8 + c];
-            Odd(ref tmp0, ref tmp1, ref tmp2, ref tmp3);
-
-            const int round = 1 << (Pass1Shift - 1);
-            ws[c] = (tmp10 + tmp3 + round) >> Pass1Shift;
-            ws[56 + c] = (tmp10 - tmp3 + round) >> Pass1Shift;
-            ws[8 + c] = (tmp11 + tmp2 + round) >> Pass1Shift;
-            ws[48 + c] = (tmp11 - tmp2 + round) >> Pass1Shift;
-            ws[16 + c] = (tmp12 + tmp1 + round) >> Pass1Shift;
-            ws[40 + c] = (tmp12 - tmp1 + round) >> Pass1Shift;
-            ws[24 + c] = (tmp13 + tmp0 + round) >> Pass1Shift;
-            ws[32 + c] = (tmp13 - tmp0 + round) >> Pass1Shift;
-        }
-
-        // Pass 2: rows, descaled by 2^(Pass1Bits + 3) more and range-limited.
-        for (int r = 0; r < 8; r++)
-        {
-            Span<int> w = ws.Slice(r * 8, 8);
-            Span<byte> o = dst.Slice(r * stride, 8);
-            if (w[1] == 0 && w[2] == 0 && w[3] == 0 && w[4] == 0 && w[5] == 0 && w[6] == 0 && w[7] == 0)
+            // Pass 2: rows, descaled by 2^(Pass1Bits + 3) more and range-limited.
+            for (int r = 0; r < 8; r++)
             {
-                o.Fill(range[((w[0] + (1 << (Pass1Bits + 2))) >> (Pass1Bits + 3)) & 1023]);
-                continue;
+                int* w = ws + r * 8;
+                byte* o = dp + r * stride;
+                if (w[1] == 0 && w[2] == 0 && w[3] == 0 && w[4] == 0 && w[5] == 0 && w[6] == 0 && w[7] == 0)
+                {
+                    byte v = range[((w[0] + (1 << (Pass1Bits + 2))) >> (Pass1Bits + 3)) & 1023];
+                    for (int i = 0; i < 8; i++) o[i] = v;
+                    continue;
+                }
+
+                int z2 = w[2];
+                int z3 = w[6];
+                int z1 = (z2 + z3) * Fix0_541196100;
+                int tmp2 = z1 - z3 * Fix1_847759065;
+                int tmp3 = z1 + z2 * Fix0_765366865;
+
+                int tmp0 = (w[0] + w[4]) << ConstBits;
+                int tmp1 = (w[0] - w[4]) << ConstBits;
+
+                int tmp10 = tmp0 + tmp3;
+                int tmp13 = tmp0 - tmp3;
+                int tmp11 = tmp1 + tmp2;
+                int tmp12 = tmp1 - tmp2;
+
+                tmp0 = w[7];
+                tmp1 = w[5];
+                tmp2 = w[3];
+                tmp3 = w[1];
+                Odd(ref tmp0, ref tmp1, ref tmp2, ref tmp3);
+
+                const int round = 1 << (Pass2Shift - 1);
+                o[0] = range[((tmp10 + tmp3 + round) >> Pass2Shift) & 1023];
+                o[7] = range[((tmp10 - tmp3 + round) >> Pass2Shift) & 1023];
+                o[1] = range[((tmp11 + tmp2 + round) >> Pass2Shift) & 1023];
+                o[6] = range[((tmp11 - tmp2 + round) >> Pass2Shift) & 1023];
+                o[2] = range[((tmp12 + tmp1 + round) >> Pass2Shift) & 1023];
+                o[5] = range[((tmp12 - tmp1 + round) >> Pass2Shift) & 1023];
+                o[3] = range[((tmp13 + tmp0 + round) >> Pass2Shift) & 1023];
+                o[4] = range[((tmp13 - tmp0 + round) >> Pass2Shift) & 1023];
             }
-
-            int z2 = w[2];
-            int z3 = w[6];
-            int z1 = (z2 + z3) * Fix0_541196100;
-            int tmp2 = z1 - z3 * Fix1_847759065;
-            int tmp3 = z1 + z2 * Fix0_765366865;
-
-            int tmp0 = (w[0] + w[4]) << ConstBits;
-            int tmp1 = (w[0] - w[4]) << ConstBits;
-
-            int tmp10 = tmp0 + tmp3;
-            int tmp13 = tmp0 - tmp3;
-            int tmp11 = tmp1 + tmp2;
-            int tmp12 = tmp1 - tmp2;
-
-            tmp0 = w[7];
-            tmp1 = w[5];
-            tmp2 = w[3];
-            tmp3 = w[1];
-            Odd(ref tmp0, ref tmp1, ref tmp2, ref tmp3);
-
-            const int round = 1 << (Pass2Shift - 1);
-            o[0] = range[((tmp10 + tmp3 + round) >> Pass2Shift) & 1023];
-            o[7] = range[((tmp10 - tmp3 + round) >> Pass2Shift) & 1023];
-            o[1] = range[((tmp11 + tmp2 + round) >> Pass2Shift) & 1023];
-            o[6] = range[((tmp11 - tmp2 + round) >> Pass2Shift) & 1023];
-            o[2] = range[((tmp12 + tmp1 + round) >> Pass2Shift) & 1023];
-            o[5] = range[((tmp12 - tmp1 + round) >> Pass2Shift) & 1023];
-            o[3] = range[((tmp13 + tmp0 + round) >> Pass2Shift) & 1023];
-            o[4] = range[((tmp13 - tmp0 + round) >> Pass2Shift) & 1023];
         }
     }
 
