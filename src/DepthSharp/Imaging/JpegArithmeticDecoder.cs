@@ -15,7 +15,7 @@ namespace DepthSharp.Imaging;
 internal sealed class JpegArithmeticDecoder : JpegEntropyDecoder
 {
     /// <summary>T.81 table D.2: Qe, next state after LPS and MPS, and the MPS switch flag.</summary>
-    static readonly (ushort Qe, byte NextLps, byte NextMps, bool Switch)[] States =
+    private static readonly (ushort Qe, byte NextLps, byte NextMps, bool Switch)[] States =
     [
         (0x5a1d, 1, 1, true), (0x2586, 14, 2, false), (0x1114, 16, 3, false), (0x080b, 18, 4, false),
         (0x03d8, 20, 5, false), (0x01da, 23, 6, false), (0x00e5, 25, 7, false), (0x006f, 28, 8, false),
@@ -50,32 +50,32 @@ internal sealed class JpegArithmeticDecoder : JpegEntropyDecoder
         (0x5a1d, 113, 113, false),
     ];
 
-    const int FixedState = 113;
-    const int DcStatBins = 64;
-    const int AcStatBins = 256;
+    private const int FixedState = 113;
+    private const int DcStatBins = 64;
+    private const int AcStatBins = 256;
 
-    readonly byte[] _data;
-    int _pos;
-    bool _atMarker;
-    bool _ranOffEnd;
+    private readonly byte[] _data;
+    private int _pos;
+    private bool _atMarker;
+    private bool _ranOffEnd;
 
     // libjpeg's registers: C holds the code base and the not-yet-used input bits, CT counts those bits.
-    long _c;
-    long _a;
-    int _ct;
+    private long _c;
+    private long _a;
+    private int _ct;
 
     // Each statistics bin: bit 7 = the MPS, bits 0..6 = the state index.
-    readonly byte[][] _dcStats = new byte[16][];
-    readonly byte[][] _acStats = new byte[16][];
-    readonly byte[] _fixedBin = new byte[1];
+    private readonly byte[][] _dcStats = new byte[16][];
+    private readonly byte[][] _acStats = new byte[16][];
+    private readonly byte[] _fixedBin = new byte[1];
 
-    readonly int[] _dcTable = new int[4];
-    readonly int[] _acTable = new int[4];
-    readonly int[] _lastDc = new int[4];
-    readonly int[] _dcContext = new int[4];
-    int _components;
-    bool _resetsDc, _resetsAc;
-    int _ss, _se, _al;
+    private readonly int[] _dcTable = new int[4];
+    private readonly int[] _acTable = new int[4];
+    private readonly int[] _lastDc = new int[4];
+    private readonly int[] _dcContext = new int[4];
+    private int _components;
+    private bool _resetsDc, _resetsAc;
+    private int _ss, _se, _al;
 
     public JpegArithmeticDecoder(JpegReader reader) : base(reader)
     {
@@ -132,9 +132,9 @@ internal sealed class JpegArithmeticDecoder : JpegEntropyDecoder
         if (_ranOffEnd) throw Reader.Error("entropy-coded data is truncated (file ends inside a scan)");
     }
 
-    Exception Corrupt() => Reader.Error("corrupt arithmetic-coded data");
+    private Exception Corrupt() => Reader.Error("corrupt arithmetic-coded data");
 
-    int NextByte()
+    private int NextByte()
     {
         if (_atMarker) return 0;
         if (_pos >= _data.Length)
@@ -163,7 +163,7 @@ internal sealed class JpegArithmeticDecoder : JpegEntropyDecoder
 
     /// <summary>Decodes one binary decision with the statistics bin stats[index] (T.81 D.2.4 to D.2.6).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    int Decode(byte[] stats, int index)
+    private int Decode(byte[] stats, int index)
     {
         while (_a < 0x8000)
         {
@@ -214,14 +214,14 @@ internal sealed class JpegArithmeticDecoder : JpegEntropyDecoder
         return sv >> 7;
     }
 
-    static int NextLpsByte((ushort Qe, byte NextLps, byte NextMps, bool Switch) state) =>
+    private static int NextLpsByte((ushort Qe, byte NextLps, byte NextMps, bool Switch) state) =>
         state.NextLps | (state.Switch ? 0x80 : 0);
 
     /// <summary>
     /// Decodes a DC difference (F.1.4.4.1, figures F.19 to F.24) and updates the conditioning
     /// category; returns the difference.
     /// </summary>
-    int DecodeDcDiff(int ci)
+    private int DecodeDcDiff(int ci)
     {
         int tbl = _dcTable[ci];
         byte[] st = _dcStats[tbl];
@@ -259,7 +259,7 @@ internal sealed class JpegArithmeticDecoder : JpegEntropyDecoder
     }
 
     /// <summary>Decodes the value of a nonzero AC coefficient at zigzag position k, statistics at st[s].</summary>
-    int DecodeAcValue(byte[] st, int s, int k, int tbl)
+    private int DecodeAcValue(byte[] st, int s, int k, int tbl)
     {
         int sign = Decode(_fixedBin, 0);
         s += 2;

@@ -11,7 +11,7 @@ namespace DepthSharp.Imaging;
 internal static class JpegBlockSmoothing
 {
     // Natural-order positions of zigzag coefficients 1 to 9.
-    const int Q01 = 1, Q10 = 8, Q20 = 16, Q11 = 9, Q02 = 2, Q03 = 3, Q12 = 10, Q21 = 17, Q30 = 24;
+    private const int Q01 = 1, Q10 = 8, Q20 = 16, Q11 = 9, Q02 = 2, Q03 = 3, Q12 = 10, Q21 = 17, Q30 = 24;
 
     /// <summary>libjpeg's smoothing_ok: every quantizer involved is nonzero and some estimable coefficient is inexact.</summary>
     public static bool IsUseful(JpegFrame frame)
@@ -88,7 +88,7 @@ internal static class JpegBlockSmoothing
             c.ReleaseCoefBlockRow(row);
     }
 
-    static void Estimate(Span<short> ws, ReadOnlySpan<int> d, int[] bits, int[] q, bool changeDc)
+    private static void Estimate(Span<short> ws, ReadOnlySpan<int> d, int[] bits, int[] q, bool changeDc)
     {
         // d[n - 1] is libjpeg's DCn.
         long q00 = q[0];
@@ -148,7 +148,7 @@ internal static class JpegBlockSmoothing
     /// num / (256 q), rounded, as a coefficient; an estimate for a coefficient whose top bits are
     /// known to be zero (al &gt; 0) stays below 2^al in magnitude.
     /// </summary>
-    static short Predict(long num, long q, int al)
+    private static short Predict(long num, long q, int al)
     {
         long magnitude = ((q << 7) + Math.Abs(num)) / (q << 8);
         if (al > 0 && magnitude >= 1L << al) magnitude = (1L << al) - 1;

@@ -23,29 +23,29 @@ internal enum JpegColorSpace
 /// <remarks>The AVX2 paths compute exactly what the scalar ones do, sixteen samples at a time.</remarks>
 internal static class JpegColorConverter
 {
-    const int ScaleBits = 16;
-    const int OneHalf = 1 << (ScaleBits - 1);
+    private const int ScaleBits = 16;
+    private const int OneHalf = 1 << (ScaleBits - 1);
 
     // jdcolor.c's constants, FIX(x) = round(x * 2^16).
-    static readonly int FixCrR = Fix(1.40200);
-    static readonly int FixCbB = Fix(1.77200);
-    static readonly int FixCrG = Fix(0.71414);
-    static readonly int FixCbG = Fix(0.34414);
+    private static readonly int FixCrR = Fix(1.40200);
+    private static readonly int FixCbB = Fix(1.77200);
+    private static readonly int FixCrG = Fix(0.71414);
+    private static readonly int FixCbG = Fix(0.34414);
 
     // jdcolor.c's tables: red and blue terms are rounded per entry, the green term is summed
     // first and shifted per pixel (Cb's entry carries the rounding).
-    static readonly int[] CrToR = new int[256];
-    static readonly int[] CbToB = new int[256];
-    static readonly int[] CrToG = new int[256];
-    static readonly int[] CbToG = new int[256];
+    private static readonly int[] CrToR = new int[256];
+    private static readonly int[] CbToB = new int[256];
+    private static readonly int[] CrToG = new int[256];
+    private static readonly int[] CbToG = new int[256];
 
     /// <summary>Clamp to 0..255 for values from -384 to 639 (index + 384).</summary>
-    static readonly byte[] Clamp = new byte[1024];
+    private static readonly byte[] Clamp = new byte[1024];
 
     /// <summary>pshufb masks that interleave 16 R, G and B bytes into 48 bytes of RGB.</summary>
-    static readonly Vector128<byte>[] InterleaveMasks = BuildInterleaveMasks();
+    private static readonly Vector128<byte>[] InterleaveMasks = BuildInterleaveMasks();
 
-    static int Fix(double x) => (int)(x * (1 << ScaleBits) + 0.5);
+    private static int Fix(double x) => (int)(x * (1 << ScaleBits) + 0.5);
 
     static JpegColorConverter()
     {
@@ -61,7 +61,7 @@ internal static class JpegColorConverter
             Clamp[i] = (byte)Math.Clamp(i - 384, 0, 255);
     }
 
-    static Vector128<byte>[] BuildInterleaveMasks()
+    private static Vector128<byte>[] BuildInterleaveMasks()
     {
         // masks[3 * part + channel]: for output bytes 16*part .. 16*part+15, where that channel's bytes come from.
         var masks = new Vector128<byte>[9];
@@ -118,7 +118,7 @@ internal static class JpegColorConverter
 
     /// <summary>Writes R, G, B rows (each as long as the output row has pixels) as interleaved RGB.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void InterleaveRow(ReadOnlySpan<byte> r, ReadOnlySpan<byte> g, ReadOnlySpan<byte> b, Span<byte> o, bool simd)
+    private static void InterleaveRow(ReadOnlySpan<byte> r, ReadOnlySpan<byte> g, ReadOnlySpan<byte> b, Span<byte> o, bool simd)
     {
         int n = r.Length, x = 0;
         g = g[..n];
@@ -143,7 +143,7 @@ internal static class JpegColorConverter
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Store48(Vector128<byte> r, Vector128<byte> g, Vector128<byte> b, ref byte dst)
+    private static void Store48(Vector128<byte> r, Vector128<byte> g, Vector128<byte> b, ref byte dst)
     {
         Vector128<byte>[] m = InterleaveMasks;
         for (int part = 0; part < 3; part++)
@@ -154,7 +154,7 @@ internal static class JpegColorConverter
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void YccRow(ReadOnlySpan<byte> yRow, ReadOnlySpan<byte> cbRow, ReadOnlySpan<byte> crRow, Span<byte> o, bool simd)
+    private static void YccRow(ReadOnlySpan<byte> yRow, ReadOnlySpan<byte> cbRow, ReadOnlySpan<byte> crRow, Span<byte> o, bool simd)
     {
         int n = yRow.Length, x = 0;
         cbRow = cbRow[..n];
@@ -188,7 +188,7 @@ internal static class JpegColorConverter
 
     /// <summary>Eight pixels (from byte <paramref name="offset"/>, 0 or 8) of jdcolor.c's ycc_rgb_convert, before clamping.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void YccToRgb8(Vector128<byte> y8, Vector128<byte> cb8, Vector128<byte> cr8, int offset,
+    private static void YccToRgb8(Vector128<byte> y8, Vector128<byte> cb8, Vector128<byte> cr8, int offset,
         out Vector256<int> r, out Vector256<int> g, out Vector256<int> b)
     {
         if (offset != 0)
@@ -208,14 +208,14 @@ internal static class JpegColorConverter
 
     /// <summary>Sixteen ints to sixteen bytes, clamped to 0..255.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector128<byte> Pack(Vector256<int> lo, Vector256<int> hi)
+    private static Vector128<byte> Pack(Vector256<int> lo, Vector256<int> hi)
     {
         // The 256-bit pack works per 128-bit lane; the permute restores element order.
         Vector256<short> s = Avx2.Permute4x64(Avx2.PackSignedSaturate(lo, hi).AsInt64(), 0b11_01_10_00).AsInt16();
         return Sse2.PackUnsignedSaturate(s.GetLower(), s.GetUpper());
     }
 
-    static void CmykRow(ReadOnlySpan<byte> c0, ReadOnlySpan<byte> c1, ReadOnlySpan<byte> c2, ReadOnlySpan<byte> c3,
+    private static void CmykRow(ReadOnlySpan<byte> c0, ReadOnlySpan<byte> c1, ReadOnlySpan<byte> c2, ReadOnlySpan<byte> c3,
         bool ycck, Span<byte> o)
     {
         int n = c0.Length;
@@ -244,25 +244,25 @@ internal static class JpegColorConverter
     }
 
     /// <summary>Pillow's MULDIV255: a * b / 255 rounded, for 0 &lt;= a, b &lt;= 255.</summary>
-    static int MulDiv255(int a, int b)
+    private static int MulDiv255(int a, int b)
     {
         int t = a * b + 128;
         return ((t >> 8) + t) >> 8;
     }
 
     /// <summary>Produces full-resolution rows of one component.</summary>
-    sealed class Upsampler
+    private sealed class Upsampler
     {
-        enum Method { Full, H2V1Fancy, H1V2Fancy, H2V2Fancy, Replicate }
+        private enum Method { Full, H2V1Fancy, H1V2Fancy, H2V2Fancy, Replicate }
 
-        readonly JpegComponent _c;
-        readonly Method _method;
-        readonly int _hExpand, _vExpand, _width;
-        readonly bool _simd;
-        readonly byte[] _row;
+        private readonly JpegComponent _c;
+        private readonly Method _method;
+        private readonly int _hExpand, _vExpand, _width;
+        private readonly bool _simd;
+        private readonly byte[] _row;
         // Triangle filters: per-column sums with one replicated sum at each end, which makes the
         // general formula produce libjpeg's special first and last columns.
-        readonly ushort[] _sums;
+        private readonly ushort[] _sums;
 
         public Upsampler(JpegComponent c, JpegFrame frame, bool simd)
         {
@@ -356,11 +356,11 @@ internal static class JpegColorConverter
         }
 
         /// <summary>The next nearer input row for output row y of a 2:1 vertical filter, clamped to the picture.</summary>
-        int FarRow(int y) => (y & 1) != 0 ? Math.Min((y >> 1) + 1, _c.Height - 1) : Math.Max((y >> 1) - 1, 0);
+        private int FarRow(int y) => (y & 1) != 0 ? Math.Min((y >> 1) + 1, _c.Height - 1) : Math.Max((y >> 1) - 1, 0);
 
         /// <summary>3 * near + far for sixteen columns from <paramref name="x"/>.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        static Vector256<ushort> ColumnSums(ref byte near, ref byte far, int x)
+        private static Vector256<ushort> ColumnSums(ref byte near, ref byte far, int x)
         {
             Vector256<ushort> a = Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref near, (nuint)x)).AsUInt16();
             Vector256<ushort> b = Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref far, (nuint)x)).AsUInt16();
@@ -372,7 +372,7 @@ internal static class JpegColorConverter
         /// output 2i+1 is (3 s[i] + s[i+1] + biasOdd) &gt;&gt; shift (jdsample.c's h2v1 and h2v2 filters).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        void Triangle(int n, int biasEven, int biasOdd, int shift)
+        private void Triangle(int n, int biasEven, int biasOdd, int shift)
         {
             ushort[] s = _sums;
             s[0] = s[1];

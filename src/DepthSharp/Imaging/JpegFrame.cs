@@ -57,8 +57,8 @@ internal sealed class JpegComponent
 
     // Both stores are allocated one block row at a time, when a scan first reaches that row, so
     // that a header promising a huge picture costs memory only for the data actually present.
-    readonly byte[]?[] _sampleRows;
-    readonly short[]?[] _coefRows;
+    private readonly byte[]?[] _sampleRows;
+    private readonly short[]?[] _coefRows;
 
     public JpegComponent(int id, int h, int v, int quantTableId, int frameWidth, int frameHeight, int maxH, int maxV, int mcusX, int mcusY)
     {

@@ -16,21 +16,21 @@ namespace DepthSharp.Imaging;
 /// </remarks>
 internal sealed class JpegHuffmanDecoder : JpegEntropyDecoder
 {
-    readonly byte[] _data;
+    private readonly byte[] _data;
 
     // Bit buffer: the next bits of the segment, most significant first. Once a marker or the end
     // of the data is reached, zero bytes are appended and counted in _padding.
-    ulong _buf;
-    int _bits;
-    int _padding;
-    bool _atMarker;
-    int _pos;
+    private ulong _buf;
+    private int _bits;
+    private int _padding;
+    private bool _atMarker;
+    private int _pos;
 
-    readonly JpegHuffmanTable?[] _dc = new JpegHuffmanTable?[4];
-    readonly JpegHuffmanTable?[] _ac = new JpegHuffmanTable?[4];
-    readonly int[] _dcPred = new int[4];
-    int _ss, _se, _al;
-    int _eobRun;
+    private readonly JpegHuffmanTable?[] _dc = new JpegHuffmanTable?[4];
+    private readonly JpegHuffmanTable?[] _ac = new JpegHuffmanTable?[4];
+    private readonly int[] _dcPred = new int[4];
+    private int _ss, _se, _al;
+    private int _eobRun;
 
     public JpegHuffmanDecoder(JpegReader reader) : base(reader) => _data = reader.Data;
 
@@ -70,7 +70,7 @@ internal sealed class JpegHuffmanDecoder : JpegEntropyDecoder
 
     /// <summary>Tops the buffer up to at least 57 bits, appending zero bytes past the segment's end.</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    (ulong Buf, int Bits) Refill(ulong buf, int bits)
+    private (ulong Buf, int Bits) Refill(ulong buf, int bits)
     {
         byte[] data = _data;
         int pos = _pos;
@@ -131,13 +131,13 @@ internal sealed class JpegHuffmanDecoder : JpegEntropyDecoder
         return (buf, bits);
     }
 
-    Exception BadCode() => Reader.Error("corrupt entropy-coded data: Huffman code matches no symbol");
+    private Exception BadCode() => Reader.Error("corrupt entropy-coded data: Huffman code matches no symbol");
 
-    Exception Overrun() => Reader.Error("corrupt entropy-coded data: coefficient index past the end of the block");
+    private Exception Overrun() => Reader.Error("corrupt entropy-coded data: coefficient index past the end of the block");
 
     /// <summary>The value of a <paramref name="size"/>-bit magnitude field (T.81 F.2.2.1 EXTEND).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static int Extend(int raw, int size) => raw < 1 << (size - 1) ? raw - (1 << size) + 1 : raw;
+    private static int Extend(int raw, int size) => raw < 1 << (size - 1) ? raw - (1 << size) + 1 : raw;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override int DecodeBlock(int scanComponent, Span<short> block)
@@ -220,7 +220,7 @@ internal sealed class JpegHuffmanDecoder : JpegEntropyDecoder
     // The progressive procedures are far less hot; they work on the fields directly.
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    int DecodeSymbol(JpegHuffmanTable table)
+    private int DecodeSymbol(JpegHuffmanTable table)
     {
         if (_bits < 32) (_buf, _bits) = Refill(_buf, _bits);
         int e = table.Lookup[(int)(_buf >> (64 - JpegHuffmanTable.LookaheadBits))];
@@ -232,7 +232,7 @@ internal sealed class JpegHuffmanDecoder : JpegEntropyDecoder
     }
 
     /// <summary>The next <paramref name="n"/> bits (1..16) as an unsigned number.</summary>
-    int GetBits(int n)
+    private int GetBits(int n)
     {
         if (_bits < 32) (_buf, _bits) = Refill(_buf, _bits);
         int v = (int)(_buf >> (64 - n));
@@ -349,7 +349,7 @@ internal sealed class JpegHuffmanDecoder : JpegEntropyDecoder
         }
     }
 
-    void Refine(ref short coef, int p1, int m1)
+    private void Refine(ref short coef, int p1, int m1)
     {
         if (GetBits(1) != 0 && (coef & p1) == 0)
             coef += (short)(coef >= 0 ? p1 : m1);

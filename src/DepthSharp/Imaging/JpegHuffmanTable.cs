@@ -8,7 +8,7 @@ namespace DepthSharp.Imaging;
 internal sealed class JpegHuffmanTable
 {
     public const int LookaheadBits = 9;
-    const int LookaheadSize = 1 << LookaheadBits;
+    private const int LookaheadSize = 1 << LookaheadBits;
 
     /// <summary>(code length &lt;&lt; 8) | symbol for codes of at most 9 bits; 0 where the code is longer.</summary>
     public readonly int[] Lookup = new int[LookaheadSize];
@@ -20,9 +20,9 @@ internal sealed class JpegHuffmanTable
     public readonly int[] FastAc = new int[LookaheadSize];
 
     // maxCode[l]: largest code of length l, -1 if none; valOffset[l]: index of its first symbol minus its first code.
-    readonly int[] _maxCode = new int[18];
-    readonly int[] _valOffset = new int[18];
-    readonly byte[] _symbols;
+    private readonly int[] _maxCode = new int[18];
+    private readonly int[] _valOffset = new int[18];
+    private readonly byte[] _symbols;
 
     /// <summary>Builds the table from the 16 code-length counts and the symbols; null when the counts do not form a valid code.</summary>
     public static JpegHuffmanTable? Create(ReadOnlySpan<byte> counts, ReadOnlySpan<byte> symbols, bool isDc)
@@ -67,9 +67,9 @@ internal sealed class JpegHuffmanTable
         return table;
     }
 
-    JpegHuffmanTable(byte[] symbols) => _symbols = symbols;
+    private JpegHuffmanTable(byte[] symbols) => _symbols = symbols;
 
-    void BuildFastAc()
+    private void BuildFastAc()
     {
         for (int look = 0; look < LookaheadSize; look++)
         {

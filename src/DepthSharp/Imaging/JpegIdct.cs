@@ -12,32 +12,32 @@ namespace DepthSharp.Imaging;
 /// </summary>
 internal static class JpegIdct
 {
-    const int ConstBits = 13;
-    const int Pass1Bits = 2;
-    const int Pass1Shift = ConstBits - Pass1Bits;
-    const int Pass2Shift = ConstBits + Pass1Bits + 3;
+    private const int ConstBits = 13;
+    private const int Pass1Bits = 2;
+    private const int Pass1Shift = ConstBits - Pass1Bits;
+    private const int Pass2Shift = ConstBits + Pass1Bits + 3;
 
     // FIX(x) = round(x * 2^13), as libjpeg spells them out.
-    const int Fix0_298631336 = 2446;
-    const int Fix0_390180644 = 3196;
-    const int Fix0_541196100 = 4433;
-    const int Fix0_765366865 = 6270;
-    const int Fix0_899976223 = 7373;
-    const int Fix1_175875602 = 9633;
-    const int Fix1_501321110 = 12299;
-    const int Fix1_847759065 = 15137;
-    const int Fix1_961570560 = 16069;
-    const int Fix2_053119869 = 16819;
-    const int Fix2_562915447 = 20995;
-    const int Fix3_072711026 = 25172;
+    private const int Fix0_298631336 = 2446;
+    private const int Fix0_390180644 = 3196;
+    private const int Fix0_541196100 = 4433;
+    private const int Fix0_765366865 = 6270;
+    private const int Fix0_899976223 = 7373;
+    private const int Fix1_175875602 = 9633;
+    private const int Fix1_501321110 = 12299;
+    private const int Fix1_847759065 = 15137;
+    private const int Fix1_961570560 = 16069;
+    private const int Fix2_053119869 = 16819;
+    private const int Fix2_562915447 = 20995;
+    private const int Fix3_072711026 = 25172;
 
     /// <summary>
     /// libjpeg's post-IDCT range-limit table, indexed by (value &amp; 1023): values that are
     /// slightly out of range clamp, wildly out-of-range ones wrap as in libjpeg.
     /// </summary>
-    static readonly byte[] RangeLimit = BuildRangeLimit();
+    private static readonly byte[] RangeLimit = BuildRangeLimit();
 
-    static byte[] BuildRangeLimit()
+    private static byte[] BuildRangeLimit()
     {
         var t = new byte[1024];
         for (int x = 0; x < 1024; x++)
@@ -99,12 +99,12 @@ internal static class JpegIdct
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector256<int> Dequantize(ref short c, ref int q, int row) =>
+    private static Vector256<int> Dequantize(ref short c, ref int q, int row) =>
         Avx2.ConvertToVector256Int32(Vector128.LoadUnsafe(ref c, (nuint)(row * 8))) *
         Vector256.LoadUnsafe(ref q, (nuint)(row * 8));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Butterfly(ref Vector256<int> v0, ref Vector256<int> v1, ref Vector256<int> v2, ref Vector256<int> v3,
+    private static void Butterfly(ref Vector256<int> v0, ref Vector256<int> v1, ref Vector256<int> v2, ref Vector256<int> v3,
         ref Vector256<int> v4, ref Vector256<int> v5, ref Vector256<int> v6, ref Vector256<int> v7, int shift)
     {
         Vector256<int> z1 = (v2 + v6) * Fix0_541196100;
@@ -155,7 +155,7 @@ internal static class JpegIdct
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Transpose(ref Vector256<int> v0, ref Vector256<int> v1, ref Vector256<int> v2, ref Vector256<int> v3,
+    private static void Transpose(ref Vector256<int> v0, ref Vector256<int> v1, ref Vector256<int> v2, ref Vector256<int> v3,
         ref Vector256<int> v4, ref Vector256<int> v5, ref Vector256<int> v6, ref Vector256<int> v7)
     {
         Vector256<long> t0 = Avx2.UnpackLow(v0, v1).AsInt64(), t1 = Avx2.UnpackHigh(v0, v1).AsInt64();
@@ -178,7 +178,7 @@ internal static class JpegIdct
 
     /// <summary>The range-limit table as arithmetic: wrap to 10 bits signed, add 128, clamp.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector256<int> Limit(Vector256<int> x)
+    private static Vector256<int> Limit(Vector256<int> x)
     {
         Vector256<int> wrapped = ((x + Vector256.Create(512)) & Vector256.Create(1023)) - Vector256.Create(512 - 128);
         return Vector256.Min(Vector256.Max(wrapped, Vector256<int>.Zero), Vector256.Create(255));
@@ -186,7 +186,7 @@ internal static class JpegIdct
 
     /// <summary>Writes four rows of eight samples (values already 0..255) starting at row <paramref name="row"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Store(Vector256<int> a, Vector256<int> b, Vector256<int> c, Vector256<int> d, ref byte dst, int row, int stride)
+    private static void Store(Vector256<int> a, Vector256<int> b, Vector256<int> c, Vector256<int> d, ref byte dst, int row, int stride)
     {
         // Packing interleaves 128-bit lanes; the permutation puts each row's eight bytes together.
         Vector256<byte> bytes = Avx2.PackUnsignedSaturate(Avx2.PackSignedSaturate(a, b), Avx2.PackSignedSaturate(c, d));
@@ -304,7 +304,7 @@ internal static class JpegIdct
 
     /// <summary>The odd part shared by both passes: inputs are the values at 7, 5, 3, 1.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Odd(ref int tmp0, ref int tmp1, ref int tmp2, ref int tmp3)
+    private static void Odd(ref int tmp0, ref int tmp1, ref int tmp2, ref int tmp3)
     {
         int z1 = tmp0 + tmp3;
         int z2 = tmp1 + tmp2;

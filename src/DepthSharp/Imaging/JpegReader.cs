@@ -22,22 +22,22 @@ namespace DepthSharp.Imaging;
 internal sealed class JpegReader
 {
     /// <summary>Bounds the work a small file can demand: each scan may revisit every block of a large frame.</summary>
-    const int MaxScans = 1000;
+    private const int MaxScans = 1000;
 
-    readonly string? _fileName;
-    readonly ImageDecodeOptions _options;
-    readonly bool _simd;
-    int _pos;
+    private readonly string? _fileName;
+    private readonly ImageDecodeOptions _options;
+    private readonly bool _simd;
+    private int _pos;
 
-    readonly int[]?[] _quant = new int[]?[4];
-    readonly JpegHuffmanTable?[] _dcHuffman = new JpegHuffmanTable?[4];
-    readonly JpegHuffmanTable?[] _acHuffman = new JpegHuffmanTable?[4];
-    int _restartInterval;
-    bool _sawJfif;
-    bool _sawAdobe;
-    int _adobeTransform;
-    byte[]? _exif;
-    int _scanCount;
+    private readonly int[]?[] _quant = new int[]?[4];
+    private readonly JpegHuffmanTable?[] _dcHuffman = new JpegHuffmanTable?[4];
+    private readonly JpegHuffmanTable?[] _acHuffman = new JpegHuffmanTable?[4];
+    private int _restartInterval;
+    private bool _sawJfif;
+    private bool _sawAdobe;
+    private int _adobeTransform;
+    private byte[]? _exif;
+    private int _scanCount;
     JpegEntropyDecoder? _entropy;
 
     /// <param name="simd">Use the AVX2 paths where the CPU has them; false forces the scalar ones (for tests).</param>
@@ -124,7 +124,7 @@ internal sealed class JpegReader
     }
 
     /// <summary>Finds the next marker from the current position, skipping fill and stray bytes.</summary>
-    int NextMarker()
+    private int NextMarker()
     {
         if (!FindMarker(_pos, out _, out int code, out int next))
         {
@@ -140,7 +140,7 @@ internal sealed class JpegReader
     /// Scans for a marker at or after <paramref name="from"/>: its first 0xFF, its code, and the
     /// position after the code. False at the end of the data.
     /// </summary>
-    bool FindMarker(int from, out int start, out int code, out int next)
+    private bool FindMarker(int from, out int start, out int code, out int next)
     {
         byte[] d = Data;
         int p = from;
@@ -176,7 +176,7 @@ internal sealed class JpegReader
         return (start, length - 2);
     }
 
-    void ReadApplicationSegment(int marker)
+    private void ReadApplicationSegment(int marker)
     {
         var (p, n) = Segment($"APP{marker - 0xE0}");
         ReadOnlySpan<byte> payload = Data.AsSpan(p, n);
@@ -195,7 +195,7 @@ internal sealed class JpegReader
         }
     }
 
-    void ReadQuantTables()
+    private void ReadQuantTables()
     {
         var (p, n) = Segment("DQT");
         int end = p + n;
@@ -219,7 +219,7 @@ internal sealed class JpegReader
         }
     }
 
-    void ReadHuffmanTables()
+    private void ReadHuffmanTables()
     {
         var (p, n) = Segment("DHT");
         int end = p + n;
@@ -241,7 +241,7 @@ internal sealed class JpegReader
         }
     }
 
-    void ReadArithmeticConditioning()
+    private void ReadArithmeticConditioning()
     {
         var (p, n) = Segment("DAC");
         if (n % 2 != 0) throw Error("DAC segment has an odd length");
@@ -263,14 +263,14 @@ internal sealed class JpegReader
         }
     }
 
-    void ReadRestartInterval()
+    private void ReadRestartInterval()
     {
         var (p, n) = Segment("DRI");
         if (n != 2) throw Error("DRI segment has the wrong length");
         _restartInterval = (Data[p] << 8) | Data[p + 1];
     }
 
-    void ReadFrame(bool progressive, bool arithmetic)
+    private void ReadFrame(bool progressive, bool arithmetic)
     {
         if (Frame is not null) throw Error("second SOF marker (only single-frame files are supported)");
         var (p, n) = Segment("SOF");
@@ -334,7 +334,7 @@ internal sealed class JpegReader
         };
     }
 
-    void ReadScan()
+    private void ReadScan()
     {
         JpegFrame frame = Frame ?? throw Error("SOS marker before the SOF frame header");
         var (p, n) = Segment("SOS");
@@ -392,7 +392,7 @@ internal sealed class JpegReader
         DecodeScanData(scan, frame);
     }
 
-    void CheckProgression(JpegScan s)
+    private void CheckProgression(JpegScan s)
     {
         bool bad = s.Ss == 0 ? s.Se != 0 : s.Se < s.Ss || s.Se > 63 || s.Components.Length != 1;
         if (s.Ah != 0 && s.Al != s.Ah - 1) bad = true;
@@ -411,7 +411,7 @@ internal sealed class JpegReader
         }
     }
 
-    void CheckHuffmanTables(JpegScan s, bool progressive)
+    private void CheckHuffmanTables(JpegScan s, bool progressive)
     {
         bool needDc = !progressive || (s.Ss == 0 && s.Ah == 0);
         bool needAc = !progressive || s.Ss != 0;
@@ -425,7 +425,7 @@ internal sealed class JpegReader
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    void DecodeScanData(JpegScan scan, JpegFrame frame)
+    private void DecodeScanData(JpegScan scan, JpegFrame frame)
     {
         JpegEntropyDecoder dec = _entropy ??= frame.Arithmetic ? new JpegArithmeticDecoder(this) : new JpegHuffmanDecoder(this);
         dec.StartScan(scan, _pos);
@@ -488,7 +488,7 @@ internal sealed class JpegReader
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void DecodeBlock(JpegEntropyDecoder dec, JpegScan scan, JpegFrame frame, int ci, JpegComponent c, int bx, int by, Span<short> block, bool simd)
+    private static void DecodeBlock(JpegEntropyDecoder dec, JpegScan scan, JpegFrame frame, int ci, JpegComponent c, int bx, int by, Span<short> block, bool simd)
     {
         if (frame.Progressive)
         {
@@ -525,7 +525,7 @@ internal sealed class JpegReader
     /// Ends a restart interval: finds the RSTn marker that should follow, resynchronising as
     /// libjpeg's jpeg_resync_to_restart does when the one found is not the one expected.
     /// </summary>
-    void Restart(JpegEntropyDecoder dec, ref int nextRestart)
+    private void Restart(JpegEntropyDecoder dec, ref int nextRestart)
     {
         int expected = nextRestart;
         nextRestart = (nextRestart + 1) & 7;
@@ -574,7 +574,7 @@ internal sealed class JpegReader
         }
     }
 
-    JpegImage Finish()
+    private JpegImage Finish()
     {
         JpegFrame frame = Frame ?? throw Error("EOI marker before any frame header");
         if (_scanCount == 0) throw Error("EOI marker before any scan");
@@ -597,7 +597,7 @@ internal sealed class JpegReader
 
     /// <summary>Progressive mode: the inverse DCT of every stored block, once all scans are in.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    void RenderCoefficients(JpegComponent c)
+    private void RenderCoefficients(JpegComponent c)
     {
         int[] quant = c.IdctQuant!;
         for (int by = 0; by < c.BlocksHigh; by++)
@@ -611,7 +611,7 @@ internal sealed class JpegReader
     }
 
     /// <summary>libjpeg's guess of the colour space (jdapimin.c default_decompress_parms).</summary>
-    JpegColorSpace ColorSpace(JpegFrame frame)
+    private JpegColorSpace ColorSpace(JpegFrame frame)
     {
         JpegComponent[] c = frame.Components;
         switch (c.Length)
