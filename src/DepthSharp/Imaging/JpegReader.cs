@@ -38,7 +38,7 @@ internal sealed class JpegReader
     private int _adobeTransform;
     private byte[]? _exif;
     private int _scanCount;
-    JpegEntropyDecoder? _entropy;
+    private JpegEntropyDecoder? _entropy;
 
     /// <param name="simd">Use the AVX2 paths where the CPU has them; false forces the scalar ones (for tests).</param>
     public JpegReader(byte[] data, string? fileName, ImageDecodeOptions options, bool simd = true)
