@@ -93,7 +93,8 @@ public static class Npy
         }
         ReadOnlySpan<byte> body = data[(headerStart + headerLength)..];
         if (body.Length != count * itemSize)
-            throw new NpyFormatException(fileName, $"data is {body.Length} bytes, shape ({string.Join(", ", shape)}) of {descr} needs {count * itemSize}");
+            throw new NpyFormatException(fileName, (body.Length < count * itemSize ? "truncated: " : "trailing bytes: ")
+                + $"data is {body.Length} bytes, shape ({string.Join(", ", shape)}) of {descr} needs {count * itemSize}");
 
         int n = (int)count;
         switch (itemSize)
