@@ -13,12 +13,16 @@ internal static class JpegBlockSmoothing
     // Natural-order positions of zigzag coefficients 1 to 9.
     private const int Q01 = 1, Q10 = 8, Q20 = 16, Q11 = 9, Q02 = 2, Q03 = 3, Q12 = 10, Q21 = 17, Q30 = 24;
 
-    /// <summary>libjpeg's smoothing_ok: every quantizer involved is nonzero and some estimable coefficient is inexact.</summary>
+    /// <summary>
+    /// libjpeg's smoothing_ok: every component has had a DC scan, every quantizer involved is
+    /// nonzero, and some estimable coefficient is inexact.
+    /// </summary>
     public static bool IsUseful(JpegFrame frame)
     {
         bool useful = false;
         foreach (JpegComponent c in frame.Components)
         {
+            if (c.CoefBits[0] < 0) return false;
             int[] q = c.Quant!;
             if (q[0] == 0 || q[Q01] == 0 || q[Q10] == 0 || q[Q20] == 0 || q[Q11] == 0 ||
                 q[Q02] == 0 || q[Q03] == 0 || q[Q12] == 0 || q[Q21] == 0 || q[Q30] == 0)

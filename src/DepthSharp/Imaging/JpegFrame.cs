@@ -49,7 +49,7 @@ internal sealed class JpegComponent
         IdctQuant = Array.ConvertAll(table, q => (int)(short)q);
     }
 
-    /// <summary>True once a scan has supplied data for this component (the DC scan in progressive mode).</summary>
+    /// <summary>True once a scan has supplied data for this component.</summary>
     public bool Coded { get; set; }
 
     /// <summary>Progressive mode: the successive-approximation bit each zigzag position is at, -1 before its first scan.</summary>

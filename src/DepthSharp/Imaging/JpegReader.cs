@@ -387,7 +387,7 @@ internal sealed class JpegReader
         {
             // Quantization tables are latched at a component's first scan, as libjpeg does.
             c.LatchQuant(_quant[c.QuantTableId] ?? throw Error($"quantization table {c.QuantTableId} is used before it is defined"));
-            if (!frame.Progressive || scan.Ss == 0) c.Coded = true;
+            c.Coded = true;
         }
         DecodeScanData(scan, frame);
     }
@@ -398,17 +398,12 @@ internal sealed class JpegReader
         if (s.Ah != 0 && s.Al != s.Ah - 1) bad = true;
         if (s.Al > 13) bad = true;
         if (bad) throw Error($"invalid progressive scan parameters (Ss={s.Ss}, Se={s.Se}, Ah={s.Ah}, Al={s.Al})");
+        // An AC scan before the DC scan, or a refinement that does not continue the previous
+        // scan, only draws a warning from libjpeg, which decodes the scan as told; so does this
+        // decoder (the data stays in bounds either way). The bits are tracked for smoothing.
         foreach (JpegComponent c in s.Components)
-        {
-            // libjpeg only warns about these; they mean the coefficient bits cannot be trusted.
-            if (s.Ss > 0 && c.CoefBits[0] < 0) throw Error($"AC scan for component {c.Id} before its DC scan");
             for (int k = s.Ss; k <= s.Se; k++)
-            {
-                if (s.Ah != Math.Max(c.CoefBits[k], 0))
-                    throw Error($"successive-approximation scan for component {c.Id} does not follow the previous one (coefficient {k})");
                 c.CoefBits[k] = s.Al;
-            }
-        }
     }
 
     private void CheckHuffmanTables(JpegScan s, bool progressive)

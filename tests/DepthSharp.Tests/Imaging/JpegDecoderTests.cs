@@ -304,7 +304,7 @@ public sealed class JpegDecoderTests(ITestOutputHelper output)
         { "alTooLarge", "sos:9=0x0E", "progressive scan parameters" },
         { "dcScanWithSe", "sos:8=5", "progressive scan parameters" },
         { "refinementNotOneLess", "sos#6:5=0x20", "progressive scan parameters" },
-        { "acBeforeDc", "swapscans", "before its DC scan" },
+        { "acScanOfTwoComponents", "sos#2:0=2", "SOS" },
     };
 
     [Theory]
@@ -315,6 +315,17 @@ public sealed class JpegDecoderTests(ITestOutputHelper output)
         var e = Assert.Throws<ImageFormatException>(() => JpegDecoder.Decode(data, name + ".jpg"));
         output.WriteLine(e.Message);
         Assert.Contains(fragment, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AcScanBeforeDcScanIsDecodedAsLibjpegDoes()
+    {
+        // libjpeg warns about the order but decodes each scan as told; the final coefficients
+        // (and so the pixels) are those of the original order.
+        byte[] data = File.ReadAllBytes(Path.Combine(Fixtures.Images, "progressive_420.jpg"));
+        byte[] swapped = Damage(data, "swapscans");
+        Assert.NotEqual(data, swapped);
+        Assert.Equal(JpegDecoder.Decode(data).Image.Pixels, JpegDecoder.Decode(swapped).Image.Pixels);
     }
 
     [Fact]
@@ -414,15 +425,29 @@ public sealed class JpegDecoderTests(ITestOutputHelper output)
         }
     }
 
-    /// <summary>Moves the first scan with Ss &gt; 0 (and its data) in front of the first scan.</summary>
+    /// <summary>
+    /// Moves the first scan with Ss &gt; 0, with the table segments just before it and its data, in
+    /// front of the first scan.
+    /// </summary>
     private static byte[] SwapFirstAcScan(byte[] d)
     {
         var scans = ScanHeaders(d).ToList();
         int first = scans[0].Start - 4;
         int acIndex = scans.FindIndex(s => d[s.Start + 1 + 2 * d[s.Start]] > 0);
-        int acStart = scans[acIndex].Start - 4;
-        int acEnd = acIndex + 1 < scans.Count ? scans[acIndex + 1].Start - 4 : d.Length - 2;
+        int acStart = FirstMarkerAfter(d, scans[acIndex - 1].Start + scans[acIndex - 1].Length);
+        int acEnd = acIndex + 1 < scans.Count ? FirstMarkerAfter(d, scans[acIndex].Start + scans[acIndex].Length) : d.Length - 2;
         return [.. d[..first], .. d[acStart..acEnd], .. d[first..acStart], .. d[acEnd..]];
+    }
+
+    /// <summary>The first marker after entropy-coded data starting at <paramref name="from"/> (RSTn are part of the data).</summary>
+    private static int FirstMarkerAfter(byte[] d, int from)
+    {
+        for (int i = from; i + 1 < d.Length; i++)
+        {
+            if (d[i] == 0xFF && d[i + 1] != 0 && d[i + 1] != 0xFF && d[i + 1] is < 0xD0 or > 0xD7)
+                return i;
+        }
+        return d.Length;
     }
 
     private static (int Differing, int OverOne, int MaxDiff) Compare(RgbImage expected, RgbImage actual)
