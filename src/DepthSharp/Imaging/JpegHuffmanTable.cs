@@ -20,11 +20,11 @@ internal sealed class JpegHuffmanTable
     public readonly int[] FastAc = new int[LookaheadSize];
 
     // maxCode[l]: largest code of length l, -1 if none; valOffset[l]: index of its first symbol minus its first code.
-    private readonly int[] _maxCode = new int[18];
-    private readonly int[] _valOffset = new int[18];
+    private readonly int[] _maxCode = new int[17];
+    private readonly int[] _valOffset = new int[17];
     private readonly byte[] _symbols;
 
-    /// <summary>Builds the table from the 16 code-length counts and the symbols; null when the counts do not form a valid code.</summary>
+    /// <summary>Builds the table from the 16 code-length counts and the symbols; null when they do not form a valid table.</summary>
     public static JpegHuffmanTable? Create(ReadOnlySpan<byte> counts, ReadOnlySpan<byte> symbols, bool isDc)
     {
         // As libjpeg: the counts must describe a prefix code that never uses the all-ones code
@@ -62,7 +62,6 @@ internal sealed class JpegHuffmanTable
             }
             code <<= 1;
         }
-        table._maxCode[17] = int.MaxValue; // sentinel: every 17-bit prefix is "too long"
         if (!isDc) table.BuildFastAc();
         return table;
     }

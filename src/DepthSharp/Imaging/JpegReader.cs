@@ -235,7 +235,7 @@ internal sealed class JpegReader
             if (total > end - p - 17) throw Error("DHT segment is shorter than its tables");
             bool isDc = tableClass == 0;
             JpegHuffmanTable table = JpegHuffmanTable.Create(counts, Data.AsSpan(p + 17, total), isDc)
-                ?? throw Error($"DHT {(isDc ? "DC" : "AC")} table {id} is not a valid Huffman code");
+                ?? throw Error($"DHT {(isDc ? "DC" : "AC")} table {id} is not a valid Huffman code table");
             (isDc ? _dcHuffman : _acHuffman)[id] = table;
             p += 17 + total;
         }
