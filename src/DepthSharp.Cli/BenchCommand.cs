@@ -1,10 +1,8 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
-using DepthSharp.Checkpoints;
 using DepthSharp.Models;
-using DepthSharp.Models.Configs;
-using DepthSharp.Processing;
+using DepthSharp.Pipeline;
 using DepthSharp.Tensors;
 using DepthSharp.Tensors.Kernels;
 
@@ -18,31 +16,24 @@ internal static class BenchCommand
         var random = new Option<bool>("--random-weights") { Description = "Build the architecture with random weights instead of loading a checkpoint" };
         var runs = new Option<int>("--runs") { Description = "Timed forward passes after one warm-up", DefaultValueFactory = _ => 3 };
         var threads = new Option<int?>("--threads") { Description = "Worker threads (default: all cores)" };
-        var size = new Option<int?>("--size") { Description = "Square input size (default: the processor's size)" };
+        var size = new Option<string?>("--size") { Description = "Input size, S or HxW (default: the processor's output for a square picture)" };
+        runs.Validators.Add(r => { if (r.GetValue(runs) < 1) r.AddError("--runs must be at least 1"); });
+        size.Validators.Add(r => { if (r.GetValue(size) is string s && ParseSize(s) is null) r.AddError($"--size '{s}' is not S or HxW with positive numbers"); });
         var command = new Command("bench", "Time the forward pass; prints one JSON line") { model, random, runs, threads, size };
         command.SetAction((parse, cancel) => CliErrors.Run(() =>
         {
             if (parse.GetValue(threads) is int t) KernelOptions.Threads = t;
             string dir = parse.GetValue(model)!;
             int n = parse.GetValue(runs);
-            if (n < 1) throw new ArgumentException("--runs must be at least 1");
-            var config = ConfigLoader.LoadDepthPro(Path.Combine(dir, "config.json"));
-            int side = parse.GetValue(size) ?? InputSize(dir);
-
+            var requested = parse.GetValue(size) is string sz ? ParseSize(sz) : null;
             var loadClock = Stopwatch.StartNew();
-            DepthProForDepthEstimation net;
-            if (parse.GetValue(random))
-                net = new DepthProForDepthEstimation(new Weights(new RandomWeights(seed: 0)), config);
-            else
-            {
-                using var checkpoint = Checkpoint.OpenDirectory(dir);
-                var source = new CheckpointWeights(checkpoint);
-                net = new DepthProForDepthEstimation(new Weights(source), config);
-                source.Finish(DepthProForDepthEstimation.IgnoredUnusedPrefixes);
-            }
+            var estimator = parse.GetValue(random) ? DepthEstimator.LoadRandom(dir) : DepthEstimator.Load(dir);
+            var backend = estimator.Backend;
+            // Default: the processor's own output size for a square picture.
+            var (height, width) = requested ?? ProbeSize(backend);
             double loadSeconds = loadClock.Elapsed.TotalSeconds;
 
-            var input = Tensor.Empty(1, 3, side, side);
+            var input = Tensor.Empty(1, 3, height, width);
             var rng = new Random(1);
             for (int i = 0; i < input.Data.Length; i++) input.Data[i] = (float)(rng.NextDouble() * 2 - 1);
 
@@ -52,7 +43,7 @@ internal static class BenchCommand
             {
                 var clock = Stopwatch.StartNew();
                 var stages = new StageTimer();
-                net.Forward(input, stages, cancel);
+                backend.Forward(input, stages, cancel);
                 if (r == n) stageSeconds = stages.Seconds;
                 if (r > 0) times.Add(clock.Elapsed.TotalSeconds);
                 Console.Error.WriteLine($"{(r == 0 ? "warm-up" : $"run {r}")}: {clock.Elapsed.TotalSeconds:F2} s");
@@ -61,13 +52,12 @@ internal static class BenchCommand
             double median = times.Count % 2 == 1 ? times[times.Count / 2] : (times[times.Count / 2 - 1] + times[times.Count / 2]) / 2;
             var line = new Dictionary<string, object?>
             {
-                ["model_type"] = config.ModelType,
+                ["model_type"] = estimator.ModelType,
                 ["median_seconds"] = Math.Round(median, 3),
                 ["runs"] = n,
                 ["times_seconds"] = times.Select(x => Math.Round(x, 3)).ToArray(),
-                ["input"] = new[] { side, side },
+                ["input"] = new[] { height, width },
                 ["threads"] = KernelOptions.Threads,
-                ["fov_model"] = net.UseFovModel,
                 ["random_weights"] = parse.GetValue(random),
                 ["load_seconds"] = Math.Round(loadSeconds, 3),
                 ["peak_memory_bytes"] = PeakMemoryBytes(),
@@ -93,11 +83,18 @@ internal static class BenchCommand
         }
     }
 
-    private static int InputSize(string dir)
+    private static (int, int)? ParseSize(string text)
     {
-        string path = Path.Combine(dir, "preprocessor_config.json");
-        if (!File.Exists(path)) return 1536;
-        return IImageProcessor.Load(path) is DepthProImageProcessor p ? p.Height : 1536;
+        var parts = text.Split('x');
+        if (parts.Length is < 1 or > 2 || !parts.All(p => int.TryParse(p, out int v) && v > 0)) return null;
+        int h = int.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture);
+        return (h, parts.Length == 2 ? int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture) : h);
+    }
+
+    private static (int, int) ProbeSize(IDepthBackend backend)
+    {
+        var probe = backend.Preprocess([new DepthSharp.Imaging.RgbImage(64, 64, new byte[64 * 64 * 3])]);
+        return (probe.Dim(2), probe.Dim(3));
     }
 
     /// <summary>The process's peak resident set (VmHWM on Linux), else the runtime's peak working set.</summary>
