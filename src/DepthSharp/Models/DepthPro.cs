@@ -191,7 +191,13 @@ public sealed class DepthProFeatureUpsampleBlock
 
     public Tensor Forward(Tensor x)
     {
-        foreach (var layer in _layers) x = layer(x);
+        var input = x;
+        foreach (var layer in _layers)
+        {
+            var next = layer(x);
+            if (!ReferenceEquals(x, input)) x.Release();
+            x = next;
+        }
         return x;
     }
 }
@@ -240,8 +246,9 @@ public sealed class DepthProFeatureProjection
         }
     }
 
+    /// <summary>Projects each map; the maps given are released once projected.</summary>
     public List<Tensor> Forward(List<Tensor> features) =>
-        features.Select((f, i) => _projections[i]?.Forward(f) ?? f).ToList();
+        features.Select((f, i) => _projections[i] is { } p ? DepthProPreActResidualLayer.Replace(f, p.Forward(f)) : f).ToList();
 }
 
 public sealed class DepthProNeck
@@ -262,7 +269,9 @@ public sealed class DepthProNeck
     public List<Tensor> Forward(List<Tensor> features)
     {
         features = FeatureUpsample.Forward(features);
-        var global = FuseImageWithLowRes.Forward(Ops.Concat(1, features[1], features[0]));
+        var stacked = Ops.Concat(1, features[1], features[0]);
+        var global = FuseImageWithLowRes.Forward(stacked);
+        stacked.Release();
         var projected = FeatureProjection.Forward([global, .. features.Skip(2)]);
         for (int i = 0; i < projected.Count; i++) ActivationTrace.Record($"{_path}.{i}", projected[i]);
         return projected;
@@ -294,12 +303,21 @@ public sealed class DepthProPreActResidualLayer
     public Tensor Forward(Tensor hiddenState)
     {
         var residual = hiddenState;
-        var h = Convolution1.Forward(Ops.Relu(hiddenState));
-        if (BatchNorm1 is not null) h = BatchNorm1.Forward(h);
-        h = Convolution2.Forward(Ops.ReluInPlace(h));
-        if (BatchNorm2 is not null) h = BatchNorm2.Forward(h);
+        var activated = Ops.Relu(hiddenState);
+        var h = Convolution1.Forward(activated);
+        activated.Release();
+        if (BatchNorm1 is not null) h = Replace(h, BatchNorm1.Forward(h));
+        h = Replace(h, Convolution2.Forward(Ops.ReluInPlace(h)));
+        if (BatchNorm2 is not null) h = Replace(h, BatchNorm2.Forward(h));
         Ops.AddInPlace(h, residual);
         return h;
+    }
+
+    /// <summary>Releases a finished intermediate and returns its successor.</summary>
+    internal static Tensor Replace(Tensor done, Tensor next)
+    {
+        done.Release();
+        return next;
     }
 }
 
@@ -318,9 +336,10 @@ public sealed class DepthProFeatureFusionLayer(Weights w, DepthProConfig c, bool
             Ops.AddInPlace(residualOut, hiddenState);
             hiddenState = residualOut;
         }
-        hiddenState = ResidualLayer2.Forward(hiddenState);
-        if (Deconv is not null) hiddenState = Deconv.Forward(hiddenState);
-        return Projection.Forward(hiddenState);
+        var refined = ResidualLayer2.Forward(hiddenState);
+        if (residual is not null) hiddenState.Release(); // only the sum made here is ours to free
+        if (Deconv is not null) refined = DepthProPreActResidualLayer.Replace(refined, Deconv.Forward(refined));
+        return DepthProPreActResidualLayer.Replace(refined, Projection.Forward(refined));
     }
 }
 
@@ -346,12 +365,17 @@ public sealed class DepthProFeatureFusionStage
         Tensor? fused = null;
         for (int i = 0; i < Intermediate.Length; i++)
         {
+            var previous = fused;
             fused = fused is null ? Intermediate[i].Forward(hiddenStates[i]) : Intermediate[i].Forward(fused, hiddenStates[i]);
-            hiddenStates[i] = null!; // release the input map as soon as it is fused
+            // Inputs are dead once fused; feature 0 is also the FOV head's input, so it is left to the collector.
+            if (i > 0) hiddenStates[i].Release();
+            previous?.Release();
             ActivationTrace.Record($"{_path}.intermediate.{i}", fused);
             context.Step("fusion");
         }
         var result = Final.Forward(fused!, hiddenStates[^1]);
+        fused!.Release();
+        hiddenStates[^1].Release();
         ActivationTrace.Record($"{_path}.final", result);
         return result;
     }
@@ -459,7 +483,12 @@ public sealed class DepthProDepthEstimationHead
     /// <summary>[B, fusion, h, w] → depth [B, 2h, 2w].</summary>
     public Tensor Forward(Tensor hiddenStates)
     {
-        foreach (var layer in _layers) hiddenStates = layer(hiddenStates);
+        foreach (var layer in _layers)
+        {
+            var next = layer(hiddenStates);
+            if (!ReferenceEquals(next, hiddenStates)) hiddenStates.Release();
+            hiddenStates = next;
+        }
         return hiddenStates.Reshape(hiddenStates.Dim(0), hiddenStates.Dim(2), hiddenStates.Dim(3));
     }
 }

@@ -105,6 +105,18 @@ public static class Ops
         return y;
     }
 
+    public static Tensor SiluInPlace(Tensor x)
+    {
+        if (Ref) Reference.Silu(x.Data, x.Data); else Fast.Silu(x.Data, x.Data);
+        return x;
+    }
+
+    public static Tensor GeluInPlace(Tensor x)
+    {
+        if (Ref) Reference.Gelu(x.Data, x.Data); else Fast.Gelu(x.Data, x.Data);
+        return x;
+    }
+
     /// <summary>Softmax over the last dimension.</summary>
     public static Tensor Softmax(Tensor x)
     {
@@ -178,15 +190,17 @@ public static class Ops
         System.Numerics.Tensors.TensorPrimitives.Add(a.Data, b.Data, a.Data);
     }
 
-    /// <summary>x[..., n] · v[n] (per-channel scale of the last dimension).</summary>
-    public static Tensor MulLastDim(Tensor x, Tensor v)
+    /// <summary>x[..., n] *= v[n] (per-channel scale of the last dimension), in place.</summary>
+    public static Tensor MulLastDimInPlace(Tensor x, Tensor v)
     {
         int n = x.Dim(-1);
         if (v.Length != n) throw new ArgumentException($"cannot scale {x} by {v}");
-        var y = Tensor.Empty(x.Shape);
         for (long off = 0; off < x.Length; off += n)
-            System.Numerics.Tensors.TensorPrimitives.Multiply(x.Data.AsSpan((int)off, n), v.Data, y.Data.AsSpan((int)off, n));
-        return y;
+        {
+            var row = x.Data.AsSpan((int)off, n);
+            System.Numerics.Tensors.TensorPrimitives.Multiply(row, v.Data, row);
+        }
+        return x;
     }
 
     /// <summary>Element-wise product of equal shapes.</summary>
