@@ -39,11 +39,13 @@ internal static class BenchCommand
 
             var times = new List<double>();
             var stageSeconds = new Dictionary<string, double>();
+            var stagePeaks = new Dictionary<string, long>();
             for (int r = 0; r <= n; r++)
             {
                 var clock = Stopwatch.StartNew();
                 var stages = new StageTimer();
                 backend.Forward(input, stages, cancel);
+                if (r == 0) stagePeaks = stages.PeakBytesAfter; // the peak is first reached in the warm-up
                 if (r == n) stageSeconds = stages.Seconds;
                 if (r > 0) times.Add(clock.Elapsed.TotalSeconds);
                 Console.Error.WriteLine($"{(r == 0 ? "warm-up" : $"run {r}")}: {clock.Elapsed.TotalSeconds:F2} s");
@@ -62,6 +64,7 @@ internal static class BenchCommand
                 ["load_seconds"] = Math.Round(loadSeconds, 3),
                 ["peak_memory_bytes"] = PeakMemoryBytes(),
                 ["last_run_stage_seconds"] = stageSeconds.ToDictionary(kv => kv.Key, kv => (object?)Math.Round(kv.Value, 2)),
+                ["warmup_peak_memory_bytes_after_stage"] = stagePeaks.ToDictionary(kv => kv.Key, kv => (object?)kv.Value),
                 ["kernels"] = KernelOptions.ForceReference ? "reference" : "fast",
             };
             Console.WriteLine(JsonSerializer.Serialize(line, CliJson.Default.DictionaryStringObject).ReplaceLineEndings(" "));
@@ -75,10 +78,13 @@ internal static class BenchCommand
     {
         private readonly Stopwatch _clock = Stopwatch.StartNew();
         public Dictionary<string, double> Seconds { get; } = [];
+        /// <summary>The process's peak resident set when each stage last reported, to see where the peak is reached.</summary>
+        public Dictionary<string, long> PeakBytesAfter { get; } = [];
 
         public void Report(ModelProgress value)
         {
             Seconds[value.Stage] = Seconds.GetValueOrDefault(value.Stage) + _clock.Elapsed.TotalSeconds;
+            PeakBytesAfter[value.Stage] = PeakMemoryBytes();
             _clock.Restart();
         }
     }
