@@ -19,7 +19,10 @@ internal static class EstimateCommand
         var threads = new Option<int?>("--threads") { Description = "Worker threads (default: all cores)" };
         var noFov = new Option<bool>("--no-fov") { Description = "Do not run the field-of-view head" };
         var noExif = new Option<bool>("--no-exif-focal") { Description = "Use the model's field of view even when EXIF gives a focal length" };
-        var command = new Command("estimate", "Estimate depth for each picture") { images, model, output, threads, noFov, noExif };
+        var flip = new Option<bool>("--flip") { Description = "Average with the pass on the horizontally flipped picture (ZoeDepth; twice the time)" };
+        var batchSize = new Option<int>("--batch-size") { Description = "Run this many pictures as one batch when their model inputs have the same size", DefaultValueFactory = _ => 1 };
+        batchSize.Validators.Add(r => { if (r.GetValue(batchSize) < 1) r.AddError("--batch-size must be at least 1"); });
+        var command = new Command("estimate", "Estimate depth for each picture") { images, model, output, threads, noFov, noExif, flip, batchSize };
         command.SetAction((parse, cancel) => CliErrors.Run(async () =>
         {
             if (parse.GetValue(threads) is int t) KernelOptions.Threads = t;
@@ -29,23 +32,43 @@ internal static class EstimateCommand
             {
                 UseFovModel = parse.GetValue(noFov) ? false : null,
                 PreferExifFocalLength = !parse.GetValue(noExif),
+                FlipAverage = parse.GetValue(flip),
             };
             var log = Console.Error;
             await log.WriteLineAsync($"loading {parse.GetValue(model)}");
             var estimator = DepthEstimator.Load(parse.GetValue(model)!, options);
-            foreach (var path in parse.GetValue(images)!)
+            foreach (var batch in parse.GetValue(images)!.Chunk(parse.GetValue(batchSize)))
             {
-                var image = ImageFile.Load(path);
-                var result = await RunWithProgress($"{Path.GetFileName(path)}", estimator.ForwardSteps,
-                    progress => estimator.Estimate(image, progress, cancel));
-                string stem = Path.Combine(outDir, Path.GetFileNameWithoutExtension(path));
-                WriteOutputs(stem, result, estimator.ModelType);
-                await log.WriteLineAsync($"{path}: {stem}.npy, {stem}.json, {stem}.png" +
-                    (result.FieldOfView is double fov ? $" (field of view {fov:F1}°, focal length {result.FocalLength:F1} px)" : ""));
+                var loaded = batch.Select(path => ImageFile.Load(path)).ToList();
+                foreach (var group in Batches(batch, loaded, estimator, log))
+                {
+                    var results = await RunWithProgress(string.Join(", ", group.Select(i => Path.GetFileName(batch[i]))), estimator.ForwardSteps,
+                        progress => estimator.Estimate(group.Select(i => loaded[i]).ToList(), progress, cancel));
+                    for (int k = 0; k < group.Length; k++)
+                    {
+                        string path = batch[group[k]], stem = Path.Combine(outDir, Path.GetFileNameWithoutExtension(path));
+                        var result = results[k];
+                        WriteOutputs(stem, result, estimator.ModelType);
+                        await log.WriteLineAsync($"{path}: {stem}.npy, {stem}.json, {stem}.png" +
+                            (result.FieldOfView is double fov ? $" (field of view {fov:F1}°, focal length {result.FocalLength:F1} px)" : "") +
+                            (result.Domain is string domain ? $" (domain head: {domain})" : ""));
+                    }
+                }
             }
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>The whole chunk as one batch when every picture's model input has the same size, else each picture alone (saying why).</summary>
+    private static IEnumerable<int[]> Batches(string[] paths, List<LoadedImage> images, DepthEstimator estimator, TextWriter log)
+    {
+        if (images.Count == 1) return [[0]];
+        var sizes = images.Select(i => estimator.Backend.InputSize(i.Image)).ToList();
+        if (sizes.All(s => s == sizes[0])) return [Enumerable.Range(0, images.Count).ToArray()];
+        log.WriteLine("not one batch: the model inputs differ in size (" +
+            string.Join(", ", paths.Select((p, i) => $"{Path.GetFileName(p)} {sizes[i].Height}x{sizes[i].Width}")) + "); running them one at a time");
+        return Enumerable.Range(0, images.Count).Select(i => new[] { i });
     }
 
     private static void WriteOutputs(string stem, DepthResult r, string modelType)
@@ -64,6 +87,8 @@ internal static class EstimateCommand
             ["depth_min"] = r.Depth.Min(),
             ["depth_max"] = r.Depth.Max(),
         };
+        // Which domain head (e.g. nyu or kitti) ZoeDepth used; other families have none.
+        if (r.Domain is not null) json["domain"] = r.Domain;
         AtomicFile.WriteAllBytes(stem + ".json", JsonSerializer.SerializeToUtf8Bytes(json, CliJson.Default.DictionaryStringObject));
     }
 
