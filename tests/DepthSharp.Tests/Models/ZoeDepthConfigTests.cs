@@ -185,3 +185,50 @@ public sealed class ZoeDepthConfigTests : IDisposable
         Assert.Contains("resample", Assert.Throws<ConfigException>(() => IImageProcessor.Load(path)).Message);
     }
 }
+
+/// <summary>Configurations the fixtures do not cover still build the reference's parameters and run.</summary>
+public sealed class ZoeDepthVariantTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("depthsharp-zoe-variant-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    public static TheoryData<string, string[], string[]> Variants => new()
+    {
+        { """{"readout_type": "ignore"}""", [], ["neck.reassemble_stage.readout_projects.0.0.weight"] },
+        { """{"readout_type": "add"}""", [], ["neck.reassemble_stage.readout_projects.0.0.weight"] },
+        { """{"attractor_kind": "sum", "bin_centers_type": "normed"}""", ["metric_head.attractors.kitti.0.conv2.weight"], [] },
+        { """{"use_batch_norm_in_fusion_residual": true}""", ["neck.fusion_stage.layers.0.residual_layer1.batch_norm1.running_var"], ["neck.fusion_stage.layers.0.residual_layer1.convolution1.bias"] },
+        { """{"add_projection": true, "fusion_hidden_size": 256, "bottleneck_features": 256}""", ["relative_head.projection.weight"], [] },
+        { """{"num_patch_transformer_layers": 5}""", ["metric_head.patch_transformer.transformer_encoder.4.linear1.weight"], [] },
+        { """{"backbone_config": {"model_type": "beit", "hidden_size": 32, "num_attention_heads": 4, "intermediate_size": 40, "num_hidden_layers": 3, "image_size": 32, "patch_size": 8, "reshape_hidden_states": false, "out_indices": [0, 1, 2, 3], "use_relative_position_bias": false, "use_shared_relative_position_bias": true, "use_absolute_position_embeddings": true, "use_mask_token": true, "layer_scale_init_value": 0}}""",
+            ["backbone.encoder.relative_position_bias.relative_position_bias_table", "backbone.embeddings.position_embeddings", "backbone.embeddings.mask_token"],
+            ["backbone.encoder.layer.0.lambda_1", "backbone.encoder.layer.0.attention.attention.relative_position_bias.relative_position_bias_table"] },
+    };
+
+    [Theory]
+    [MemberData(nameof(Variants))]
+    public void VariantBuildsAndRuns(string patch, string[] present, string[] absent)
+    {
+        var root = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Fixtures.Path("models", "zoedepth_tiny_nk", "config.json")))!.AsObject();
+        foreach (var (key, value) in System.Text.Json.Nodes.JsonNode.Parse(patch)!.AsObject()) root[key] = value?.DeepClone();
+        string path = Path.Combine(_dir, "config.json");
+        File.WriteAllText(path, root.ToJsonString());
+        var config = ConfigLoader.LoadZoeDepth(path);
+
+        var recorder = new ShapeRecorder();
+        _ = new ZoeDepthForDepthEstimation(new Weights(recorder), config);
+        foreach (var name in present) Assert.Contains(name, recorder.Shapes.Keys);
+        foreach (var name in absent) Assert.DoesNotContain(name, recorder.Shapes.Keys);
+
+        var model = new ZoeDepthForDepthEstimation(new Weights(new RandomWeights(3)), config);
+        // An odd patch grid (5x7) exercises the resized skip maps and a relative position window unlike the table's.
+        var pixels = new Tensors.Tensor(new float[2 * 3 * 40 * 56], 2, 3, 40, 56);
+        var rng = new Random(5);
+        for (int i = 0; i < pixels.Data.Length; i++) pixels.Data[i] = (float)(rng.NextDouble() * 2 - 1);
+        var output = model.Forward(pixels);
+        Assert.Equal(2, output.PredictedDepth.Dim(0));
+        Assert.All(output.PredictedDepth.Data, v => Assert.True(float.IsFinite(v)));
+        Assert.Contains(output.Domain, config.BinConfigurations.Select(b => b.Name));
+    }
+}
