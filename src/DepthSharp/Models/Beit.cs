@@ -109,51 +109,46 @@ public sealed class BeitRelativePositionBias
         return Ops.Concat(0, resized, Ops.Narrow(Table, 0, oldCount, 3));
     }
 
-    /// <summary>Bias [heads, n+1, n+1] for the tokens of a (height × width) window (index 0 is the class token).</summary>
-    public Tensor Forward(RelativePositionIndex index)
+    /// <summary>
+    /// Bias [heads, n+1, n+1] for the tokens of a window (index 0 is the class token), written into <paramref name="into"/>
+    /// when given (a scratch tensor of that shape reused across layers).
+    /// </summary>
+    public Tensor Forward(PatchWindow window, Tensor? into = null)
     {
-        var table = Ops.Permute(TableFor(index.Height, index.Width), 1, 0); // [heads, entries]: one contiguous row per head
-        int heads = _c.NumAttentionHeads, entries = table.Dim(1), tokens = index.Tokens;
-        var bias = Tensor.Empty(heads, tokens, tokens);
-        var idx = index.Indices;
+        int height = window.Height, width = window.Width, tokens = window.Tokens, heads = _c.NumAttentionHeads;
+        var table = Ops.Permute(TableFor(height, width), 1, 0); // [heads, entries]: one contiguous row per head
+        int entries = table.Dim(1), rowWidth = 2 * width - 1;
+        var bias = into ?? Tensor.Empty(heads, tokens, tokens);
         for (int h = 0; h < heads; h++)
         {
             var row = table.Data.AsSpan(h * entries, entries);
-            var dst = bias.Data.AsSpan(h * idx.Length, idx.Length);
-            for (int i = 0; i < idx.Length; i++) dst[i] = row[idx[i]];
+            var dst = bias.Data.AsSpan(h * tokens * tokens, tokens * tokens);
+            // The class token's three rows of the table: to the patches, from the patches, to itself.
+            dst[0] = row[entries - 1];
+            dst[1..tokens].Fill(row[entries - 3]);
+            for (int p = 0; p < height * width; p++)
+            {
+                int yi = p / width, xi = p % width;
+                var line = dst.Slice((p + 1) * tokens, tokens);
+                line[0] = row[entries - 2];
+                // Along a row of key patches the offset dx falls by one per patch: a reversed run of the table.
+                for (int yj = 0; yj < height; yj++)
+                {
+                    int last = (yi - yj + height - 1) * rowWidth + xi + width - 1;
+                    var run = line.Slice(1 + yj * width, width);
+                    row.Slice(last - width + 1, width).CopyTo(run);
+                    run.Reverse();
+                }
+            }
         }
         return bias;
     }
 }
 
-/// <summary>
-/// For each (query token, key token) of a window of (height × width) patches plus the class token, the row of the offset
-/// table to use: patch pairs by their offset (dy, dx); class-token pairs by the three extra rows at the end.
-/// </summary>
-public sealed class RelativePositionIndex
+/// <summary>An input's patch grid: height × width patches, plus the class token.</summary>
+public readonly record struct PatchWindow(int Height, int Width)
 {
-    public int Height { get; }
-    public int Width { get; }
     public int Tokens => Height * Width + 1;
-    public int[] Indices { get; }
-
-    public RelativePositionIndex(int height, int width)
-    {
-        Height = height;
-        Width = width;
-        int rowWidth = 2 * width - 1, count = (2 * height - 1) * rowWidth + 3, n = Tokens;
-        var idx = new int[n * n];
-        for (int p = 0; p < height * width; p++)
-            for (int q = 0; q < height * width; q++)
-            {
-                int dy = p / width - q / width + height - 1, dx = p % width - q % width + width - 1;
-                idx[(p + 1) * n + q + 1] = dy * rowWidth + dx;
-            }
-        for (int j = 1; j < n; j++) idx[j] = count - 3;    // class token → patch
-        for (int i = 1; i < n; i++) idx[i * n] = count - 2; // patch → class token
-        idx[0] = count - 1;                                  // class token → itself
-        Indices = idx;
-    }
 }
 
 public sealed class BeitSelfAttention
@@ -174,13 +169,14 @@ public sealed class BeitSelfAttention
     }
 
     /// <param name="sharedBias">The encoder-wide bias when the config shares one, added to this layer's own.</param>
-    public Tensor Forward(Tensor hiddenStates, RelativePositionIndex window, Tensor? sharedBias)
+    /// <param name="biasScratch">Where this layer may write its bias (shape [heads, n+1, n+1]), reused by every layer.</param>
+    public Tensor Forward(Tensor hiddenStates, PatchWindow window, Tensor? sharedBias, Tensor? biasScratch)
     {
         int headSize = _c.HiddenSize / _c.NumAttentionHeads;
         var query = Query.Forward(hiddenStates);
         var key = Key.Forward(hiddenStates);
         var value = Value.Forward(hiddenStates);
-        var bias = RelativePositionBias?.Forward(window);
+        var bias = RelativePositionBias?.Forward(window, biasScratch);
         if (bias is not null && sharedBias is not null) Ops.AddInPlace(bias, sharedBias);
         bias ??= sharedBias;
         float scale = (float)(1.0 / Math.Sqrt(headSize));
@@ -221,9 +217,9 @@ public sealed class BeitLayer
         }
     }
 
-    public Tensor Forward(Tensor hiddenStates, RelativePositionIndex window, Tensor? sharedBias)
+    public Tensor Forward(Tensor hiddenStates, PatchWindow window, Tensor? sharedBias, Tensor? biasScratch)
     {
-        var attention = AttentionOutput.Forward(Attention.Forward(LayernormBefore.Forward(hiddenStates), window, sharedBias));
+        var attention = AttentionOutput.Forward(Attention.Forward(LayernormBefore.Forward(hiddenStates), window, sharedBias, biasScratch));
         if (Lambda1 is not null) attention = Ops.MulLastDim(attention, Lambda1);
         Ops.AddInPlace(attention, hiddenStates);
         hiddenStates = attention;
@@ -257,8 +253,10 @@ public sealed class BeitBackbone
     public List<Tensor> Forward(Tensor pixelValues, ForwardContext context)
     {
         var stages = Config.OutStageIndices;
-        var window = new RelativePositionIndex(pixelValues.Dim(2) / Config.PatchSize, pixelValues.Dim(3) / Config.PatchSize);
+        var window = new PatchWindow(pixelValues.Dim(2) / Config.PatchSize, pixelValues.Dim(3) / Config.PatchSize);
         var sharedBias = SharedRelativePositionBias?.Forward(window);
+        // One bias buffer for all layers: each is tens of megabytes at full size.
+        var biasScratch = Config.UseRelativePositionBias ? Tensor.Empty(Config.NumAttentionHeads, window.Tokens, window.Tokens) : null;
         var outputs = new List<Tensor>(stages.Count);
         var hidden = Embeddings.Forward(pixelValues);
         if (stages.Contains(0)) outputs.Add(hidden);
@@ -266,7 +264,7 @@ public sealed class BeitBackbone
         int last = stages.Max();
         for (int i = 0; i < last; i++)
         {
-            hidden = Layers[i].Forward(hidden, window, sharedBias);
+            hidden = Layers[i].Forward(hidden, window, sharedBias, biasScratch);
             context.Step("backbone");
             if (stages.Contains(i + 1)) outputs.Add(hidden);
         }

@@ -61,6 +61,7 @@ public sealed class ZoeDepthReassembleStage
             {
                 // Each patch token next to the class token, projected back to the hidden width.
                 "project" => Activation.Apply(_c.HiddenAct, ReadoutProjects![s].Forward(WithClassToken(patches, cls))),
+                // The reference's ZoeDepth stage fails on "add" and "ignore" (shape errors); these follow DPT's definitions.
                 "add" => AddClassToken(patches, cls),
                 _ => patches,
             };
