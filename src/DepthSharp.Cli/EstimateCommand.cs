@@ -30,7 +30,10 @@ internal static class EstimateCommand
             foreach (var f in r.GetValue(formats) ?? [])
                 if (!OutputWriter.Formats.Contains(f)) r.AddError($"--format '{f}' is not one of {string.Join(", ", OutputWriter.Formats)}");
         });
-        var command = new Command("estimate", "Estimate depth for each picture (PNG or JPEG)") { images, model, output, threads, noFov, noExif, noOrient, formats, colormap };
+        var flip = new Option<bool>("--flip") { Description = "Average with the pass on the horizontally flipped picture (ZoeDepth; twice the time)" };
+        var batchSize = new Option<int>("--batch-size") { Description = "Run this many pictures as one batch when their model inputs have the same size", DefaultValueFactory = _ => 1 };
+        batchSize.Validators.Add(r => { if (r.GetValue(batchSize) < 1) r.AddError("--batch-size must be at least 1"); });
+        var command = new Command("estimate", "Estimate depth for each picture (PNG or JPEG)") { images, model, output, threads, noFov, noExif, noOrient, formats, colormap, flip, batchSize };
         command.SetAction((parse, cancel) => CliErrors.Run(async () =>
         {
             if (parse.GetValue(threads) is int t) KernelOptions.Threads = t;
@@ -40,25 +43,45 @@ internal static class EstimateCommand
             {
                 UseFovModel = parse.GetValue(noFov) ? false : null,
                 PreferExifFocalLength = !parse.GetValue(noExif),
+                FlipAverage = parse.GetValue(flip),
             };
             var log = Console.Error;
             await log.WriteLineAsync($"loading {parse.GetValue(model)}");
             var estimator = DepthEstimator.Load(parse.GetValue(model)!, options);
             var decode = new ImageDecodeOptions { ApplyExifOrientation = !parse.GetValue(noOrient) };
             var writer = new OutputWriter(parse.GetValue(formats)!, parse.GetValue(colormap));
-            foreach (var path in parse.GetValue(images)!)
+            foreach (var batch in parse.GetValue(images)!.Chunk(parse.GetValue(batchSize)))
             {
-                var image = ImageFile.Load(path, decode);
-                var result = await RunWithProgress($"{Path.GetFileName(path)}", estimator.ForwardSteps,
-                    progress => estimator.Estimate(image, progress, cancel));
-                string stem = Path.Combine(outDir, Path.GetFileNameWithoutExtension(path));
-                var written = writer.Write(stem, image.Image, result, estimator.ModelType);
-                await log.WriteLineAsync($"{path}: {string.Join(", ", written)}" +
-                    (result.FocalLength is double f ? $" (focal length {f:F1} px from {result.FocalLengthSource.ToString().ToLowerInvariant()})" : ""));
+                var loaded = batch.Select(path => ImageFile.Load(path, decode)).ToList();
+                foreach (var group in Batches(batch, loaded, estimator, log))
+                {
+                    var results = await RunWithProgress(string.Join(", ", group.Select(i => Path.GetFileName(batch[i]))), estimator.ForwardSteps,
+                        progress => estimator.Estimate(group.Select(i => loaded[i]).ToList(), progress, cancel));
+                    for (int k = 0; k < group.Length; k++)
+                    {
+                        string path = batch[group[k]], stem = Path.Combine(outDir, Path.GetFileNameWithoutExtension(path));
+                        var result = results[k];
+                        var written = writer.Write(stem, loaded[group[k]].Image, result, estimator.ModelType);
+                        await log.WriteLineAsync($"{path}: {string.Join(", ", written)}" +
+                            (result.FocalLength is double f ? $" (focal length {f:F1} px from {result.FocalLengthSource.ToString().ToLowerInvariant()})" : "") +
+                            (result.Domain is string domain ? $" (domain head: {domain})" : ""));
+                    }
+                }
             }
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>The whole chunk as one batch when every picture's model input has the same size, else each picture alone (saying why).</summary>
+    private static IEnumerable<int[]> Batches(string[] paths, List<LoadedImage> images, DepthEstimator estimator, TextWriter log)
+    {
+        if (images.Count == 1) return [[0]];
+        var sizes = images.Select(i => estimator.Backend.InputSize(i.Image)).ToList();
+        if (sizes.All(s => s == sizes[0])) return [Enumerable.Range(0, images.Count).ToArray()];
+        log.WriteLine("not one batch: the model inputs differ in size (" +
+            string.Join(", ", paths.Select((p, i) => $"{Path.GetFileName(p)} {sizes[i].Height}x{sizes[i].Width}")) + "); running them one at a time");
+        return Enumerable.Range(0, images.Count).Select(i => new[] { i });
     }
 
     /// <summary>Runs a forward pass with a Spectre progress bar on a terminal, plain stage lines otherwise.</summary>

@@ -45,6 +45,8 @@ internal sealed class OutputWriter(IReadOnlyCollection<string> formats, Colormap
             ["depth_min"] = r.Depth.Min(),
             ["depth_max"] = r.Depth.Max(),
         };
+        // Which domain head (e.g. nyu or kitti) ZoeDepth used; other families have none.
+        if (r.Domain is not null) json["domain"] = r.Domain;
         AtomicFile.WriteAllBytes(stem + ".json", JsonSerializer.SerializeToUtf8Bytes(json, CliJson.Default.DictionaryStringObject));
         Add(stem + ".json");
         return written;

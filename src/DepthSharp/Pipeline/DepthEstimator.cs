@@ -9,10 +9,13 @@ namespace DepthSharp.Pipeline;
 /// <summary>Where the focal length used to scale metric depth came from.</summary>
 public enum FocalLengthSource { None, Model, Exif }
 
-/// <summary>One picture's depth at its own size, with the camera estimate where the model gives one.</summary>
+/// <summary>
+/// One picture's depth at its own size, with the camera estimate where the model gives one, and for models with
+/// several domain heads (ZoeDepth) the name of the head that produced it.
+/// </summary>
 public sealed record DepthResult(
     float[] Depth, int Width, int Height, bool IsMetric,
-    double? FieldOfView, double? FocalLength, FocalLengthSource FocalLengthSource)
+    double? FieldOfView, double? FocalLength, FocalLengthSource FocalLengthSource, string? Domain = null)
 {
     public Tensor AsTensor() => new(Depth, Height, Width);
 }
@@ -24,6 +27,9 @@ public sealed record DepthEstimatorOptions
 
     /// <summary>Scale metric depth by the EXIF 35 mm focal length when the picture has one, instead of the model's FOV estimate.</summary>
     public bool PreferExifFocalLength { get; init; } = true;
+
+    /// <summary>Average with the output for the horizontally flipped picture, as the original ZoeDepth does (ZoeDepth).</summary>
+    public bool FlipAverage { get; init; }
 }
 
 /// <summary>
@@ -43,6 +49,13 @@ public interface IDepthBackend
     /// <summary>The processor's input for a picture (what `preprocess` writes).</summary>
     Tensor Preprocess(IReadOnlyList<RgbImage> images);
 
+    /// <summary>[H, W] of the model input for a picture: pictures form one batch only when theirs agree.</summary>
+    (int Height, int Width) InputSize(RgbImage image)
+    {
+        var pixels = Preprocess([image]);
+        return (pixels.Dim(2), pixels.Dim(3));
+    }
+
     /// <summary>Depth for each picture at its own size.</summary>
     IReadOnlyList<DepthResult> Estimate(IReadOnlyList<LoadedImage> images, IProgress<ModelProgress>? progress, CancellationToken cancel);
 }
@@ -56,6 +69,7 @@ public sealed class DepthEstimator
     public static IReadOnlyDictionary<string, BackendFactory> Families { get; } = new Dictionary<string, BackendFactory>
     {
         ["depth_pro"] = DepthProBackend.Create,
+        ["zoedepth"] = ZoeDepthBackend.Create,
     };
 
     public IDepthBackend Backend { get; }

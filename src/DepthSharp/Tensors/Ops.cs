@@ -141,6 +141,44 @@ public static class Ops
     }
 
     /// <summary>
+    /// <see cref="Attention"/> with an additive bias[H, Nq, Nk] on the scaled scores before the softmax, the same for every
+    /// batch element (a relative position bias).
+    /// </summary>
+    public static Tensor Attention(Tensor q, Tensor k, Tensor v, int heads, float scale, Tensor bias)
+    {
+        if (q.Rank != 3 || k.Rank != 3 || v.Rank != 3 || q.Dim(2) % heads != 0 || k.Dim(2) != q.Dim(2) || v.Dim(2) != q.Dim(2)
+            || k.Dim(1) != v.Dim(1) || k.Dim(0) != q.Dim(0) || v.Dim(0) != q.Dim(0)
+            || !bias.Shape.AsSpan().SequenceEqual([heads, q.Dim(1), k.Dim(1)]))
+            throw new ArgumentException($"attention over q{q}, k{k}, v{v} with {heads} heads and bias {bias}");
+        int batch = q.Dim(0), nq = q.Dim(1), nk = k.Dim(1), headDim = q.Dim(2) / heads;
+        var y = Tensor.Empty(q.Shape);
+        if (Ref) Reference.AttentionWithBias(q.Data, k.Data, v.Data, bias.Data, batch, nq, nk, heads, headDim, scale, y.Data);
+        else Fast.AttentionWithBias(q.Data, k.Data, v.Data, bias.Data, batch, nq, nk, heads, headDim, scale, y.Data);
+        return y;
+    }
+
+    /// <summary>softplus(x) = log(1 + eˣ), PyTorch's default threshold (x itself above 20).</summary>
+    public static Tensor Softplus(Tensor x)
+    {
+        var y = Tensor.Empty(x.Shape);
+        if (Ref) Reference.Softplus(x.Data, y.Data); else Fast.Softplus(x.Data, y.Data);
+        return y;
+    }
+
+    /// <summary>A copy reversed along the last dimension (torch.flip(x, dims=[-1])).</summary>
+    public static Tensor FlipLastDim(Tensor x)
+    {
+        int n = x.Dim(-1);
+        var y = Tensor.Empty(x.Shape);
+        for (long off = 0; off < x.Length; off += n)
+        {
+            x.Data.AsSpan((int)off, n).CopyTo(y.Data.AsSpan((int)off, n));
+            y.Data.AsSpan((int)off, n).Reverse();
+        }
+        return y;
+    }
+
+    /// <summary>
     /// F.interpolate on x[..., H, W] to (outH, outW). Pass the scale factors when the caller gave scale_factor, so that the
     /// coordinate mapping uses them as PyTorch does.
     /// </summary>
