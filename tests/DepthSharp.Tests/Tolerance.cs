@@ -28,6 +28,21 @@ public static class Tolerance
             $"{name}: relative L2 {rel:E3} (≤ 2e-4), max |Δ| {maxDiff:E3} (≤ {allowedMax:E3})");
     }
 
+    /// <summary>The model-output measures as text, for test logs: relative L2 and max |Δ| against their limits.</summary>
+    public static string DescribeModel(Tensor expected, Tensor actual)
+    {
+        var e = expected.Data; var o = actual.Data;
+        double mean = e.Average(v => (double)v), num = 0, den = 0, maxDiff = 0;
+        for (int i = 0; i < e.Length; i++)
+        {
+            num += (o[i] - (double)e[i]) * (o[i] - (double)e[i]);
+            den += (e[i] - mean) * (e[i] - mean);
+            maxDiff = Math.Max(maxDiff, Math.Abs(o[i] - (double)e[i]));
+        }
+        double rel = den > 0 ? Math.Sqrt(num / den) : Math.Sqrt(num);
+        return $"rel L2 {rel:E2} (≤ 2e-4), max |Δ| {maxDiff:E2} (≤ {2e-3 * (e.Max() - e.Min()) + 1e-5:E2})";
+    }
+
     /// <summary>Float pixel values: max |Δ| ≤ 1e-4 · max(1, max|E|).</summary>
     public static void AssertPixelValuesClose(string name, Tensor expected, Tensor actual)
     {
