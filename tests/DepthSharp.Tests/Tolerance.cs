@@ -57,6 +57,28 @@ public static class Tolerance
         Assert.True(maxDiff <= allowed, $"{name}: max |Δ| {maxDiff:E3} > {allowed:E3}");
     }
 
+    /// <summary>
+    /// Pixel values rounded through 8 bits (DPT processors): every value within 1e-5, except at most 0.5% that are off
+    /// by exactly one 8-bit step of their channel (<paramref name="stepPerChannel"/>, in normalised units). Returns how many are.
+    /// </summary>
+    public static int AssertPixelValues8BitClose(string name, Tensor expected, Tensor actual, float[] stepPerChannel)
+    {
+        AssertShape(name, expected, actual);
+        int channels = expected.Dim(-3), plane = expected.Dim(-2) * expected.Dim(-1), offByStep = 0;
+        for (int i = 0; i < expected.Data.Length; i++)
+        {
+            float o = actual.Data[i], e = expected.Data[i];
+            Assert.True(float.IsFinite(o), $"{name}: value {i} is {o}");
+            double d = Math.Abs((double)o - e);
+            if (d <= 1e-5) continue;
+            double step = stepPerChannel[i / plane % channels];
+            Assert.True(Math.Abs(d - step) <= 1e-5, $"{name}: value {i} is {o}, expected {e} (|Δ| {d:E3} is neither ≤ 1e-5 nor one step {step:E3})");
+            offByStep++;
+        }
+        Assert.True(offByStep <= expected.Data.Length * 0.005, $"{name}: {offByStep} of {expected.Data.Length} values off by one 8-bit step (> 0.5%)");
+        return offByStep;
+    }
+
     public static void AssertShape(string name, Tensor expected, Tensor actual) =>
         Assert.True(expected.Shape.AsSpan().SequenceEqual(actual.Shape),
             $"{name}: shape [{string.Join(", ", actual.Shape)}], expected [{string.Join(", ", expected.Shape)}]");
