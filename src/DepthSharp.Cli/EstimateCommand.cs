@@ -51,13 +51,15 @@ internal static class EstimateCommand
     private static void WriteOutputs(string stem, DepthResult r, string modelType)
     {
         Npy.Write(stem + ".npy", r.Depth, [r.Height, r.Width]);
-        PngEncoder.WriteRgb8(stem + ".png", DepthRender.Colorize(r.Depth, r.Width, r.Height, Colormap.Turbo, inverse: true));
+        // Near is warm: depth is inverted for colouring, inverse depth already has near high.
+        PngEncoder.WriteRgb8(stem + ".png", DepthRender.Colorize(r.Depth, r.Width, r.Height, Colormap.Turbo, inverse: !r.IsInverseDepth));
         var json = new Dictionary<string, object?>
         {
             ["model_type"] = modelType,
             ["width"] = r.Width,
             ["height"] = r.Height,
             ["depth_units"] = r.IsMetric ? "metres" : "relative",
+            ["depth_kind"] = r.IsMetric ? "metric" : "relative",
             ["field_of_view"] = r.FieldOfView,
             ["focal_length"] = r.FocalLength,
             ["focal_length_source"] = r.FocalLengthSource.ToString().ToLowerInvariant(),

@@ -15,6 +15,9 @@ public sealed record DepthResult(
     double? FieldOfView, double? FocalLength, FocalLengthSource FocalLengthSource)
 {
     public Tensor AsTensor() => new(Depth, Height, Width);
+
+    /// <summary>The values are relative inverse depth (disparity: larger is nearer), as DPT and relative Depth Anything give.</summary>
+    public bool IsInverseDepth { get; init; }
 }
 
 public sealed record DepthEstimatorOptions
@@ -56,6 +59,8 @@ public sealed class DepthEstimator
     public static IReadOnlyDictionary<string, BackendFactory> Families { get; } = new Dictionary<string, BackendFactory>
     {
         ["depth_pro"] = DepthProBackend.Create,
+        ["depth_anything"] = DPTBackend.CreateDepthAnything,
+        ["dpt"] = DPTBackend.CreateDpt,
     };
 
     public IDepthBackend Backend { get; }
