@@ -51,8 +51,7 @@ internal static class EstimateCommand
     private static void WriteOutputs(string stem, DepthResult r, string modelType)
     {
         Npy.Write(stem + ".npy", r.Depth, [r.Height, r.Width]);
-        // Near is warm: depth is inverted for colouring, inverse depth already has near high.
-        PngEncoder.WriteRgb8(stem + ".png", DepthRender.Colorize(r.Depth, r.Width, r.Height, Colormap.Turbo, inverse: !r.IsInverseDepth));
+        PngEncoder.WriteRgb8(stem + ".png", Picture(r, modelType));
         var json = new Dictionary<string, object?>
         {
             ["model_type"] = modelType,
@@ -67,6 +66,17 @@ internal static class EstimateCommand
             ["depth_max"] = r.Depth.Max(),
         };
         AtomicFile.WriteAllBytes(stem + ".json", JsonSerializer.SerializeToUtf8Bytes(json, CliJson.Default.DictionaryStringObject));
+    }
+
+    /// <summary>
+    /// Turbo with near warm. Inverse depth is shown as it is; DepthPro's depth over its inverse, as Apple's tool does;
+    /// other metric depth (Depth Anything) linearly, as its own tools do: its bicubic resize can reach zero, where an inverse blows up.
+    /// </summary>
+    private static RgbImage Picture(DepthResult r, string modelType)
+    {
+        if (r.IsInverseDepth) return DepthRender.Colorize(r.Depth, r.Width, r.Height, Colormap.Turbo, inverse: false);
+        if (modelType == "depth_pro") return DepthRender.Colorize(r.Depth, r.Width, r.Height, Colormap.Turbo, inverse: true);
+        return DepthRender.Colorize(r.Depth.Select(d => -d).ToArray(), r.Width, r.Height, Colormap.Turbo, inverse: false);
     }
 
     /// <summary>Runs a forward pass with a Spectre progress bar on a terminal, plain stage lines otherwise.</summary>
