@@ -38,26 +38,30 @@ internal static class BenchCommand
             for (int i = 0; i < input.Data.Length; i++) input.Data[i] = (float)(rng.NextDouble() * 2 - 1);
 
             var times = new List<double>();
+            var cpuTimes = new List<double>();
             var stageSeconds = new Dictionary<string, double>();
             var stagePeaks = new Dictionary<string, long>();
             for (int r = 0; r <= n; r++)
             {
                 var clock = Stopwatch.StartNew();
+                var cpu = Process.GetCurrentProcess().TotalProcessorTime;
                 var stages = new StageTimer();
                 backend.Forward(input, stages, cancel);
                 if (r == 0) stagePeaks = stages.PeakBytesAfter; // the peak is first reached in the warm-up
                 if (r == n) stageSeconds = stages.Seconds;
                 if (r > 0) times.Add(clock.Elapsed.TotalSeconds);
+                // CPU time tells how much of a shared machine a run got: wall ≈ cpu / threads when no one else competes.
+                if (r > 0) cpuTimes.Add((Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds);
                 Console.Error.WriteLine($"{(r == 0 ? "warm-up" : $"run {r}")}: {clock.Elapsed.TotalSeconds:F2} s");
             }
-            times.Sort();
-            double median = times.Count % 2 == 1 ? times[times.Count / 2] : (times[times.Count / 2 - 1] + times[times.Count / 2]) / 2;
+            double median = Median(times);
             var line = new Dictionary<string, object?>
             {
                 ["model_type"] = estimator.ModelType,
                 ["median_seconds"] = Math.Round(median, 3),
                 ["runs"] = n,
                 ["times_seconds"] = times.Select(x => Math.Round(x, 3)).ToArray(),
+                ["median_cpu_seconds"] = Math.Round(Median(cpuTimes), 3),
                 ["input"] = new[] { height, width },
                 ["threads"] = KernelOptions.Threads,
                 ["random_weights"] = parse.GetValue(random),
@@ -71,6 +75,12 @@ internal static class BenchCommand
             return Task.FromResult(0);
         }));
         return command;
+    }
+
+    private static double Median(List<double> values)
+    {
+        var v = values.Order().ToList();
+        return v.Count % 2 == 1 ? v[v.Count / 2] : (v[v.Count / 2 - 1] + v[v.Count / 2]) / 2;
     }
 
     /// <summary>Attributes the time between progress steps to the stage that finished.</summary>

@@ -10,14 +10,24 @@ internal sealed class OutputWriter(IReadOnlyCollection<string> formats, Colormap
 {
     public static readonly string[] Formats = ["npy", "pfm", "png16", "gray8", "color", "side-by-side"];
 
+    /// <summary>
+    /// Near is warm. Inverse depth (relative models) is shown as it is; DepthPro's and ZoeDepth's metric depth over its
+    /// inverse, as Apple's tool does; Depth Anything's metric depth linearly, as its own tools do: its bicubic resize can
+    /// reach zero, where an inverse blows up.
+    /// </summary>
+    private RgbImage Picture(DepthResult r, string modelType)
+    {
+        if (r.IsInverseDepth) return DepthRender.Colorize(r.Depth, r.Width, r.Height, colormap, inverse: false);
+        if (modelType is "depth_pro" or "zoedepth") return DepthRender.Colorize(r.Depth, r.Width, r.Height, colormap, inverse: true);
+        return DepthRender.Colorize(r.Depth.Select(d => -d).ToArray(), r.Width, r.Height, colormap, inverse: false);
+    }
+
     /// <summary>Writes &lt;stem&gt;.json and the requested formats; returns the paths written.</summary>
     public List<string> Write(string stem, RgbImage photo, DepthResult r, string modelType)
     {
         var written = new List<string>();
         void Add(string path) => written.Add(path);
         var set = formats.ToHashSet(StringComparer.Ordinal);
-        // Metric depth is coloured by its inverse (near is bright) as Apple's tool shows it; relative models already give disparity.
-        bool inverse = r.IsMetric;
         if (set.Contains("npy")) { Npy.Write(stem + ".npy", r.Depth, [r.Height, r.Width]); Add(stem + ".npy"); }
         if (set.Contains("pfm")) { DepthRender.WritePfm(stem + ".pfm", r.Depth, r.Width, r.Height); Add(stem + ".pfm"); }
         if (set.Contains("png16")) { DepthRender.WriteDepthPng16(stem + "_16bit.png", r.Depth, r.Width, r.Height, r.IsMetric); Add(stem + "_16bit.png"); }
@@ -28,7 +38,7 @@ internal sealed class OutputWriter(IReadOnlyCollection<string> formats, Colormap
         }
         RgbImage? colour = null;
         if (set.Contains("color") || set.Contains("side-by-side"))
-            colour = DepthRender.Colorize(r.Depth, r.Width, r.Height, colormap, inverse);
+            colour = Picture(r, modelType);
         if (set.Contains("color")) { PngEncoder.WriteRgb8(stem + ".png", colour!); Add(stem + ".png"); }
         if (set.Contains("side-by-side")) { PngEncoder.WriteRgb8(stem + "_side.png", DepthRender.SideBySide(photo, colour!)); Add(stem + "_side.png"); }
 
@@ -39,6 +49,7 @@ internal sealed class OutputWriter(IReadOnlyCollection<string> formats, Colormap
             ["height"] = r.Height,
             ["depth_kind"] = r.IsMetric ? "metric" : "relative",
             ["depth_units"] = r.IsMetric ? "metres" : "relative",
+            ["depth_is_inverse"] = r.IsInverseDepth,
             ["field_of_view"] = r.FieldOfView,
             ["focal_length"] = r.FocalLength,
             ["focal_length_source"] = r.FocalLengthSource.ToString().ToLowerInvariant(),

@@ -28,6 +28,21 @@ public static class Tolerance
             $"{name}: relative L2 {rel:E3} (≤ 2e-4), max |Δ| {maxDiff:E3} (≤ {allowedMax:E3})");
     }
 
+    /// <summary>The model-output measures as text, for test logs: relative L2 and max |Δ| against their limits.</summary>
+    public static string DescribeModel(Tensor expected, Tensor actual)
+    {
+        var e = expected.Data; var o = actual.Data;
+        double mean = e.Average(v => (double)v), num = 0, den = 0, maxDiff = 0;
+        for (int i = 0; i < e.Length; i++)
+        {
+            num += (o[i] - (double)e[i]) * (o[i] - (double)e[i]);
+            den += (e[i] - mean) * (e[i] - mean);
+            maxDiff = Math.Max(maxDiff, Math.Abs(o[i] - (double)e[i]));
+        }
+        double rel = den > 0 ? Math.Sqrt(num / den) : Math.Sqrt(num);
+        return $"rel L2 {rel:E2} (≤ 2e-4), max |Δ| {maxDiff:E2} (≤ {2e-3 * (e.Max() - e.Min()) + 1e-5:E2})";
+    }
+
     /// <summary>Float pixel values: max |Δ| ≤ 1e-4 · max(1, max|E|).</summary>
     public static void AssertPixelValuesClose(string name, Tensor expected, Tensor actual)
     {
@@ -40,6 +55,28 @@ public static class Tolerance
             maxDiff = Math.Max(maxDiff, Math.Abs(actual.Data[i] - expected.Data[i]));
         }
         Assert.True(maxDiff <= allowed, $"{name}: max |Δ| {maxDiff:E3} > {allowed:E3}");
+    }
+
+    /// <summary>
+    /// Pixel values rounded through 8 bits (DPT processors): every value within 1e-5, except at most 0.5% that are off
+    /// by exactly one 8-bit step of their channel (<paramref name="stepPerChannel"/>, in normalised units). Returns how many are.
+    /// </summary>
+    public static int AssertPixelValues8BitClose(string name, Tensor expected, Tensor actual, float[] stepPerChannel)
+    {
+        AssertShape(name, expected, actual);
+        int channels = expected.Dim(-3), plane = expected.Dim(-2) * expected.Dim(-1), offByStep = 0;
+        for (int i = 0; i < expected.Data.Length; i++)
+        {
+            float o = actual.Data[i], e = expected.Data[i];
+            Assert.True(float.IsFinite(o), $"{name}: value {i} is {o}");
+            double d = Math.Abs((double)o - e);
+            if (d <= 1e-5) continue;
+            double step = stepPerChannel[i / plane % channels];
+            Assert.True(Math.Abs(d - step) <= 1e-5, $"{name}: value {i} is {o}, expected {e} (|Δ| {d:E3} is neither ≤ 1e-5 nor one step {step:E3})");
+            offByStep++;
+        }
+        Assert.True(offByStep <= expected.Data.Length * 0.005, $"{name}: {offByStep} of {expected.Data.Length} values off by one 8-bit step (> 0.5%)");
+        return offByStep;
     }
 
     public static void AssertShape(string name, Tensor expected, Tensor actual) =>

@@ -218,6 +218,17 @@ public sealed class Dinov2Model
     /// <param name="keepHiddenStates">Indices of hidden states to return (only these are kept alive).</param>
     public Dinov2Output Forward(Tensor pixelValues, IReadOnlyCollection<int>? keepHiddenStates = null, ForwardContext? context = null, string stage = "encoder")
     {
+        var (hidden, kept) = Encode(pixelValues, keepHiddenStates, context, stage);
+        var last = Layernorm.Forward(hidden);
+        if (!kept.ContainsKey(Layers.Length)) hidden.Release();
+        ActivationTrace.Record($"{_path}.0", last);
+        ActivationTrace.Record($"{_path}.1", Ops.Narrow(last, 1, 0, 1).Reshape(last.Dim(0), last.Dim(2)));
+        return new Dinov2Output(last, kept);
+    }
+
+    /// <summary>Embeddings and encoder layers without the final norm: the last layer's output and the requested hidden states.</summary>
+    internal (Tensor Last, Dictionary<int, Tensor> Kept) Encode(Tensor pixelValues, IReadOnlyCollection<int>? keepHiddenStates, ForwardContext? context, string stage)
+    {
         var kept = new Dictionary<int, Tensor>();
         var hidden = Embeddings.Forward(pixelValues);
         if (keepHiddenStates?.Contains(0) == true) kept[0] = hidden;
@@ -229,10 +240,45 @@ public sealed class Dinov2Model
             context?.Step(stage);
             if (keepHiddenStates?.Contains(i + 1) == true) kept[i + 1] = hidden;
         }
-        var last = Layernorm.Forward(hidden);
-        if (!kept.ContainsKey(Layers.Length)) hidden.Release();
-        ActivationTrace.Record($"{_path}.0", last);
-        ActivationTrace.Record($"{_path}.1", Ops.Narrow(last, 1, 0, 1).Reshape(last.Dim(0), last.Dim(2)));
-        return new Dinov2Output(last, kept);
+        return (hidden, kept);
+    }
+}
+
+/// <summary>
+/// transformers' Dinov2Backbone: Dinov2Model's parameters under the same names, returning the hidden states of the
+/// configured stages (out_indices / out_features), each layer-normed when apply_layernorm and turned into a
+/// [B, hidden, H/p, W/p] map when reshape_hidden_states.
+/// </summary>
+public sealed class Dinov2Backbone
+{
+    public Dinov2Config Config { get; }
+    public Dinov2Model Model { get; }
+    public int[] OutIndices { get; }
+
+    public Dinov2Backbone(Weights w, Dinov2Config c)
+    {
+        Config = c;
+        Model = new Dinov2Model(w, c);
+        OutIndices = c.OutStageIndices;
+    }
+
+    /// <summary>One feature map per out stage, in stage order: [B, 1 + N, hidden], or [B, hidden, h, w] when reshaped.</summary>
+    public Tensor[] Forward(Tensor pixelValues, ForwardContext? context = null, string stage = "backbone")
+    {
+        var (_, kept) = Model.Encode(pixelValues, OutIndices, context, stage);
+        var maps = new Tensor[OutIndices.Length];
+        for (int i = 0; i < maps.Length; i++)
+        {
+            var h = kept[OutIndices[i]];
+            if (Config.ApplyLayernorm) h = Model.Layernorm.Forward(h);
+            if (Config.ReshapeHiddenStates)
+            {
+                int b = h.Dim(0), n = h.Dim(1) - 1, dim = h.Dim(2);
+                var grid = Ops.Narrow(h, 1, 1, n).Reshape(b, pixelValues.Dim(2) / Config.PatchSize, pixelValues.Dim(3) / Config.PatchSize, dim);
+                h = Ops.Permute(grid, 0, 3, 1, 2);
+            }
+            maps[i] = h;
+        }
+        return maps;
     }
 }

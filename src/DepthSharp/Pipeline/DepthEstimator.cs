@@ -18,6 +18,9 @@ public sealed record DepthResult(
     double? FieldOfView, double? FocalLength, FocalLengthSource FocalLengthSource, string? Domain = null)
 {
     public Tensor AsTensor() => new(Depth, Height, Width);
+
+    /// <summary>The values are relative inverse depth (disparity: larger is nearer), as DPT and relative Depth Anything give.</summary>
+    public bool IsInverseDepth { get; init; }
 }
 
 public sealed record DepthEstimatorOptions
@@ -70,6 +73,8 @@ public sealed class DepthEstimator
     {
         ["depth_pro"] = DepthProBackend.Create,
         ["zoedepth"] = ZoeDepthBackend.Create,
+        ["depth_anything"] = DPTBackend.CreateDepthAnything,
+        ["dpt"] = DPTBackend.CreateDpt,
     };
 
     public IDepthBackend Backend { get; }

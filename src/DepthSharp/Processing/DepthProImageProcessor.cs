@@ -25,7 +25,7 @@ public sealed class DepthProImageProcessor : IImageProcessor
         if (h <= 0 || w <= 0 || (long)h * w > 100_000_000) throw new ConfigException(file, $"size: {h}x{w} is not a usable size");
         Height = h;
         Width = w;
-        Resample = PilResample.ToTorch(config.Resample, file);
+        Resample = PilResample.ToTorch(config.Resample ?? 2, file);
         _mean = Channels(config.ImageMean, 0.5, "image_mean", file);
         _std = Channels(config.ImageStd, 0.5, "image_std", file);
         if (_std.Any(s => s == 0)) throw new ConfigException(file, "image_std: must not be zero");

@@ -17,6 +17,8 @@ public interface IImageProcessor
         {
             "DepthProImageProcessor" or "DepthProImageProcessorFast" => new DepthProImageProcessor(config, path),
             "ZoeDepthImageProcessor" or "ZoeDepthImageProcessorFast" => new ZoeDepthImageProcessor(config, path),
+            // The fast variant's config is the same; both get the Pillow path the reference's slow class takes.
+            "DPTImageProcessor" or "DPTImageProcessorFast" => new DPTImageProcessor(config, path),
             var other => throw new DepthSharp.ConfigException(path, $"image_processor_type: '{other}' is not supported"),
         };
     }

@@ -10,17 +10,18 @@ public sealed class ImageProcessorConfig
     public string? ImageProcessorType { get; set; }
     public bool DoResize { get; set; } = true;
     public Dictionary<string, int>? Size { get; set; }
-    /// <summary>PIL resampling filter number: 0 nearest, 2 bilinear, 3 bicubic.</summary>
-    public int Resample { get; set; } = 2;
+    /// <summary>PIL resampling filter number (0 nearest, 1 Lanczos, 2 bilinear, 3 bicubic, 4 box, 5 Hamming); null: the processor's default.</summary>
+    public int? Resample { get; set; }
     public bool DoRescale { get; set; } = true;
     public double RescaleFactor { get; set; } = 1 / 255.0;
     public bool DoNormalize { get; set; } = true;
     public List<double>? ImageMean { get; set; }
     public List<double>? ImageStd { get; set; }
-    // Fields only some processors have; null takes that processor's own default.
-    public bool? DoPad { get; set; }
+    // Fields some processors share with different defaults (null: the processor's own).
     public bool? KeepAspectRatio { get; set; }
     public int? EnsureMultipleOf { get; set; }
+    public bool? DoPad { get; set; }
+    public int? SizeDivisor { get; set; }
 
     [JsonExtensionData] public Dictionary<string, JsonElement>? Extra { get; set; }
 

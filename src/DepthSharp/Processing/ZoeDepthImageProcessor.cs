@@ -29,7 +29,7 @@ public sealed class ZoeDepthImageProcessor : IImageProcessor
         if (h <= 0 || w <= 0 || (long)h * w > 100_000_000) throw new ConfigException(file, $"size: {h}x{w} is not a usable size");
         Height = h;
         Width = w;
-        Resample = PilResample.ToTorch(config.Resample, file);
+        Resample = PilResample.ToTorch(config.Resample ?? 2, file);
         DoPad = config.DoPad ?? true;
         KeepAspectRatio = config.KeepAspectRatio ?? true;
         EnsureMultipleOf = config.EnsureMultipleOf ?? 32;

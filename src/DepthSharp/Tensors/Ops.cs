@@ -117,6 +117,20 @@ public static class Ops
         return x;
     }
 
+    /// <summary>Logistic sigmoid, overwriting its input (for maps nothing else reads).</summary>
+    public static Tensor SigmoidInPlace(Tensor x)
+    {
+        if (Ref) Reference.Sigmoid(x.Data, x.Data); else Fast.Sigmoid(x.Data, x.Data);
+        return x;
+    }
+
+    /// <summary>x · s in place.</summary>
+    public static Tensor ScaleInPlace(Tensor x, float s)
+    {
+        System.Numerics.Tensors.TensorPrimitives.Multiply(x.Data, s, x.Data);
+        return x;
+    }
+
     /// <summary>Softmax over the last dimension.</summary>
     public static Tensor Softmax(Tensor x)
     {

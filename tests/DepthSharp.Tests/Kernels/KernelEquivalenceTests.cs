@@ -305,7 +305,7 @@ public sealed class KernelEquivalenceTests
 
     [Theory]
     [MemberData(nameof(Lengths))]
-    public void Relu_and_Silu_match_reference(int n)
+    public void Relu_Silu_and_Sigmoid_match_reference(int n)
     {
         using var _ = new Options(2);
         var x = Random(18, n, 8f);
@@ -317,6 +317,9 @@ public sealed class KernelEquivalenceTests
         Reference.Silu(x, expected);
         Fast.Silu(x, actual);
         AssertClose(expected, actual, 1, $"silu n={n}");
+        Reference.Sigmoid(x, expected);
+        Fast.Sigmoid(x, actual);
+        AssertClose(expected, actual, 1, $"sigmoid n={n}");
     }
 
     [Theory]

@@ -8,6 +8,8 @@ namespace DepthSharp.Models.Configs;
 [JsonSerializable(typeof(DepthProConfig))]
 [JsonSerializable(typeof(Dinov2Config))]
 [JsonSerializable(typeof(ZoeDepthConfig))]
+[JsonSerializable(typeof(DepthAnythingConfig))]
+[JsonSerializable(typeof(DPTConfig))]
 internal sealed partial class ConfigJsonContext : JsonSerializerContext;
 
 /// <summary>Reads config.json files: model_type picks the class; JSON and type errors become <see cref="ConfigException"/>s.</summary>
@@ -34,6 +36,20 @@ public static class ConfigLoader
     {
         var config = Deserialize(path, ConfigJsonContext.Default.ZoeDepthConfig);
         config.Complete(path);
+        return config;
+    }
+
+    public static DepthAnythingConfig LoadDepthAnything(string path)
+    {
+        var config = Deserialize(path, ConfigJsonContext.Default.DepthAnythingConfig);
+        config.Complete(path);
+        return config;
+    }
+
+    public static DPTConfig LoadDpt(string path)
+    {
+        var config = Deserialize(path, ConfigJsonContext.Default.DPTConfig);
+        config.Validate(path);
         return config;
     }
 

@@ -37,6 +37,19 @@ public sealed class Dinov2Config
     /// <summary>SwiGLU's hidden width: two thirds of the MLP's, rounded up to a multiple of 8.</summary>
     public int SwigluHiddenSize => ((int)(MlpHiddenSize * 2 / 3.0) + 7) / 8 * 8;
 
+    /// <summary>The reference derives stage_names from the depth ("stem", "stage1".."stageN"); a stored list is ignored.</summary>
+    [JsonIgnore] public IReadOnlyList<string> StageNames => ["stem", .. Enumerable.Range(1, NumHiddenLayers).Select(i => $"stage{i}")];
+
+    /// <summary>
+    /// The hidden states a backbone returns (0 = embeddings, i = after layer i), from out_indices and/or out_features
+    /// as the reference aligns them; neither given means the last stage. Negative indices wrap modulo the stage count,
+    /// as Python's % does. Valid after <see cref="Validate"/>.
+    /// </summary>
+    [JsonIgnore] public int[] OutStageIndices =>
+        OutIndices is { } indices ? indices.Select(i => i < 0 ? (i % (NumHiddenLayers + 1) + NumHiddenLayers + 1) % (NumHiddenLayers + 1) : i).ToArray()
+        : OutFeatures is { } features ? features.Select(f => StageNames.ToList().IndexOf(f)).ToArray()
+        : [NumHiddenLayers];
+
     /// <summary>Rejects values the model cannot take; <paramref name="where"/> is the JSON path of this config.</summary>
     public void Validate(string? file, string where)
     {
@@ -52,5 +65,30 @@ public sealed class Dinov2Config
         if (PatchSize <= 0) Fail("patch_size", $"must be positive, got {PatchSize}");
         if (ImageSize < PatchSize) Fail("image_size", $"{ImageSize} is smaller than patch_size {PatchSize}");
         if (NumChannels <= 0) Fail("num_channels", $"must be positive, got {NumChannels}");
+        ValidateOutStages(Fail);
+    }
+
+    /// <summary>The reference's checks on out_features / out_indices: known stages, no repeats, in stage order, and agreeing when both are given.</summary>
+    private void ValidateOutStages(Action<string, string> fail)
+    {
+        var names = StageNames;
+        if (OutFeatures is { } features)
+        {
+            foreach (var f in features)
+                if (!names.Contains(f)) fail("out_features", $"'{f}' is not a stage (stem, stage1..stage{NumHiddenLayers})");
+            if (features.Distinct().Count() != features.Count) fail("out_features", "must not repeat a stage");
+            if (!features.SequenceEqual(features.OrderBy(f => names.ToList().IndexOf(f)))) fail("out_features", "must be in stage order");
+        }
+        if (OutIndices is { } indices)
+        {
+            int stages = names.Count;
+            foreach (int i in indices)
+                if (i >= stages) fail("out_indices", $"{i} is not a stage index (0..{stages - 1})");
+            var positive = OutStageIndices;
+            if (positive.Distinct().Count() != positive.Length) fail("out_indices", "must not repeat a stage");
+            if (!positive.SequenceEqual(positive.Order())) fail("out_indices", "must be in stage order");
+            if (OutFeatures is { } both && !both.SequenceEqual(positive.Select(i => names[i])))
+                fail("out_features", $"[{string.Join(", ", both)}] and out_indices [{string.Join(", ", indices)}] name different stages");
+        }
     }
 }

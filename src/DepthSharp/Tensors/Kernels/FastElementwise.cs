@@ -84,6 +84,8 @@ internal static partial class Fast
         TensorPrimitives.Multiply(x, (ReadOnlySpan<float>)y, y);
     }
 
+    public static void Sigmoid(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Sigmoid(x, y);
+
     public static void Softmax(ReadOnlySpan<float> xs, int rows, int n, Span<float> ys)
     {
         unsafe

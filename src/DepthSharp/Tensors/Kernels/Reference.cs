@@ -144,6 +144,12 @@ internal static partial class Reference
         for (int i = 0; i < x.Length; i++) y[i] = (float)(x[i] / (1.0 + Math.Exp(-x[i])));
     }
 
+    /// <summary>Logistic sigmoid: 1 / (1 + e^-x).</summary>
+    public static void Sigmoid(ReadOnlySpan<float> x, Span<float> y)
+    {
+        for (int i = 0; i < x.Length; i++) y[i] = (float)(1.0 / (1.0 + Math.Exp(-x[i])));
+    }
+
     /// <summary>Softmax over each row of x[rows,n].</summary>
     public static void Softmax(ReadOnlySpan<float> x, int rows, int n, Span<float> y)
     {

@@ -1,0 +1,434 @@
+using DepthSharp.Checkpoints;
+using DepthSharp.Models.Configs;
+using DepthSharp.Tensors;
+
+namespace DepthSharp.Models;
+
+/// <summary>Token sequences to feature maps and back, shared by the DPT-style necks.</summary>
+public static class TokenMaps
+{
+    /// <summary>Drops the class token of [B, 1 + h·w, C] and returns the patch tokens as a map [B, C, h, w].</summary>
+    public static Tensor PatchTokensToMap(Tensor hidden, int gridH, int gridW)
+    {
+        int b = hidden.Dim(0), n = hidden.Dim(1) - 1, c = hidden.Dim(2);
+        if (n != gridH * gridW) throw new ArgumentException($"{n} patch tokens do not form a {gridH}x{gridW} grid");
+        return Ops.Permute(Ops.Narrow(hidden, 1, 1, n).Reshape(b, gridH, gridW, c), 0, 3, 1, 2);
+    }
+}
+
+/// <summary>Projects a token map to its neck width, then resizes it by the reassemble factor.</summary>
+public sealed class DPTReassembleLayer
+{
+    private readonly Func<Tensor, Tensor>? _resize;
+    public Conv2d Projection { get; }
+
+    public DPTReassembleLayer(Weights w, int inChannels, int channels, double factor)
+    {
+        Projection = new Conv2d(w["projection"], inChannels, channels, 1);
+        if (factor > 1)
+        {
+            int k = (int)factor;
+            _resize = new ConvTranspose2d(w["resize"], channels, channels, k, k).Forward;
+        }
+        else if (factor < 1)
+        {
+            _resize = new Conv2d(w["resize"], channels, channels, 3, (int)(1 / factor), 1).Forward;
+        }
+    }
+
+    public Tensor Forward(Tensor x)
+    {
+        x = Projection.Forward(x);
+        return _resize is null ? x : _resize(x);
+    }
+}
+
+/// <summary>The pre-activation residual unit: x + conv(relu(conv(relu(x)))), optionally batch-normed after each convolution.</summary>
+public sealed class DPTPreActResidualLayer
+{
+    public Conv2d Convolution1 { get; }
+    public Conv2d Convolution2 { get; }
+    public BatchNorm2d? BatchNorm1 { get; }
+    public BatchNorm2d? BatchNorm2 { get; }
+
+    public DPTPreActResidualLayer(Weights w, int channels, bool useBatchNorm, bool bias)
+    {
+        Convolution1 = new Conv2d(w["convolution1"], channels, channels, 3, 1, 1, bias);
+        Convolution2 = new Conv2d(w["convolution2"], channels, channels, 3, 1, 1, bias);
+        if (useBatchNorm)
+        {
+            BatchNorm1 = new BatchNorm2d(w["batch_norm1"], channels);
+            BatchNorm2 = new BatchNorm2d(w["batch_norm2"], channels);
+        }
+    }
+
+    public Tensor Forward(Tensor hiddenState)
+    {
+        var h = Convolution1.Forward(Ops.Relu(hiddenState));
+        if (BatchNorm1 is not null) h = BatchNorm1.Forward(h);
+        h = Convolution2.Forward(Ops.ReluInPlace(h));
+        if (BatchNorm2 is not null) h = BatchNorm2.Forward(h);
+        Ops.AddInPlace(h, hiddenState);
+        return h;
+    }
+}
+
+/// <summary>Merges the running map with the next neck map, refines it, up-samples it (align_corners) and projects it.</summary>
+public sealed class DPTFeatureFusionLayer(Weights w, int channels, bool useBatchNorm, bool bias)
+{
+    public DPTPreActResidualLayer ResidualLayer1 { get; } = new(w["residual_layer1"], channels, useBatchNorm, bias);
+    public DPTPreActResidualLayer ResidualLayer2 { get; } = new(w["residual_layer2"], channels, useBatchNorm, bias);
+    public Conv2d Projection { get; } = new(w["projection"], channels, channels, 1);
+
+    /// <param name="size">Output size; null doubles the input's, as scale_factor=2 does.</param>
+    public Tensor Forward(Tensor hiddenState, Tensor? residual = null, (int H, int W)? size = null)
+    {
+        if (residual is not null)
+        {
+            // Odd grids leave the maps a pixel apart; the reference resizes the incoming map to the running one.
+            if (!residual.Shape.AsSpan().SequenceEqual(hiddenState.Shape))
+                residual = Ops.Interpolate(residual, hiddenState.Dim(2), hiddenState.Dim(3), InterpolationMode.Bilinear, alignCorners: false);
+            var refined = ResidualLayer1.Forward(residual);
+            Ops.AddInPlace(refined, hiddenState);
+            hiddenState = refined;
+        }
+        hiddenState = ResidualLayer2.Forward(hiddenState);
+        hiddenState = size is (int h, int wd)
+            ? Ops.Interpolate(hiddenState, h, wd, InterpolationMode.Bilinear, alignCorners: true)
+            : Ops.Interpolate(hiddenState, 2.0, InterpolationMode.Bilinear, alignCorners: true);
+        return Projection.Forward(hiddenState);
+    }
+}
+
+/// <summary>
+/// The fusion stage: layers run from the coarsest map to the finest. Records every fused map under <c>{neck}.{i}</c>
+/// and returns the one the head reads.
+/// </summary>
+public sealed class DPTFeatureFusionStage
+{
+    private readonly string _tracePath;
+    private readonly int _headIndex;
+    private readonly bool _sizeFromNext;
+    public DPTFeatureFusionLayer[] Layers { get; }
+
+    /// <param name="tracePath">The neck's path: the reference's neck returns the fused maps.</param>
+    /// <param name="sizeFromNext">Depth Anything resizes each fused map to the next map's size instead of doubling it.</param>
+    public DPTFeatureFusionStage(Weights w, string tracePath, int count, int channels, bool useBatchNorm, bool bias, int headInIndex, bool sizeFromNext)
+    {
+        _tracePath = tracePath;
+        _headIndex = headInIndex < 0 ? headInIndex + count : headInIndex;
+        _sizeFromNext = sizeFromNext;
+        Layers = Enumerable.Range(0, count).Select(i => new DPTFeatureFusionLayer(w["layers"][i], channels, useBatchNorm, bias)).ToArray();
+    }
+
+    /// <param name="features">Neck maps from finest to coarsest; entries are released as they are fused.</param>
+    public Tensor Forward(Tensor[] features, ForwardContext context)
+    {
+        if (features.Length != Layers.Length) throw new ArgumentException($"fusion stage has {Layers.Length} layers but got {features.Length} maps");
+        Tensor? fused = null, forHead = null;
+        for (int i = 0; i < Layers.Length; i++)
+        {
+            int from = features.Length - 1 - i;
+            (int, int)? size = _sizeFromNext && from > 0 ? (features[from - 1].Dim(2), features[from - 1].Dim(3)) : null;
+            fused = fused is null ? Layers[i].Forward(features[from], null, size) : Layers[i].Forward(fused, features[from], size);
+            features[from] = null!;
+            ActivationTrace.Record($"{_tracePath}.{i}", fused);
+            if (i == _headIndex) forHead = fused;
+            context.Step("fusion");
+        }
+        return forHead!;
+    }
+}
+
+public sealed class DPTViTEmbeddings
+{
+    private readonly DPTConfig _c;
+    private readonly string _path;
+    public Tensor ClsToken { get; }
+    public Conv2d PatchProjection { get; }
+    public Tensor PositionEmbeddings { get; }
+
+    public DPTViTEmbeddings(Weights w, DPTConfig c)
+    {
+        _c = c;
+        _path = w.Prefix;
+        ClsToken = w.Get("cls_token", 1, 1, c.HiddenSize);
+        PatchProjection = new Conv2d(w["patch_embeddings"]["projection"], c.NumChannels, c.HiddenSize, c.PatchSize, c.PatchSize);
+        int grid = c.ImageSize / c.PatchSize;
+        PositionEmbeddings = w.Get("position_embeddings", 1, grid * grid + 1, c.HiddenSize);
+    }
+
+    /// <summary>The stored grid of position embeddings, bilinearly resized (align_corners false) to gridH × gridW.</summary>
+    private Tensor ResizePositions(int gridH, int gridW)
+    {
+        int n = PositionEmbeddings.Dim(1) - 1, dim = _c.HiddenSize;
+        int side = (int)Math.Sqrt(n);
+        // The same size is an exact copy in the reference's resize, so skip it.
+        if (side * side == n && side == gridH && side == gridW) return PositionEmbeddings;
+        var grid = Ops.Permute(Ops.Narrow(PositionEmbeddings, 1, 1, n).Reshape(1, side, side, dim), 0, 3, 1, 2);
+        grid = Ops.Interpolate(grid, gridH, gridW, InterpolationMode.Bilinear, alignCorners: false);
+        grid = Ops.Permute(grid, 0, 2, 3, 1).Reshape(1, gridH * gridW, dim);
+        return Ops.Concat(1, Ops.Narrow(PositionEmbeddings, 1, 0, 1), grid);
+    }
+
+    /// <summary>[B, C, H, W] → [cls, patches...] + positions, [B, 1 + (H/p)(W/p), hidden].</summary>
+    public Tensor Forward(Tensor pixelValues)
+    {
+        if (pixelValues.Dim(1) != _c.NumChannels)
+            throw new ArgumentException($"pixel values have {pixelValues.Dim(1)} channels, the model takes {_c.NumChannels}");
+        int batch = pixelValues.Dim(0), gridH = pixelValues.Dim(2) / _c.PatchSize, gridW = pixelValues.Dim(3) / _c.PatchSize;
+        var patches = PatchProjection.Forward(pixelValues);
+        int dim = _c.HiddenSize, n = gridH * gridW;
+        var tokens = Ops.Permute(patches.Reshape(batch, dim, n), 0, 2, 1);
+        var pos = ResizePositions(gridH, gridW).Data;
+        var embeddings = Tensor.Empty(batch, n + 1, dim);
+        var e = embeddings.Data;
+        for (int b = 0; b < batch; b++)
+        {
+            int at = b * (n + 1) * dim;
+            for (int i = 0; i < dim; i++) e[at + i] = ClsToken.Data[i] + pos[i];
+            for (int i = 0; i < n * dim; i++) e[at + dim + i] = tokens.Data[b * n * dim + i] + pos[dim + i];
+        }
+        ActivationTrace.Record($"{_path}.0", embeddings);
+        return embeddings;
+    }
+}
+
+/// <summary>A pre-norm ViT block: attention and MLP, each added back to its input.</summary>
+public sealed class DPTViTLayer
+{
+    private readonly DPTConfig _c;
+    private readonly string _path;
+    public LayerNorm LayernormBefore { get; }
+    public Linear Query { get; }
+    public Linear Key { get; }
+    public Linear Value { get; }
+    public Linear AttentionOutput { get; }
+    public LayerNorm LayernormAfter { get; }
+    public Linear Intermediate { get; }
+    public Linear Output { get; }
+
+    public DPTViTLayer(Weights w, DPTConfig c)
+    {
+        _c = c;
+        _path = w.Prefix;
+        int d = c.HiddenSize;
+        var attention = w["attention"];
+        Query = new Linear(attention["attention"]["query"], d, d, c.QkvBias);
+        Key = new Linear(attention["attention"]["key"], d, d, c.QkvBias);
+        Value = new Linear(attention["attention"]["value"], d, d, c.QkvBias);
+        AttentionOutput = new Linear(attention["output"]["dense"], d, d);
+        Intermediate = new Linear(w["intermediate"]["dense"], d, c.IntermediateSize);
+        Output = new Linear(w["output"]["dense"], c.IntermediateSize, d);
+        LayernormBefore = new LayerNorm(w["layernorm_before"], d, c.LayerNormEps);
+        LayernormAfter = new LayerNorm(w["layernorm_after"], d, c.LayerNormEps);
+    }
+
+    public Tensor Forward(Tensor hiddenStates)
+    {
+        var normed = LayernormBefore.Forward(hiddenStates);
+        float scale = (float)Math.Pow(_c.HiddenSize / _c.NumAttentionHeads, -0.5);
+        var context = Ops.Attention(Query.Forward(normed), Key.Forward(normed), Value.Forward(normed), _c.NumAttentionHeads, scale);
+        var attended = AttentionOutput.Forward(context);
+        Ops.AddInPlace(attended, hiddenStates);
+        var output = Output.Forward(Activation.ApplyInPlace(_c.HiddenAct, Intermediate.Forward(LayernormAfter.Forward(attended))));
+        Ops.AddInPlace(output, attended);
+        ActivationTrace.Record(_path, output);
+        return output;
+    }
+}
+
+/// <summary>DPTModel without its pooler, as the depth model builds it: embeddings, encoder layers and the final norm.</summary>
+public sealed class DPTViTModel
+{
+    public DPTViTEmbeddings Embeddings { get; }
+    public DPTViTLayer[] Layers { get; }
+    /// <summary>A parameter of the checkpoint; the depth model reads the layers' raw outputs, so it is never applied.</summary>
+    public LayerNorm Layernorm { get; }
+
+    public DPTViTModel(Weights w, DPTConfig c)
+    {
+        Embeddings = new DPTViTEmbeddings(w["embeddings"], c);
+        Layers = Enumerable.Range(0, c.NumHiddenLayers).Select(i => new DPTViTLayer(w["encoder"]["layer"][i], c)).ToArray();
+        Layernorm = new LayerNorm(w["layernorm"], c.HiddenSize, c.LayerNormEps);
+    }
+
+    /// <summary>The outputs of the given layers (0-based, ascending), [B, 1 + N, hidden] each; later layers are not run.</summary>
+    public Tensor[] Forward(Tensor pixelValues, int[] layers, ForwardContext context)
+    {
+        var outputs = new Tensor[layers.Length];
+        var hidden = Embeddings.Forward(pixelValues);
+        int last = layers.Length == 0 ? -1 : layers[^1];
+        for (int i = 0, k = 0; i <= last; i++)
+        {
+            hidden = Layers[i].Forward(hidden);
+            context.Step("encoder");
+            if (layers[k] == i) outputs[k++] = hidden;
+        }
+        return outputs;
+    }
+}
+
+/// <summary>Turns the backbone's token sequences into feature maps, folding in the class token as readout_type says.</summary>
+public sealed class DPTReassembleStage
+{
+    private readonly string _readout;
+    private readonly string _activation;
+    public DPTReassembleLayer[] Layers { get; }
+    public Linear[]? ReadoutProjects { get; }
+
+    public DPTReassembleStage(Weights w, DPTConfig c)
+    {
+        _readout = c.ReadoutType;
+        _activation = c.HiddenAct;
+        int hidden = c.BackboneHiddenSize;
+        Layers = c.NeckHiddenSizes.Select((ch, i) => new DPTReassembleLayer(w["layers"][i], hidden, ch, c.ReassembleFactors[i])).ToArray();
+        if (_readout == "project")
+            ReadoutProjects = Enumerable.Range(0, Layers.Length).Select(i => new Linear(w["readout_projects"][i][0], 2 * hidden, hidden)).ToArray();
+    }
+
+    public Tensor Forward(int index, Tensor hidden, int gridH, int gridW)
+    {
+        int b = hidden.Dim(0), n = hidden.Dim(1) - 1, c = hidden.Dim(2);
+        if (n != gridH * gridW) throw new ArgumentException($"{n} patch tokens do not form a {gridH}x{gridW} grid");
+        Tensor map;
+        switch (_readout)
+        {
+            case "project":
+            {
+                // Each patch token next to its image's class token, [B, N, 2C], through Linear and the activation.
+                var joined = Tensor.Empty(b, n, 2 * c);
+                for (int bi = 0; bi < b; bi++)
+                    for (int t = 0; t < n; t++)
+                    {
+                        long dst = ((long)bi * n + t) * 2 * c;
+                        Array.Copy(hidden.Data, ((long)bi * (n + 1) + 1 + t) * c, joined.Data, dst, c);
+                        Array.Copy(hidden.Data, (long)bi * (n + 1) * c, joined.Data, dst + c, c);
+                    }
+                var projected = Activation.ApplyInPlace(_activation, ReadoutProjects![index].Forward(joined));
+                map = Ops.Permute(projected.Reshape(b, gridH, gridW, c), 0, 3, 1, 2);
+                break;
+            }
+            case "add":
+            {
+                var tokens = Ops.Narrow(hidden, 1, 1, n);
+                for (int bi = 0; bi < b; bi++)
+                    for (int t = 0; t < n; t++)
+                        for (int ch = 0; ch < c; ch++)
+                            tokens.Data[((long)bi * n + t) * c + ch] += hidden.Data[(long)bi * (n + 1) * c + ch];
+                map = Ops.Permute(tokens.Reshape(b, gridH, gridW, c), 0, 3, 1, 2);
+                break;
+            }
+            default:
+                map = TokenMaps.PatchTokensToMap(hidden, gridH, gridW);
+                break;
+        }
+        return Layers[index].Forward(map);
+    }
+}
+
+public sealed class DPTNeck
+{
+    public DPTReassembleStage ReassembleStage { get; }
+    public Conv2d[] Convs { get; }
+    public DPTFeatureFusionStage FusionStage { get; }
+
+    public DPTNeck(Weights w, DPTConfig c)
+    {
+        ReassembleStage = new DPTReassembleStage(w["reassemble_stage"], c);
+        Convs = c.NeckHiddenSizes.Select((ch, i) => new Conv2d(w["convs"][i], ch, c.FusionHiddenSize, 3, 1, 1, bias: false)).ToArray();
+        bool bias = c.UseBiasInFusionResidual ?? !c.UseBatchNormInFusionResidual;
+        FusionStage = new DPTFeatureFusionStage(w["fusion_stage"], w.Prefix, Convs.Length, c.FusionHiddenSize,
+            c.UseBatchNormInFusionResidual, bias, c.HeadInIndex, sizeFromNext: false);
+    }
+
+    /// <summary>Backbone token sequences (released as they are used) → the fused map the head reads.</summary>
+    public Tensor Forward(Tensor[] hiddenStates, int gridH, int gridW, ForwardContext context)
+    {
+        var features = new Tensor[hiddenStates.Length];
+        for (int i = 0; i < hiddenStates.Length; i++)
+        {
+            features[i] = Convs[i].Forward(ReassembleStage.Forward(i, hiddenStates[i], gridH, gridW));
+            hiddenStates[i] = null!;
+        }
+        return FusionStage.Forward(features, context);
+    }
+}
+
+/// <summary>Three convolutions with a ×2 bilinear up-sampling after the first; ReLU keeps the inverse depth non-negative.</summary>
+public sealed class DPTDepthEstimationHead
+{
+    private readonly string _path;
+    public Conv2d? Projection { get; }
+    public Conv2d Conv1 { get; }
+    public Conv2d Conv2 { get; }
+    public Conv2d Conv3 { get; }
+
+    public DPTDepthEstimationHead(Weights w, DPTConfig c)
+    {
+        _path = w.Prefix;
+        int f = c.FusionHiddenSize;
+        if (c.AddProjection) Projection = new Conv2d(w["projection"], 256, 256, 3, 1, 1);
+        Conv1 = new Conv2d(w["head"][0], f, f / 2, 3, 1, 1);
+        Conv2 = new Conv2d(w["head"][2], f / 2, 32, 3, 1, 1);
+        Conv3 = new Conv2d(w["head"][4], 32, 1, 1);
+    }
+
+    /// <summary>[B, fusion, h, w] → [B, 2h, 2w].</summary>
+    public Tensor Forward(Tensor hidden)
+    {
+        if (Projection is not null) hidden = Ops.ReluInPlace(Projection.Forward(hidden));
+        var x = Ops.Interpolate(Conv1.Forward(hidden), 2.0, InterpolationMode.Bilinear, alignCorners: true);
+        x = Ops.ReluInPlace(Conv3.Forward(Ops.ReluInPlace(Conv2.Forward(x))));
+        var depth = x.Reshape(x.Dim(0), x.Dim(2), x.Dim(3));
+        ActivationTrace.Record(_path, depth);
+        return depth;
+    }
+}
+
+/// <summary>transformers' DPTForDepthEstimation: a ViT (or DINOv2) backbone, the reassemble-and-fuse neck and the depth head.</summary>
+public sealed class DPTForDepthEstimation
+{
+    public DPTConfig Config { get; }
+    public DPTViTModel? Dpt { get; }
+    public Dinov2Backbone? Backbone { get; }
+    public DPTNeck Neck { get; }
+    public DPTDepthEstimationHead Head { get; }
+
+    public DPTForDepthEstimation(Weights w, DPTConfig c)
+    {
+        Config = c;
+        if (c.BackboneConfig is { } backbone) Backbone = new Dinov2Backbone(w["backbone"], backbone);
+        else Dpt = new DPTViTModel(w["dpt"], c);
+        Neck = new DPTNeck(w["neck"], c);
+        Head = new DPTDepthEstimationHead(w["head"], c);
+    }
+
+    /// <summary>Progress steps of one forward pass: encoder layers run, fusion layers, head.</summary>
+    public int ForwardSteps =>
+        (Backbone is null ? Config.SelectedLayers[^1] + 1 : Config.BackboneConfig!.NumHiddenLayers) + Neck.Convs.Length + 1;
+
+    /// <summary>Relative inverse depth [B, h, w] for pixel values [B, 3, H, W].</summary>
+    public Tensor Forward(Tensor pixelValues, IProgress<ModelProgress>? progress = null, CancellationToken cancel = default)
+    {
+        var context = new ForwardContext(ForwardSteps, progress, cancel);
+        Tensor[] hidden;
+        int patch;
+        if (Backbone is not null)
+        {
+            hidden = Backbone.Forward(pixelValues, context, "encoder");
+            patch = Backbone.Config.PatchSize;
+        }
+        else
+        {
+            hidden = Dpt!.Forward(pixelValues, Config.SelectedLayers, context);
+            patch = Config.PatchSize;
+        }
+        // The ViT path of the reference takes the grid as the square root of the token count, which only square inputs
+        // satisfy; the real grid is the same there and also serves other shapes.
+        var fused = Neck.Forward(hidden, pixelValues.Dim(2) / patch, pixelValues.Dim(3) / patch, context);
+        var depth = Head.Forward(fused);
+        context.Step("head");
+        return depth;
+    }
+}
