@@ -1,5 +1,10 @@
 using System.CommandLine;
+using DepthSharp.Cli;
 
-// Entry point so the solution builds; the CLI's commands are not written yet (only --help and --version work).
-var root = new RootCommand("DepthSharp: monocular depth estimation in managed .NET");
-return root.Parse(args).Invoke();
+var root = new RootCommand("DepthSharp: monocular depth estimation in managed .NET")
+{
+    EstimateCommand.Create(),
+    PreprocessCommand.Create(),
+    BenchCommand.Create(),
+};
+return await root.Parse(args).InvokeAsync();

@@ -92,7 +92,7 @@ public sealed class DepthProPatchEncoder
         Model = new Dinov2Model(w["model"], c.PatchModel);
     }
 
-    public List<Tensor> Forward(Tensor pixelValues, CancellationToken cancel)
+    public List<Tensor> Forward(Tensor pixelValues, ForwardContext context)
     {
         int batch = pixelValues.Dim(0), height = pixelValues.Dim(2), width = pixelValues.Dim(3);
         var ratios = _c.ScaledImagesRatios;
@@ -112,7 +112,7 @@ public sealed class DepthProPatchEncoder
         patchSets = [];
 
         var keep = _c.IntermediateHookIds.Select(h => h + 1).ToArray();
-        var encodings = Model.Forward(patches, keep, cancel);
+        var encodings = Model.Forward(patches, keep, context, "patch encoder");
         var lastHidden = Ops.Split(encodings.LastHiddenState, 0, counts.Reverse().ToArray()).Reverse().ToArray();
 
         var (baseH, baseW) = DepthProPatches.BaseSize(height, width, _outSize);
@@ -148,12 +148,12 @@ public sealed class DepthProImageEncoder
         Model = new Dinov2Model(w["model"], c.ImageModel);
     }
 
-    public Tensor Forward(Tensor pixelValues, CancellationToken cancel)
+    public Tensor Forward(Tensor pixelValues, ForwardContext context)
     {
         int batch = pixelValues.Dim(0), height = pixelValues.Dim(2), width = pixelValues.Dim(3);
         int size = _c.ImageModel.ImageSize;
         var resized = Ops.Interpolate(pixelValues, size, size, InterpolationMode.Bilinear, alignCorners: false);
-        var encodings = Model.Forward(resized, null, cancel);
+        var encodings = Model.Forward(resized, null, context, "image encoder");
         var (baseH, baseW) = DepthProPatches.BaseSize(height, width, _outSize);
         var features = DepthProPatches.ReconstructFeatureMaps(encodings.LastHiddenState, batch, 0, baseH, baseW);
         ActivationTrace.Record($"{_path}.0", encodings.LastHiddenState);
@@ -168,10 +168,10 @@ public sealed class DepthProEncoder(Weights w, DepthProConfig c)
     public DepthProImageEncoder ImageEncoder { get; } = new(w["image_encoder"], c);
 
     /// <summary>[image features, scaled-image features (low to high resolution)..., intermediate features...].</summary>
-    public List<Tensor> Forward(Tensor pixelValues, CancellationToken cancel)
+    public List<Tensor> Forward(Tensor pixelValues, ForwardContext context)
     {
-        var patchFeatures = PatchEncoder.Forward(pixelValues, cancel);
-        var imageFeatures = ImageEncoder.Forward(pixelValues, cancel);
+        var patchFeatures = PatchEncoder.Forward(pixelValues, context);
+        var imageFeatures = ImageEncoder.Forward(pixelValues, context);
         return [imageFeatures, .. patchFeatures];
     }
 }
@@ -335,17 +335,17 @@ public sealed class DepthProFeatureFusionStage
     }
 
     /// <summary>Returns the last fused map (the reference returns all of them; only the last feeds the head).</summary>
-    public Tensor Forward(List<Tensor> hiddenStates, CancellationToken cancel)
+    public Tensor Forward(List<Tensor> hiddenStates, ForwardContext context)
     {
         if (hiddenStates.Count != Intermediate.Length + 1)
             throw new ArgumentException($"fusion stage has {Intermediate.Length + 1} layers but got {hiddenStates.Count} feature maps");
         Tensor? fused = null;
         for (int i = 0; i < Intermediate.Length; i++)
         {
-            cancel.ThrowIfCancellationRequested();
             fused = fused is null ? Intermediate[i].Forward(hiddenStates[i]) : Intermediate[i].Forward(fused, hiddenStates[i]);
             hiddenStates[i] = null!; // release the input map as soon as it is fused
             ActivationTrace.Record($"{_path}.intermediate.{i}", fused);
+            context.Step("fusion");
         }
         var result = Final.Forward(fused!, hiddenStates[^1]);
         ActivationTrace.Record($"{_path}.final", result);
@@ -370,12 +370,12 @@ public sealed class DepthProFovEncoder
         Neck = new Linear(w["neck"], c.FovModel.HiddenSize, c.FusionHiddenSize / 2);
     }
 
-    public Tensor Forward(Tensor pixelValues, CancellationToken cancel)
+    public Tensor Forward(Tensor pixelValues, ForwardContext context)
     {
         int batch = pixelValues.Dim(0), height = pixelValues.Dim(2), width = pixelValues.Dim(3);
         int size = _c.FovModel.ImageSize;
         var resized = Ops.Interpolate(pixelValues, size, size, InterpolationMode.Bilinear, alignCorners: false);
-        var hidden = Neck.Forward(Model.Forward(resized, null, cancel).LastHiddenState);
+        var hidden = Neck.Forward(Model.Forward(resized, null, context, "field-of-view encoder").LastHiddenState);
         var (baseH, baseW) = DepthProPatches.BaseSize(height, width, _outSize);
         var features = DepthProPatches.ReconstructFeatureMaps(hidden, batch, 0, baseH, baseW);
         ActivationTrace.Record(_path, features);
@@ -423,9 +423,9 @@ public sealed class DepthProFovModel(Weights w, DepthProConfig c)
     public DepthProFovHead Head { get; } = new(w["head"], c);
 
     /// <summary>Field of view in degrees, one per batch element.</summary>
-    public Tensor Forward(Tensor pixelValues, Tensor globalFeatures, CancellationToken cancel)
+    public Tensor Forward(Tensor pixelValues, Tensor globalFeatures, ForwardContext context)
     {
-        var fovFeatures = FovEncoder.Forward(pixelValues, cancel);
+        var fovFeatures = FovEncoder.Forward(pixelValues, context);
         var global = Ops.Relu(Conv.Forward(globalFeatures));
         var output = Head.Forward(Ops.Add(fovFeatures, global));
         return output.Reshape(-1);
@@ -487,18 +487,22 @@ public sealed class DepthProForDepthEstimation
     /// <summary>Prefixes of checkpoint tensors the reference ignores when they are left unused.</summary>
     public static readonly string[] IgnoredUnusedPrefixes = ["fov_model."];
 
-    public DepthProOutput Forward(Tensor pixelValues, CancellationToken cancel = default)
+    /// <summary>Progress steps of one forward pass: encoder layers, fusion layers, head.</summary>
+    public int ForwardSteps =>
+        Config.PatchModel.NumHiddenLayers + Config.ImageModel.NumHiddenLayers + FusionStage.Intermediate.Length + 1
+        + (FovModel is null ? 0 : Config.FovModel.NumHiddenLayers);
+
+    public DepthProOutput Forward(Tensor pixelValues, IProgress<ModelProgress>? progress = null, CancellationToken cancel = default)
     {
-        var features = Neck.Forward(Encoder.Forward(pixelValues, cancel));
+        var context = new ForwardContext(ForwardSteps, progress, cancel);
+        var features = Neck.Forward(Encoder.Forward(pixelValues, context));
         var globalFeatures = features[0];
-        var fused = FusionStage.Forward(features, cancel);
+        var fused = FusionStage.Forward(features, context);
         var predictedDepth = Head.Forward(fused);
+        context.Step("head");
         Tensor? fov = null;
         if (FovModel is not null)
-        {
-            cancel.ThrowIfCancellationRequested();
-            fov = FovModel.Forward(pixelValues, globalFeatures, cancel);
-        }
+            fov = FovModel.Forward(pixelValues, globalFeatures, context);
         return new DepthProOutput(predictedDepth, fov);
     }
 }

@@ -193,15 +193,15 @@ public sealed class Dinov2Model
     }
 
     /// <param name="keepHiddenStates">Indices of hidden states to return (only these are kept alive).</param>
-    public Dinov2Output Forward(Tensor pixelValues, IReadOnlyCollection<int>? keepHiddenStates = null, CancellationToken cancel = default)
+    public Dinov2Output Forward(Tensor pixelValues, IReadOnlyCollection<int>? keepHiddenStates = null, ForwardContext? context = null, string stage = "encoder")
     {
         var kept = new Dictionary<int, Tensor>();
         var hidden = Embeddings.Forward(pixelValues);
         if (keepHiddenStates?.Contains(0) == true) kept[0] = hidden;
         for (int i = 0; i < Layers.Length; i++)
         {
-            cancel.ThrowIfCancellationRequested();
             hidden = Layers[i].Forward(hidden);
+            context?.Step(stage);
             if (keepHiddenStates?.Contains(i + 1) == true) kept[i + 1] = hidden;
         }
         var last = Layernorm.Forward(hidden);

@@ -64,6 +64,5 @@ public sealed class DepthProConfig
         foreach (int hook in IntermediateHookIds)
             if (hook < 0 || hook >= PatchModel.NumHiddenLayers)
                 Fail("intermediate_hook_ids", $"{hook} is not a layer of the patch encoder (0..{PatchModel.NumHiddenLayers - 1})");
-        if (PatchSize % ImageModel.PatchSize != 0) Fail("image_model_config.patch_size", $"{ImageModel.PatchSize} does not divide patch_size {PatchSize}");
     }
 }

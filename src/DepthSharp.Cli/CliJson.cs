@@ -1,0 +1,15 @@
+using System.Text.Json.Serialization;
+
+namespace DepthSharp.Cli;
+
+[JsonSourceGenerationOptions(WriteIndented = true)]
+[JsonSerializable(typeof(Dictionary<string, object?>))]
+[JsonSerializable(typeof(double))]
+[JsonSerializable(typeof(float))]
+[JsonSerializable(typeof(int))]
+[JsonSerializable(typeof(long))]
+[JsonSerializable(typeof(string))]
+[JsonSerializable(typeof(int[]))]
+[JsonSerializable(typeof(double[]))]
+[JsonSerializable(typeof(bool))]
+internal sealed partial class CliJson : JsonSerializerContext;

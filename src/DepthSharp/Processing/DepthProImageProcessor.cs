@@ -1,0 +1,87 @@
+using DepthSharp.Imaging;
+using DepthSharp.Tensors;
+
+namespace DepthSharp.Processing;
+
+/// <summary>
+/// transformers' DepthProImageProcessor: rescale and normalise the 8-bit picture in float32, then resize the float image
+/// bilinearly (align_corners false) to the configured size.
+/// </summary>
+public sealed class DepthProImageProcessor : IImageProcessor
+{
+    public int Height { get; }
+    public int Width { get; }
+    public InterpolationMode Resample { get; }
+    public ImageProcessorConfig Config { get; }
+    private readonly float[] _mean;
+    private readonly float[] _std;
+
+    public DepthProImageProcessor(ImageProcessorConfig config, string? file = null)
+    {
+        Config = config;
+        var size = config.Size ?? new Dictionary<string, int> { ["height"] = 1536, ["width"] = 1536 };
+        if (!size.TryGetValue("height", out int h) || !size.TryGetValue("width", out int w))
+            throw new ConfigException(file, "size: must have 'height' and 'width'");
+        if (h <= 0 || w <= 0 || (long)h * w > 100_000_000) throw new ConfigException(file, $"size: {h}x{w} is not a usable size");
+        Height = h;
+        Width = w;
+        Resample = PilResample.ToTorch(config.Resample, file);
+        _mean = Channels(config.ImageMean, 0.5, "image_mean", file);
+        _std = Channels(config.ImageStd, 0.5, "image_std", file);
+        if (_std.Any(s => s == 0)) throw new ConfigException(file, "image_std: must not be zero");
+    }
+
+    private static float[] Channels(List<double>? values, double fallback, string field, string? file)
+    {
+        if (values is null) return [(float)fallback, (float)fallback, (float)fallback];
+        if (values.Count == 1) return [(float)values[0], (float)values[0], (float)values[0]];
+        if (values.Count != 3) throw new ConfigException(file, $"{field}: expected 3 values, got {values.Count}");
+        return values.Select(v => (float)v).ToArray();
+    }
+
+    /// <summary>Rescaled and normalised [3, H, W] at the picture's own size.</summary>
+    public Tensor Normalize(RgbImage image)
+    {
+        int h = image.Height, w = image.Width, plane = h * w;
+        var t = Tensor.Empty(3, h, w);
+        var px = image.Pixels;
+        for (int c = 0; c < 3; c++)
+        {
+            float mean = Config.DoNormalize ? _mean[c] : 0f, std = Config.DoNormalize ? _std[c] : 1f;
+            var dst = t.Data.AsSpan(c * plane, plane);
+            for (int i = 0; i < plane; i++)
+            {
+                // The reference rescales in float64 and stores float32 before normalising in float32.
+                float v = Config.DoRescale ? (float)(px[i * 3 + c] * Config.RescaleFactor) : px[i * 3 + c];
+                dst[i] = Config.DoNormalize ? (v - mean) / std : v;
+            }
+        }
+        return t;
+    }
+
+    public Tensor Preprocess(IReadOnlyList<RgbImage> images)
+    {
+        if (images.Count == 0) throw new ArgumentException("no images");
+        var parts = new Tensor[images.Count];
+        for (int i = 0; i < images.Count; i++)
+        {
+            var x = Normalize(images[i]);
+            if (Config.DoResize) x = Ops.Interpolate(x.Reshape(1, 3, x.Dim(1), x.Dim(2)), Height, Width, Resample, alignCorners: false);
+            parts[i] = x.Reshape(1, 3, x.Dim(-2), x.Dim(-1));
+        }
+        if (parts.Any(p => p.Dim(2) != parts[0].Dim(2) || p.Dim(3) != parts[0].Dim(3)))
+            throw new ArgumentException("pictures of different sizes cannot form one batch without resizing");
+        return parts.Length == 1 ? parts[0] : Ops.Concat(0, parts);
+    }
+}
+
+/// <summary>Maps PIL's resampling filter numbers to the torch modes the processors use for float resizing.</summary>
+public static class PilResample
+{
+    public static InterpolationMode ToTorch(int resample, string? file) => resample switch
+    {
+        2 => InterpolationMode.Bilinear,
+        3 => InterpolationMode.Bicubic,
+        _ => throw new ConfigException(file, $"resample: filter {resample} is not supported (2 bilinear, 3 bicubic)"),
+    };
+}

@@ -1,0 +1,173 @@
+using DepthSharp.Checkpoints;
+using DepthSharp.Tensors;
+
+namespace DepthSharp.Tests.Checkpoints;
+
+public sealed class CheckpointErrorTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("depthsharp-ckpt-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private string Write(string name, byte[] bytes)
+    {
+        string path = Path.Combine(_dir, name);
+        File.WriteAllBytes(path, bytes);
+        return path;
+    }
+
+    private static CheckpointException Refused(string path)
+    {
+        var e = Assert.Throws<CheckpointException>(() => SafeTensorsFile.Open(path).Dispose());
+        Assert.Contains(Path.GetFileName(path), e.Message);
+        return e;
+    }
+
+    [Fact]
+    public void ReadsF32F16AndBf16()
+    {
+        var data = new List<byte>();
+        data.AddRange(BitConverter.GetBytes(1.5f));
+        data.AddRange(BitConverter.GetBytes(-2f));
+        data.AddRange(BitConverter.GetBytes((Half)0.25));
+        data.AddRange(BitConverter.GetBytes((Half)(-3)));
+        data.AddRange(BitConverter.GetBytes((ushort)(BitConverter.SingleToInt32Bits(6.5f) >> 16)));
+        string header = """{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F16","shape":[1,2],"data_offsets":[8,12]},"c":{"dtype":"BF16","shape":[1],"data_offsets":[12,14]},"__metadata__":{"format":"pt"}}""";
+        using var f = SafeTensorsFile.Open(Write("ok.safetensors", SafeTensorsWriter.Build(header, data.ToArray())));
+        Assert.Equal([1.5f, -2f], f.Read("a").Data);
+        Assert.Equal([0.25f, -3f], f.Read("b").Data);
+        Assert.Equal([1, 2], f.Read("b").Shape);
+        Assert.Equal([6.5f], f.Read("c").Data);
+        Assert.Equal("pt", f.Metadata["format"]);
+    }
+
+    [Fact]
+    public void TruncatedFileIsRefused()
+    {
+        var good = SafeTensorsWriter.BuildF32(("weight", [4], [1, 2, 3, 4]));
+        Assert.Contains("truncated", Refused(Write("t1.safetensors", good[..5])).Message);
+        Assert.Contains("weight", Refused(Write("t2.safetensors", good[..^3])).Message);
+        Assert.Contains("truncated", Refused(Write("t3.safetensors", good[..20])).Message);
+    }
+
+    [Fact]
+    public void OverlappingOffsetsAreRefused()
+    {
+        string header = """{"first":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"second":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}""";
+        var e = Refused(Write("overlap.safetensors", SafeTensorsWriter.Build(header, new byte[12])));
+        Assert.Contains("first", e.Message);
+        Assert.Contains("second", e.Message);
+        Assert.Contains("overlap", e.Message);
+    }
+
+    [Fact]
+    public void OffsetsPastTheEndAreRefused()
+    {
+        string header = """{"far":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}""";
+        var e = Refused(Write("past.safetensors", SafeTensorsWriter.Build(header, new byte[8])));
+        Assert.Contains("far", e.Message);
+        Assert.Contains("past the end", e.Message);
+    }
+
+    [Fact]
+    public void SizeThatDisagreesWithShapeIsRefused()
+    {
+        string header = """{"lying":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}""";
+        Assert.Contains("lying", Refused(Write("size.safetensors", SafeTensorsWriter.Build(header, new byte[8]))).Message);
+    }
+
+    [Fact]
+    public void UnknownDtypeIsRefused()
+    {
+        string header = """{"odd":{"dtype":"F7","shape":[1],"data_offsets":[0,1]}}""";
+        var e = Refused(Write("dtype.safetensors", SafeTensorsWriter.Build(header, new byte[1])));
+        Assert.Contains("odd", e.Message);
+        Assert.Contains("F7", e.Message);
+    }
+
+    [Fact]
+    public void HugeHeaderLengthIsRefusedWithoutAllocating()
+    {
+        var bytes = new byte[16];
+        BitConverter.TryWriteBytes(bytes.AsSpan(0, 8), ulong.MaxValue - 5);
+        Assert.Contains("truncated", Refused(Write("huge.safetensors", bytes)).Message);
+    }
+
+    [Fact]
+    public void BrokenJsonHeaderIsRefused() =>
+        Assert.Contains("JSON", Refused(Write("json.safetensors", SafeTensorsWriter.Build("{\"a\":", []))).Message);
+
+    [Fact]
+    public void AbsurdShapeIsRefused()
+    {
+        string header = """{"big":{"dtype":"F32","shape":[2000000000,2000000000,4],"data_offsets":[0,4]}}""";
+        Assert.Contains("big", Refused(Write("absurd.safetensors", SafeTensorsWriter.Build(header, new byte[4]))).Message);
+    }
+
+    private sealed class TinyModel
+    {
+        public TinyModel(Weights w)
+        {
+            w["layer"].Get("weight", 2, 2);
+            w["layer"].Get("bias", 2);
+        }
+    }
+
+    [Fact]
+    public void MissingUnusedAndMisshapenTensorsAreAllReportedByName()
+    {
+        string path = Write("model.safetensors", SafeTensorsWriter.BuildF32(
+            ("layer.weight", [2, 3], new float[6]),
+            ("layer.extra", [1], [0f])));
+        using var checkpoint = Checkpoint.OpenFile(path);
+        var source = new CheckpointWeights(checkpoint);
+        _ = new TinyModel(new Weights(source));
+        var e = Assert.Throws<CheckpointException>(() => source.Finish());
+        Assert.Contains("model.safetensors", e.Message);
+        Assert.Contains("missing tensor 'layer.bias'", e.Message);
+        Assert.Contains("'layer.weight' has shape [2, 3]", e.Message);
+        Assert.Contains("expects [2, 2]", e.Message);
+        Assert.Contains("unused tensor 'layer.extra'", e.Message);
+    }
+
+    [Fact]
+    public void ShardedIndexMustAgreeWithShards()
+    {
+        Write("a.safetensors", SafeTensorsWriter.BuildF32(("x", [1], [1f])));
+        Write("b.safetensors", SafeTensorsWriter.BuildF32(("y", [1], [2f])));
+        string good = Write("good.index.json", System.Text.Encoding.UTF8.GetBytes("""{"weight_map":{"x":"a.safetensors","y":"b.safetensors"}}"""));
+        using (var c = Checkpoint.OpenIndex(good))
+        {
+            Assert.Equal([2f], c.Read("y").Data);
+            Assert.Equal(2, c.Names.Count);
+        }
+        string wrong = Write("wrong.index.json", System.Text.Encoding.UTF8.GetBytes("""{"weight_map":{"x":"a.safetensors","y":"a.safetensors"}}"""));
+        var e = Assert.Throws<CheckpointException>(() => Checkpoint.OpenIndex(wrong).Dispose());
+        Assert.Contains("'y'", e.Message);
+        string missing = Write("missing.index.json", System.Text.Encoding.UTF8.GetBytes("""{"weight_map":{"x":"nothere.safetensors"}}"""));
+        e = Assert.Throws<CheckpointException>(() => Checkpoint.OpenIndex(missing).Dispose());
+        Assert.Contains("nothere.safetensors", e.Message);
+        string escape = Write("escape.index.json", System.Text.Encoding.UTF8.GetBytes("""{"weight_map":{"x":"../a.safetensors"}}"""));
+        e = Assert.Throws<CheckpointException>(() => Checkpoint.OpenIndex(escape).Dispose());
+        Assert.Contains("escape.index.json", e.Message);
+    }
+
+    [Fact]
+    public void FixtureShardsLoadInHalfAndBfloat16()
+    {
+        using var f16 = Checkpoint.OpenDirectory(Fixtures.Path("models", "depth_pro_tiny_nofov_f16"));
+        using var bf16 = Checkpoint.OpenDirectory(Fixtures.Path("models", "depth_pro_tiny_batch2_bf16_sharded"));
+        Assert.Equal(StoredDType.F16, f16.Entry("head.layers.0.weight").DType);
+        Assert.Equal(StoredDType.BF16, bf16.Entry("head.layers.0.weight").DType);
+        Assert.All(bf16.Read("head.layers.0.weight").Data, v => Assert.True(float.IsFinite(v)));
+    }
+
+    [Fact]
+    public void ReadTensorValuesRoundTrip()
+    {
+        string path = Write("rt.safetensors", SafeTensorsWriter.BuildF32(("t", [2, 2], [1, 2, 3, 4])));
+        using var f = SafeTensorsFile.Open(path);
+        Tensor t = f.Read("t");
+        Assert.Equal([1f, 2, 3, 4], t.Data);
+    }
+}
