@@ -199,6 +199,7 @@ internal static partial class Fast
         /// measured 77 → 89 GFLOP/s against 1 MiB tiles on 256 → 256 channels at 96².
         /// </summary>
         private const int TileFloats = 1 << 20;
+
         public void Run(int task)
         {
             int b = task / groups, g = task % groups;
