@@ -1,10 +1,8 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
-using DepthSharp.Checkpoints;
 using DepthSharp.Models;
-using DepthSharp.Models.Configs;
-using DepthSharp.Processing;
+using DepthSharp.Pipeline;
 using DepthSharp.Tensors;
 using DepthSharp.Tensors.Kernels;
 
@@ -18,39 +16,37 @@ internal static class BenchCommand
         var random = new Option<bool>("--random-weights") { Description = "Build the architecture with random weights instead of loading a checkpoint" };
         var runs = new Option<int>("--runs") { Description = "Timed forward passes after one warm-up", DefaultValueFactory = _ => 3 };
         var threads = new Option<int?>("--threads") { Description = "Worker threads (default: all cores)" };
-        var size = new Option<int?>("--size") { Description = "Square input size (default: the processor's size)" };
+        var size = new Option<string?>("--size") { Description = "Input size, S or HxW (default: the processor's output for a square picture)" };
+        runs.Validators.Add(r => { if (r.GetValue(runs) < 1) r.AddError("--runs must be at least 1"); });
+        size.Validators.Add(r => { if (r.GetValue(size) is string s && ParseSize(s) is null) r.AddError($"--size '{s}' is not S or HxW with positive numbers"); });
         var command = new Command("bench", "Time the forward pass; prints one JSON line") { model, random, runs, threads, size };
         command.SetAction((parse, cancel) => CliErrors.Run(() =>
         {
             if (parse.GetValue(threads) is int t) KernelOptions.Threads = t;
             string dir = parse.GetValue(model)!;
             int n = parse.GetValue(runs);
-            if (n < 1) throw new ArgumentException("--runs must be at least 1");
-            var config = ConfigLoader.LoadDepthPro(Path.Combine(dir, "config.json"));
-            int side = parse.GetValue(size) ?? InputSize(dir);
-
+            var requested = parse.GetValue(size) is string sz ? ParseSize(sz) : null;
             var loadClock = Stopwatch.StartNew();
-            DepthProForDepthEstimation net;
-            if (parse.GetValue(random))
-                net = new DepthProForDepthEstimation(new Weights(new RandomWeights(seed: 0)), config);
-            else
-            {
-                using var checkpoint = Checkpoint.OpenDirectory(dir);
-                var source = new CheckpointWeights(checkpoint);
-                net = new DepthProForDepthEstimation(new Weights(source), config);
-                source.Finish(DepthProForDepthEstimation.IgnoredUnusedPrefixes);
-            }
+            var estimator = parse.GetValue(random) ? DepthEstimator.LoadRandom(dir) : DepthEstimator.Load(dir);
+            var backend = estimator.Backend;
+            // Default: the processor's own output size for a square picture.
+            var (height, width) = requested ?? ProbeSize(backend);
             double loadSeconds = loadClock.Elapsed.TotalSeconds;
 
-            var input = Tensor.Empty(1, 3, side, side);
+            var input = Tensor.Empty(1, 3, height, width);
             var rng = new Random(1);
             for (int i = 0; i < input.Data.Length; i++) input.Data[i] = (float)(rng.NextDouble() * 2 - 1);
 
             var times = new List<double>();
+            var stageSeconds = new Dictionary<string, double>();
+            var stagePeaks = new Dictionary<string, long>();
             for (int r = 0; r <= n; r++)
             {
                 var clock = Stopwatch.StartNew();
-                net.Forward(input, cancel: cancel);
+                var stages = new StageTimer();
+                backend.Forward(input, stages, cancel);
+                if (r == 0) stagePeaks = stages.PeakBytesAfter; // the peak is first reached in the warm-up
+                if (r == n) stageSeconds = stages.Seconds;
                 if (r > 0) times.Add(clock.Elapsed.TotalSeconds);
                 Console.Error.WriteLine($"{(r == 0 ? "warm-up" : $"run {r}")}: {clock.Elapsed.TotalSeconds:F2} s");
             }
@@ -58,16 +54,17 @@ internal static class BenchCommand
             double median = times.Count % 2 == 1 ? times[times.Count / 2] : (times[times.Count / 2 - 1] + times[times.Count / 2]) / 2;
             var line = new Dictionary<string, object?>
             {
-                ["model_type"] = config.ModelType,
+                ["model_type"] = estimator.ModelType,
                 ["median_seconds"] = Math.Round(median, 3),
                 ["runs"] = n,
                 ["times_seconds"] = times.Select(x => Math.Round(x, 3)).ToArray(),
-                ["input"] = new[] { side, side },
+                ["input"] = new[] { height, width },
                 ["threads"] = KernelOptions.Threads,
-                ["fov_model"] = net.UseFovModel,
                 ["random_weights"] = parse.GetValue(random),
                 ["load_seconds"] = Math.Round(loadSeconds, 3),
                 ["peak_memory_bytes"] = PeakMemoryBytes(),
+                ["last_run_stage_seconds"] = stageSeconds.ToDictionary(kv => kv.Key, kv => (object?)Math.Round(kv.Value, 2)),
+                ["warmup_peak_memory_bytes_after_stage"] = stagePeaks.ToDictionary(kv => kv.Key, kv => (object?)kv.Value),
                 ["kernels"] = KernelOptions.ForceReference ? "reference" : "fast",
             };
             Console.WriteLine(JsonSerializer.Serialize(line, CliJson.Default.DictionaryStringObject).ReplaceLineEndings(" "));
@@ -76,11 +73,34 @@ internal static class BenchCommand
         return command;
     }
 
-    private static int InputSize(string dir)
+    /// <summary>Attributes the time between progress steps to the stage that finished.</summary>
+    private sealed class StageTimer : IProgress<ModelProgress>
     {
-        string path = Path.Combine(dir, "preprocessor_config.json");
-        if (!File.Exists(path)) return 1536;
-        return IImageProcessor.Load(path) is DepthProImageProcessor p ? p.Height : 1536;
+        private readonly Stopwatch _clock = Stopwatch.StartNew();
+        public Dictionary<string, double> Seconds { get; } = [];
+        /// <summary>The process's peak resident set when each stage last reported, to see where the peak is reached.</summary>
+        public Dictionary<string, long> PeakBytesAfter { get; } = [];
+
+        public void Report(ModelProgress value)
+        {
+            Seconds[value.Stage] = Seconds.GetValueOrDefault(value.Stage) + _clock.Elapsed.TotalSeconds;
+            PeakBytesAfter[value.Stage] = PeakMemoryBytes();
+            _clock.Restart();
+        }
+    }
+
+    private static (int, int)? ParseSize(string text)
+    {
+        var parts = text.Split('x');
+        if (parts.Length is < 1 or > 2 || !parts.All(p => int.TryParse(p, out int v) && v > 0)) return null;
+        int h = int.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture);
+        return (h, parts.Length == 2 ? int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture) : h);
+    }
+
+    private static (int, int) ProbeSize(IDepthBackend backend)
+    {
+        var probe = backend.Preprocess([new DepthSharp.Imaging.RgbImage(64, 64, new byte[64 * 64 * 3])]);
+        return (probe.Dim(2), probe.Dim(3));
     }
 
     /// <summary>The process's peak resident set (VmHWM on Linux), else the runtime's peak working set.</summary>

@@ -1,7 +1,5 @@
 using System.CommandLine;
-using System.Text.Json;
 using DepthSharp.Imaging;
-using DepthSharp.IO;
 using DepthSharp.Models;
 using DepthSharp.Pipeline;
 using DepthSharp.Tensors.Kernels;
@@ -13,13 +11,29 @@ internal static class EstimateCommand
 {
     public static Command Create()
     {
-        var images = new Argument<string[]>("images") { Description = "PNG pictures", Arity = ArgumentArity.OneOrMore };
+        var images = new Argument<string[]>("images") { Description = "PNG or JPEG pictures", Arity = ArgumentArity.OneOrMore };
         var model = new Option<string>("--model") { Description = "Hugging Face model folder (config.json, preprocessor_config.json, *.safetensors)", Required = true };
-        var output = new Option<string>("--output") { Description = "Folder for <stem>.npy, <stem>.json and <stem>.png", Required = true };
+        var output = new Option<string>("--output") { Description = "Folder for <stem>.json and the --format files", Required = true };
         var threads = new Option<int?>("--threads") { Description = "Worker threads (default: all cores)" };
         var noFov = new Option<bool>("--no-fov") { Description = "Do not run the field-of-view head" };
         var noExif = new Option<bool>("--no-exif-focal") { Description = "Use the model's field of view even when EXIF gives a focal length" };
-        var command = new Command("estimate", "Estimate depth for each picture") { images, model, output, threads, noFov, noExif };
+        var noOrient = new Option<bool>("--no-exif-orientation") { Description = "Keep pictures as stored instead of turning them upright" };
+        var formats = new Option<string[]>("--format")
+        {
+            Description = "Outputs besides <stem>.json: npy, pfm, png16 (millimetres when metric), gray8 (the pipeline's picture), color, side-by-side",
+            DefaultValueFactory = _ => ["npy", "color"],
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var colormap = new Option<Colormap>("--colormap") { Description = "Colours for color and side-by-side (turbo over inverse depth by default)", DefaultValueFactory = _ => Colormap.Turbo };
+        formats.Validators.Add(r =>
+        {
+            foreach (var f in r.GetValue(formats) ?? [])
+                if (!OutputWriter.Formats.Contains(f)) r.AddError($"--format '{f}' is not one of {string.Join(", ", OutputWriter.Formats)}");
+        });
+        var flip = new Option<bool>("--flip") { Description = "Average with the pass on the horizontally flipped picture (ZoeDepth; twice the time)" };
+        var batchSize = new Option<int>("--batch-size") { Description = "Run this many pictures as one batch when their model inputs have the same size", DefaultValueFactory = _ => 1 };
+        batchSize.Validators.Add(r => { if (r.GetValue(batchSize) < 1) r.AddError("--batch-size must be at least 1"); });
+        var command = new Command("estimate", "Estimate depth for each picture (PNG or JPEG)") { images, model, output, threads, noFov, noExif, noOrient, formats, colormap, flip, batchSize };
         command.SetAction((parse, cancel) => CliErrors.Run(async () =>
         {
             if (parse.GetValue(threads) is int t) KernelOptions.Threads = t;
@@ -29,42 +43,45 @@ internal static class EstimateCommand
             {
                 UseFovModel = parse.GetValue(noFov) ? false : null,
                 PreferExifFocalLength = !parse.GetValue(noExif),
+                FlipAverage = parse.GetValue(flip),
             };
             var log = Console.Error;
             await log.WriteLineAsync($"loading {parse.GetValue(model)}");
             var estimator = DepthEstimator.Load(parse.GetValue(model)!, options);
-            foreach (var path in parse.GetValue(images)!)
+            var decode = new ImageDecodeOptions { ApplyExifOrientation = !parse.GetValue(noOrient) };
+            var writer = new OutputWriter(parse.GetValue(formats)!, parse.GetValue(colormap));
+            foreach (var batch in parse.GetValue(images)!.Chunk(parse.GetValue(batchSize)))
             {
-                var image = ImageFile.Load(path);
-                var result = await RunWithProgress($"{Path.GetFileName(path)}", estimator.ForwardSteps,
-                    progress => estimator.Estimate(image, progress, cancel));
-                string stem = Path.Combine(outDir, Path.GetFileNameWithoutExtension(path));
-                WriteOutputs(stem, result, estimator.ModelType);
-                await log.WriteLineAsync($"{path}: {stem}.npy, {stem}.json, {stem}.png" +
-                    (result.FieldOfView is double fov ? $" (field of view {fov:F1}°, focal length {result.FocalLength:F1} px)" : ""));
+                var loaded = batch.Select(path => ImageFile.Load(path, decode)).ToList();
+                foreach (var group in Batches(batch, loaded, estimator, log))
+                {
+                    var results = await RunWithProgress(string.Join(", ", group.Select(i => Path.GetFileName(batch[i]))), estimator.ForwardSteps,
+                        progress => estimator.Estimate(group.Select(i => loaded[i]).ToList(), progress, cancel));
+                    for (int k = 0; k < group.Length; k++)
+                    {
+                        string path = batch[group[k]], stem = Path.Combine(outDir, Path.GetFileNameWithoutExtension(path));
+                        var result = results[k];
+                        var written = writer.Write(stem, loaded[group[k]].Image, result, estimator.ModelType);
+                        await log.WriteLineAsync($"{path}: {string.Join(", ", written)}" +
+                            (result.FocalLength is double f ? $" (focal length {f:F1} px from {result.FocalLengthSource.ToString().ToLowerInvariant()})" : "") +
+                            (result.Domain is string domain ? $" (domain head: {domain})" : ""));
+                    }
+                }
             }
             return 0;
         }));
         return command;
     }
 
-    private static void WriteOutputs(string stem, DepthResult r, string modelType)
+    /// <summary>The whole chunk as one batch when every picture's model input has the same size, else each picture alone (saying why).</summary>
+    private static IEnumerable<int[]> Batches(string[] paths, List<LoadedImage> images, DepthEstimator estimator, TextWriter log)
     {
-        Npy.Write(stem + ".npy", r.Depth, [r.Height, r.Width]);
-        PngEncoder.WriteRgb8(stem + ".png", DepthRender.Colorize(r.Depth, r.Width, r.Height, Colormap.Turbo, inverse: true));
-        var json = new Dictionary<string, object?>
-        {
-            ["model_type"] = modelType,
-            ["width"] = r.Width,
-            ["height"] = r.Height,
-            ["depth_units"] = r.IsMetric ? "metres" : "relative",
-            ["field_of_view"] = r.FieldOfView,
-            ["focal_length"] = r.FocalLength,
-            ["focal_length_source"] = r.FocalLengthSource.ToString().ToLowerInvariant(),
-            ["depth_min"] = r.Depth.Min(),
-            ["depth_max"] = r.Depth.Max(),
-        };
-        AtomicFile.WriteAllBytes(stem + ".json", JsonSerializer.SerializeToUtf8Bytes(json, CliJson.Default.DictionaryStringObject));
+        if (images.Count == 1) return [[0]];
+        var sizes = images.Select(i => estimator.Backend.InputSize(i.Image)).ToList();
+        if (sizes.All(s => s == sizes[0])) return [Enumerable.Range(0, images.Count).ToArray()];
+        log.WriteLine("not one batch: the model inputs differ in size (" +
+            string.Join(", ", paths.Select((p, i) => $"{Path.GetFileName(p)} {sizes[i].Height}x{sizes[i].Width}")) + "); running them one at a time");
+        return Enumerable.Range(0, images.Count).Select(i => new[] { i });
     }
 
     /// <summary>Runs a forward pass with a Spectre progress bar on a terminal, plain stage lines otherwise.</summary>

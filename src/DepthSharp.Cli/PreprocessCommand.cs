@@ -9,7 +9,7 @@ internal static class PreprocessCommand
 {
     public static Command Create()
     {
-        var image = new Argument<string>("image") { Description = "PNG picture" };
+        var image = new Argument<string>("image") { Description = "PNG or JPEG picture" };
         var model = new Option<string>("--model") { Description = "Folder with a preprocessor_config.json", Required = true };
         var output = new Option<string>("--output") { Description = "Output .npy: float32 [3, H, W] pixel_values", Required = true };
         var command = new Command("preprocess", "Write the pixel_values the model sees for a picture") { image, model, output };

@@ -6,5 +6,7 @@ var root = new RootCommand("DepthSharp: monocular depth estimation in managed .N
     EstimateCommand.Create(),
     PreprocessCommand.Create(),
     BenchCommand.Create(),
+    ConvertCommand.Create(),
+    BenchDecodeCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

@@ -38,7 +38,8 @@ public sealed class SafeTensorsFile : IDisposable
     {
         if (!File.Exists(path)) throw new CheckpointException(path, "file not found");
         long fileLength;
-        try { fileLength = new FileInfo(path).Length; }
+        // The stream's length, not FileInfo's: a Hub cache snapshot holds symlinks, and FileInfo measures the link.
+        try { using var probe = File.OpenRead(path); fileLength = probe.Length; }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         { throw new CheckpointException(path, $"cannot read: {e.Message}"); }
         if (fileLength < 8) throw new CheckpointException(path, $"truncated: {fileLength} bytes, shorter than the 8-byte header length");

@@ -31,6 +31,12 @@ public static class ImageFile
             image = png.ToRgb8();
             exifPayload = png.ExifPayload;
         }
+        else if (data.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xD8]))
+        {
+            var jpeg = JpegDecoder.Decode(data, fileName, options);
+            image = jpeg.Image;
+            exifPayload = jpeg.ExifPayload;
+        }
         else
             throw new ImageFormatException(fileName, "not a PNG or JPEG file (unknown signature)");
         var exif = exifPayload is null ? null : Exif.Parse(exifPayload, fileName);

@@ -191,7 +191,13 @@ public sealed class DepthProFeatureUpsampleBlock
 
     public Tensor Forward(Tensor x)
     {
-        foreach (var layer in _layers) x = layer(x);
+        var input = x;
+        foreach (var layer in _layers)
+        {
+            var next = layer(x);
+            if (!ReferenceEquals(x, input)) x.Release();
+            x = next;
+        }
         return x;
     }
 }
@@ -240,8 +246,9 @@ public sealed class DepthProFeatureProjection
         }
     }
 
+    /// <summary>Projects each map; the maps given are released once projected.</summary>
     public List<Tensor> Forward(List<Tensor> features) =>
-        features.Select((f, i) => _projections[i]?.Forward(f) ?? f).ToList();
+        features.Select((f, i) => _projections[i] is { } p ? DepthProPreActResidualLayer.Replace(f, p.Forward(f)) : f).ToList();
 }
 
 public sealed class DepthProNeck
@@ -262,7 +269,9 @@ public sealed class DepthProNeck
     public List<Tensor> Forward(List<Tensor> features)
     {
         features = FeatureUpsample.Forward(features);
-        var global = FuseImageWithLowRes.Forward(Ops.Concat(1, features[1], features[0]));
+        var stacked = Ops.Concat(1, features[1], features[0]);
+        var global = FuseImageWithLowRes.Forward(stacked);
+        stacked.Release();
         var projected = FeatureProjection.Forward([global, .. features.Skip(2)]);
         for (int i = 0; i < projected.Count; i++) ActivationTrace.Record($"{_path}.{i}", projected[i]);
         return projected;
@@ -294,12 +303,21 @@ public sealed class DepthProPreActResidualLayer
     public Tensor Forward(Tensor hiddenState)
     {
         var residual = hiddenState;
-        var h = Convolution1.Forward(Ops.Relu(hiddenState));
-        if (BatchNorm1 is not null) h = BatchNorm1.Forward(h);
-        h = Convolution2.Forward(Ops.Relu(h));
-        if (BatchNorm2 is not null) h = BatchNorm2.Forward(h);
+        var activated = Ops.Relu(hiddenState);
+        var h = Convolution1.Forward(activated);
+        activated.Release();
+        if (BatchNorm1 is not null) h = Replace(h, BatchNorm1.Forward(h));
+        h = Replace(h, Convolution2.Forward(Ops.ReluInPlace(h)));
+        if (BatchNorm2 is not null) h = Replace(h, BatchNorm2.Forward(h));
         Ops.AddInPlace(h, residual);
         return h;
+    }
+
+    /// <summary>Releases a finished intermediate and returns its successor.</summary>
+    internal static Tensor Replace(Tensor done, Tensor next)
+    {
+        done.Release();
+        return next;
     }
 }
 
@@ -313,10 +331,15 @@ public sealed class DepthProFeatureFusionLayer(Weights w, DepthProConfig c, bool
     public Tensor Forward(Tensor hiddenState, Tensor? residual = null)
     {
         if (residual is not null)
-            hiddenState = Ops.Add(hiddenState, ResidualLayer1.Forward(residual));
-        hiddenState = ResidualLayer2.Forward(hiddenState);
-        if (Deconv is not null) hiddenState = Deconv.Forward(hiddenState);
-        return Projection.Forward(hiddenState);
+        {
+            var residualOut = ResidualLayer1.Forward(residual);
+            Ops.AddInPlace(residualOut, hiddenState);
+            hiddenState = residualOut;
+        }
+        var refined = ResidualLayer2.Forward(hiddenState);
+        if (residual is not null) hiddenState.Release(); // only the sum made here is ours to free
+        if (Deconv is not null) refined = DepthProPreActResidualLayer.Replace(refined, Deconv.Forward(refined));
+        return DepthProPreActResidualLayer.Replace(refined, Projection.Forward(refined));
     }
 }
 
@@ -342,12 +365,17 @@ public sealed class DepthProFeatureFusionStage
         Tensor? fused = null;
         for (int i = 0; i < Intermediate.Length; i++)
         {
+            var previous = fused;
             fused = fused is null ? Intermediate[i].Forward(hiddenStates[i]) : Intermediate[i].Forward(fused, hiddenStates[i]);
-            hiddenStates[i] = null!; // release the input map as soon as it is fused
+            // Inputs are dead once fused; feature 0 is also the FOV head's input, so it is left to the collector.
+            if (i > 0) hiddenStates[i].Release();
+            previous?.Release();
             ActivationTrace.Record($"{_path}.intermediate.{i}", fused);
             context.Step("fusion");
         }
         var result = Final.Forward(fused!, hiddenStates[^1]);
+        fused!.Release();
+        hiddenStates[^1].Release();
         ActivationTrace.Record($"{_path}.final", result);
         return result;
     }
@@ -399,7 +427,7 @@ public sealed class DepthProFovHead
         {
             int inCh = (int)Math.Ceiling(f / Math.Pow(2, i + 1)), outCh = (int)Math.Ceiling(f / Math.Pow(2, i + 2));
             _layers.Add(new Conv2d(w["layers"][index], inCh, outCh, 3, 2, 1).Forward);
-            _layers.Add(Ops.Relu);
+            _layers.Add(Ops.ReluInPlace);
             index += 2; // the ReLU takes a slot in the reference's ModuleList
         }
         int finalIn = (int)Math.Ceiling(f / Math.Pow(2, c.NumFovHeadLayers + 1));
@@ -426,8 +454,9 @@ public sealed class DepthProFovModel(Weights w, DepthProConfig c)
     public Tensor Forward(Tensor pixelValues, Tensor globalFeatures, ForwardContext context)
     {
         var fovFeatures = FovEncoder.Forward(pixelValues, context);
-        var global = Ops.Relu(Conv.Forward(globalFeatures));
-        var output = Head.Forward(Ops.Add(fovFeatures, global));
+        var global = Ops.ReluInPlace(Conv.Forward(globalFeatures));
+        Ops.AddInPlace(global, fovFeatures);
+        var output = Head.Forward(global);
         return output.Reshape(-1);
     }
 }
@@ -445,16 +474,21 @@ public sealed class DepthProDepthEstimationHead
             new Conv2d(l[0], f, f / 2, 3, 1, 1).Forward,
             new ConvTranspose2d(l[1], f / 2, f / 2, 2, 2).Forward,
             new Conv2d(l[2], f / 2, 32, 3, 1, 1).Forward,
-            Ops.Relu,
+            Ops.ReluInPlace,
             new Conv2d(l[4], 32, 1, 1).Forward,
-            Ops.Relu,
+            Ops.ReluInPlace,
         ];
     }
 
     /// <summary>[B, fusion, h, w] → depth [B, 2h, 2w].</summary>
     public Tensor Forward(Tensor hiddenStates)
     {
-        foreach (var layer in _layers) hiddenStates = layer(hiddenStates);
+        foreach (var layer in _layers)
+        {
+            var next = layer(hiddenStates);
+            if (!ReferenceEquals(next, hiddenStates)) hiddenStates.Release();
+            hiddenStates = next;
+        }
         return hiddenStates.Reshape(hiddenStates.Dim(0), hiddenStates.Dim(2), hiddenStates.Dim(3));
     }
 }

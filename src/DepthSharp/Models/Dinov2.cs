@@ -86,7 +86,11 @@ public sealed class Dinov2SelfAttention(Weights w, Dinov2Config c)
         var key = Key.Forward(hiddenStates);
         var value = Value.Forward(hiddenStates);
         var query = Query.Forward(hiddenStates);
-        return Ops.Attention(query, key, value, c.NumAttentionHeads, (float)Math.Pow(headSize, -0.5));
+        var context = Ops.Attention(query, key, value, c.NumAttentionHeads, (float)Math.Pow(headSize, -0.5));
+        key.Release();
+        value.Release();
+        query.Release();
+        return context;
     }
 }
 
@@ -95,13 +99,20 @@ public sealed class Dinov2Attention(Weights w, Dinov2Config c)
     public Dinov2SelfAttention Attention { get; } = new(w["attention"], c);
     public Linear OutputDense { get; } = new(w["output"]["dense"], c.HiddenSize, c.HiddenSize);
 
-    public Tensor Forward(Tensor hiddenStates) => OutputDense.Forward(Attention.Forward(hiddenStates));
+    public Tensor Forward(Tensor hiddenStates)
+    {
+        var context = Attention.Forward(hiddenStates);
+        var output = OutputDense.Forward(context);
+        context.Release();
+        return output;
+    }
 }
 
 public sealed class Dinov2LayerScale(Weights w, Dinov2Config c)
 {
     public Tensor Lambda1 { get; } = w.Get("lambda1", c.HiddenSize);
-    public Tensor Forward(Tensor x) => Ops.MulLastDim(x, Lambda1);
+    /// <summary>x · lambda1 over x's own storage.</summary>
+    public Tensor InPlace(Tensor x) => Ops.MulLastDimInPlace(x, Lambda1);
 }
 
 public sealed class Dinov2Mlp(Weights w, Dinov2Config c)
@@ -109,7 +120,13 @@ public sealed class Dinov2Mlp(Weights w, Dinov2Config c)
     public Linear Fc1 { get; } = new(w["fc1"], c.HiddenSize, c.MlpHiddenSize);
     public Linear Fc2 { get; } = new(w["fc2"], c.MlpHiddenSize, c.HiddenSize);
 
-    public Tensor Forward(Tensor x) => Fc2.Forward(Activation.Apply(c.HiddenAct, Fc1.Forward(x)));
+    public Tensor Forward(Tensor x)
+    {
+        var hidden = Activation.ApplyInPlace(c.HiddenAct, Fc1.Forward(x));
+        var output = Fc2.Forward(hidden);
+        hidden.Release();
+        return output;
+    }
 }
 
 public sealed class Dinov2SwiGluFfn(Weights w, Dinov2Config c)
@@ -123,17 +140,18 @@ public sealed class Dinov2SwiGluFfn(Weights w, Dinov2Config c)
         int half = c.SwigluHiddenSize;
         var x1 = Ops.Narrow(h, -1, 0, half);
         var x2 = Ops.Narrow(h, -1, half, half);
-        return WeightsOut.Forward(Ops.Mul(Ops.Silu(x1), x2));
+        return WeightsOut.Forward(Ops.Mul(Ops.SiluInPlace(x1), x2));
     }
 }
 
 public static class Activation
 {
-    public static Tensor Apply(string name, Tensor x) => name switch
+    /// <summary>Applies the config's hidden_act over x's own storage.</summary>
+    public static Tensor ApplyInPlace(string name, Tensor x) => name switch
     {
-        "gelu" => Ops.Gelu(x),
-        "relu" => Ops.Relu(x),
-        "silu" or "swish" => Ops.Silu(x),
+        "gelu" => Ops.GeluInPlace(x),
+        "relu" => Ops.ReluInPlace(x),
+        "silu" or "swish" => Ops.SiluInPlace(x),
         _ => throw new ArgumentException($"unsupported activation '{name}'"),
     };
 }
@@ -161,10 +179,15 @@ public sealed class Dinov2Layer
 
     public Tensor Forward(Tensor hiddenStates)
     {
-        var attention = LayerScale1.Forward(Attention.Forward(Norm1.Forward(hiddenStates)));
+        var normed = Norm1.Forward(hiddenStates);
+        var attention = Attention.Forward(normed);
+        normed.Release();
+        attention = LayerScale1.InPlace(attention);
         Ops.AddInPlace(attention, hiddenStates);
         hiddenStates = attention;
-        var layerOutput = LayerScale2.Forward(Mlp(Norm2.Forward(hiddenStates)));
+        normed = Norm2.Forward(hiddenStates);
+        var layerOutput = LayerScale2.InPlace(Mlp(normed));
+        normed.Release();
         Ops.AddInPlace(layerOutput, hiddenStates);
         ActivationTrace.Record(_path, layerOutput);
         return layerOutput;
@@ -200,11 +223,14 @@ public sealed class Dinov2Model
         if (keepHiddenStates?.Contains(0) == true) kept[0] = hidden;
         for (int i = 0; i < Layers.Length; i++)
         {
-            hidden = Layers[i].Forward(hidden);
+            var next = Layers[i].Forward(hidden);
+            if (!kept.ContainsKey(i)) hidden.Release(); // hidden state i is dead unless the caller keeps it
+            hidden = next;
             context?.Step(stage);
             if (keepHiddenStates?.Contains(i + 1) == true) kept[i + 1] = hidden;
         }
         var last = Layernorm.Forward(hidden);
+        if (!kept.ContainsKey(Layers.Length)) hidden.Release();
         ActivationTrace.Record($"{_path}.0", last);
         ActivationTrace.Record($"{_path}.1", Ops.Narrow(last, 1, 0, 1).Reshape(last.Dim(0), last.Dim(2)));
         return new Dinov2Output(last, kept);

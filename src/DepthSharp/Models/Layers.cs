@@ -57,7 +57,8 @@ public static class ActivationTrace
         return new Restore();
     }
 
-    public static void Record(string path, Tensor t) => Sink.Value?.Invoke(path, t);
+    /// <summary>Hands the sink a copy: the model may release the original's buffer for reuse.</summary>
+    public static void Record(string path, Tensor t) => Sink.Value?.Invoke(path, t.Clone());
 
     private sealed class Restore : IDisposable
     {

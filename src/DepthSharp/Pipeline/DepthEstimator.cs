@@ -2,74 +2,109 @@ using DepthSharp.Checkpoints;
 using DepthSharp.Imaging;
 using DepthSharp.Models;
 using DepthSharp.Models.Configs;
-using DepthSharp.Processing;
 using DepthSharp.Tensors;
 
 namespace DepthSharp.Pipeline;
 
-/// <summary>Where the focal length used to scale DepthPro's depth came from.</summary>
+/// <summary>Where the focal length used to scale metric depth came from.</summary>
 public enum FocalLengthSource { None, Model, Exif }
 
-/// <summary>One picture's depth at its own size, with the camera estimate where the model gives one.</summary>
+/// <summary>
+/// One picture's depth at its own size, with the camera estimate where the model gives one, and for models with
+/// several domain heads (ZoeDepth) the name of the head that produced it.
+/// </summary>
 public sealed record DepthResult(
     float[] Depth, int Width, int Height, bool IsMetric,
-    double? FieldOfView, double? FocalLength, FocalLengthSource FocalLengthSource)
+    double? FieldOfView, double? FocalLength, FocalLengthSource FocalLengthSource, string? Domain = null)
 {
     public Tensor AsTensor() => new(Depth, Height, Width);
 }
 
 public sealed record DepthEstimatorOptions
 {
-    /// <summary>Overrides the config's use_fov_model (null keeps it).</summary>
+    /// <summary>Overrides the config's use_fov_model (DepthPro; null keeps it).</summary>
     public bool? UseFovModel { get; init; }
 
     /// <summary>Scale metric depth by the EXIF 35 mm focal length when the picture has one, instead of the model's FOV estimate.</summary>
     public bool PreferExifFocalLength { get; init; } = true;
+
+    /// <summary>Average with the output for the horizontally flipped picture, as the original ZoeDepth does (ZoeDepth).</summary>
+    public bool FlipAverage { get; init; }
 }
+
+/// <summary>
+/// One model family behind the pipeline: it owns its model, processor and post-processing.
+/// Families register in <see cref="DepthEstimator.Families"/> by their config.json model_type.
+/// </summary>
+public interface IDepthBackend
+{
+    string ModelType { get; }
+
+    /// <summary>Progress steps of one forward pass.</summary>
+    int ForwardSteps { get; }
+
+    /// <summary>Runs the model on raw pixel values [B,3,H,W] (benchmarks time this).</summary>
+    void Forward(Tensor pixelValues, IProgress<ModelProgress>? progress, CancellationToken cancel);
+
+    /// <summary>The processor's input for a picture (what `preprocess` writes).</summary>
+    Tensor Preprocess(IReadOnlyList<RgbImage> images);
+
+    /// <summary>[H, W] of the model input for a picture: pictures form one batch only when theirs agree.</summary>
+    (int Height, int Width) InputSize(RgbImage image)
+    {
+        var pixels = Preprocess([image]);
+        return (pixels.Dim(2), pixels.Dim(3));
+    }
+
+    /// <summary>Depth for each picture at its own size.</summary>
+    IReadOnlyList<DepthResult> Estimate(IReadOnlyList<LoadedImage> images, IProgress<ModelProgress>? progress, CancellationToken cancel);
+}
+
+/// <summary>How a family builds itself from a model folder, with weights from a source the caller picks.</summary>
+public delegate IDepthBackend BackendFactory(string modelDir, IWeightSource weights, DepthEstimatorOptions options, out string[] ignoredUnusedPrefixes);
 
 /// <summary>A model folder (config.json, preprocessor_config.json, weights) ready to turn pictures into depth.</summary>
 public sealed class DepthEstimator
 {
-    private readonly DepthProForDepthEstimation _model;
-    private readonly DepthProImageProcessor _processor;
-    private readonly DepthEstimatorOptions _options;
-
-    public string ModelType => "depth_pro";
-    public int ForwardSteps => _model.ForwardSteps;
-
-    private DepthEstimator(DepthProForDepthEstimation model, DepthProImageProcessor processor, DepthEstimatorOptions options)
+    public static IReadOnlyDictionary<string, BackendFactory> Families { get; } = new Dictionary<string, BackendFactory>
     {
-        _model = model; _processor = processor; _options = options;
-    }
+        ["depth_pro"] = DepthProBackend.Create,
+        ["zoedepth"] = ZoeDepthBackend.Create,
+    };
 
-    public static DepthEstimator Load(string modelDir, DepthEstimatorOptions? options = null)
+    public IDepthBackend Backend { get; }
+    public string ModelType => Backend.ModelType;
+    public int ForwardSteps => Backend.ForwardSteps;
+
+    private DepthEstimator(IDepthBackend backend) => Backend = backend;
+
+    private static BackendFactory Family(string modelDir)
     {
-        options ??= new DepthEstimatorOptions();
         if (!Directory.Exists(modelDir)) throw new ConfigException(modelDir, "model folder not found");
         string configPath = Path.Combine(modelDir, "config.json");
-        string processorPath = Path.Combine(modelDir, "preprocessor_config.json");
         string modelType = ConfigLoader.ReadModelType(configPath);
-        if (modelType != "depth_pro")
-            throw new ConfigException(configPath, $"model_type: '{modelType}' is not supported (supported: depth_pro)");
-        var config = ConfigLoader.LoadDepthPro(configPath);
-        if (IImageProcessor.Load(processorPath) is not DepthProImageProcessor processor)
-            throw new ConfigException(processorPath, "image_processor_type: a DepthPro model needs DepthProImageProcessor");
-        using var checkpoint = Checkpoint.OpenDirectory(modelDir);
-        var source = new CheckpointWeights(checkpoint);
-        var model = new DepthProForDepthEstimation(new Weights(source), config, options.UseFovModel);
-        source.Finish(DepthProForDepthEstimation.IgnoredUnusedPrefixes);
-        return new DepthEstimator(model, processor, options);
+        return Families.TryGetValue(modelType, out var factory) ? factory
+            : throw new ConfigException(configPath, $"model_type: '{modelType}' is not supported (supported: {string.Join(", ", Families.Keys)})");
     }
 
-    public DepthResult Estimate(LoadedImage image, IProgress<ModelProgress>? progress = null, CancellationToken cancel = default)
+    /// <summary>Loads a model folder strictly: every missing, unused or misshapen tensor is reported by name.</summary>
+    public static DepthEstimator Load(string modelDir, DepthEstimatorOptions? options = null)
     {
-        var pixelValues = _processor.Preprocess([image.Image]);
-        var output = _model.Forward(pixelValues, progress, cancel);
-        double? exifFocal = _options.PreferExifFocalLength ? image.ExifFocalLengthPixels : null;
-        var post = DepthProPostProcessor.Process(output.PredictedDepth, output.FieldOfView,
-            [(image.Image.Height, image.Image.Width)], _processor.Resample, [exifFocal])[0];
-        var source = exifFocal is not null ? FocalLengthSource.Exif : post.FocalLength is not null ? FocalLengthSource.Model : FocalLengthSource.None;
-        return new DepthResult(post.PredictedDepth.Data, image.Image.Width, image.Image.Height, IsMetric: post.FocalLength is not null,
-            post.FieldOfView, post.FocalLength, source);
+        var factory = Family(modelDir);
+        using var checkpoint = Checkpoint.OpenDirectory(modelDir);
+        var source = new CheckpointWeights(checkpoint);
+        var backend = factory(modelDir, source, options ?? new DepthEstimatorOptions(), out var ignored);
+        source.Finish(ignored);
+        return new DepthEstimator(backend);
     }
+
+    /// <summary>The architecture of a model folder's config.json with random weights (benchmarks; no checkpoint needed).</summary>
+    public static DepthEstimator LoadRandom(string modelDir, int seed = 0, DepthEstimatorOptions? options = null) =>
+        new(Family(modelDir)(modelDir, new RandomWeights(seed), options ?? new DepthEstimatorOptions(), out _));
+
+    public DepthResult Estimate(LoadedImage image, IProgress<ModelProgress>? progress = null, CancellationToken cancel = default) =>
+        Backend.Estimate([image], progress, cancel)[0];
+
+    public IReadOnlyList<DepthResult> Estimate(IReadOnlyList<LoadedImage> images, IProgress<ModelProgress>? progress = null, CancellationToken cancel = default) =>
+        Backend.Estimate(images, progress, cancel);
 }

@@ -16,6 +16,7 @@ public interface IImageProcessor
         return config.ImageProcessorType switch
         {
             "DepthProImageProcessor" or "DepthProImageProcessorFast" => new DepthProImageProcessor(config, path),
+            "ZoeDepthImageProcessor" or "ZoeDepthImageProcessorFast" => new ZoeDepthImageProcessor(config, path),
             var other => throw new DepthSharp.ConfigException(path, $"image_processor_type: '{other}' is not supported"),
         };
     }

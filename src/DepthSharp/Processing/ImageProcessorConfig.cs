@@ -17,6 +17,10 @@ public sealed class ImageProcessorConfig
     public bool DoNormalize { get; set; } = true;
     public List<double>? ImageMean { get; set; }
     public List<double>? ImageStd { get; set; }
+    // Fields only some processors have; null takes that processor's own default.
+    public bool? DoPad { get; set; }
+    public bool? KeepAspectRatio { get; set; }
+    public int? EnsureMultipleOf { get; set; }
 
     [JsonExtensionData] public Dictionary<string, JsonElement>? Extra { get; set; }
 

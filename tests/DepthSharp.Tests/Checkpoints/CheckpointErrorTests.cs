@@ -163,6 +163,16 @@ public sealed class CheckpointErrorTests : IDisposable
     }
 
     [Fact]
+    public void SymlinkedFileReadsLikeItsTarget()
+    {
+        string target = Write("blob", SafeTensorsWriter.BuildF32(("t", [3], [1, 2, 3])));
+        string link = Path.Combine(_dir, "linked.safetensors");
+        File.CreateSymbolicLink(link, target);
+        using var f = SafeTensorsFile.Open(link);
+        Assert.Equal([1f, 2, 3], f.Read("t").Data);
+    }
+
+    [Fact]
     public void ReadTensorValuesRoundTrip()
     {
         string path = Write("rt.safetensors", SafeTensorsWriter.BuildF32(("t", [2, 2], [1, 2, 3, 4])));

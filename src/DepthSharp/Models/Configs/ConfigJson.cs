@@ -7,6 +7,7 @@ namespace DepthSharp.Models.Configs;
     NumberHandling = JsonNumberHandling.Strict, ReadCommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true)]
 [JsonSerializable(typeof(DepthProConfig))]
 [JsonSerializable(typeof(Dinov2Config))]
+[JsonSerializable(typeof(ZoeDepthConfig))]
 internal sealed partial class ConfigJsonContext : JsonSerializerContext;
 
 /// <summary>Reads config.json files: model_type picks the class; JSON and type errors become <see cref="ConfigException"/>s.</summary>
@@ -25,6 +26,13 @@ public static class ConfigLoader
     public static DepthProConfig LoadDepthPro(string path)
     {
         var config = Deserialize(path, ConfigJsonContext.Default.DepthProConfig);
+        config.Complete(path);
+        return config;
+    }
+
+    public static ZoeDepthConfig LoadZoeDepth(string path)
+    {
+        var config = Deserialize(path, ConfigJsonContext.Default.ZoeDepthConfig);
         config.Complete(path);
         return config;
     }

@@ -4,7 +4,7 @@ namespace DepthSharp.Tensors.Kernels;
 /// Plain loop versions of every kernel: the definition the fast versions are tested against.
 /// Layouts are row-major; shapes are given in the comments as [dims].
 /// </summary>
-internal static class Reference
+internal static partial class Reference
 {
     /// <summary>C[m,n] (+)= op(A)[m,k] · op(B)[k,n]. op(A)[i,p] = transA ? a[p*lda+i] : a[i*lda+p]; likewise B.</summary>
     public static void Gemm(int m, int n, int k, ReadOnlySpan<float> a, int lda, bool transA,

@@ -1,0 +1,116 @@
+using DepthSharp.Tensors;
+using DepthSharp.Tensors.Kernels;
+
+namespace DepthSharp.Tests.Kernels;
+
+/// <summary>
+/// The kernels ZoeDepth added (attention with an additive bias, softplus) against their reference loops, with the
+/// tolerance rule of <see cref="KernelEquivalenceTests"/>: max|Δ| ≤ 2e-6 · √k · (1 + max|ref|).
+/// </summary>
+[Collection(nameof(KernelOptionsCollection))]
+public sealed class ZoeDepthKernelTests
+{
+    private static float[] Random(int seed, long count, float range = 1f)
+    {
+        var rng = new Random(seed);
+        var a = new float[count];
+        for (long i = 0; i < count; i++) a[i] = (float)((rng.NextDouble() * 2 - 1) * range);
+        return a;
+    }
+
+    private static void AssertClose(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, long k, string what)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        double maxRef = 0, maxDiff = 0;
+        for (int i = 0; i < expected.Length; i++)
+        {
+            maxRef = Math.Max(maxRef, Math.Abs(expected[i]));
+            double d = Math.Abs((double)expected[i] - actual[i]);
+            maxDiff = double.IsNaN(d) ? double.PositiveInfinity : Math.Max(maxDiff, d);
+        }
+        double tol = 2e-6 * Math.Sqrt(Math.Max(k, 1)) * (1 + maxRef);
+        Assert.True(maxDiff <= tol, $"{what}: max|Δ| = {maxDiff:E3} exceeds {tol:E3}");
+    }
+
+    private sealed class Options : IDisposable
+    {
+        private readonly int _threads = KernelOptions.Threads;
+        private readonly bool _force = KernelOptions.ForceReference;
+
+        public Options(int threads)
+        {
+            KernelOptions.Threads = threads;
+            KernelOptions.ForceReference = false;
+        }
+
+        public void Dispose()
+        {
+            KernelOptions.Threads = _threads;
+            KernelOptions.ForceReference = _force;
+        }
+    }
+
+    [Theory]
+    [InlineData(1, 1, 1, 1, 1, 1f, 1)]
+    [InlineData(1, 1, 15, 1, 17, 0.25f, 2)]
+    [InlineData(3, 17, 33, 2, 8, 0.35f, 1)]
+    [InlineData(1, 65, 63, 3, 16, 0.25f, 2)]
+    [InlineData(2, 129, 129, 2, 64, 0.125f, 2)]
+    [InlineData(1, 200, 129, 4, 32, 0.2f, 1)]
+    [InlineData(1, 769, 769, 2, 64, 0.125f, 2)]
+    public void AttentionWithBias_matches_reference(int batch, int nq, int nk, int heads, int headDim, float scale, int threads)
+    {
+        using var _ = new Options(threads);
+        int width = heads * headDim;
+        var q = Random(21, (long)batch * nq * width, 3f);
+        var k = Random(22, (long)batch * nk * width, 3f);
+        var v = Random(23, (long)batch * nk * width);
+        // A bias large enough to reorder the softmax, as relative position tables do.
+        var bias = Random(24, (long)heads * nq * nk, 4f);
+        var expected = new float[q.Length];
+        var actual = new float[q.Length];
+        Reference.AttentionWithBias(q, k, v, bias, batch, nq, nk, heads, headDim, scale, expected);
+        Fast.AttentionWithBias(q, k, v, bias, batch, nq, nk, heads, headDim, scale, actual);
+        AssertClose(expected, actual, nk + headDim, $"biased attention B={batch} Nq={nq} Nk={nk} H={heads} D={headDim} T={threads}");
+    }
+
+    [Fact]
+    public void AttentionWithZeroBias_is_plain_attention()
+    {
+        using var _ = new Options(2);
+        var q = new Tensor(Random(31, 2 * 40 * 32, 2f), 2, 40, 32);
+        var k = new Tensor(Random(32, 2 * 50 * 32, 2f), 2, 50, 32);
+        var v = new Tensor(Random(33, 2 * 50 * 32), 2, 50, 32);
+        var plain = Ops.Attention(q, k, v, 4, 0.3f);
+        var biased = Ops.Attention(q, k, v, 4, 0.3f, Tensor.Zeros(4, 40, 50));
+        AssertClose(plain.Data, biased.Data, 50 + 8, "zero bias");
+        Assert.Throws<ArgumentException>(() => Ops.Attention(q, k, v, 4, 0.3f, Tensor.Zeros(4, 50, 40)));
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(17)]
+    [InlineData(70001)]
+    public void Softplus_matches_reference(int n)
+    {
+        using var _ = new Options(2);
+        var x = Random(25, n, 40f);
+        var expected = new float[n];
+        var actual = new float[n];
+        Reference.Softplus(x, expected);
+        Fast.Softplus(x, actual);
+        AssertClose(expected, actual, 1, $"softplus n={n}");
+    }
+
+    [Theory]
+    [InlineData(0f, 0.6931472f)]
+    [InlineData(25f, 25f)]
+    [InlineData(-40f, 4.248354e-18f)]
+    [InlineData(2f, 2.126928f)]
+    public void Softplus_matches_exact_values(float x, float exact)
+    {
+        var y = new float[1];
+        Reference.Softplus([x], y);
+        Assert.Equal(exact, y[0], exact * 1e-6f);
+    }
+}
