@@ -161,6 +161,8 @@ public sealed class KernelEquivalenceTests
             (1, 3, 8, 9, 5, 2, 2, 0), (3, 2, 7, 9, 4, 2, 1, 1),
             (1, 1, 17, 33, 3, 3, 1, 1), (3, 5, 15, 17, 7, 3, 2, 1), (1, 4, 12, 13, 6, 3, 1, 0), (1, 8, 70, 65, 17, 3, 1, 1),
             (1, 16, 40, 40, 30, 3, 1, 1), (3, 3, 11, 9, 2, 3, 2, 0),
+            // Rows wider than eight slivers, and a last full sliver running into the right padding.
+            (1, 2, 5, 300, 3, 3, 1, 1), (1, 2, 4, 256, 3, 3, 1, 1),
             (2, 3, 32, 48, 20, 16, 16, 0), (1, 3, 33, 40, 8, 16, 16, 0), (1, 2, 20, 18, 3, 16, 1, 1),
         ];
         foreach (var (b, c, h, w, o, k, s, p) in shapes)

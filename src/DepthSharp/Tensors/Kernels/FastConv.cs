@@ -9,19 +9,25 @@ namespace DepthSharp.Tensors.Kernels;
 /// </summary>
 internal readonly unsafe struct Im2colB(float* x, ConvShape s) : IPackB
 {
+    /// <summary>Slivers packed together when they share an output row: each packed row is then one sequential read.</summary>
+    private const int Group = 8;
+
     public void Pack(int p0, int kc, int j0, int nc, float* dst)
     {
         int nrW = GemmKernels.Nr, ow = s.OutW, kh = s.KernelH, kw = s.KernelW;
-        for (int jr = 0; jr < nc; jr += nrW)
+        for (int jr = 0; jr < nc;)
         {
             int nr = Math.Min(nrW, nc - jr);
             int oy0 = (j0 + jr) / ow, ox0 = (j0 + jr) % ow;
             float* d = dst + (long)jr * kc;
             // Walk (c, ky, kx) incrementally rather than dividing per row.
             int c = p0 / (kh * kw), ky = p0 % (kh * kw) / kw, kx = p0 % kw;
-            if (nr == nrW && s.StrideW == 1 && ox0 + nr <= ow)
+            int full = s.StrideW == 1 ? Math.Min((ow - ox0) / nrW, (nc - jr) / nrW) : 0;
+            if (full > 0)
             {
-                PackWithinRow(c, ky, kx, kc, oy0, ox0, d);
+                int g = Math.Min(full, Group);
+                PackWithinRow(c, ky, kx, kc, oy0, ox0, g, d);
+                jr += g * nrW;
                 continue;
             }
             for (int p = 0; p < kc; p++, d += nrW)
@@ -30,33 +36,42 @@ internal readonly unsafe struct Im2colB(float* x, ConvShape s) : IPackB
                 for (int t = nr; t < nrW; t++) d[t] = 0f;
                 if (++kx == kw) { kx = 0; if (++ky == kh) { ky = 0; c++; } }
             }
+            jr += nrW;
         }
     }
 
     /// <summary>
-    /// The common case (stride 1 along x, a full sliver inside one output row): each packed row is one contiguous run of
-    /// the input row, copied with full vectors unless it touches the padding.
+    /// The common case (stride 1 along x, <paramref name="g"/> full slivers inside one output row): each packed row of each
+    /// sliver is a contiguous run of one input row, copied with full vectors unless it touches the padding. Going through
+    /// the slivers for each k step reads the input row sequentially.
     /// </summary>
-    private void PackWithinRow(int c, int ky, int kx, int kc, int oy, int ox, float* d)
+    private void PackWithinRow(int c, int ky, int kx, int kc, int oy, int ox, int g, float* d)
     {
         int nrW = GemmKernels.Nr, h = s.InH, w = s.InW, kh = s.KernelH, kw = s.KernelW;
-        long plane = (long)h * w;
+        long plane = (long)h * w, sliver = (long)nrW * kc;
         float* xc = x + c * plane;
         int iyBase = oy * s.StrideH - s.PadH, ixBase = ox - s.PadW;
         for (int p = 0; p < kc; p++, d += nrW)
         {
-            int iy = iyBase + ky, ix0 = ixBase + kx;
+            int iy = iyBase + ky;
             if ((uint)iy >= (uint)h)
-                Clear(d, nrW);
-            else if (ix0 >= 0 && ix0 + nrW <= w)
-                PackedGemm.Copy(xc + (long)iy * w + ix0, d, nrW);
+                for (int t = 0; t < g; t++) Clear(d + t * sliver, nrW);
             else
             {
-                int lo = Math.Clamp(-ix0, 0, nrW), hi = Math.Clamp(w - ix0, lo, nrW);
-                float* row = xc + (long)iy * w + ix0;
-                Clear(d, lo);
-                for (int t = lo; t < hi; t++) d[t] = row[t];
-                Clear(d + hi, nrW - hi);
+                float* row = xc + (long)iy * w;
+                for (int t = 0, ix0 = ixBase + kx; t < g; t++, ix0 += nrW)
+                {
+                    float* dt = d + t * sliver;
+                    if (ix0 >= 0 && ix0 + nrW <= w)
+                        PackedGemm.Copy(row + ix0, dt, nrW);
+                    else
+                    {
+                        int lo = Math.Clamp(-ix0, 0, nrW), hi = Math.Clamp(w - ix0, lo, nrW);
+                        Clear(dt, lo);
+                        for (int q = lo; q < hi; q++) dt[q] = row[ix0 + q];
+                        Clear(dt + hi, nrW - hi);
+                    }
+                }
             }
             if (++kx == kw) { kx = 0; if (++ky == kh) { ky = 0; xc += plane; } }
         }
@@ -179,6 +194,12 @@ internal static partial class Fast
 
     private sealed unsafe class ConvTransposeJob(ConvShape s, float* x, float* w, float* bias, float* y, int groups)
     {
+        /// <summary>
+        /// Floats of T per tile (4 MiB): wide tiles amortise repacking the weights, the A operand, across more columns;
+        /// measured 77 → 89 GFLOP/s against 1 MiB tiles on 256 → 256 channels at 96².
+        /// </summary>
+        private const int TileFloats = 1 << 20;
+
         public void Run(int task)
         {
             int b = task / groups, g = task % groups;
@@ -191,8 +212,7 @@ internal static partial class Fast
             if (!direct)
                 for (int o = o0; o < o1; o++)
                     new Span<float>(yb + (long)o * oh * ow, oh * ow).Fill(bias != null ? bias[o] : 0f);
-            // A tile of T of about 1 MiB stays in L2 between the GEMM and the scatter.
-            int tile = Math.Min(n, PackedGemm.RoundUp(Math.Max(256, (1 << 18) / rows), GemmKernels.Nr));
+            int tile = Math.Min(n, PackedGemm.RoundUp(Math.Max(256, TileFloats / rows), GemmKernels.Nr));
             float* t = Scratch.Get(ScratchSlot.ConvColumns, (long)rows * tile);
             for (int j0 = 0; j0 < n; j0 += tile)
             {

@@ -119,30 +119,55 @@ internal static partial class Fast
     {
         long i = i0;
         if (Vector512.IsHardwareAccelerated)
-        {
             for (; i + 16 <= i1; i += 16)
                 Vector512.Store(GeluVec(Vector512.Load(x + i)), y + i);
-        }
-        for (; i < i1; i++)
-        {
-            var v = Vector512.Create(x[i]);
-            y[i] = GeluVec(v).GetElement(0);
-        }
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 8 <= i1; i += 8)
+                Vector256.Store(GeluVec(Vector256.Load(x + i)), y + i);
+        for (; i < i1; i++) y[i] = GeluScalar(x[i]);
     }
+
+    // Abramowitz–Stegun 7.1.26: erf(z) ≈ 1 − t·P(t)·e^(−z²), t = 1 / (1 + 0.3275911 z), for z ≥ 0; odd in z.
+    private const float ErfP = 0.3275911f, ErfA1 = 0.254829592f, ErfA2 = -0.284496736f, ErfA3 = 1.421413741f,
+        ErfA4 = -1.453152027f, ErfA5 = 1.061405429f, InvSqrt2 = 0.70710678118654752f;
 
     private static Vector512<float> GeluVec(Vector512<float> v)
     {
-        var z = Vector512.Abs(v) * Vector512.Create(0.70710678118654752f);
-        var t = Vector512<float>.One / (Vector512<float>.One + Vector512.Create(0.3275911f) * z);
-        var poly = Vector512.Create(1.061405429f);
-        poly = Vector512.FusedMultiplyAdd(poly, t, Vector512.Create(-1.453152027f));
-        poly = Vector512.FusedMultiplyAdd(poly, t, Vector512.Create(1.421413741f));
-        poly = Vector512.FusedMultiplyAdd(poly, t, Vector512.Create(-0.284496736f));
-        poly = Vector512.FusedMultiplyAdd(poly, t, Vector512.Create(0.254829592f));
+        var z = Vector512.Abs(v) * Vector512.Create(InvSqrt2);
+        var t = Vector512<float>.One / (Vector512<float>.One + Vector512.Create(ErfP) * z);
+        var poly = Vector512.Create(ErfA5);
+        poly = Vector512.FusedMultiplyAdd(poly, t, Vector512.Create(ErfA4));
+        poly = Vector512.FusedMultiplyAdd(poly, t, Vector512.Create(ErfA3));
+        poly = Vector512.FusedMultiplyAdd(poly, t, Vector512.Create(ErfA2));
+        poly = Vector512.FusedMultiplyAdd(poly, t, Vector512.Create(ErfA1));
         poly *= t;
         var erfAbs = Vector512<float>.One - poly * VecMath.Exp(-(z * z));
         var erf = Vector512.ConditionalSelect(Vector512.LessThan(v, Vector512<float>.Zero), -erfAbs, erfAbs);
         return Vector512.Create(0.5f) * v * (Vector512<float>.One + erf);
+    }
+
+    private static Vector256<float> GeluVec(Vector256<float> v)
+    {
+        var z = Vector256.Abs(v) * Vector256.Create(InvSqrt2);
+        var t = Vector256<float>.One / (Vector256<float>.One + Vector256.Create(ErfP) * z);
+        var poly = Vector256.Create(ErfA5);
+        poly = Vector256.FusedMultiplyAdd(poly, t, Vector256.Create(ErfA4));
+        poly = Vector256.FusedMultiplyAdd(poly, t, Vector256.Create(ErfA3));
+        poly = Vector256.FusedMultiplyAdd(poly, t, Vector256.Create(ErfA2));
+        poly = Vector256.FusedMultiplyAdd(poly, t, Vector256.Create(ErfA1));
+        poly *= t;
+        var erfAbs = Vector256<float>.One - poly * VecMath.Exp(-(z * z));
+        var erf = Vector256.ConditionalSelect(Vector256.LessThan(v, Vector256<float>.Zero), -erfAbs, erfAbs);
+        return Vector256.Create(0.5f) * v * (Vector256<float>.One + erf);
+    }
+
+    private static float GeluScalar(float v)
+    {
+        float z = MathF.Abs(v) * InvSqrt2;
+        float t = 1f / (1f + ErfP * z);
+        float poly = ((((ErfA5 * t + ErfA4) * t + ErfA3) * t + ErfA2) * t + ErfA1) * t;
+        float erfAbs = 1f - poly * MathF.Exp(-(z * z));
+        return 0.5f * v * (1f + (v < 0 ? -erfAbs : erfAbs));
     }
 
     public static void ResizeBilinear(ReadOnlySpan<float> xs, int planes, int inH, int inW, int outH, int outW,
