@@ -3,12 +3,13 @@ using DepthSharp.Tensors;
 
 namespace DepthSharp.Models;
 
-/// <summary>nn.Linear: weight [out, in], bias [out].</summary>
+/// <summary>nn.Linear: weight [out, in] in the checkpoint, kept transposed as [in, out], bias [out].</summary>
 public sealed class Linear(Weights w, int inFeatures, int outFeatures, bool bias = true)
 {
-    public Tensor Weight { get; } = w.Get("weight", outFeatures, inFeatures);
+    // Transposed once at load: the GEMM then packs weight panels by plain row copies instead of a transpose per call.
+    public Tensor WeightT { get; } = Ops.Permute(w.Get("weight", outFeatures, inFeatures), 1, 0);
     public Tensor? Bias { get; } = bias ? w.Get("bias", outFeatures) : null;
-    public Tensor Forward(Tensor x) => Ops.Linear(x, Weight, Bias);
+    public Tensor Forward(Tensor x) => Ops.LinearWeightT(x, WeightT, Bias);
 }
 
 /// <summary>nn.Conv2d with a square kernel: weight [out, in, k, k].</summary>

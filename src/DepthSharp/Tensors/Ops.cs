@@ -25,6 +25,22 @@ public static class Ops
         return y;
     }
 
+    /// <summary>x[..., in] · wT[in, out] + b[out] → [..., out]: <see cref="Linear"/> with the weight already transposed.</summary>
+    public static Tensor LinearWeightT(Tensor x, Tensor wT, Tensor? b)
+    {
+        int inF = x.Dim(-1), outF = wT.Dim(1);
+        if (wT.Rank != 2 || wT.Dim(0) != inF) throw new ArgumentException($"transposed linear weight {wT} does not take input {x}");
+        if (b is not null && b.Length != outF) throw new ArgumentException($"linear bias {b} does not match weight {wT}");
+        int rows = (int)(x.Length / inF);
+        var shape = (int[])x.Shape.Clone();
+        shape[^1] = outF;
+        var y = Tensor.Empty(shape);
+        ReadOnlySpan<float> bias = b is null ? default : b.Data;
+        if (Ref) Reference.LinearWeightT(x.Data, rows, inF, wT.Data, bias, outF, y.Data);
+        else Fast.LinearWeightT(x.Data, rows, inF, wT.Data, bias, outF, y.Data);
+        return y;
+    }
+
     /// <summary>conv2d over x[B,C,H,W] with w[O,C,KH,KW] and zero padding.</summary>
     public static Tensor Conv2d(Tensor x, Tensor w, Tensor? b, int stride = 1, int padding = 0)
     {

@@ -149,6 +149,32 @@ public sealed class KernelEquivalenceTests
         AssertClose(expected, actual, inF, $"linear {rows}x{inF}->{outF} bias={withBias} T={threads}");
     }
 
+    [Theory]
+    [InlineData(1, 1, 1, true, 1)]
+    [InlineData(1, 15, 17, false, 2)]
+    [InlineData(3, 33, 63, true, 1)]
+    [InlineData(65, 64, 65, true, 2)]
+    [InlineData(577, 100, 33, true, 2)]
+    [InlineData(300, 385, 70, true, 2)]
+    public void LinearWeightT_matches_reference_and_linear(int rows, int inF, int outF, bool withBias, int threads)
+    {
+        using var _ = new Options(threads);
+        var x = Random(5, (long)rows * inF);
+        var w = Random(6, (long)outF * inF);
+        var wT = new float[w.Length];
+        for (int o = 0; o < outF; o++)
+            for (int i = 0; i < inF; i++) wT[i * outF + o] = w[o * inF + i];
+        var bias = withBias ? Random(7, outF) : [];
+        var expected = new float[rows * outF];
+        var reference = new float[rows * outF];
+        var actual = new float[rows * outF];
+        Reference.Linear(x, rows, inF, w, bias, outF, expected);
+        Reference.LinearWeightT(x, rows, inF, wT, bias, outF, reference);
+        Fast.LinearWeightT(x, rows, inF, wT, bias, outF, actual);
+        AssertClose(expected, reference, inF, $"reference linearT {rows}x{inF}->{outF}");
+        AssertClose(expected, actual, inF, $"fast linearT {rows}x{inF}->{outF} bias={withBias} T={threads}");
+    }
+
     // ---- Convolutions ----
 
     public static TheoryData<int, int, int, int, int, int, int, int, int> ConvCases()

@@ -36,6 +36,18 @@ internal static partial class Reference
             }
     }
 
+    /// <summary>y[rows,outF] = x[rows,inF] · wT[inF,outF] + bias[outF] (bias may be empty).</summary>
+    public static void LinearWeightT(ReadOnlySpan<float> x, int rows, int inF, ReadOnlySpan<float> wT, ReadOnlySpan<float> bias, int outF, Span<float> y)
+    {
+        for (int r = 0; r < rows; r++)
+            for (int o = 0; o < outF; o++)
+            {
+                float sum = bias.IsEmpty ? 0f : bias[o];
+                for (int i = 0; i < inF; i++) sum += x[r * inF + i] * wT[i * outF + o];
+                y[r * outF + o] = sum;
+            }
+    }
+
     /// <summary>y[B,Cout,OH,OW] = conv(x[B,Cin,H,W], w[Cout,Cin,KH,KW]) + bias[Cout], zero padding.</summary>
     public static void Conv2d(ConvShape s, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y)
     {
