@@ -347,32 +347,11 @@ public static class Ops
         if (perm.Length != rank || perm.Distinct().Count() != rank || perm.Any(p => p < 0 || p >= rank))
             throw new ArgumentException($"bad permutation [{string.Join(", ", perm)}] of {x}");
         var outShape = new int[rank];
-        var inStrides = new long[rank];
-        long st = 1;
-        for (int i = rank - 1; i >= 0; i--) { inStrides[i] = st; st *= x.Shape[i]; }
-        var strides = new long[rank];
-        for (int i = 0; i < rank; i++) { outShape[i] = x.Shape[perm[i]]; strides[i] = inStrides[perm[i]]; }
+        for (int i = 0; i < rank; i++) outShape[i] = x.Shape[perm[i]];
         var y = Tensor.Empty(outShape);
         if (y.Length == 0) return y;
-        // Walk the output in order; the innermost output dimension is copied with the input's stride.
-        int last = outShape[rank - 1];
-        long lastStride = strides[rank - 1];
-        var idx = new int[rank];
-        long outPos = 0;
-        var src = x.Data;
-        var dst = y.Data;
-        while (outPos < y.Length)
-        {
-            long inPos = 0;
-            for (int i = 0; i < rank - 1; i++) inPos += idx[i] * strides[i];
-            for (int j = 0; j < last; j++) dst[outPos + j] = src[inPos + j * lastStride];
-            outPos += last;
-            for (int i = rank - 2; i >= 0; i--)
-            {
-                if (++idx[i] < outShape[i]) break;
-                idx[i] = 0;
-            }
-        }
+        if (Ref) Reference.Permute(x.Data, x.Shape, perm, y.Data);
+        else Fast.Permute(x.Data, x.Shape, perm, y.Data);
         return y;
     }
 
@@ -383,18 +362,10 @@ public static class Ops
     {
         int b = x.Dim(0), c = x.Dim(1), h = x.Dim(2), w = x.Dim(3);
         if (kernel <= 0 || stride <= 0 || kernel > h || kernel > w) throw new ArgumentException($"cannot unfold {x} with kernel {kernel}, stride {stride}");
-        int nh = (h - kernel) / stride + 1, nw = (w - kernel) / stride + 1, blocks = nh * nw;
-        var y = Tensor.Empty(b, c * kernel * kernel, blocks);
-        for (int bi = 0; bi < b; bi++)
-            for (int ci = 0; ci < c; ci++)
-                for (int ky = 0; ky < kernel; ky++)
-                    for (int kx = 0; kx < kernel; kx++)
-                    {
-                        long row = ((long)bi * c * kernel * kernel + (ci * kernel + ky) * kernel + kx) * blocks;
-                        for (int by = 0; by < nh; by++)
-                            for (int bx = 0; bx < nw; bx++)
-                                y.Data[row + by * nw + bx] = x.Data[(((long)bi * c + ci) * h + by * stride + ky) * w + bx * stride + kx];
-                    }
+        int nh = (h - kernel) / stride + 1, nw = (w - kernel) / stride + 1;
+        var y = Tensor.Empty(b, c * kernel * kernel, nh * nw);
+        if (Ref) Reference.Unfold(x.Data, b, c, h, w, kernel, stride, y.Data);
+        else Fast.Unfold(x.Data, b, c, h, w, kernel, stride, y.Data);
         return y;
     }
 }

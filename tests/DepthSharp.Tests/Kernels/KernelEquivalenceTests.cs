@@ -175,6 +175,46 @@ public sealed class KernelEquivalenceTests
         AssertClose(expected, actual, inF, $"fast linearT {rows}x{inF}->{outF} bias={withBias} T={threads}");
     }
 
+    // ---- Data movement ----
+
+    [Theory]
+    [InlineData(new[] { 1 }, new[] { 0 }, 1)]
+    [InlineData(new[] { 3, 5 }, new[] { 1, 0 }, 2)]
+    [InlineData(new[] { 2, 3, 17 }, new[] { 0, 2, 1 }, 2)]
+    [InlineData(new[] { 2, 7, 5, 3 }, new[] { 0, 3, 1, 2 }, 1)]
+    [InlineData(new[] { 2, 7, 5, 3 }, new[] { 0, 2, 3, 1 }, 2)]
+    [InlineData(new[] { 4, 1, 33, 9 }, new[] { 3, 2, 1, 0 }, 2)]
+    [InlineData(new[] { 35, 9, 65 }, new[] { 2, 0, 1 }, 2)]
+    public void Permute_matches_reference(int[] shape, int[] perm, int threads)
+    {
+        using var _ = new Options(threads);
+        long n = shape.Aggregate(1L, (a, d) => a * d);
+        var x = Random(11, n);
+        var expected = new float[n];
+        var actual = new float[n];
+        Reference.Permute(x, shape, perm, expected);
+        Fast.Permute(x, shape, perm, actual);
+        Assert.Equal(expected, actual);
+    }
+
+    [Theory]
+    [InlineData(1, 1, 4, 4, 4, 1, 1)]
+    [InlineData(1, 3, 9, 9, 4, 2, 2)]
+    [InlineData(2, 3, 13, 11, 5, 3, 2)]
+    [InlineData(1, 2, 16, 16, 8, 6, 1)]
+    [InlineData(3, 1, 7, 9, 2, 1, 2)]
+    public void Unfold_matches_reference(int b, int c, int h, int w, int kernel, int stride, int threads)
+    {
+        using var _ = new Options(threads);
+        var x = Random(12, (long)b * c * h * w);
+        int blocks = ((h - kernel) / stride + 1) * ((w - kernel) / stride + 1);
+        var expected = new float[b * c * kernel * kernel * blocks];
+        var actual = new float[expected.Length];
+        Reference.Unfold(x, b, c, h, w, kernel, stride, expected);
+        Fast.Unfold(x, b, c, h, w, kernel, stride, actual);
+        Assert.Equal(expected, actual);
+    }
+
     // ---- Convolutions ----
 
     public static TheoryData<int, int, int, int, int, int, int, int, int> ConvCases()
