@@ -1,6 +1,7 @@
 using DepthSharp.Tensors;
 using DepthSharp.Tensors.Kernels;
 using System.Runtime.Intrinsics;
+using static DepthSharp.Tests.Kernels.KernelTestHelpers;
 
 namespace DepthSharp.Tests.Kernels;
 
@@ -17,49 +18,6 @@ public sealed class KernelOptionsCollection;
 [Collection(nameof(KernelOptionsCollection))]
 public sealed class KernelEquivalenceTests
 {
-    private static float[] Random(int seed, long count, float range = 1f)
-    {
-        var rng = new Random(seed);
-        var a = new float[count];
-        for (long i = 0; i < count; i++) a[i] = (float)((rng.NextDouble() * 2 - 1) * range);
-        return a;
-    }
-
-    private static void AssertClose(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, long k, string what)
-    {
-        Assert.Equal(expected.Length, actual.Length);
-        double maxRef = 0, maxDiff = 0;
-        int at = -1;
-        for (int i = 0; i < expected.Length; i++)
-        {
-            maxRef = Math.Max(maxRef, Math.Abs(expected[i]));
-            double d = Math.Abs((double)expected[i] - actual[i]);
-            if (!(d <= maxDiff)) { maxDiff = double.IsNaN(d) ? double.PositiveInfinity : d; at = i; }
-        }
-        double tol = 2e-6 * Math.Sqrt(Math.Max(k, 1)) * (1 + maxRef);
-        Assert.True(maxDiff <= tol,
-            $"{what}: max|Δ| = {maxDiff:E3} at {at} (ref {(at >= 0 ? expected[at] : 0)}, fast {(at >= 0 ? actual[at] : 0)}) exceeds {tol:E3}");
-    }
-
-    /// <summary>Sets the thread count (and clears ForceReference) for one test and restores both afterwards.</summary>
-    private sealed class Options : IDisposable
-    {
-        private readonly int _threads = KernelOptions.Threads;
-        private readonly bool _force = KernelOptions.ForceReference;
-
-        public Options(int threads)
-        {
-            KernelOptions.Threads = threads;
-            KernelOptions.ForceReference = false;
-        }
-
-        public void Dispose()
-        {
-            KernelOptions.Threads = _threads;
-            KernelOptions.ForceReference = _force;
-        }
-    }
-
     // ---- GEMM ----
 
     public static TheoryData<int, int, int, bool, bool, bool, int> GemmCases()

@@ -1,5 +1,6 @@
 using DepthSharp.Tensors;
 using DepthSharp.Tensors.Kernels;
+using static DepthSharp.Tests.Kernels.KernelTestHelpers;
 
 namespace DepthSharp.Tests.Kernels;
 
@@ -10,46 +11,6 @@ namespace DepthSharp.Tests.Kernels;
 [Collection(nameof(KernelOptionsCollection))]
 public sealed class ZoeDepthKernelTests
 {
-    private static float[] Random(int seed, long count, float range = 1f)
-    {
-        var rng = new Random(seed);
-        var a = new float[count];
-        for (long i = 0; i < count; i++) a[i] = (float)((rng.NextDouble() * 2 - 1) * range);
-        return a;
-    }
-
-    private static void AssertClose(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, long k, string what)
-    {
-        Assert.Equal(expected.Length, actual.Length);
-        double maxRef = 0, maxDiff = 0;
-        for (int i = 0; i < expected.Length; i++)
-        {
-            maxRef = Math.Max(maxRef, Math.Abs(expected[i]));
-            double d = Math.Abs((double)expected[i] - actual[i]);
-            maxDiff = double.IsNaN(d) ? double.PositiveInfinity : Math.Max(maxDiff, d);
-        }
-        double tol = 2e-6 * Math.Sqrt(Math.Max(k, 1)) * (1 + maxRef);
-        Assert.True(maxDiff <= tol, $"{what}: max|Δ| = {maxDiff:E3} exceeds {tol:E3}");
-    }
-
-    private sealed class Options : IDisposable
-    {
-        private readonly int _threads = KernelOptions.Threads;
-        private readonly bool _force = KernelOptions.ForceReference;
-
-        public Options(int threads)
-        {
-            KernelOptions.Threads = threads;
-            KernelOptions.ForceReference = false;
-        }
-
-        public void Dispose()
-        {
-            KernelOptions.Threads = _threads;
-            KernelOptions.ForceReference = _force;
-        }
-    }
-
     [Theory]
     [InlineData(1, 1, 1, 1, 1, 1f, 1)]
     [InlineData(1, 1, 15, 1, 17, 0.25f, 2)]
