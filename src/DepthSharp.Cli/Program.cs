@@ -8,5 +8,6 @@ var root = new RootCommand("DepthSharp: monocular depth estimation in managed .N
     BenchCommand.Create(),
     ConvertCommand.Create(),
     BenchDecodeCommand.Create(),
+    ServeCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

@@ -1,0 +1,126 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using DepthSharp.Imaging;
+using DepthSharp.Pipeline;
+using DepthSharp.Web;
+using Microsoft.AspNetCore.Builder;
+
+namespace DepthSharp.Tests.Web;
+
+/// <summary>The HTTP API on a real Kestrel server bound to a free loopback port, with the tiny DepthPro model.</summary>
+public sealed class DepthServerTests : IAsyncLifetime
+{
+    private static readonly DepthEstimator Estimator = DepthEstimator.Load(Fixtures.Path("models", "depth_pro_tiny"));
+    private WebApplication? _app;
+    private HttpClient? _client;
+
+    private async Task<HttpClient> Start(ServeOptions options)
+    {
+        _app = DepthServer.Build(Estimator, "depth_pro_tiny", options, "http://127.0.0.1:0");
+        await _app.StartAsync();
+        _client = new HttpClient { BaseAddress = new Uri(_app.Urls.First()), Timeout = TimeSpan.FromSeconds(60) };
+        return _client;
+    }
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        _client?.Dispose();
+        if (_app is not null) await _app.DisposeAsync();
+    }
+
+    private static ByteArrayContent Picture(string file) => new(File.ReadAllBytes(Fixtures.Path("images", file)));
+
+    [Fact]
+    public async Task HealthAndModelAnswer()
+    {
+        var client = await Start(new ServeOptions());
+        Assert.Equal("ok", JsonDocument.Parse(await client.GetStringAsync("/api/health")).RootElement.GetProperty("status").GetString());
+        var model = JsonDocument.Parse(await client.GetStringAsync("/api/model")).RootElement;
+        Assert.Equal("depth_pro", model.GetProperty("model_type").GetString());
+        Assert.Equal("depth_pro_tiny", model.GetProperty("name").GetString());
+    }
+
+    [Fact]
+    public async Task DepthEqualsTheLibrarysOutput()
+    {
+        var client = await Start(new ServeOptions());
+        var expected = Estimator.Estimate(ImageFile.Load(Fixtures.Path("images", "exif_focal_35mm.jpg")));
+
+        var json = await client.PostAsync("/api/depth", Picture("exif_focal_35mm.jpg"));
+        Assert.Equal(HttpStatusCode.OK, json.StatusCode);
+        var summary = JsonDocument.Parse(await json.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal(expected.Width, summary.GetProperty("width").GetInt32());
+        Assert.Equal("exif", summary.GetProperty("focal_length_source").GetString());
+        Assert.Equal(expected.FocalLength!.Value, summary.GetProperty("focal_length").GetDouble(), 9);
+
+        var request = new HttpRequestMessage(HttpMethod.Post, "/api/depth") { Content = Picture("exif_focal_35mm.jpg") };
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/octet-stream"));
+        var raw = await client.SendAsync(request);
+        Assert.Equal(expected.Width.ToString(System.Globalization.CultureInfo.InvariantCulture), raw.Headers.GetValues("X-Depth-Width").Single());
+        Assert.Equal(expected.Height.ToString(System.Globalization.CultureInfo.InvariantCulture), raw.Headers.GetValues("X-Depth-Height").Single());
+        var bytes = await raw.Content.ReadAsByteArrayAsync();
+        var depth = new float[bytes.Length / 4];
+        Buffer.BlockCopy(bytes, 0, depth, 0, bytes.Length);
+        Assert.Equal(expected.Depth, depth);
+    }
+
+    [Fact]
+    public async Task MultipartUploadsWork()
+    {
+        var client = await Start(new ServeOptions());
+        using var form = new MultipartFormDataContent { { Picture("baseline_420_q75.jpg"), "file", "photo.jpg" } };
+        var response = await client.PostAsync("/api/depth", form);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("bad_truncated.jpg", HttpStatusCode.BadRequest)]
+    [InlineData("bad_crc.png", HttpStatusCode.BadRequest)]
+    [InlineData("bad_huge_dimensions.png", HttpStatusCode.BadRequest)]
+    [InlineData("cases.json", HttpStatusCode.UnsupportedMediaType)]
+    public async Task BadPicturesGetTheDecodersMessage(string file, HttpStatusCode status)
+    {
+        var client = await Start(new ServeOptions());
+        var response = await client.PostAsync("/api/depth", Picture(file));
+        Assert.Equal(status, response.StatusCode);
+        Assert.False(string.IsNullOrEmpty(JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString()));
+    }
+
+    [Fact]
+    public async Task LimitsRefuseLargeBodiesAndPictures()
+    {
+        var client = await Start(new ServeOptions { MaxBodyBytes = 1000, MaxPixels = 100 });
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, (await client.PostAsync("/api/depth", Picture("exif_focal_35mm.jpg"))).StatusCode);
+        var tiny = PngEncoder.EncodeRgb8(new RgbImage(20, 20, new byte[20 * 20 * 3]));
+        Assert.Equal(HttpStatusCode.BadRequest, (await client.PostAsync("/api/depth", new ByteArrayContent(tiny))).StatusCode);
+    }
+
+    [Fact]
+    public async Task ConcurrentClientsGetResultsOrBusy()
+    {
+        var client = await Start(new ServeOptions { MaxConcurrent = 1, MaxQueue = 2 });
+        var expected = Estimator.Estimate(ImageFile.Load(Fixtures.Path("images", "baseline_420_q75.jpg")));
+        var bytes = File.ReadAllBytes(Fixtures.Path("images", "baseline_420_q75.jpg"));
+        var statuses = await Task.WhenAll(Enumerable.Range(0, 16).Select(async _ =>
+        {
+            var request = new HttpRequestMessage(HttpMethod.Post, "/api/depth") { Content = new ByteArrayContent(bytes) };
+            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/octet-stream"));
+            var response = await client.SendAsync(request);
+            if (response.StatusCode == HttpStatusCode.OK)
+            {
+                var body = await response.Content.ReadAsByteArrayAsync();
+                var depth = new float[body.Length / 4];
+                Buffer.BlockCopy(body, 0, depth, 0, body.Length);
+                Assert.Equal(expected.Depth, depth);
+            }
+            else
+                Assert.Equal("1", response.Headers.GetValues("Retry-After").Single());
+            return response.StatusCode;
+        }));
+        Assert.All(statuses, s => Assert.True(s is HttpStatusCode.OK or HttpStatusCode.ServiceUnavailable, $"status {s}"));
+        Assert.Contains(HttpStatusCode.OK, statuses);
+    }
+}
