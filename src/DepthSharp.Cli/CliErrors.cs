@@ -1,8 +1,16 @@
 namespace DepthSharp.Cli;
 
-/// <summary>Turns the library's typed errors into one line on stderr and exit code 1; anything else propagates.</summary>
+/// <summary>A command-line input that cannot be used (no pictures found, for instance).</summary>
+internal sealed class InputException(string message) : DepthSharpException(message);
+
+/// <summary>
+/// Exit codes scripts can rely on: 0 all done, 1 nothing done (bad model, bad arguments, a fatal error),
+/// 2 some pictures failed and the others were written, 130 cancelled. Library errors become one line on stderr.
+/// </summary>
 internal static class CliErrors
 {
+    public const int SomeFailed = 2;
+
     public static async Task<int> Run(Func<Task<int>> body)
     {
         try { return await body(); }

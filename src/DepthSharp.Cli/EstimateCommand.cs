@@ -11,7 +11,8 @@ internal static class EstimateCommand
 {
     public static Command Create()
     {
-        var images = new Argument<string[]>("images") { Description = "PNG or JPEG pictures", Arity = ArgumentArity.OneOrMore };
+        var images = new Argument<string[]>("images") { Description = "PNG or JPEG pictures, folders (walked recursively, mirrored into --output) or globs", Arity = ArgumentArity.OneOrMore };
+        var skipExisting = new Option<bool>("--skip-existing") { Description = "Skip pictures whose <stem>.json (written last) is already there, to resume a large folder" };
         var model = new Option<string>("--model") { Description = "Hugging Face model folder (config.json, preprocessor_config.json, *.safetensors)", Required = true };
         var output = new Option<string>("--output") { Description = "Folder for <stem>.json and the --format files", Required = true };
         var threads = new Option<int?>("--threads") { Description = "Worker threads (default: all cores)" };
@@ -20,7 +21,7 @@ internal static class EstimateCommand
         var noOrient = new Option<bool>("--no-exif-orientation") { Description = "Keep pictures as stored instead of turning them upright" };
         var formats = new Option<string[]>("--format")
         {
-            Description = "Outputs besides <stem>.json: npy, pfm, png16 (millimetres when metric), gray8 (the pipeline's picture), color, side-by-side",
+            Description = "Outputs besides <stem>.json: npy, pfm, png16 (millimetres when metric), gray8 (the pipeline's picture), color, side-by-side, ply (metric models: coloured point cloud in metres)",
             DefaultValueFactory = _ => ["npy", "color"],
             AllowMultipleArgumentsPerToken = true,
         };
@@ -33,7 +34,7 @@ internal static class EstimateCommand
         var flip = new Option<bool>("--flip") { Description = "Average with the pass on the horizontally flipped picture (ZoeDepth; twice the time)" };
         var batchSize = new Option<int>("--batch-size") { Description = "Run this many pictures as one batch when their model inputs have the same size", DefaultValueFactory = _ => 1 };
         batchSize.Validators.Add(r => { if (r.GetValue(batchSize) < 1) r.AddError("--batch-size must be at least 1"); });
-        var command = new Command("estimate", "Estimate depth for each picture (PNG or JPEG)") { images, model, output, threads, noFov, noExif, noOrient, formats, colormap, flip, batchSize };
+        var command = new Command("estimate", "Estimate depth for each picture (PNG or JPEG)") { images, model, output, threads, noFov, noExif, noOrient, formats, colormap, flip, batchSize, skipExisting };
         command.SetAction((parse, cancel) => CliErrors.Run(async () =>
         {
             if (parse.GetValue(threads) is int t) KernelOptions.Threads = t;
@@ -50,23 +51,48 @@ internal static class EstimateCommand
             var estimator = DepthEstimator.Load(parse.GetValue(model)!, options);
             var decode = new ImageDecodeOptions { ApplyExifOrientation = !parse.GetValue(noOrient) };
             var writer = new OutputWriter(parse.GetValue(formats)!, parse.GetValue(colormap));
-            foreach (var batch in parse.GetValue(images)!.Chunk(parse.GetValue(batchSize)))
+            var pictures = InputExpander.Expand(parse.GetValue(images)!);
+            if (pictures.Count == 0) throw new InputException("no PNG or JPEG pictures in the given inputs");
+            if (parse.GetValue(skipExisting))
             {
-                var loaded = batch.Select(path => ImageFile.Load(path, decode)).ToList();
-                foreach (var group in Batches(batch, loaded, estimator, log))
+                int before = pictures.Count;
+                pictures = pictures.Where(p => !File.Exists(Path.Combine(outDir, p.RelativeStem + ".json"))).ToList();
+                if (before != pictures.Count) await log.WriteLineAsync($"skipping {before - pictures.Count} picture(s) already done");
+            }
+            int failed = 0;
+            foreach (var batch in pictures.Chunk(parse.GetValue(batchSize)))
+            {
+                // A picture that cannot be read is reported and left out; the rest go on.
+                var readable = new List<(InputPicture Input, LoadedImage Image)>();
+                foreach (var input in batch)
                 {
-                    var results = await RunWithProgress(string.Join(", ", group.Select(i => Path.GetFileName(batch[i]))), estimator.ForwardSteps,
+                    try { readable.Add((input, ImageFile.Load(input.Path, decode))); }
+                    catch (ImageFormatException e) { failed++; await log.WriteLineAsync($"error: {e.Message}"); }
+                }
+                if (readable.Count == 0) continue;
+                var paths = readable.Select(r => r.Input.Path).ToArray();
+                var loaded = readable.Select(r => r.Image).ToList();
+                foreach (var group in Batches(paths, loaded, estimator, log))
+                {
+                    var results = await RunWithProgress(string.Join(", ", group.Select(i => Path.GetFileName(paths[i]))), estimator.ForwardSteps,
                         progress => estimator.Estimate(group.Select(i => loaded[i]).ToList(), progress, cancel));
                     for (int k = 0; k < group.Length; k++)
                     {
-                        string path = batch[group[k]], stem = Path.Combine(outDir, Path.GetFileNameWithoutExtension(path));
+                        var input = readable[group[k]].Input;
+                        string stem = Path.Combine(outDir, input.RelativeStem);
+                        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(stem))!);
                         var result = results[k];
-                        var written = writer.Write(stem, loaded[group[k]].Image, result, estimator.ModelType);
-                        await log.WriteLineAsync($"{path}: {string.Join(", ", written)}" +
+                        var written = writer.Write(stem, loaded[group[k]].Image, result, estimator.ModelType, log);
+                        await log.WriteLineAsync($"{input.Path}: {string.Join(", ", written)}" +
                             (result.FocalLength is double f ? $" (focal length {f:F1} px from {result.FocalLengthSource.ToString().ToLowerInvariant()})" : "") +
                             (result.Domain is string domain ? $" (domain head: {domain})" : ""));
                     }
                 }
+            }
+            if (failed > 0)
+            {
+                await log.WriteLineAsync($"{failed} of {pictures.Count} picture(s) failed");
+                return CliErrors.SomeFailed;
             }
             return 0;
         }));

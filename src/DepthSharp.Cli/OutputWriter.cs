@@ -8,7 +8,7 @@ namespace DepthSharp.Cli;
 /// <summary>Writes the chosen files for one picture's depth; each file appears whole or not at all.</summary>
 internal sealed class OutputWriter(IReadOnlyCollection<string> formats, Colormap colormap)
 {
-    public static readonly string[] Formats = ["npy", "pfm", "png16", "gray8", "color", "side-by-side"];
+    public static readonly string[] Formats = ["npy", "pfm", "png16", "gray8", "color", "side-by-side", "ply"];
 
     /// <summary>
     /// Near is warm. Inverse depth (relative models) is shown as it is; DepthPro's and ZoeDepth's metric depth over its
@@ -23,7 +23,7 @@ internal sealed class OutputWriter(IReadOnlyCollection<string> formats, Colormap
     }
 
     /// <summary>Writes &lt;stem&gt;.json and the requested formats; returns the paths written.</summary>
-    public List<string> Write(string stem, RgbImage photo, DepthResult r, string modelType)
+    public List<string> Write(string stem, RgbImage photo, DepthResult r, string modelType, TextWriter log)
     {
         var written = new List<string>();
         void Add(string path) => written.Add(path);
@@ -41,6 +41,16 @@ internal sealed class OutputWriter(IReadOnlyCollection<string> formats, Colormap
             colour = Picture(r, modelType);
         if (set.Contains("color")) { PngEncoder.WriteRgb8(stem + ".png", colour!); Add(stem + ".png"); }
         if (set.Contains("side-by-side")) { PngEncoder.WriteRgb8(stem + "_side.png", DepthRender.SideBySide(photo, colour!)); Add(stem + "_side.png"); }
+        if (set.Contains("ply"))
+        {
+            if (r.IsMetric && r.FocalLength is double focal && !r.IsInverseDepth)
+            {
+                PointCloud.WritePly(stem + ".ply", photo, r.Depth, focal);
+                Add(stem + ".ply");
+            }
+            else
+                log.WriteLine($"{stem}.ply skipped: {modelType} gives {(r.IsMetric ? "no focal length" : "relative depth")}, so the points would have no scale");
+        }
 
         var json = new Dictionary<string, object?>
         {
