@@ -148,12 +148,16 @@ public sealed class DepthProImageEncoder
         Model = new Dinov2Model(w["model"], c.ImageModel);
     }
 
-    public Tensor Forward(Tensor pixelValues, ForwardContext context)
+    /// <param name="hiddenStates">When given, receives the image encoder's hidden states (0 = embeddings, i = after layer i-1).</param>
+    public Tensor Forward(Tensor pixelValues, ForwardContext context, Dictionary<int, Tensor>? hiddenStates = null)
     {
         int batch = pixelValues.Dim(0), height = pixelValues.Dim(2), width = pixelValues.Dim(3);
         int size = _c.ImageModel.ImageSize;
         var resized = Ops.Interpolate(pixelValues, size, size, InterpolationMode.Bilinear, alignCorners: false);
-        var encodings = Model.Forward(resized, null, context, "image encoder");
+        var keep = hiddenStates is null ? null : Enumerable.Range(0, _c.ImageModel.NumHiddenLayers + 1).ToArray();
+        var encodings = Model.Forward(resized, keep, context, "image encoder");
+        if (hiddenStates is not null)
+            foreach (var (index, state) in encodings.HiddenStates) hiddenStates[index] = state;
         var (baseH, baseW) = DepthProPatches.BaseSize(height, width, _outSize);
         var features = DepthProPatches.ReconstructFeatureMaps(encodings.LastHiddenState, batch, 0, baseH, baseW);
         ActivationTrace.Record($"{_path}.0", encodings.LastHiddenState);
@@ -168,10 +172,10 @@ public sealed class DepthProEncoder(Weights w, DepthProConfig c)
     public DepthProImageEncoder ImageEncoder { get; } = new(w["image_encoder"], c);
 
     /// <summary>[image features, scaled-image features (low to high resolution)..., intermediate features...].</summary>
-    public List<Tensor> Forward(Tensor pixelValues, ForwardContext context)
+    public List<Tensor> Forward(Tensor pixelValues, ForwardContext context, Dictionary<int, Tensor>? imageHiddenStates = null)
     {
         var patchFeatures = PatchEncoder.Forward(pixelValues, context);
-        var imageFeatures = ImageEncoder.Forward(pixelValues, context);
+        var imageFeatures = ImageEncoder.Forward(pixelValues, context, imageHiddenStates);
         return [imageFeatures, .. patchFeatures];
     }
 }
@@ -357,8 +361,8 @@ public sealed class DepthProFeatureFusionStage
         Final = new DepthProFeatureFusionLayer(w["final"], c, useDeconv: false);
     }
 
-    /// <summary>Returns the last fused map (the reference returns all of them; only the last feeds the head).</summary>
-    public Tensor Forward(List<Tensor> hiddenStates, ForwardContext context)
+    /// <summary>Returns the last fused map (only the last feeds the head); <paramref name="fusedOutputs"/>, when given, receives copies of all of them, as the reference returns.</summary>
+    public Tensor Forward(List<Tensor> hiddenStates, ForwardContext context, List<Tensor>? fusedOutputs = null)
     {
         if (hiddenStates.Count != Intermediate.Length + 1)
             throw new ArgumentException($"fusion stage has {Intermediate.Length + 1} layers but got {hiddenStates.Count} feature maps");
@@ -371,12 +375,14 @@ public sealed class DepthProFeatureFusionStage
             if (i > 0) hiddenStates[i].Release();
             previous?.Release();
             ActivationTrace.Record($"{_path}.intermediate.{i}", fused);
+            fusedOutputs?.Add(fused.Clone());
             context.Step("fusion");
         }
         var result = Final.Forward(fused!, hiddenStates[^1]);
         fused!.Release();
         hiddenStates[^1].Release();
         ActivationTrace.Record($"{_path}.final", result);
+        fusedOutputs?.Add(result.Clone());
         return result;
     }
 }
@@ -483,15 +489,24 @@ public sealed class DepthProDepthEstimationHead
     /// <summary>[B, fusion, h, w] → depth [B, 2h, 2w].</summary>
     public Tensor Forward(Tensor hiddenStates)
     {
+        var input = hiddenStates;
         foreach (var layer in _layers)
         {
             var next = layer(hiddenStates);
-            if (!ReferenceEquals(next, hiddenStates)) hiddenStates.Release();
+            // Intermediates die here; the caller's input is the caller's to free.
+            if (!ReferenceEquals(next, hiddenStates) && !ReferenceEquals(hiddenStates, input)) hiddenStates.Release();
             hiddenStates = next;
         }
         return hiddenStates.Reshape(hiddenStates.Dim(0), hiddenStates.Dim(2), hiddenStates.Dim(3));
     }
 }
+
+/// <summary>
+/// DepthPro's features for users who build on them: the image encoder's hidden states (index 0 = embeddings, i = after
+/// layer i-1), the neck's multi-scale maps (DepthProModel's `features`) and, when asked, every fusion stage output.
+/// </summary>
+public sealed record DepthProFeatures(
+    IReadOnlyDictionary<int, Tensor> ImageEncoderHiddenStates, IReadOnlyList<Tensor> Features, IReadOnlyList<Tensor>? FusionOutputs);
 
 /// <summary>DepthProForDepthEstimation's outputs: canonical inverse depth [B,h,w] and, with the FOV head, degrees [B].</summary>
 public sealed record DepthProOutput(Tensor PredictedDepth, Tensor? FieldOfView);
@@ -526,6 +541,25 @@ public sealed class DepthProForDepthEstimation
         Config.PatchModel.NumHiddenLayers + Config.ImageModel.NumHiddenLayers + FusionStage.Intermediate.Length + 1
         + (FovModel is null ? 0 : Config.FovModel.NumHiddenLayers);
 
+    /// <summary>
+    /// The encoders and the neck (and, with <paramref name="includeFusion"/>, the fusion stage) without the depth and FOV
+    /// heads: the reference's DepthProModel output with output_hidden_states.
+    /// </summary>
+    public DepthProFeatures ExtractFeatures(Tensor pixelValues, bool includeFusion = false, IProgress<ModelProgress>? progress = null, CancellationToken cancel = default)
+    {
+        var context = new ForwardContext(ForwardSteps, progress, cancel);
+        var hidden = new Dictionary<int, Tensor>();
+        var features = Neck.Forward(Encoder.Forward(pixelValues, context, hidden));
+        List<Tensor>? fusion = null;
+        if (includeFusion)
+        {
+            fusion = [];
+            // The fusion stage frees its inputs, so it works on copies and the caller keeps the neck's maps.
+            FusionStage.Forward(features.Select(f => f.Clone()).ToList(), context, fusion);
+        }
+        return new DepthProFeatures(hidden, features, fusion);
+    }
+
     public DepthProOutput Forward(Tensor pixelValues, IProgress<ModelProgress>? progress = null, CancellationToken cancel = default)
     {
         var context = new ForwardContext(ForwardSteps, progress, cancel);
@@ -533,6 +567,7 @@ public sealed class DepthProForDepthEstimation
         var globalFeatures = features[0];
         var fused = FusionStage.Forward(features, context);
         var predictedDepth = Head.Forward(fused);
+        fused.Release();
         context.Step("head");
         Tensor? fov = null;
         if (FovModel is not null)

@@ -21,6 +21,26 @@ public class DepthProModelTests(ITestOutputHelper output)
         return (model, SafeTensorsFile.Open(Path.Combine(dir, "expected.safetensors")));
     }
 
+    [Fact]
+    public void FeatureExtractionGivesTheReferencesIntermediateOutputs()
+    {
+        var (model, expected) = Load("depth_pro_tiny");
+        using var _ = expected;
+        var features = model.ExtractFeatures(expected.Read("pixel_values"), includeFusion: true);
+        Assert.Equal(model.Config.ImageModel.NumHiddenLayers + 1, features.ImageEncoderHiddenStates.Count);
+        Tolerance.AssertModelClose("hidden state 0", expected.Read("module.depth_pro.encoder.image_encoder.model.embeddings"), features.ImageEncoderHiddenStates[0]);
+        Tolerance.AssertModelClose("hidden state 1", expected.Read("module.depth_pro.encoder.image_encoder.model.encoder.layer.0"), features.ImageEncoderHiddenStates[1]);
+        for (int i = 0; i < features.Features.Count; i++)
+            if (expected.Entries.ContainsKey($"module.depth_pro.neck.{i}"))
+                Tolerance.AssertModelClose($"features[{i}]", expected.Read($"module.depth_pro.neck.{i}"), features.Features[i]);
+        Assert.Equal(model.FusionStage.Intermediate.Length + 1, features.FusionOutputs!.Count);
+        for (int i = 0; i < model.FusionStage.Intermediate.Length; i++)
+            if (expected.Entries.ContainsKey($"module.fusion_stage.intermediate.{i}"))
+                Tolerance.AssertModelClose($"fusion[{i}]", expected.Read($"module.fusion_stage.intermediate.{i}"), features.FusionOutputs[i]);
+        // The head on the last fusion output gives the model's depth.
+        Tolerance.AssertModelClose("head(fusion[^1])", expected.Read("predicted_depth"), model.Head.Forward(features.FusionOutputs[^1]));
+    }
+
     [Theory]
     [MemberData(nameof(Cases))]
     public void ForwardMatchesReferenceAtEveryStage(string name)
