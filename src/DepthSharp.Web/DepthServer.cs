@@ -44,6 +44,9 @@ public static class DepthServer
         app.MapGet("/api/health", () => Results.Json(new Health("ok"), WebJson.Default.Health));
         app.MapGet("/api/model", () => Results.Json(new ModelInfo(modelName, estimator.ModelType), WebJson.Default.ModelInfo));
         app.MapPost("/api/depth", (Delegate)((HttpContext http) => Estimate(http, estimator, options, gate)));
+        app.MapGet("/", () => Site("index.html", "text/html; charset=utf-8"));
+        app.MapGet("/app.js", () => Site("app.js", "text/javascript"));
+        app.MapGet("/vendor/{name}", (string name) => Site($"vendor/{name}", "text/javascript"));
         return app;
     }
 
@@ -74,10 +77,22 @@ public static class DepthServer
         { return Problem(StatusCodes.Status504GatewayTimeout, $"no result within {options.RequestTimeout}"); }
         finally { gate.Leave(); }
 
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        var headers = http.Response.Headers;
+        headers["X-Depth-Width"] = result.Width.ToString(inv);
+        headers["X-Depth-Height"] = result.Height.ToString(inv);
+        headers["X-Depth-Kind"] = result.IsMetric ? "metric" : "relative";
+        if (result.FieldOfView is double fov) headers["X-Field-Of-View"] = fov.ToString("R", inv);
+        if (result.FocalLength is double focal)
+        {
+            headers["X-Focal-Length"] = focal.ToString("R", inv);
+            headers["X-Focal-Length-Source"] = result.FocalLengthSource.ToString().ToLowerInvariant();
+        }
+        string? format = http.Request.Query["format"];
+        if (format is not null and not "json")
+            return DepthFile(result, format, http.Request.Query["colormap"]);
         if (http.Request.Headers.Accept.Any(a => a is not null && a.Contains("application/octet-stream", StringComparison.OrdinalIgnoreCase)))
         {
-            http.Response.Headers["X-Depth-Width"] = result.Width.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            http.Response.Headers["X-Depth-Height"] = result.Height.ToString(System.Globalization.CultureInfo.InvariantCulture);
             var bytes = new byte[result.Depth.Length * sizeof(float)];
             Buffer.BlockCopy(result.Depth, 0, bytes, 0, bytes.Length);
             return Results.Bytes(bytes, "application/octet-stream");
@@ -85,6 +100,34 @@ public static class DepthServer
         return Results.Json(new DepthSummary(result.Width, result.Height, result.IsMetric ? "metric" : "relative", result.FieldOfView,
             result.FocalLength, result.FocalLengthSource.ToString().ToLowerInvariant(), result.Depth.Min(), result.Depth.Max()),
             WebJson.Default.DepthSummary);
+    }
+
+    /// <summary>One of the tool's output files for a result: npy, pfm, png16, gray8 or color (with ?colormap=).</summary>
+    private static IResult DepthFile(DepthResult r, string format, string? colormapName)
+    {
+        switch (format)
+        {
+            case "npy": return Results.Bytes(DepthSharp.IO.Npy.Encode(r.Depth, [r.Height, r.Width]), "application/octet-stream", "depth.npy");
+            case "pfm": return Results.Bytes(DepthRender.EncodePfm(r.Depth, r.Width, r.Height), "application/octet-stream", "depth.pfm");
+            case "png16":
+                var samples = r.IsMetric ? DepthRender.MetricMillimetres16(r.Depth) : DepthRender.Relative16(r.Depth);
+                return Results.Bytes(PngEncoder.EncodeGray16(samples, r.Width, r.Height), "image/png", "depth_16bit.png");
+            case "gray8": return Results.Bytes(PngEncoder.EncodeGray8(DepthRender.PipelineGray8(r.Depth), r.Width, r.Height), "image/png", "depth_gray.png");
+            case "color":
+                var map = Enum.TryParse<Colormap>(colormapName, ignoreCase: true, out var m) ? m : Colormap.Turbo;
+                // Near is warm: metric depth is coloured by its inverse, relative models already give inverse depth.
+                var picture = DepthRender.Colorize(r.Depth, r.Width, r.Height, map, inverse: r.IsMetric && !r.IsInverseDepth);
+                return Results.Bytes(PngEncoder.EncodeRgb8(picture), "image/png", "depth.png");
+            default:
+                return Problem(StatusCodes.Status400BadRequest, $"format '{format}' is not one of json, npy, pfm, png16, gray8, color");
+        }
+    }
+
+    /// <summary>A file of the page, embedded at build time.</summary>
+    private static IResult Site(string name, string contentType)
+    {
+        var stream = typeof(DepthServer).Assembly.GetManifestResourceStream($"site/{name}");
+        return stream is null ? Results.NotFound() : Results.Stream(stream, contentType);
     }
 
     /// <summary>The raw body, or the first file of a multipart form.</summary>

@@ -1,0 +1,40 @@
+// Drives the DepthSharp page in headless Chromium: upload a picture, wait for the depth picture and the 3D view,
+// save a screenshot. Usage: node page-test.mjs URL PICTURE SCREENSHOT.png. Exit 0 when both rendered.
+import { chromium } from 'playwright-core';
+
+const [url, picture, screenshot] = process.argv.slice(2);
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  args: ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+});
+let code = 1;
+try {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(url);
+  await page.setInputFiles('#file', picture);
+  await page.waitForFunction(() => document.getElementById('status').textContent.startsWith('done'), null, { timeout: 60000 });
+  await page.waitForSelector('#canvas3d', { timeout: 30000 });
+  await page.waitForTimeout(1500);
+  const check = await page.evaluate(() => {
+    const lit = (canvas) => {
+      const c = document.createElement('canvas');
+      c.width = canvas.width; c.height = canvas.height;
+      const ctx = c.getContext('2d');
+      ctx.drawImage(canvas, 0, 0);
+      const data = ctx.getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      for (let i = 0; i < data.length; i += 4) if (data[i] + data[i + 1] + data[i + 2] > 30) n++;
+      return n;
+    };
+    return { depth: lit(document.getElementById('depth')), view3d: lit(document.getElementById('canvas3d')) };
+  });
+  await page.screenshot({ path: screenshot, fullPage: true });
+  console.log(JSON.stringify({ ...check, errors }));
+  code = check.depth > 0 && check.view3d > 0 && errors.length === 0 ? 0 : 2;
+} finally {
+  await browser.close();
+}
+process.exit(code);

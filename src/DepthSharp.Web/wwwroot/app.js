@@ -1,0 +1,120 @@
+import * as THREE from 'three';
+import { OrbitControls } from '/vendor/OrbitControls.js';
+
+const $ = (id) => document.getElementById(id);
+let current = null; // { file, depth: Float32Array, width, height, kind, focal }
+
+fetch('/api/model').then((r) => r.json()).then((m) => { $('model').textContent = `model: ${m.name} (${m.model_type})`; });
+
+// Google's Turbo colour map, polynomial approximation (near is warm: larger "nearness" maps to red).
+function turbo(t) {
+  t = Math.min(1, Math.max(0, t));
+  const r = 0.13572138 + t * (4.6153926 + t * (-42.66032258 + t * (132.13108234 + t * (-152.94239396 + t * 59.28637943))));
+  const g = 0.09140261 + t * (2.19418839 + t * (4.84296658 + t * (-14.18503333 + t * (4.27729857 + t * 2.82956604))));
+  const b = 0.1066733 + t * (12.64194608 + t * (-60.58204836 + t * (110.36276771 + t * (-89.90310912 + t * 27.34824973))));
+  return [r, g, b].map((v) => Math.round(255 * Math.min(1, Math.max(0, v))));
+}
+
+function nearness(d, kind) { return kind === 'metric' ? (d > 0 ? 1 / d : 0) : d; }
+
+function drawDepth() {
+  if (!current) return;
+  const { depth, width, height, kind } = current;
+  const canvas = $('depth');
+  canvas.width = width; canvas.height = height;
+  const ctx = canvas.getContext('2d');
+  const img = ctx.createImageData(width, height);
+  let lo = Infinity, hi = -Infinity;
+  for (const d of depth) { const n = nearness(d, kind); if (Number.isFinite(n)) { lo = Math.min(lo, n); hi = Math.max(hi, n); } }
+  const gray = $('colormap').value === 'gray';
+  for (let i = 0; i < depth.length; i++) {
+    const t = hi > lo ? (nearness(depth[i], kind) - lo) / (hi - lo) : 0;
+    const [r, g, b] = gray ? [255 * t, 255 * t, 255 * t] : turbo(t);
+    img.data.set([r, g, b, 255], i * 4);
+  }
+  ctx.putImageData(img, 0, 0);
+}
+
+function draw3d(photoPixels) {
+  const { depth, width, height, kind, focal } = current;
+  const host = $('view3d');
+  host.replaceChildren();
+  const renderer = new THREE.WebGLRenderer({ antialias: true, preserveDrawingBuffer: true });
+  renderer.setSize(host.clientWidth, host.clientHeight);
+  renderer.domElement.id = 'canvas3d';
+  host.appendChild(renderer.domElement);
+  const scene = new THREE.Scene();
+  const camera = new THREE.PerspectiveCamera(60, host.clientWidth / host.clientHeight, 0.01, 1000);
+  // Pinhole lift: metric depth in metres through the focal length; relative depth on an arbitrary scale.
+  const f = focal || 0.5 * width / Math.tan(Math.PI / 6);
+  const step = Math.max(1, Math.round(Math.sqrt(width * height / 150000)));
+  const positions = [], colors = [];
+  let sum = 0, n = 0;
+  for (let v = 0; v < height; v += step) for (let u = 0; u < width; u += step) {
+    const raw = depth[v * width + u];
+    const z = kind === 'metric' ? raw : (raw > 0 ? 1 / raw : 0);
+    if (!(z > 0) || !Number.isFinite(z)) continue;
+    positions.push((u + 0.5 - width / 2) * z / f, -(v + 0.5 - height / 2) * z / f, -z);
+    const p = (v * width + u) * 4;
+    colors.push(photoPixels[p] / 255, photoPixels[p + 1] / 255, photoPixels[p + 2] / 255);
+    sum += z; n++;
+  }
+  const geometry = new THREE.BufferGeometry();
+  geometry.setAttribute('position', new THREE.Float32BufferAttribute(positions, 3));
+  geometry.setAttribute('color', new THREE.Float32BufferAttribute(colors, 3));
+  const mean = n ? sum / n : 1;
+  scene.add(new THREE.Points(geometry, new THREE.PointsMaterial({ size: mean / f * step * 1.5, vertexColors: true })));
+  camera.position.set(0, 0, mean * 0.3);
+  const controls = new OrbitControls(camera, renderer.domElement);
+  controls.target.set(0, 0, -mean);
+  controls.update();
+  renderer.setAnimationLoop(() => { controls.update(); renderer.render(scene, camera); });
+}
+
+async function estimate(file) {
+  $('status').textContent = `estimating ${file.name}…`;
+  $('photo').src = URL.createObjectURL(file);
+  const response = await fetch('/api/depth', { method: 'POST', body: file, headers: { Accept: 'application/octet-stream' } });
+  if (!response.ok) { $('status').textContent = `error ${response.status}: ${(await response.json()).error}`; return; }
+  const h = (name) => response.headers.get(name);
+  current = {
+    file, depth: new Float32Array(await response.arrayBuffer()),
+    width: +h('X-Depth-Width'), height: +h('X-Depth-Height'), kind: h('X-Depth-Kind'),
+    focal: h('X-Focal-Length') ? +h('X-Focal-Length') : null,
+  };
+  $('fov').textContent = h('X-Field-Of-View') ? `field of view ${(+h('X-Field-Of-View')).toFixed(1)}°` : '';
+  $('focal').textContent = current.focal ? `focal length ${current.focal.toFixed(1)} px (${h('X-Focal-Length-Source')})` : '';
+  drawDepth();
+  const photo = await createImageBitmap(file, { imageOrientation: 'from-image' });
+  const scratch = new OffscreenCanvas(current.width, current.height).getContext('2d');
+  scratch.drawImage(photo, 0, 0, current.width, current.height);
+  draw3d(scratch.getImageData(0, 0, current.width, current.height).data);
+  $('downloads').replaceChildren(...['npy', 'pfm', 'png16', 'gray8', 'color', 'json'].map((format) => {
+    const a = document.createElement('a');
+    a.href = '#'; a.textContent = format;
+    a.onclick = async (e) => {
+      e.preventDefault();
+      const r = await fetch(`/api/depth?format=${format}&colormap=${$('colormap').value}`, { method: 'POST', body: file });
+      const link = document.createElement('a');
+      link.href = URL.createObjectURL(await r.blob());
+      link.download = `${file.name.replace(/\.[^.]+$/, '')}.${{ png16: '16bit.png', gray8: 'gray.png', color: 'png' }[format] ?? format}`;
+      link.click();
+    };
+    return a;
+  }));
+  $('status').textContent = `done: ${current.width}×${current.height}, ${current.kind} depth`;
+}
+
+$('file').addEventListener('change', (e) => { if (e.target.files[0]) estimate(e.target.files[0]); });
+$('colormap').addEventListener('change', drawDepth);
+const drop = $('drop');
+drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
+drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+drop.addEventListener('drop', (e) => { e.preventDefault(); drop.classList.remove('over'); if (e.dataTransfer.files[0]) estimate(e.dataTransfer.files[0]); });
+$('depth').addEventListener('mousemove', (e) => {
+  if (!current) return;
+  const rect = e.target.getBoundingClientRect();
+  const u = Math.floor((e.clientX - rect.left) / rect.width * current.width), v = Math.floor((e.clientY - rect.top) / rect.height * current.height);
+  const d = current.depth[v * current.width + u];
+  $('hover').textContent = current.kind === 'metric' ? `depth ${d.toFixed(3)} m` : `relative ${d.toFixed(4)}`;
+});

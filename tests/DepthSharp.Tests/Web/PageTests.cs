@@ -1,0 +1,46 @@
+using System.Diagnostics;
+using DepthSharp.Imaging;
+using DepthSharp.Pipeline;
+using DepthSharp.Web;
+
+namespace DepthSharp.Tests.Web;
+
+/// <summary>
+/// The page in headless Chromium (Debian's chromium, driven by Playwright from the npm registry; .ci/run installs both):
+/// upload a fixture picture, see the depth picture and the 3D view render, and check the screenshot is not blank.
+/// </summary>
+public sealed class PageTests
+{
+    private static string RepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "DepthSharp.slnx"))) return dir.FullName;
+        throw new DirectoryNotFoundException("no DepthSharp.slnx above the test binaries");
+    }
+
+    [Fact]
+    public async Task UploadShowsDepthAndPointCloud()
+    {
+        var estimator = DepthEstimator.Load(Fixtures.Path("models", "depth_pro_tiny"));
+        await using var app = DepthServer.Build(estimator, "depth_pro_tiny", new ServeOptions(), "http://127.0.0.1:0");
+        await app.StartAsync();
+        string shot = Environment.GetEnvironmentVariable("DEPTHSHARP_SCREENSHOT") ?? Path.Combine(Path.GetTempPath(), $"depthsharp-page-{Guid.NewGuid():N}.png");
+        string script = Path.Combine(RepoRoot(), "src", "DepthSharp.Web", "client", "page-test.mjs");
+
+        var psi = new ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { script, app.Urls.First() + "/", Fixtures.Path("images", "exif_focal_35mm.jpg"), shot }) psi.ArgumentList.Add(a);
+        using var node = Process.Start(psi)!;
+        var stdout = node.StandardOutput.ReadToEndAsync();
+        var stderr = node.StandardError.ReadToEndAsync();
+        if (!node.WaitForExit(TimeSpan.FromMinutes(3))) { node.Kill(entireProcessTree: true); Assert.Fail("the browser test ran past 3 minutes"); }
+        Assert.True(node.ExitCode == 0, $"exit {node.ExitCode}: {await stdout} {await stderr}");
+
+        // The screenshot itself: many distinct, non-dark colours (photo, depth colours, lit points).
+        var png = PngDecoder.DecodeFile(shot).ToRgb8();
+        var colours = new HashSet<int>();
+        for (int i = 0; i < png.Pixels.Length; i += 3)
+            if (png.Pixels[i] + png.Pixels[i + 1] + png.Pixels[i + 2] > 60) colours.Add(png.Pixels[i] << 16 | png.Pixels[i + 1] << 8 | png.Pixels[i + 2]);
+        Assert.True(colours.Count > 500, $"screenshot has only {colours.Count} distinct colours");
+        if (Environment.GetEnvironmentVariable("DEPTHSHARP_SCREENSHOT") is null) File.Delete(shot);
+    }
+}
