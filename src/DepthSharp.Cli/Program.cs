@@ -8,5 +8,7 @@ var root = new RootCommand("DepthSharp: monocular depth estimation in managed .N
     BenchCommand.Create(),
     ConvertCommand.Create(),
     BenchDecodeCommand.Create(),
+    HubCommands.Download(),
+    HubCommands.Inspect(),
 };
 return await root.Parse(args).InvokeAsync();
