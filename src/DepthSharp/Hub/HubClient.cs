@@ -103,7 +103,16 @@ public sealed partial class HubClient
     {
         string partial = blob + ".incomplete";
         long have = File.Exists(partial) ? new FileInfo(partial).Length : 0;
-        using var response = await GetFollowingAsync(id, file, url, have, cancel);
+        var response = await GetFollowingAsync(id, file, url, have, cancel);
+        if (response.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable)
+        {
+            // The partial file is not a prefix the server can continue (e.g. as long as the whole file): start over.
+            response.Dispose();
+            File.Delete(partial);
+            have = 0;
+            response = await GetFollowingAsync(id, file, url, 0, cancel);
+        }
+        using var _ = response;
         if (response.StatusCode != HttpStatusCode.PartialContent) have = 0; // the server sent the whole file
         bool lfs = Sha256Pattern().IsMatch(etag);
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
@@ -162,6 +171,7 @@ public sealed partial class HubClient
                 using (response) url = RedirectTarget(response, url, id, file);
                 continue;
             }
+            if (response.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable && from > 0) return response;
             try { ThrowOnError(response, id, file); }
             catch { response.Dispose(); throw; }
             return response;

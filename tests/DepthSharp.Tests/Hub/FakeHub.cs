@@ -114,6 +114,12 @@ internal sealed class FakeHub : IDisposable
         byte[] bytes = await File.ReadAllBytesAsync(local);
         long from = request.Headers["Range"] is string range && range.StartsWith("bytes=", StringComparison.Ordinal)
             ? long.Parse(range["bytes=".Length..].TrimEnd('-')) : 0;
+        if (from >= bytes.Length && from > 0)
+        {
+            response.Headers["Content-Range"] = $"bytes */{bytes.Length}";
+            End(response, 416);
+            return;
+        }
         if (from > 0)
         {
             response.StatusCode = 206;

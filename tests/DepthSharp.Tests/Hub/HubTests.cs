@@ -166,6 +166,17 @@ public sealed class HubTests : IDisposable
     }
 
     [Fact]
+    public async Task PartialThatCannotBeContinuedStartsOver()
+    {
+        _hub.WithRepo(Repo, Tiny);
+        string model = Path.Combine(Tiny, "model.safetensors"), sha = FakeHub.Sha256(model);
+        Directory.CreateDirectory(Path.Combine(RepoDir, "blobs"));
+        File.WriteAllBytes(Path.Combine(RepoDir, "blobs", sha + ".incomplete"), new byte[new FileInfo(model).Length + 1]);
+        string folder = await ModelResolver.ResolveAsync(Repo, Options());
+        Assert.Equal(sha, FakeHub.Sha256(Path.Combine(folder, "model.safetensors")));
+    }
+
+    [Fact]
     public async Task WrongSha256IsRefused()
     {
         _hub.WithRepo(Repo, Tiny);
