@@ -19,6 +19,7 @@ internal sealed class FakeHub : IDisposable
 
     private readonly HttpListener _listener = new();
     private readonly CancellationTokenSource _stop = new(TimeSpan.FromMinutes(2));
+    private bool _disposed;
     private readonly Dictionary<string, (string Folder, string? Token)> _repos = new(StringComparer.Ordinal);
 
     /// <summary>Requests seen, as "METHOD path [range]".</summary>
@@ -159,8 +160,11 @@ internal sealed class FakeHub : IDisposable
         return Convert.ToHexStringLower(SHA1.HashData([.. Encoding.ASCII.GetBytes($"blob {content.Length}\0"), .. content]));
     }
 
+    // Tests may stop the server early (to play an unreachable Hub) and then dispose it again.
     public void Dispose()
     {
+        if (_disposed) return;
+        _disposed = true;
         _stop.Cancel();
         _listener.Close();
         _stop.Dispose();

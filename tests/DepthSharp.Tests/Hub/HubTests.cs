@@ -205,6 +205,31 @@ public sealed class HubTests : IDisposable
     }
 
     [Fact]
+    public async Task HeldLockTimesOutNamingTheFile()
+    {
+        _hub.WithRepo(Repo, Tiny);
+        string sha = FakeHub.Sha256(Path.Combine(Tiny, "model.safetensors"));
+        Directory.CreateDirectory(Path.Combine(RepoDir, "blobs"));
+        using var held = new FileStream(Path.Combine(RepoDir, "blobs", sha + ".lock"), FileMode.Create, FileAccess.ReadWrite, FileShare.None);
+        var client = new HubClient(Options() with { LockTimeout = TimeSpan.FromMilliseconds(300) });
+        var e = await Assert.ThrowsAsync<HubException>(() => client.DownloadAsync(HubModelId.Parse(Repo), "model.safetensors"));
+        Assert.Equal(HubErrorKind.Locked, e.Kind);
+        Assert.Contains("model.safetensors", e.Message);
+    }
+
+    [Fact]
+    public async Task UnreachableHubFallsBackToTheCache()
+    {
+        _hub.WithRepo(Repo, Tiny);
+        string folder = await ModelResolver.ResolveAsync(Repo, Options());
+        _hub.Dispose();
+        Assert.Equal(folder, await ModelResolver.ResolveAsync(Repo, Options()));
+        var e = await Assert.ThrowsAsync<HubException>(() => ModelResolver.ResolveAsync("apple/other", Options()));
+        Assert.Equal(HubErrorKind.Transfer, e.Kind);
+        Assert.Contains("apple/other", e.Message);
+    }
+
+    [Fact]
     public async Task CancelledTokenStopsTheDownload()
     {
         _hub.WithRepo(Repo, Tiny);
