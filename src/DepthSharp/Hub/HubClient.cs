@@ -32,7 +32,8 @@ public sealed partial class HubClient
     /// </summary>
     public async Task<string> DownloadAsync(HubModelId id, string file, IProgress<long>? progress = null, CancellationToken cancel = default)
     {
-        if (file.Split('/').Any(s => s is "" or "." or "..") || Path.IsPathRooted(file))
+        // Repo paths use '/'; anything that could climb out of the snapshot folder is refused.
+        if (file.Split('/').Any(s => s is "" or "." or "..") || file.Contains('\\') || Path.IsPathRooted(file))
             throw new HubException(HubErrorKind.FileNotFound, $"{id}: '{file}' is not a file name inside the repo");
         string repoDir = HubCache.RepoDir(_options.CacheDir, id.Repo);
         if (_options.Offline)

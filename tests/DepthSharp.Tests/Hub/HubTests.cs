@@ -143,6 +143,8 @@ public sealed class HubTests : IDisposable
         var e = await Assert.ThrowsAsync<HubException>(() => new HubClient(Options()).DownloadAsync(HubModelId.Parse(Repo), "tokenizer.json"));
         Assert.Equal(HubErrorKind.FileNotFound, e.Kind);
         Assert.Contains("tokenizer.json", e.Message);
+        foreach (string escape in new[] { "../../etc/passwd", "a/../../b", "/etc/passwd", "a\\..\\b" })
+            Assert.Equal(HubErrorKind.FileNotFound, (await Assert.ThrowsAsync<HubException>(() => new HubClient(Options()).DownloadAsync(HubModelId.Parse(Repo), escape))).Kind);
     }
 
     [Fact]
