@@ -13,7 +13,7 @@ internal static class EstimateCommand
     {
         var images = new Argument<string[]>("images") { Description = "PNG or JPEG pictures, folders (walked recursively, mirrored into --output) or globs", Arity = ArgumentArity.OneOrMore };
         var skipExisting = new Option<bool>("--skip-existing") { Description = "Skip pictures whose <stem>.json (written last) is already there, to resume a large folder" };
-        var model = new Option<string>("--model") { Description = "Hugging Face model folder (config.json, preprocessor_config.json, *.safetensors)", Required = true };
+        var model = HubCommands.ModelOption();
         var output = new Option<string>("--output") { Description = "Folder for <stem>.json and the --format files", Required = true };
         var threads = new Option<int?>("--threads") { Description = "Worker threads (default: all cores)" };
         var noFov = new Option<bool>("--no-fov") { Description = "Do not run the field-of-view head" };
@@ -48,7 +48,7 @@ internal static class EstimateCommand
             };
             var log = Console.Error;
             await log.WriteLineAsync($"loading {parse.GetValue(model)}");
-            var estimator = DepthEstimator.Load(parse.GetValue(model)!, options);
+            var estimator = DepthEstimator.Load(await HubCommands.ResolveAsync(parse.GetValue(model)!, cancel), options);
             var decode = new ImageDecodeOptions { ApplyExifOrientation = !parse.GetValue(noOrient) };
             var writer = new OutputWriter(parse.GetValue(formats)!, parse.GetValue(colormap));
             var pictures = InputExpander.Expand(parse.GetValue(images)!);

@@ -9,5 +9,7 @@ var root = new RootCommand("DepthSharp: monocular depth estimation in managed .N
     ConvertCommand.Create(),
     BenchDecodeCommand.Create(),
     ServeCommand.Create(),
+    HubCommands.Download(),
+    HubCommands.Inspect(),
 };
 return await root.Parse(args).InvokeAsync();

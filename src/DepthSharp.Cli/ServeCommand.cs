@@ -10,7 +10,7 @@ internal static class ServeCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Model folder", Required = true };
+        var model = HubCommands.ModelOption();
         var urls = new Option<string>("--urls") { Description = "Address to listen on", DefaultValueFactory = _ => "http://127.0.0.1:5080" };
         var threads = new Option<int?>("--threads") { Description = "Worker threads (default: all cores)" };
         var concurrent = new Option<int>("--max-concurrent") { Description = "Forward passes at once", DefaultValueFactory = _ => 1 };
@@ -22,7 +22,7 @@ internal static class ServeCommand
         {
             if (parse.GetValue(threads) is int t) KernelOptions.Threads = t;
             string dir = parse.GetValue(model)!;
-            var estimator = DepthEstimator.Load(dir);
+            var estimator = DepthEstimator.Load(await HubCommands.ResolveAsync(dir, cancel));
             var options = new ServeOptions { MaxConcurrent = parse.GetValue(concurrent), MaxQueue = parse.GetValue(queue) };
             await using var app = DepthServer.Build(estimator, Path.GetFileName(Path.TrimEndingDirectorySeparator(dir)), options, parse.GetValue(urls)!);
             await app.StartAsync(cancel);

@@ -32,3 +32,14 @@ public sealed class ConfigException : DepthSharpException
     public ConfigException(string? fileName, string problem)
         : base(fileName is null ? problem : $"{fileName}: {problem}") => FileName = fileName;
 }
+
+/// <summary>Why a Hub model could not be resolved; lets callers (and tests) tell the cases apart without parsing messages.</summary>
+public enum HubErrorKind { InvalidModelId, Unauthorized, RepoNotFound, RevisionNotFound, FileNotFound, NotCached, Transfer, Integrity, Locked }
+
+/// <summary>A model that cannot be found, downloaded or verified on the Hugging Face Hub or in its local cache.</summary>
+public sealed class HubException : DepthSharpException
+{
+    public HubErrorKind Kind { get; }
+    public HubException(HubErrorKind kind, string message) : base(message) => Kind = kind;
+    public HubException(HubErrorKind kind, string message, Exception inner) : base(message, inner) => Kind = kind;
+}

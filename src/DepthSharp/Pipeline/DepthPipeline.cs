@@ -1,0 +1,131 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using DepthSharp.Hub;
+using DepthSharp.Imaging;
+using DepthSharp.Models;
+
+namespace DepthSharp.Pipeline;
+
+/// <summary>Settings for <see cref="DepthPipeline.CreateAsync"/>.</summary>
+public sealed record DepthPipelineOptions
+{
+    /// <summary>Model behaviour (field-of-view head, EXIF focal length, flip averaging).</summary>
+    public DepthEstimatorOptions Estimator { get; init; } = new();
+
+    /// <summary>How pictures are decoded (EXIF orientation).</summary>
+    public ImageDecodeOptions Decode { get; init; } = ImageDecodeOptions.Default;
+
+    /// <summary>Hub endpoint, cache, token and offline mode; null reads the HF_* environment variables.</summary>
+    public HubOptions? Hub { get; init; }
+}
+
+/// <summary>One picture's depth with where it came from and how long each part took.</summary>
+/// <param name="Depth">The depth at the picture's size, with the camera estimate where the model gives one.</param>
+/// <param name="FileName">The picture's file (or the name given with a stream); null for an in-memory image.</param>
+/// <param name="DecodeTime">Reading and decoding the picture (zero for an in-memory image).</param>
+/// <param name="InferenceTime">Preprocessing, the forward pass and post-processing.</param>
+public sealed record DepthEstimate(DepthResult Depth, string? FileName, TimeSpan DecodeTime, TimeSpan InferenceTime)
+{
+    /// <summary>Decode plus inference.</summary>
+    public TimeSpan TotalTime => DecodeTime + InferenceTime;
+}
+
+/// <summary>
+/// The front door: a model named by folder or Hub repo id (<c>org/name[@revision]</c>, fetched into the Hugging Face cache),
+/// ready to turn picture files, streams or decoded images into depth.
+/// </summary>
+/// <example>
+/// <code>
+/// var pipeline = await DepthPipeline.CreateAsync("apple/DepthPro-hf");
+/// var estimate = pipeline.Estimate("photo.jpg");
+/// Console.WriteLine($"{estimate.Depth.Width}x{estimate.Depth.Height} in {estimate.TotalTime.TotalSeconds:F1} s");
+/// </code>
+/// </example>
+public sealed class DepthPipeline
+{
+    private static readonly string[] PictureExtensions = [".png", ".jpg", ".jpeg"];
+    private readonly ImageDecodeOptions _decode;
+
+    private DepthPipeline(string modelFolder, DepthEstimator estimator, ImageDecodeOptions decode)
+    {
+        ModelFolder = modelFolder;
+        Estimator = estimator;
+        _decode = decode;
+    }
+
+    /// <summary>The local folder the model was loaded from (a Hub cache snapshot for a repo id).</summary>
+    public string ModelFolder { get; }
+
+    /// <summary>The loaded model, for batches and lower-level calls.</summary>
+    public DepthEstimator Estimator { get; }
+
+    /// <summary>config.json's model_type (depth_pro, dpt, depth_anything, zoedepth).</summary>
+    public string ModelType => Estimator.ModelType;
+
+    /// <summary>
+    /// Resolves <paramref name="model"/> (a folder, or a Hub repo id downloaded when not cached) and loads it strictly.
+    /// <paramref name="downloadProgress"/> receives the bytes downloaded so far.
+    /// </summary>
+    /// <exception cref="HubException">The repo, revision or a file cannot be found, fetched or verified.</exception>
+    /// <exception cref="ConfigException">The config is missing a value or names an unsupported model type.</exception>
+    /// <exception cref="CheckpointException">The weights are broken or do not fit the model.</exception>
+    public static async Task<DepthPipeline> CreateAsync(string model = ModelResolver.DefaultModel, DepthPipelineOptions? options = null,
+        IProgress<long>? downloadProgress = null, CancellationToken cancel = default)
+    {
+        options ??= new DepthPipelineOptions();
+        string folder = await ModelResolver.ResolveAsync(model, options.Hub, downloadProgress, cancel);
+        cancel.ThrowIfCancellationRequested();
+        // Loading maps and converts the weights: keep it off the caller's (possibly UI) thread.
+        var estimator = await Task.Run(() => DepthEstimator.Load(folder, options.Estimator), cancel);
+        return new DepthPipeline(folder, estimator, options.Decode);
+    }
+
+    /// <summary>Depth for a PNG or JPEG file.</summary>
+    /// <exception cref="ImageFormatException">The file cannot be read or decoded.</exception>
+    public DepthEstimate Estimate(string path, IProgress<ModelProgress>? progress = null, CancellationToken cancel = default)
+    {
+        var clock = Stopwatch.StartNew();
+        var image = ImageFile.Load(path, _decode);
+        return Run(image, path, clock.Elapsed, progress, cancel);
+    }
+
+    /// <summary>Depth for a PNG or JPEG read to its end from <paramref name="stream"/>; <paramref name="name"/> appears in errors and the result.</summary>
+    /// <exception cref="ImageFormatException">The bytes cannot be decoded.</exception>
+    public DepthEstimate Estimate(Stream stream, string? name = null, IProgress<ModelProgress>? progress = null, CancellationToken cancel = default)
+    {
+        var clock = Stopwatch.StartNew();
+        using var buffer = new MemoryStream();
+        stream.CopyTo(buffer);
+        var image = ImageFile.Decode(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), name, _decode);
+        return Run(image, name, clock.Elapsed, progress, cancel);
+    }
+
+    /// <summary>Depth for an already decoded upright RGB image (no EXIF, so DepthPro uses its field-of-view head).</summary>
+    public DepthEstimate Estimate(RgbImage image, IProgress<ModelProgress>? progress = null, CancellationToken cancel = default) =>
+        Run(new LoadedImage(image, null, null), null, TimeSpan.Zero, progress, cancel);
+
+    /// <summary>
+    /// Depth for each PNG and JPEG file directly in <paramref name="folder"/>, in file-name order, one at a time off the
+    /// caller's thread. A picture that cannot be decoded stops the enumeration with its <see cref="ImageFormatException"/>.
+    /// </summary>
+    public async IAsyncEnumerable<DepthEstimate> EstimateFolderAsync(string folder, IProgress<ModelProgress>? progress = null,
+        [EnumeratorCancellation] CancellationToken cancel = default)
+    {
+        if (!Directory.Exists(folder)) throw new ImageFormatException(folder, "folder not found");
+        var files = Directory.EnumerateFiles(folder)
+            .Where(f => PictureExtensions.Contains(Path.GetExtension(f), StringComparer.OrdinalIgnoreCase))
+            .Order(StringComparer.Ordinal).ToList();
+        foreach (string file in files)
+        {
+            cancel.ThrowIfCancellationRequested();
+            yield return await Task.Run(() => Estimate(file, progress, cancel), cancel);
+        }
+    }
+
+    private DepthEstimate Run(LoadedImage image, string? name, TimeSpan decodeTime, IProgress<ModelProgress>? progress, CancellationToken cancel)
+    {
+        var clock = Stopwatch.StartNew();
+        var depth = Estimator.Estimate(image, progress, cancel);
+        return new DepthEstimate(depth, name, decodeTime, clock.Elapsed);
+    }
+}
