@@ -26,6 +26,9 @@ public sealed record ServeOptions
 
     /// <summary>A request taking longer than this is cancelled (504).</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Recent results kept for their output links (/api/results/{id}/{format}); older ones are dropped.</summary>
+    public int KeptResults { get; init; } = 16;
 }
 
 /// <summary>The HTTP API over one loaded model: /api/health, /api/model, POST /api/depth.</summary>
@@ -40,17 +43,21 @@ public static class DepthServer
         builder.Services.ConfigureHttpJsonOptions(j => j.SerializerOptions.TypeInfoResolverChain.Insert(0, WebJson.Default));
         var app = builder.Build();
         var gate = new InferenceGate(options.MaxConcurrent, options.MaxQueue);
+        var store = new ResultStore(options.KeptResults);
 
         app.MapGet("/api/health", () => Results.Json(new Health("ok"), WebJson.Default.Health));
         app.MapGet("/api/model", () => Results.Json(new ModelInfo(modelName, estimator.ModelType), WebJson.Default.ModelInfo));
-        app.MapPost("/api/depth", (Delegate)((HttpContext http) => Estimate(http, estimator, options, gate)));
+        app.MapPost("/api/depth", (Delegate)((HttpContext http) => Estimate(http, estimator, options, gate, store)));
+        app.MapGet("/api/results/{id}/{format}", (string id, string format, string? colormap) =>
+            store.TryGet(id, out var kept) ? DepthFile(kept.Image, kept.Result, format, colormap)
+                : Problem(StatusCodes.Status404NotFound, $"no result '{id}' (only the last {options.KeptResults} are kept)"));
         app.MapGet("/", () => Site("index.html", "text/html; charset=utf-8"));
         app.MapGet("/app.js", () => Site("app.js", "text/javascript"));
         app.MapGet("/vendor/{name}", (string name) => Site($"vendor/{name}", "text/javascript"));
         return app;
     }
 
-    private static async Task<IResult> Estimate(HttpContext http, DepthEstimator estimator, ServeOptions options, InferenceGate gate)
+    private static async Task<IResult> Estimate(HttpContext http, DepthEstimator estimator, ServeOptions options, InferenceGate gate, ResultStore store)
     {
         byte[] body;
         try { body = await ReadPicture(http.Request, http.RequestAborted); }
@@ -88,38 +95,55 @@ public static class DepthServer
             headers["X-Focal-Length"] = focal.ToString("R", inv);
             headers["X-Focal-Length-Source"] = result.FocalLengthSource.ToString().ToLowerInvariant();
         }
+        string id = store.Add(image.Image, result);
+        headers["X-Result-Id"] = id;
         string? format = http.Request.Query["format"];
         if (format is not null and not "json")
-            return DepthFile(result, format, http.Request.Query["colormap"]);
+            return DepthFile(image.Image, result, format, http.Request.Query["colormap"]);
         if (http.Request.Headers.Accept.Any(a => a is not null && a.Contains("application/octet-stream", StringComparison.OrdinalIgnoreCase)))
         {
             var bytes = new byte[result.Depth.Length * sizeof(float)];
             Buffer.BlockCopy(result.Depth, 0, bytes, 0, bytes.Length);
             return Results.Bytes(bytes, "application/octet-stream");
         }
-        return Results.Json(new DepthSummary(result.Width, result.Height, result.IsMetric ? "metric" : "relative", result.FieldOfView,
-            result.FocalLength, result.FocalLengthSource.ToString().ToLowerInvariant(), result.Depth.Min(), result.Depth.Max()),
+        var links = Formats(result).ToDictionary(f => f, f => $"/api/results/{id}/{f}");
+        return Results.Json(new DepthSummary(id, result.Width, result.Height, result.IsMetric ? "metric" : "relative", result.FieldOfView,
+            result.FocalLength, result.FocalLengthSource.ToString().ToLowerInvariant(), result.Depth.Min(), result.Depth.Max(), links),
             WebJson.Default.DepthSummary);
     }
 
-    /// <summary>One of the tool's output files for a result: npy, pfm, png16, gray8 or color (with ?colormap=).</summary>
-    private static IResult DepthFile(DepthResult r, string format, string? colormapName)
+    /// <summary>The output formats a result offers; a point cloud needs metric depth and a focal length.</summary>
+    private static IEnumerable<string> Formats(DepthResult r)
     {
+        string[] always = ["raw", "npy", "pfm", "png16", "gray8", "color", "side-by-side"];
+        return r.IsMetric && r.FocalLength is not null && !r.IsInverseDepth ? [.. always, "ply"] : always;
+    }
+
+    /// <summary>One of the tool's output files for a result: raw, npy, pfm, png16, gray8, color or side-by-side (with ?colormap=), ply.</summary>
+    private static IResult DepthFile(RgbImage photo, DepthResult r, string format, string? colormapName)
+    {
+        var map = Enum.TryParse<Colormap>(colormapName, ignoreCase: true, out var m) ? m : Colormap.Turbo;
+        // Near is warm: metric depth is coloured by its inverse, relative models already give inverse depth.
+        RgbImage Colour() => DepthRender.Colorize(r.Depth, r.Width, r.Height, map, inverse: r.IsMetric && !r.IsInverseDepth);
         switch (format)
         {
+            case "raw":
+                var raw = new byte[r.Depth.Length * sizeof(float)];
+                Buffer.BlockCopy(r.Depth, 0, raw, 0, raw.Length);
+                return Results.Bytes(raw, "application/octet-stream", "depth.f32");
+            case "side-by-side": return Results.Bytes(PngEncoder.EncodeRgb8(DepthRender.SideBySide(photo, Colour())), "image/png", "depth_side.png");
+            case "ply" when r.IsMetric && r.FocalLength is double focal && !r.IsInverseDepth:
+                return Results.Bytes(DepthSharp.IO.PointCloud.EncodePly(photo, r.Depth, focal), "application/octet-stream", "depth.ply");
+            case "ply": return Problem(StatusCodes.Status400BadRequest, "a point cloud needs metric depth and a focal length; this model gives neither");
             case "npy": return Results.Bytes(DepthSharp.IO.Npy.Encode(r.Depth, [r.Height, r.Width]), "application/octet-stream", "depth.npy");
             case "pfm": return Results.Bytes(DepthRender.EncodePfm(r.Depth, r.Width, r.Height), "application/octet-stream", "depth.pfm");
             case "png16":
                 var samples = r.IsMetric ? DepthRender.MetricMillimetres16(r.Depth) : DepthRender.Relative16(r.Depth);
                 return Results.Bytes(PngEncoder.EncodeGray16(samples, r.Width, r.Height), "image/png", "depth_16bit.png");
             case "gray8": return Results.Bytes(PngEncoder.EncodeGray8(DepthRender.PipelineGray8(r.Depth), r.Width, r.Height), "image/png", "depth_gray.png");
-            case "color":
-                var map = Enum.TryParse<Colormap>(colormapName, ignoreCase: true, out var m) ? m : Colormap.Turbo;
-                // Near is warm: metric depth is coloured by its inverse, relative models already give inverse depth.
-                var picture = DepthRender.Colorize(r.Depth, r.Width, r.Height, map, inverse: r.IsMetric && !r.IsInverseDepth);
-                return Results.Bytes(PngEncoder.EncodeRgb8(picture), "image/png", "depth.png");
+            case "color": return Results.Bytes(PngEncoder.EncodeRgb8(Colour()), "image/png", "depth.png");
             default:
-                return Problem(StatusCodes.Status400BadRequest, $"format '{format}' is not one of json, npy, pfm, png16, gray8, color");
+                return Problem(StatusCodes.Status400BadRequest, $"format '{format}' is not one of json, raw, npy, pfm, png16, gray8, color, side-by-side, ply");
         }
     }
 
@@ -173,8 +197,32 @@ internal sealed class InferenceGate(int maxConcurrent, int maxQueue)
 public sealed record Health(string Status);
 public sealed record ModelInfo(string Name, string ModelType);
 public sealed record ErrorBody(string Error);
-public sealed record DepthSummary(int Width, int Height, string DepthKind, double? FieldOfView, double? FocalLength,
-    string FocalLengthSource, float DepthMin, float DepthMax);
+public sealed record DepthSummary(string Id, int Width, int Height, string DepthKind, double? FieldOfView, double? FocalLength,
+    string FocalLengthSource, float DepthMin, float DepthMax, Dictionary<string, string> Outputs);
+
+/// <summary>The last few results, by id, so the links in a response can be fetched; memory stays bounded.</summary>
+internal sealed class ResultStore(int capacity)
+{
+    private readonly Queue<string> _order = new();
+    private readonly Dictionary<string, (RgbImage Image, DepthResult Result)> _results = [];
+
+    public string Add(RgbImage image, DepthResult result)
+    {
+        string id = Guid.NewGuid().ToString("N");
+        lock (_results)
+        {
+            _results[id] = (image, result);
+            _order.Enqueue(id);
+            while (_order.Count > Math.Max(capacity, 0)) _results.Remove(_order.Dequeue());
+        }
+        return id;
+    }
+
+    public bool TryGet(string id, out (RgbImage Image, DepthResult Result) kept)
+    {
+        lock (_results) return _results.TryGetValue(id, out kept);
+    }
+}
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
 [JsonSerializable(typeof(Health))]

@@ -89,17 +89,14 @@ async function estimate(file) {
   const scratch = new OffscreenCanvas(current.width, current.height).getContext('2d');
   scratch.drawImage(photo, 0, 0, current.width, current.height);
   draw3d(scratch.getImageData(0, 0, current.width, current.height).data);
-  $('downloads').replaceChildren(...['npy', 'pfm', 'png16', 'gray8', 'color', 'json'].map((format) => {
+  const id = h('X-Result-Id');
+  const formats = ['npy', 'pfm', 'png16', 'gray8', 'color', 'side-by-side', 'raw'].concat(current.kind === 'metric' && current.focal ? ['ply'] : []);
+  const stem = file.name.replace(/\.[^.]+$/, '');
+  $('downloads').replaceChildren(...formats.map((format) => {
     const a = document.createElement('a');
-    a.href = '#'; a.textContent = format;
-    a.onclick = async (e) => {
-      e.preventDefault();
-      const r = await fetch(`/api/depth?format=${format}&colormap=${$('colormap').value}`, { method: 'POST', body: file });
-      const link = document.createElement('a');
-      link.href = URL.createObjectURL(await r.blob());
-      link.download = `${file.name.replace(/\.[^.]+$/, '')}.${{ png16: '16bit.png', gray8: 'gray.png', color: 'png' }[format] ?? format}`;
-      link.click();
-    };
+    a.textContent = format;
+    a.href = `/api/results/${id}/${format}?colormap=${$('colormap').value}`;
+    a.download = `${stem}.${{ png16: '16bit.png', gray8: 'gray.png', color: 'png', 'side-by-side': 'side.png', raw: 'f32' }[format] ?? format}`;
     return a;
   }));
   $('status').textContent = `done: ${current.width}×${current.height}, ${current.kind} depth`;

@@ -68,6 +68,46 @@ public sealed class DepthServerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task OutputLinksServeEveryFormat()
+    {
+        var client = await Start(new ServeOptions());
+        var response = await client.PostAsync("/api/depth", Picture("exif_focal_35mm.jpg"));
+        var summary = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        var outputs = summary.GetProperty("outputs").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString()!);
+        Assert.Equal(["color", "gray8", "npy", "pfm", "ply", "png16", "raw", "side-by-side"], outputs.Keys.Order().ToArray());
+        foreach (var (format, link) in outputs)
+        {
+            var file = await client.GetAsync(link);
+            Assert.True(file.StatusCode == HttpStatusCode.OK, $"{format}: {file.StatusCode}");
+            var bytes = await file.Content.ReadAsByteArrayAsync();
+            Assert.True(bytes.Length > 100, $"{format}: {bytes.Length} bytes");
+            if (format is "color" or "gray8" or "png16" or "side-by-side") Assert.NotNull(PngDecoder.Decode(bytes, format));
+        }
+        var npy = DepthSharp.IO.Npy.Read(await client.GetByteArrayAsync(outputs["npy"]));
+        var expected = Estimator.Estimate(ImageFile.Load(Fixtures.Path("images", "exif_focal_35mm.jpg")));
+        Assert.Equal(expected.Depth, npy.Float32);
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/api/results/nothing/npy")).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await client.GetAsync(outputs["npy"].Replace("/npy", "/bmp"))).StatusCode);
+    }
+
+    [Fact]
+    public async Task SlowRequestsTimeOut()
+    {
+        var client = await Start(new ServeOptions { RequestTimeout = TimeSpan.FromMilliseconds(1) });
+        var response = await client.PostAsync("/api/depth", Picture("exif_focal_35mm.jpg"));
+        Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task PageAndBundledScriptsAreServed()
+    {
+        var client = await Start(new ServeOptions());
+        Assert.Contains("importmap", await client.GetStringAsync("/"));
+        foreach (var path in new[] { "/app.js", "/vendor/three.module.js", "/vendor/three.core.js", "/vendor/OrbitControls.js" })
+            Assert.True((await client.GetByteArrayAsync(path)).Length > 1000, path);
+    }
+
+    [Fact]
     public async Task MultipartUploadsWork()
     {
         var client = await Start(new ServeOptions());
