@@ -11,5 +11,6 @@ namespace DepthSharp.Cli;
 [JsonSerializable(typeof(string))]
 [JsonSerializable(typeof(int[]))]
 [JsonSerializable(typeof(double[]))]
+[JsonSerializable(typeof(string[]))]
 [JsonSerializable(typeof(bool))]
 internal sealed partial class CliJson : JsonSerializerContext;

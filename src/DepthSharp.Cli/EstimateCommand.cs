@@ -12,6 +12,10 @@ internal static class EstimateCommand
     public static Command Create()
     {
         var images = new Argument<string[]>("images") { Description = "PNG or JPEG pictures, folders (walked recursively, mirrored into --output) or globs", Arity = ArgumentArity.OneOrMore };
+        var focalLength = new Option<double?>("--focal-length") { Description = "The camera's focal length in pixels (DepthPro scales its depth by it; every model's JSON and point cloud use it)" };
+        var plyScale = new Option<double?>("--ply-scale") { Description = "For relative models: metres per unit of depth (inverse-depth models: metres × disparity) so that --format ply can write a point cloud" };
+        focalLength.Validators.Add(r => { if (r.GetValue(focalLength) is double f && !(f > 0)) r.AddError("--focal-length must be positive"); });
+        plyScale.Validators.Add(r => { if (r.GetValue(plyScale) is double v && !(v > 0)) r.AddError("--ply-scale must be positive"); });
         var skipExisting = new Option<bool>("--skip-existing") { Description = "Skip pictures whose <stem>.json (written last) is already there, to resume a large folder" };
         var model = HubCommands.ModelOption();
         var output = new Option<string>("--output") { Description = "Folder for <stem>.json and the --format files", Required = true };
@@ -34,7 +38,7 @@ internal static class EstimateCommand
         var flip = new Option<bool>("--flip") { Description = "Average with the pass on the horizontally flipped picture (ZoeDepth; twice the time)" };
         var batchSize = new Option<int>("--batch-size") { Description = "Run this many pictures as one batch when their model inputs have the same size", DefaultValueFactory = _ => 1 };
         batchSize.Validators.Add(r => { if (r.GetValue(batchSize) < 1) r.AddError("--batch-size must be at least 1"); });
-        var command = new Command("estimate", "Estimate depth for each picture (PNG or JPEG)") { images, model, output, threads, noFov, noExif, noOrient, formats, colormap, flip, batchSize, skipExisting };
+        var command = new Command("estimate", "Estimate depth for each picture (PNG or JPEG)") { images, model, output, threads, noFov, noExif, noOrient, formats, colormap, flip, batchSize, skipExisting, focalLength, plyScale };
         command.SetAction((parse, cancel) => CliErrors.Run(async () =>
         {
             if (parse.GetValue(threads) is int t) KernelOptions.Threads = t;
@@ -45,12 +49,13 @@ internal static class EstimateCommand
                 UseFovModel = parse.GetValue(noFov) ? false : null,
                 PreferExifFocalLength = !parse.GetValue(noExif),
                 FlipAverage = parse.GetValue(flip),
+                FocalLengthPixels = parse.GetValue(focalLength),
             };
             var log = Console.Error;
             await log.WriteLineAsync($"loading {parse.GetValue(model)}");
             var estimator = DepthEstimator.Load(await HubCommands.ResolveAsync(parse.GetValue(model)!, cancel), options);
             var decode = new ImageDecodeOptions { ApplyExifOrientation = !parse.GetValue(noOrient) };
-            var writer = new OutputWriter(parse.GetValue(formats)!, parse.GetValue(colormap));
+            var writer = new OutputWriter(parse.GetValue(formats)!, parse.GetValue(colormap), parse.GetValue(plyScale));
             var pictures = InputExpander.Expand(parse.GetValue(images)!);
             if (pictures.Count == 0) throw new InputException("no PNG or JPEG pictures in the given inputs");
             if (parse.GetValue(skipExisting))

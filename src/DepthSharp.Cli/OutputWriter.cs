@@ -6,7 +6,7 @@ using DepthSharp.Pipeline;
 namespace DepthSharp.Cli;
 
 /// <summary>Writes the chosen files for one picture's depth; each file appears whole or not at all.</summary>
-internal sealed class OutputWriter(IReadOnlyCollection<string> formats, Colormap colormap)
+internal sealed class OutputWriter(IReadOnlyCollection<string> formats, Colormap colormap, double? plyScale = null)
 {
     public static readonly string[] Formats = ["npy", "pfm", "png16", "gray8", "color", "side-by-side", "ply"];
 
@@ -48,8 +48,17 @@ internal sealed class OutputWriter(IReadOnlyCollection<string> formats, Colormap
                 PointCloud.WritePly(stem + ".ply", photo, r.Depth, focal);
                 Add(stem + ".ply");
             }
+            else if (!r.IsMetric && plyScale is double scale)
+            {
+                // Relative depth given a scale by the user; without a focal length a 60° horizontal field of view is assumed.
+                double f = r.FocalLength ?? 0.5 * r.Width / Math.Tan(Math.PI / 6);
+                var metres = r.Depth.Select(v => r.IsInverseDepth ? (v > 0 ? (float)(scale / v) : float.NaN) : (float)(scale * v)).ToArray();
+                PointCloud.WritePly(stem + ".ply", photo, metres, f);
+                Add(stem + ".ply");
+                if (r.FocalLength is null) log.WriteLine($"{stem}.ply: no focal length known, a 60° horizontal field of view assumed (--focal-length sets it)");
+            }
             else
-                log.WriteLine($"{stem}.ply skipped: {modelType} gives {(r.IsMetric ? "no focal length" : "relative depth")}, so the points would have no scale");
+                log.WriteLine($"{stem}.ply skipped: {modelType} gives {(r.IsMetric ? "no focal length (--focal-length sets one)" : "relative depth (--ply-scale gives it a scale)")}, so the points would have no scale");
         }
 
         var json = new Dictionary<string, object?>
@@ -65,6 +74,7 @@ internal sealed class OutputWriter(IReadOnlyCollection<string> formats, Colormap
             ["focal_length_source"] = r.FocalLengthSource.ToString().ToLowerInvariant(),
             ["depth_min"] = r.Depth.Min(),
             ["depth_max"] = r.Depth.Max(),
+            ["outputs"] = written.Select(Path.GetFileName).ToArray(),
         };
         // Which domain head (e.g. nyu or kitti) ZoeDepth used; other families have none.
         if (r.Domain is not null) json["domain"] = r.Domain;

@@ -7,7 +7,7 @@ using DepthSharp.Tensors;
 namespace DepthSharp.Pipeline;
 
 /// <summary>Where the focal length used to scale metric depth came from.</summary>
-public enum FocalLengthSource { None, Model, Exif }
+public enum FocalLengthSource { None, Model, Exif, User }
 
 /// <summary>
 /// One picture's depth at its own size, with the camera estimate where the model gives one, and for models with
@@ -33,6 +33,12 @@ public sealed record DepthEstimatorOptions
 
     /// <summary>Average with the output for the horizontally flipped picture, as the original ZoeDepth does (ZoeDepth).</summary>
     public bool FlipAverage { get; init; }
+
+    /// <summary>
+    /// The camera's focal length in pixels of the picture as given, known to the user: DepthPro scales its depth by it
+    /// instead of EXIF or its FOV head, and other models report it for point clouds.
+    /// </summary>
+    public double? FocalLengthPixels { get; init; }
 }
 
 /// <summary>
@@ -81,7 +87,13 @@ public sealed class DepthEstimator
     public string ModelType => Backend.ModelType;
     public int ForwardSteps => Backend.ForwardSteps;
 
-    private DepthEstimator(IDepthBackend backend) => Backend = backend;
+    private readonly DepthEstimatorOptions _options;
+
+    private DepthEstimator(IDepthBackend backend, DepthEstimatorOptions options)
+    {
+        Backend = backend;
+        _options = options;
+    }
 
     private static BackendFactory Family(string modelDir)
     {
@@ -96,20 +108,30 @@ public sealed class DepthEstimator
     public static DepthEstimator Load(string modelDir, DepthEstimatorOptions? options = null)
     {
         var factory = Family(modelDir);
+        options ??= new DepthEstimatorOptions();
         using var checkpoint = Checkpoint.OpenDirectory(modelDir);
         var source = new CheckpointWeights(checkpoint);
-        var backend = factory(modelDir, source, options ?? new DepthEstimatorOptions(), out var ignored);
+        var backend = factory(modelDir, source, options, out var ignored);
         source.Finish(ignored);
-        return new DepthEstimator(backend);
+        return new DepthEstimator(backend, options);
     }
 
     /// <summary>The architecture of a model folder's config.json with random weights (benchmarks; no checkpoint needed).</summary>
-    public static DepthEstimator LoadRandom(string modelDir, int seed = 0, DepthEstimatorOptions? options = null) =>
-        new(Family(modelDir)(modelDir, new RandomWeights(seed), options ?? new DepthEstimatorOptions(), out _));
+    public static DepthEstimator LoadRandom(string modelDir, int seed = 0, DepthEstimatorOptions? options = null)
+    {
+        options ??= new DepthEstimatorOptions();
+        return new(Family(modelDir)(modelDir, new RandomWeights(seed), options, out _), options);
+    }
 
     public DepthResult Estimate(LoadedImage image, IProgress<ModelProgress>? progress = null, CancellationToken cancel = default) =>
-        Backend.Estimate([image], progress, cancel)[0];
+        Estimate([image], progress, cancel)[0];
 
-    public IReadOnlyList<DepthResult> Estimate(IReadOnlyList<LoadedImage> images, IProgress<ModelProgress>? progress = null, CancellationToken cancel = default) =>
-        Backend.Estimate(images, progress, cancel);
+    public IReadOnlyList<DepthResult> Estimate(IReadOnlyList<LoadedImage> images, IProgress<ModelProgress>? progress = null, CancellationToken cancel = default)
+    {
+        var results = Backend.Estimate(images, progress, cancel);
+        // A user's focal length is reported by every family (DepthPro has already scaled its depth by it).
+        return _options.FocalLengthPixels is double f
+            ? results.Select(r => r.FocalLengthSource == FocalLengthSource.User ? r : r with { FocalLength = f, FocalLengthSource = FocalLengthSource.User }).ToList()
+            : results;
+    }
 }

@@ -44,11 +44,13 @@ public sealed class DepthProBackend : IDepthBackend
     {
         var pixelValues = _processor.Preprocess(images.Select(i => i.Image).ToList());
         var output = _model.Forward(pixelValues, progress, cancel);
-        var exifFocal = images.Select(i => _options.PreferExifFocalLength ? i.ExifFocalLengthPixels : null).ToList();
+        // The user's focal length first, then EXIF's (unless switched off), else the FOV head's estimate.
+        var exifFocal = images.Select(i => _options.FocalLengthPixels ?? (_options.PreferExifFocalLength ? i.ExifFocalLengthPixels : null)).ToList();
         var post = DepthProPostProcessor.Process(output.PredictedDepth, output.FieldOfView,
             images.Select(i => (i.Image.Height, i.Image.Width)).ToList(), _processor.Resample, exifFocal);
         return post.Select((p, b) => new DepthResult(p.PredictedDepth.Data, images[b].Image.Width, images[b].Image.Height,
             IsMetric: p.FocalLength is not null, p.FieldOfView, p.FocalLength,
-            exifFocal[b] is not null ? FocalLengthSource.Exif : p.FocalLength is not null ? FocalLengthSource.Model : FocalLengthSource.None)).ToList();
+            _options.FocalLengthPixels is not null ? FocalLengthSource.User
+            : exifFocal[b] is not null ? FocalLengthSource.Exif : p.FocalLength is not null ? FocalLengthSource.Model : FocalLengthSource.None)).ToList();
     }
 }

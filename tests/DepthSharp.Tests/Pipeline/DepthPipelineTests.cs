@@ -18,8 +18,13 @@ public sealed class DepthPipelineTests : IDisposable
 
     [Theory]
     [InlineData("depth_pro_tiny", "depth_pro")]
+    [InlineData("depth_pro_tiny_nofov_f16", "depth_pro")]
+    [InlineData("depth_pro_tiny_batch2_bf16_sharded", "depth_pro")]
     [InlineData("dpt_tiny", "dpt")]
     [InlineData("depth_anything_tiny_relative", "depth_anything")]
+    [InlineData("depth_anything_tiny_metric", "depth_anything")]
+    [InlineData("zoedepth_tiny_n_normed", "zoedepth")]
+    [InlineData("zoedepth_tiny_nk", "zoedepth")]
     public async Task PathStreamAndImageGiveTheEstimatorsDepth(string name, string modelType)
     {
         string dir = Fixtures.Path("models", name), picture = Path.Combine(dir, "image0.png");
@@ -47,6 +52,21 @@ public sealed class DepthPipelineTests : IDisposable
         Assert.Equal((decoded.Width, decoded.Height), (fromImage.Depth.Width, fromImage.Depth.Height));
         Assert.Null(fromImage.FileName);
         Assert.Equal(TimeSpan.Zero, fromImage.DecodeTime);
+    }
+
+    [Fact]
+    public async Task UsersFocalLengthScalesDepthProAndIsReported()
+    {
+        string dir = Fixtures.Path("models", "depth_pro_tiny"), picture = Path.Combine(dir, "image0.png");
+        var own = (await DepthPipeline.CreateAsync(dir)).Estimate(picture).Depth;
+        var pipeline = await DepthPipeline.CreateAsync(dir, new DepthPipelineOptions { Estimator = new DepthEstimatorOptions { FocalLengthPixels = 2 * own.FocalLength!.Value } });
+        var user = pipeline.Estimate(picture).Depth;
+        Assert.Equal(FocalLengthSource.User, user.FocalLengthSource);
+        Assert.Equal(2 * own.FocalLength!.Value, user.FocalLength!.Value, 9);
+        Assert.Equal(FocalLengthSource.Model, own.FocalLengthSource);
+        // Depth is width / focal times the model's canonical inverse depth, inverted: twice the focal length, twice the depth.
+        double ratio = user.Depth.Zip(own.Depth, (u, o) => (double)u / o).Average();
+        Assert.Equal(2.0, ratio, 3);
     }
 
     [Fact]
