@@ -18,7 +18,7 @@ internal static class EstimateCommand
         plyScale.Validators.Add(r => { if (r.GetValue(plyScale) is double v && !(v > 0)) r.AddError("--ply-scale must be positive"); });
         var skipExisting = new Option<bool>("--skip-existing") { Description = "Skip pictures whose <stem>.json (written last) is already there, to resume a large folder" };
         var model = HubCommands.ModelOption();
-        var output = new Option<string>("--output") { Description = "Folder for <stem>.json and the --format files", Required = true };
+        var output = new Option<string>("--output") { Description = "Folder for <stem>.json and the --format files", DefaultValueFactory = _ => "." };
         var threads = new Option<int?>("--threads") { Description = "Worker threads (default: all cores)" };
         var noFov = new Option<bool>("--no-fov") { Description = "Do not run the field-of-view head" };
         var noExif = new Option<bool>("--no-exif-focal") { Description = "Use the model's field of view even when EXIF gives a focal length" };

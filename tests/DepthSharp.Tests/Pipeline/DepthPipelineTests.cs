@@ -55,6 +55,18 @@ public sealed class DepthPipelineTests : IDisposable
     }
 
     [Fact]
+    public async Task FolderWithoutConfigIsRefusedByName()
+    {
+        string empty = Directory.CreateTempSubdirectory("depthsharp-noconfig-").FullName;
+        try
+        {
+            var e = await Assert.ThrowsAsync<ConfigException>(() => DepthPipeline.CreateAsync(empty));
+            Assert.Contains("config.json", e.Message);
+        }
+        finally { Directory.Delete(empty, recursive: true); }
+    }
+
+    [Fact]
     public async Task UsersFocalLengthScalesDepthProAndIsReported()
     {
         string dir = Fixtures.Path("models", "depth_pro_tiny"), picture = Path.Combine(dir, "image0.png");
