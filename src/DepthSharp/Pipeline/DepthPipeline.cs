@@ -17,6 +17,9 @@ public sealed record DepthPipelineOptions
 
     /// <summary>Hub endpoint, cache, token and offline mode; null reads the HF_* environment variables.</summary>
     public HubOptions? Hub { get; init; }
+
+    /// <summary>Worker threads for the kernels (process-wide: <see cref="DepthSharp.Tensors.Kernels.KernelOptions.Threads"/>); null leaves it.</summary>
+    public int? Threads { get; init; }
 }
 
 /// <summary>One picture's depth with where it came from and how long each part took.</summary>
@@ -73,6 +76,7 @@ public sealed class DepthPipeline
         IProgress<long>? downloadProgress = null, CancellationToken cancel = default)
     {
         options ??= new DepthPipelineOptions();
+        if (options.Threads is int threads) DepthSharp.Tensors.Kernels.KernelOptions.Threads = threads;
         string folder = await ModelResolver.ResolveAsync(model, options.Hub, downloadProgress, cancel);
         cancel.ThrowIfCancellationRequested();
         // Loading maps and converts the weights: keep it off the caller's (possibly UI) thread.
