@@ -136,6 +136,30 @@ public sealed class KernelEquivalenceTests
     // ---- Data movement ----
 
     [Theory]
+    [InlineData(1, 5, 1)]
+    [InlineData(7, 9, 8)]
+    [InlineData(8, 8, 8)]
+    [InlineData(14, 64, 14)]
+    [InlineData(14, 45, 14)]
+    [InlineData(26, 64, 32)]
+    [InlineData(32, 384, 32)]
+    [InlineData(19, 17, 32)]
+    public void Packing_transpose_matches_a_plain_transpose(int rows, int cols, int ldd)
+    {
+        int lds = cols + 3;
+        var src = Random(31, (long)rows * lds);
+        var expected = new float[cols * ldd];
+        for (int p = 0; p < cols; p++)
+            for (int r = 0; r < rows; r++) expected[p * ldd + r] = src[r * lds + p];
+        var actual = Enumerable.Repeat(float.NaN, cols * ldd).ToArray();
+        unsafe
+        {
+            fixed (float* ps = src, pd = actual) PackedGemm.Transpose(ps, lds, rows, cols, pd, ldd);
+        }
+        Assert.Equal(expected, actual);
+    }
+
+    [Theory]
     [InlineData(new[] { 1 }, new[] { 0 }, 1)]
     [InlineData(new[] { 3, 5 }, new[] { 1, 0 }, 2)]
     [InlineData(new[] { 2, 3, 17 }, new[] { 0, 2, 1 }, 2)]

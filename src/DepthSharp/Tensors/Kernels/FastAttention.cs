@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace DepthSharp.Tensors.Kernels;
@@ -86,6 +87,12 @@ internal static partial class Fast
     {
         float* max = stackalloc float[QueryBlock];
         float* sum = stackalloc float[QueryBlock];
+        if (Vector512.IsHardwareAccelerated && nt == 64)
+        {
+            SoftmaxColumns64(s, nk, sum);
+            for (int r = 0; r < nt; r++) inv[r] = 1f / sum[r];
+            return;
+        }
         for (int r = 0; r < nt; r++) { max[r] = float.NegativeInfinity; sum[r] = 0f; }
         // Columns in whole vectors, then the rest one by one.
         int v16 = Vector512.IsHardwareAccelerated ? nt & ~15 : 0;
@@ -117,5 +124,42 @@ internal static partial class Fast
             for (int r = v8; r < nt; r++) { row[r] = MathF.Exp(row[r] - max[r]); sum[r] += row[r]; }
         }
         for (int r = 0; r < nt; r++) inv[r] = 1f / sum[r];
+    }
+
+    /// <summary>
+    /// <see cref="SoftmaxColumns"/> for a full 64-query block, the running maxima and sums held in registers rather than
+    /// reloaded and stored for every key (same operations in the same order); writes the column sums to <paramref name="sum"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot from the first layer: skip the slow tier-0 body
+    private static unsafe void SoftmaxColumns64(float* s, int nk, float* sum)
+    {
+        var m0 = Vector512.Create(float.NegativeInfinity);
+        Vector512<float> m1 = m0, m2 = m0, m3 = m0;
+        for (int j = 0; j < nk; j++)
+        {
+            float* row = s + (long)j * 64;
+            m0 = Vector512.Max(Vector512.Load(row), m0);
+            m1 = Vector512.Max(Vector512.Load(row + 16), m1);
+            m2 = Vector512.Max(Vector512.Load(row + 32), m2);
+            m3 = Vector512.Max(Vector512.Load(row + 48), m3);
+        }
+        Vector512<float> s0 = default, s1 = default, s2 = default, s3 = default;
+        for (int j = 0; j < nk; j++)
+        {
+            float* row = s + (long)j * 64;
+            var e0 = VecMath.Exp(Vector512.Load(row) - m0);
+            var e1 = VecMath.Exp(Vector512.Load(row + 16) - m1);
+            var e2 = VecMath.Exp(Vector512.Load(row + 32) - m2);
+            var e3 = VecMath.Exp(Vector512.Load(row + 48) - m3);
+            Vector512.Store(e0, row);
+            Vector512.Store(e1, row + 16);
+            Vector512.Store(e2, row + 32);
+            Vector512.Store(e3, row + 48);
+            s0 += e0; s1 += e1; s2 += e2; s3 += e3;
+        }
+        Vector512.Store(s0, sum);
+        Vector512.Store(s1, sum + 16);
+        Vector512.Store(s2, sum + 32);
+        Vector512.Store(s3, sum + 48);
     }
 }

@@ -227,21 +227,26 @@ internal static unsafe class PackedGemm
     public static void Transpose(float* src, int lds, int rows, int cols, float* dst, int ldd)
     {
         int p = 0;
-        if (Vector512.IsHardwareAccelerated && rows == ldd)
+        if (Avx.IsSupported && rows >= 8)
         {
-            // 16 k steps at a time: each row's 16 values are scattered to stride `rows`; reading full vectors keeps
-            // the source traffic streaming.
-            float* tmp = stackalloc float[16];
-            for (; p + 16 <= cols; p += 16)
-                for (int r = 0; r < rows; r++)
+            // 8 × 8 blocks transposed in registers (the scalar scatter cost 16 stores per vector loaded); a row count that
+            // is not a multiple of 8 ends with a block overlapping the previous one, rewriting the same values.
+            for (; p + 8 <= cols; p += 8)
+            {
+                float* d = dst + (long)p * ldd;
+                for (int r0 = 0; r0 < rows; r0 += 8)
                 {
+                    int r = Math.Min(r0, rows - 8);
+                    float* s = src + (long)r * lds + p;
                     // The rows are a stride apart, too many streams for the hardware prefetcher: ask 4 lines ahead
                     // (measured 0.83 → 0.66 ns per value packing a 20195 × 1024 activation from DRAM).
-                    if (Sse.IsSupported) Sse.Prefetch0(src + (long)r * lds + p + 64);
-                    Vector512.Store(Vector512.Load(src + (long)r * lds + p), tmp);
-                    float* d = dst + (long)p * ldd + r;
-                    for (int q = 0; q < 16; q++) d[q * ldd] = tmp[q];
+                    if ((p & 15) == 0)
+                        for (int i = 0; i < 8; i++) Sse.Prefetch0(s + (long)i * lds + 64);
+                    Transpose8x8(s, lds, d + r, ldd);
                 }
+                for (int q = 0; q < 8; q++)
+                    for (int r = rows; r < ldd; r++) d[q * ldd + r] = 0f;
+            }
         }
         for (; p < cols; p++)
         {
@@ -249,6 +254,37 @@ internal static unsafe class PackedGemm
             for (int r = 0; r < rows; r++) d[r] = src[(long)r * lds + p];
             for (int r = rows; r < ldd; r++) d[r] = 0f;
         }
+    }
+
+    /// <summary>d[q·ldd + i] = s[i·lds + q] for i, q &lt; 8: the unpack / shuffle / lane-permute transpose.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8x8(float* s, long lds, float* d, int ldd)
+    {
+        var r0 = Avx.LoadVector256(s);
+        var r1 = Avx.LoadVector256(s + lds);
+        var r2 = Avx.LoadVector256(s + 2 * lds);
+        var r3 = Avx.LoadVector256(s + 3 * lds);
+        var r4 = Avx.LoadVector256(s + 4 * lds);
+        var r5 = Avx.LoadVector256(s + 5 * lds);
+        var r6 = Avx.LoadVector256(s + 6 * lds);
+        var r7 = Avx.LoadVector256(s + 7 * lds);
+        // Pairs of rows interleaved, then quads, then the 128-bit halves swapped into place.
+        var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
+        var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);
+        var t6 = Avx.UnpackLow(r6, r7); var t7 = Avx.UnpackHigh(r6, r7);
+        var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE);
+        var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
+        var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE);
+        var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Store(d, Avx.Permute2x128(u0, u4, 0x20));
+        Avx.Store(d + ldd, Avx.Permute2x128(u1, u5, 0x20));
+        Avx.Store(d + 2 * ldd, Avx.Permute2x128(u2, u6, 0x20));
+        Avx.Store(d + 3 * ldd, Avx.Permute2x128(u3, u7, 0x20));
+        Avx.Store(d + 4 * ldd, Avx.Permute2x128(u0, u4, 0x31));
+        Avx.Store(d + 5 * ldd, Avx.Permute2x128(u1, u5, 0x31));
+        Avx.Store(d + 6 * ldd, Avx.Permute2x128(u2, u6, 0x31));
+        Avx.Store(d + 7 * ldd, Avx.Permute2x128(u3, u7, 0x31));
     }
 
     /// <summary>Copies one packed row; a full sliver width (32 or 16) moves as two vectors.</summary>
