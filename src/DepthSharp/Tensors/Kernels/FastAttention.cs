@@ -14,6 +14,15 @@ internal static partial class Fast
     /// vectors), exponentiates in place, and multiplies by V with the GEMM micro-kernels; rows are divided by their sums last.
     /// </summary>
     public static void Attention(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v,
+        int batch, int nq, int nk, int heads, int headDim, float scale, Span<float> output) =>
+        AttentionWithBias(q, k, v, default, batch, nq, nk, heads, headDim, scale, output);
+
+    /// <summary>
+    /// <see cref="Attention"/> with an optional additive bias [H, Nq, Nk] shared by the batch (BEiT's relative positions;
+    /// empty for none): the score block then starts as the transposed bias and the GEMM accumulates onto it, so the bias
+    /// costs one strided copy per block and no extra pass.
+    /// </summary>
+    public static void AttentionWithBias(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, ReadOnlySpan<float> bias,
         int batch, int nq, int nk, int heads, int headDim, float scale, Span<float> output)
     {
         if (batch <= 0 || nq <= 0 || heads <= 0 || headDim <= 0) return;
@@ -22,6 +31,7 @@ internal static partial class Fast
         RequireLength(q.Length, batch * nq * width, nameof(q));
         RequireLength(k.Length, batch * nk * width, nameof(k));
         RequireLength(v.Length, batch * nk * width, nameof(v));
+        if (!bias.IsEmpty) RequireLength(bias.Length, (long)heads * nq * nk, nameof(bias));
         RequireLength(output.Length, batch * nq * width, nameof(output));
         int threads = KernelOptions.Threads;
         int pairs = batch * heads;
@@ -30,9 +40,9 @@ internal static partial class Fast
         int splits = pairs >= threads ? 1 : Math.Min(blocks, (threads + pairs - 1) / pairs);
         unsafe
         {
-            fixed (float* pq = q, pk = k, pv = v, po = output)
+            fixed (float* pq = q, pk = k, pv = v, pb = bias, po = output)
             {
-                var job = new AttentionJob(pq, pk, pv, po, nq, nk, heads, headDim, scale, splits, blocks);
+                var job = new AttentionJob(pq, pk, pv, bias.IsEmpty ? null : pb, po, nq, nk, heads, headDim, scale, splits, blocks);
                 long flops = 4L * pairs * nq * nk * headDim;
                 if (threads == 1 || pairs * splits == 1 || flops < 1L << 22)
                     for (int t = 0; t < pairs * splits; t++) job.Run(t);
@@ -42,7 +52,7 @@ internal static partial class Fast
         }
     }
 
-    private sealed unsafe class AttentionJob(float* q, float* k, float* v, float* output,
+    private sealed unsafe class AttentionJob(float* q, float* k, float* v, float* bias, float* output,
         int nq, int nk, int heads, int headDim, float scale, int splits, int blocks)
     {
         public void Run(int task)
@@ -70,7 +80,9 @@ internal static partial class Fast
                 new DenseB(qh, width, true).Pack(0, d, 0, nt, packQ);
                 var packedQ = new Span<float>(packQ, d * PackedGemm.RoundUp(nt, GemmKernels.Nr));
                 System.Numerics.Tensors.TensorPrimitives.Multiply(packedQ, scale, packedQ);
-                PackedGemm.Macro(nk, nt, d, packK, packQ, scores, nt, false, null, null);
+                // With a bias: Sᵀ[j, r] = bias[h, i0 + r, j] first, and the product accumulates onto it.
+                if (bias != null) PackedGemm.Transpose(bias + ((long)h * nq + i0) * nk, nk, nt, nk, scores, nt);
+                PackedGemm.Macro(nk, nt, d, packK, packQ, scores, nt, bias != null, null, null);
                 SoftmaxColumns(scores, nk, nt, inv);
                 // O = P·V with P = (Sᵀ)ᵀ read as a transposed A operand.
                 PackedGemm.PackA(scores, nt, true, 0, nt, 0, nk, packP);
