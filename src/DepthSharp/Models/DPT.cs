@@ -43,41 +43,11 @@ public sealed class DPTReassembleLayer
     }
 }
 
-/// <summary>The pre-activation residual unit: x + conv(relu(conv(relu(x)))), optionally batch-normed after each convolution.</summary>
-public sealed class DPTPreActResidualLayer
-{
-    public Conv2d Convolution1 { get; }
-    public Conv2d Convolution2 { get; }
-    public BatchNorm2d? BatchNorm1 { get; }
-    public BatchNorm2d? BatchNorm2 { get; }
-
-    public DPTPreActResidualLayer(Weights w, int channels, bool useBatchNorm, bool bias)
-    {
-        Convolution1 = new Conv2d(w["convolution1"], channels, channels, 3, 1, 1, bias);
-        Convolution2 = new Conv2d(w["convolution2"], channels, channels, 3, 1, 1, bias);
-        if (useBatchNorm)
-        {
-            BatchNorm1 = new BatchNorm2d(w["batch_norm1"], channels);
-            BatchNorm2 = new BatchNorm2d(w["batch_norm2"], channels);
-        }
-    }
-
-    public Tensor Forward(Tensor hiddenState)
-    {
-        var h = Convolution1.Forward(Ops.Relu(hiddenState));
-        if (BatchNorm1 is not null) h = BatchNorm1.Forward(h);
-        h = Convolution2.Forward(Ops.ReluInPlace(h));
-        if (BatchNorm2 is not null) h = BatchNorm2.Forward(h);
-        Ops.AddInPlace(h, hiddenState);
-        return h;
-    }
-}
-
 /// <summary>Merges the running map with the next neck map, refines it, up-samples it (align_corners) and projects it.</summary>
 public sealed class DPTFeatureFusionLayer(Weights w, int channels, bool useBatchNorm, bool bias)
 {
-    public DPTPreActResidualLayer ResidualLayer1 { get; } = new(w["residual_layer1"], channels, useBatchNorm, bias);
-    public DPTPreActResidualLayer ResidualLayer2 { get; } = new(w["residual_layer2"], channels, useBatchNorm, bias);
+    public PreActResidualLayer ResidualLayer1 { get; } = new(w["residual_layer1"], channels, useBatchNorm, bias);
+    public PreActResidualLayer ResidualLayer2 { get; } = new(w["residual_layer2"], channels, useBatchNorm, bias);
     public Conv2d Projection { get; } = new(w["projection"], channels, channels, 1);
 
     /// <param name="size">Output size; null doubles the input's, as scale_factor=2 does.</param>

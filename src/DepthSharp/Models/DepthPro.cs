@@ -252,7 +252,7 @@ public sealed class DepthProFeatureProjection
 
     /// <summary>Projects each map; the maps given are released once projected.</summary>
     public List<Tensor> Forward(List<Tensor> features) =>
-        features.Select((f, i) => _projections[i] is { } p ? DepthProPreActResidualLayer.Replace(f, p.Forward(f)) : f).ToList();
+        features.Select((f, i) => _projections[i] is { } p ? Lifetimes.Replace(f, p.Forward(f)) : f).ToList();
 }
 
 public sealed class DepthProNeck
@@ -282,53 +282,13 @@ public sealed class DepthProNeck
     }
 }
 
-public sealed class DepthProPreActResidualLayer
-{
-    private readonly bool _useBatchNorm;
-    public Conv2d Convolution1 { get; }
-    public Conv2d Convolution2 { get; }
-    public BatchNorm2d? BatchNorm1 { get; }
-    public BatchNorm2d? BatchNorm2 { get; }
-
-    public DepthProPreActResidualLayer(Weights w, DepthProConfig c)
-    {
-        _useBatchNorm = c.UseBatchNormInFusionResidual;
-        bool bias = c.UseBiasInFusionResidual ?? !_useBatchNorm;
-        int f = c.FusionHiddenSize;
-        Convolution1 = new Conv2d(w["convolution1"], f, f, 3, 1, 1, bias);
-        Convolution2 = new Conv2d(w["convolution2"], f, f, 3, 1, 1, bias);
-        if (_useBatchNorm)
-        {
-            BatchNorm1 = new BatchNorm2d(w["batch_norm1"], f);
-            BatchNorm2 = new BatchNorm2d(w["batch_norm2"], f);
-        }
-    }
-
-    public Tensor Forward(Tensor hiddenState)
-    {
-        var residual = hiddenState;
-        var activated = Ops.Relu(hiddenState);
-        var h = Convolution1.Forward(activated);
-        activated.Release();
-        if (BatchNorm1 is not null) h = Replace(h, BatchNorm1.Forward(h));
-        h = Replace(h, Convolution2.Forward(Ops.ReluInPlace(h)));
-        if (BatchNorm2 is not null) h = Replace(h, BatchNorm2.Forward(h));
-        Ops.AddInPlace(h, residual);
-        return h;
-    }
-
-    /// <summary>Releases a finished intermediate and returns its successor.</summary>
-    internal static Tensor Replace(Tensor done, Tensor next)
-    {
-        done.Release();
-        return next;
-    }
-}
-
 public sealed class DepthProFeatureFusionLayer(Weights w, DepthProConfig c, bool useDeconv = true)
 {
-    public DepthProPreActResidualLayer ResidualLayer1 { get; } = new(w["residual_layer1"], c);
-    public DepthProPreActResidualLayer ResidualLayer2 { get; } = new(w["residual_layer2"], c);
+    public PreActResidualLayer ResidualLayer1 { get; } = ResidualLayer(w["residual_layer1"], c);
+    public PreActResidualLayer ResidualLayer2 { get; } = ResidualLayer(w["residual_layer2"], c);
+
+    private static PreActResidualLayer ResidualLayer(Weights w, DepthProConfig c) =>
+        new(w, c.FusionHiddenSize, c.UseBatchNormInFusionResidual, c.UseBiasInFusionResidual ?? !c.UseBatchNormInFusionResidual);
     public ConvTranspose2d? Deconv { get; } = useDeconv ? new(w["deconv"], c.FusionHiddenSize, c.FusionHiddenSize, 2, 2, bias: false) : null;
     public Conv2d Projection { get; } = new(w["projection"], c.FusionHiddenSize, c.FusionHiddenSize, 1);
 
@@ -342,8 +302,8 @@ public sealed class DepthProFeatureFusionLayer(Weights w, DepthProConfig c, bool
         }
         var refined = ResidualLayer2.Forward(hiddenState);
         if (residual is not null) hiddenState.Release(); // only the sum made here is ours to free
-        if (Deconv is not null) refined = DepthProPreActResidualLayer.Replace(refined, Deconv.Forward(refined));
-        return DepthProPreActResidualLayer.Replace(refined, Projection.Forward(refined));
+        if (Deconv is not null) refined = Lifetimes.Replace(refined, Deconv.Forward(refined));
+        return Lifetimes.Replace(refined, Projection.Forward(refined));
     }
 }
 

@@ -46,6 +46,51 @@ public sealed class BatchNorm2d(Weights w, int channels, double eps = 1e-5)
     public Tensor Forward(Tensor x) => Ops.BatchNorm(x, RunningMean, RunningVar, Weight, Bias, (float)eps);
 }
 
+/// <summary>
+/// The pre-activation residual unit DPT, ZoeDepth and DepthPro share (the reference copies it between them):
+/// x + conv(relu(conv(relu(x)))), optionally batch-normed after each convolution. Its intermediates are released.
+/// </summary>
+public sealed class PreActResidualLayer
+{
+    public Conv2d Convolution1 { get; }
+    public Conv2d Convolution2 { get; }
+    public BatchNorm2d? BatchNorm1 { get; }
+    public BatchNorm2d? BatchNorm2 { get; }
+
+    public PreActResidualLayer(Weights w, int channels, bool useBatchNorm, bool bias, double batchNormEps = 1e-5)
+    {
+        Convolution1 = new Conv2d(w["convolution1"], channels, channels, 3, 1, 1, bias);
+        Convolution2 = new Conv2d(w["convolution2"], channels, channels, 3, 1, 1, bias);
+        if (useBatchNorm)
+        {
+            BatchNorm1 = new BatchNorm2d(w["batch_norm1"], channels, batchNormEps);
+            BatchNorm2 = new BatchNorm2d(w["batch_norm2"], channels, batchNormEps);
+        }
+    }
+
+    public Tensor Forward(Tensor hiddenState)
+    {
+        var activated = Ops.Relu(hiddenState);
+        var h = Convolution1.Forward(activated);
+        activated.Release();
+        if (BatchNorm1 is not null) h = Lifetimes.Replace(h, BatchNorm1.Forward(h));
+        h = Lifetimes.Replace(h, Convolution2.Forward(Ops.ReluInPlace(h)));
+        if (BatchNorm2 is not null) h = Lifetimes.Replace(h, BatchNorm2.Forward(h));
+        Ops.AddInPlace(h, hiddenState);
+        return h;
+    }
+}
+
+internal static class Lifetimes
+{
+    /// <summary>Releases a finished intermediate and returns its successor.</summary>
+    public static Tensor Replace(Tensor done, Tensor next)
+    {
+        done.Release();
+        return next;
+    }
+}
+
 /// <summary>Lets tests observe the output of each module by its checkpoint path; off unless a sink is installed.</summary>
 public static class ActivationTrace
 {

@@ -101,44 +101,15 @@ public sealed class ZoeDepthReassembleStage
     }
 }
 
-public sealed class ZoeDepthPreActResidualLayer
-{
-    public Conv2d Convolution1 { get; }
-    public Conv2d Convolution2 { get; }
-    public BatchNorm2d? BatchNorm1 { get; }
-    public BatchNorm2d? BatchNorm2 { get; }
-
-    public ZoeDepthPreActResidualLayer(Weights w, ZoeDepthConfig c)
-    {
-        bool useBatchNorm = c.UseBatchNormInFusionResidual;
-        bool bias = c.UseBiasInFusionResidual ?? !useBatchNorm;
-        int f = c.FusionHiddenSize;
-        Convolution1 = new Conv2d(w["convolution1"], f, f, 3, 1, 1, bias);
-        Convolution2 = new Conv2d(w["convolution2"], f, f, 3, 1, 1, bias);
-        if (useBatchNorm)
-        {
-            BatchNorm1 = new BatchNorm2d(w["batch_norm1"], f, c.BatchNormEps);
-            BatchNorm2 = new BatchNorm2d(w["batch_norm2"], f, c.BatchNormEps);
-        }
-    }
-
-    public Tensor Forward(Tensor hiddenState)
-    {
-        var h = Convolution1.Forward(Ops.Relu(hiddenState));
-        if (BatchNorm1 is not null) h = BatchNorm1.Forward(h);
-        h = Convolution2.Forward(Ops.ReluInPlace(h));
-        if (BatchNorm2 is not null) h = BatchNorm2.Forward(h);
-        Ops.AddInPlace(h, hiddenState);
-        return h;
-    }
-}
-
 /// <summary>DPT's fusion block: add the refined skip map, refine, upsample ×2 (align_corners), 1×1 projection.</summary>
 public sealed class ZoeDepthFeatureFusionLayer(Weights w, ZoeDepthConfig c)
 {
     public Conv2d Projection { get; } = new(w["projection"], c.FusionHiddenSize, c.FusionHiddenSize, 1);
-    public ZoeDepthPreActResidualLayer ResidualLayer1 { get; } = new(w["residual_layer1"], c);
-    public ZoeDepthPreActResidualLayer ResidualLayer2 { get; } = new(w["residual_layer2"], c);
+    public PreActResidualLayer ResidualLayer1 { get; } = ResidualLayer(w["residual_layer1"], c);
+    public PreActResidualLayer ResidualLayer2 { get; } = ResidualLayer(w["residual_layer2"], c);
+
+    private static PreActResidualLayer ResidualLayer(Weights w, ZoeDepthConfig c) =>
+        new(w, c.FusionHiddenSize, c.UseBatchNormInFusionResidual, c.UseBiasInFusionResidual ?? !c.UseBatchNormInFusionResidual, c.BatchNormEps);
 
     public Tensor Forward(Tensor hiddenState, Tensor? residual = null)
     {
