@@ -40,9 +40,9 @@ public class GemmBenchmarks : IFlopCount
         _y = new float[(long)M * N];
     }
 
-    /// <summary>y = x·wᵀ + b, the layout the model's linear layers use.</summary>
+    /// <summary>y = x·w + b with the weight kept [in, out], as the model's linear layers hold it.</summary>
     [Benchmark]
-    public void Linear() => Fast.Linear(_x, M, K, _w, _bias, N, _y);
+    public void Linear() => Fast.LinearWeightT(_x, M, K, _w, _bias, N, _y);
 
     /// <summary>Plain C = A·B (both untransposed).</summary>
     [Benchmark]

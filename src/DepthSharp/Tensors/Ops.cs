@@ -9,23 +9,7 @@ public static class Ops
 {
     private static bool Ref => KernelOptions.ForceReference;
 
-    /// <summary>x[..., in] · w[out, in]ᵀ + b[out] → [..., out].</summary>
-    public static Tensor Linear(Tensor x, Tensor w, Tensor? b)
-    {
-        int inF = x.Dim(-1), outF = w.Dim(0);
-        if (w.Rank != 2 || w.Dim(1) != inF) throw new ArgumentException($"linear weight {w} does not take input {x}");
-        if (b is not null && b.Length != outF) throw new ArgumentException($"linear bias {b} does not match weight {w}");
-        int rows = (int)(x.Length / inF);
-        var shape = (int[])x.Shape.Clone();
-        shape[^1] = outF;
-        var y = Tensor.Empty(shape);
-        ReadOnlySpan<float> bias = b is null ? default : b.Data;
-        if (Ref) Reference.Linear(x.Data, rows, inF, w.Data, bias, outF, y.Data);
-        else Fast.Linear(x.Data, rows, inF, w.Data, bias, outF, y.Data);
-        return y;
-    }
-
-    /// <summary>x[..., in] · wT[in, out] + b[out] → [..., out]: <see cref="Linear"/> with the weight already transposed.</summary>
+    /// <summary>x[..., in] · wT[in, out] + b[out] → [..., out]: nn.Linear with its [out, in] weight transposed once at load.</summary>
     public static Tensor LinearWeightT(Tensor x, Tensor wT, Tensor? b)
     {
         int inF = x.Dim(-1), outF = wT.Dim(1);

@@ -19,22 +19,6 @@ internal static partial class Fast
         }
     }
 
-    /// <summary>y = x · wᵀ + bias: a GEMM against the transposed weight with the bias added in the tile store.</summary>
-    public static void Linear(ReadOnlySpan<float> x, int rows, int inF, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, int outF, Span<float> y)
-    {
-        if (rows == 0 || outF == 0) return;
-        RequireCovers(x.Length, rows, inF, inF, nameof(x));
-        RequireCovers(w.Length, outF, inF, inF, nameof(w));
-        RequireCovers(y.Length, rows, outF, outF, nameof(y));
-        if (!bias.IsEmpty && bias.Length < outF) throw new ArgumentException("bias shorter than the output width", nameof(bias));
-        unsafe
-        {
-            fixed (float* px = x, pw = w, pb = bias, py = y)
-                PackedGemm.Run(rows, outF, inF, px, inF, false, new DenseB(pw, inF, true), py, outF, false,
-                    null, bias.IsEmpty ? null : pb, KernelOptions.Threads);
-        }
-    }
-
     /// <summary>y = x · wT + bias with the weight stored [in, out]: B is packed by row copies, the bias added in the tile store.</summary>
     public static void LinearWeightT(ReadOnlySpan<float> x, int rows, int inF, ReadOnlySpan<float> wT, ReadOnlySpan<float> bias, int outF, Span<float> y)
     {

@@ -24,18 +24,6 @@ internal static partial class Reference
             }
     }
 
-    /// <summary>y[rows,outF] = x[rows,inF] · w[outF,inF]ᵀ + bias[outF] (bias may be empty).</summary>
-    public static void Linear(ReadOnlySpan<float> x, int rows, int inF, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, int outF, Span<float> y)
-    {
-        for (int r = 0; r < rows; r++)
-            for (int o = 0; o < outF; o++)
-            {
-                float sum = bias.IsEmpty ? 0f : bias[o];
-                for (int i = 0; i < inF; i++) sum += x[r * inF + i] * w[o * inF + i];
-                y[r * outF + o] = sum;
-            }
-    }
-
     /// <summary>y = x with dimensions reordered (output dim i is input dim perm[i]); both contiguous, row-major.</summary>
     public static void Permute(ReadOnlySpan<float> x, int[] shape, int[] perm, Span<float> y)
     {
