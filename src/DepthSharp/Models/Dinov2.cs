@@ -222,7 +222,8 @@ public sealed class Dinov2Model
         var last = Layernorm.Forward(hidden);
         if (!kept.ContainsKey(Layers.Length)) hidden.Release();
         ActivationTrace.Record($"{_path}.0", last);
-        ActivationTrace.Record($"{_path}.1", Ops.Narrow(last, 1, 0, 1).Reshape(last.Dim(0), last.Dim(2)));
+        // The pooler output (the class token) is only traced, never used by the depth models.
+        if (ActivationTrace.Enabled) ActivationTrace.Record($"{_path}.1", Ops.Narrow(last, 1, 0, 1).Reshape(last.Dim(0), last.Dim(2)));
         return new Dinov2Output(last, kept);
     }
 

@@ -103,6 +103,9 @@ public static class ActivationTrace
         return new Restore();
     }
 
+    /// <summary>Whether a sink listens, for stages whose traced value costs work to make.</summary>
+    public static bool Enabled => Sink.Value is not null;
+
     /// <summary>Hands the sink a copy: the model may release the original's buffer for reuse.</summary>
     public static void Record(string path, Tensor t) => Sink.Value?.Invoke(path, t.Clone());
 
