@@ -16,10 +16,16 @@ internal static class BenchCommand
         var random = new Option<bool>("--random-weights") { Description = "Build the architecture with random weights instead of loading a checkpoint" };
         var runs = new Option<int>("--runs") { Description = "Timed forward passes after one warm-up", DefaultValueFactory = _ => 3 };
         var threads = new Option<int?>("--threads") { Description = "Worker threads (default: all cores)" };
+        var weightDtype = new Option<string>("--weight-dtype")
+        {
+            Description = "With --random-weights: the stored format of the linear layers' weights, as a checkpoint would hold them (f32, f16, bf16); computation is float32 either way",
+            DefaultValueFactory = _ => "f32",
+        };
+        weightDtype.AcceptOnlyFromAmong("f32", "f16", "bf16");
         var size = new Option<string?>("--size") { Description = "Input size, S or HxW (default: the processor's output for a square picture)" };
         runs.Validators.Add(r => { if (r.GetValue(runs) < 1) r.AddError("--runs must be at least 1"); });
         size.Validators.Add(r => { if (r.GetValue(size) is string s && ParseSize(s) is null) r.AddError($"--size '{s}' is not S or HxW with positive numbers"); });
-        var command = new Command("bench", "Time the forward pass; prints one JSON line") { model, random, runs, threads, size };
+        var command = new Command("bench", "Time the forward pass; prints one JSON line") { model, random, weightDtype, runs, threads, size };
         command.SetAction((parse, cancel) => CliErrors.Run(() =>
         {
             if (parse.GetValue(threads) is int t) KernelOptions.Threads = t;
@@ -27,7 +33,8 @@ internal static class BenchCommand
             int n = parse.GetValue(runs);
             var requested = parse.GetValue(size) is string sz ? ParseSize(sz) : null;
             var loadClock = Stopwatch.StartNew();
-            var estimator = parse.GetValue(random) ? DepthEstimator.LoadRandom(dir) : DepthEstimator.Load(dir);
+            HalfKind? half = parse.GetValue(weightDtype) switch { "f16" => HalfKind.F16, "bf16" => HalfKind.BF16, _ => null };
+            var estimator = parse.GetValue(random) ? DepthEstimator.LoadRandom(dir, halfWeights: half) : DepthEstimator.Load(dir);
             var backend = estimator.Backend;
             // Default: the processor's own output size for a square picture.
             var (height, width) = requested ?? ProbeSize(backend);
@@ -65,6 +72,7 @@ internal static class BenchCommand
                 ["input"] = new[] { height, width },
                 ["threads"] = KernelOptions.Threads,
                 ["random_weights"] = parse.GetValue(random),
+                ["weight_dtype"] = parse.GetValue(random) ? parse.GetValue(weightDtype) : "as stored",
                 ["load_seconds"] = Math.Round(loadSeconds, 3),
                 ["peak_memory_bytes"] = PeakMemoryBytes(),
                 ["last_run_stage_seconds"] = stageSeconds.ToDictionary(kv => kv.Key, kv => (object?)Math.Round(kv.Value, 2)),

@@ -162,6 +162,27 @@ public sealed class SafeTensorsFile : IDisposable
         return new Tensor(data, e.Shape);
     }
 
+    /// <summary>Reads an F16 or BF16 tensor as stored, without widening.</summary>
+    public unsafe HalfTensor ReadHalf(string name)
+    {
+        if (!Entries.TryGetValue(name, out var e)) throw new CheckpointException(Path, $"no tensor '{name}'");
+        var kind = e.DType switch
+        {
+            StoredDType.F16 => HalfKind.F16,
+            StoredDType.BF16 => HalfKind.BF16,
+            _ => throw new CheckpointException(Path, $"tensor '{name}' is {e.DType}, not a 16-bit float"),
+        };
+        var bits = GC.AllocateUninitializedArray<ushort>(checked((int)e.ElementCount));
+        byte* basePtr = null;
+        _view!.SafeMemoryMappedViewHandle.AcquirePointer(ref basePtr);
+        try
+        {
+            new ReadOnlySpan<ushort>(basePtr + _view.PointerOffset + _dataStart + e.Begin, bits.Length).CopyTo(bits);
+        }
+        finally { _view.SafeMemoryMappedViewHandle.ReleasePointer(); }
+        return new HalfTensor(bits, kind, e.Shape);
+    }
+
     private unsafe void ReadInto(TensorEntry e, float[] dst)
     {
         byte* basePtr = null;
@@ -178,8 +199,7 @@ public sealed class SafeTensorsFile : IDisposable
                     System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(src, dst.Length), dst);
                     break;
                 case StoredDType.BF16:
-                    var bits = new ReadOnlySpan<ushort>(src, dst.Length);
-                    for (int i = 0; i < dst.Length; i++) dst[i] = BitConverter.Int32BitsToSingle(bits[i] << 16);
+                    fixed (float* d = dst) HalfConvert.Widen((ushort*)src, HalfKind.BF16, d, dst.Length);
                     break;
                 // Integer and double tensors (labels, counters, reference outputs) are widened or narrowed to float.
                 case StoredDType.F64: Widen(new ReadOnlySpan<double>(src, dst.Length), dst, v => (float)v); break;

@@ -6,6 +6,12 @@ namespace DepthSharp.Checkpoints;
 public interface IWeightSource
 {
     Tensor Get(string name, int[] shape);
+
+    /// <summary>
+    /// The parameter in its stored 16-bit format when the source keeps it so (an F16/BF16 checkpoint), else null and the
+    /// caller asks <see cref="Get"/>. For the large matrices, whose memory it halves.
+    /// </summary>
+    HalfTensor? GetHalf(string name, int[] shape) => null;
 }
 
 /// <summary>
@@ -21,6 +27,9 @@ public sealed class Weights(IWeightSource source, string prefix = "")
     public Weights this[int index] => new(Source, Join(index.ToString(System.Globalization.CultureInfo.InvariantCulture)));
 
     public Tensor Get(string name, params int[] shape) => Source.Get(Join(name), shape);
+
+    /// <summary>The parameter as stored if that is F16/BF16, else null (see <see cref="IWeightSource.GetHalf"/>).</summary>
+    public HalfTensor? GetHalf(string name, params int[] shape) => Source.GetHalf(Join(name), shape);
 
     private string Join(string name) => Prefix.Length == 0 ? name : $"{Prefix}.{name}";
 }
@@ -51,6 +60,15 @@ public sealed class CheckpointWeights(Checkpoint checkpoint) : IWeightSource
         return checkpoint.Read(name);
     }
 
+    public HalfTensor? GetHalf(string name, int[] shape)
+    {
+        if (!checkpoint.Contains(name)) return null;
+        var entry = checkpoint.Entry(name);
+        if (entry.DType is not (StoredDType.F16 or StoredDType.BF16) || !entry.Shape.AsSpan().SequenceEqual(shape)) return null;
+        _used.Add(name);
+        return checkpoint.ReadHalf(name);
+    }
+
     /// <summary>Throws one <see cref="CheckpointException"/> listing every problem; names matching an ignored prefix may stay unused.</summary>
     public void Finish(params string[] ignoredUnusedPrefixes)
     {
@@ -63,10 +81,26 @@ public sealed class CheckpointWeights(Checkpoint checkpoint) : IWeightSource
     }
 }
 
-/// <summary>Random parameters for benchmarks: normal-scaled weights, unit norms and layer scales, zero biases.</summary>
-public sealed class RandomWeights(int seed) : IWeightSource
+/// <summary>
+/// Random parameters for benchmarks: normal-scaled weights, unit norms and layer scales, zero biases. With
+/// <paramref name="halfKind"/> set, matrices asked for as stored come in that 16-bit format, like a half-width checkpoint's.
+/// </summary>
+public sealed class RandomWeights(int seed, HalfKind? halfKind = null) : IWeightSource
 {
     private readonly Random _rng = new(seed);
+
+    public HalfTensor? GetHalf(string name, int[] shape)
+    {
+        if (halfKind is not { } kind) return null;
+        var wide = Get(name, shape);
+        var bits = new ushort[wide.Length];
+        for (int i = 0; i < bits.Length; i++)
+            bits[i] = kind == HalfKind.F16
+                ? BitConverter.HalfToUInt16Bits((Half)wide.Data[i])
+                : (ushort)(BitConverter.SingleToUInt32Bits(wide.Data[i]) >> 16);
+        wide.Release();
+        return new HalfTensor(bits, kind, shape);
+    }
 
     public Tensor Get(string name, int[] shape)
     {

@@ -3,13 +3,25 @@ using DepthSharp.Tensors;
 
 namespace DepthSharp.Models;
 
-/// <summary>nn.Linear: weight [out, in] in the checkpoint, kept transposed as [in, out], bias [out].</summary>
-public sealed class Linear(Weights w, int inFeatures, int outFeatures, bool bias = true)
+/// <summary>
+/// nn.Linear: weight [out, in] in the checkpoint, kept transposed as [in, out], bias [out]. A weight stored as F16/BF16
+/// stays in that format (half the memory; the GEMM widens it exactly as it packs), others are float32.
+/// </summary>
+public sealed class Linear
 {
     // Transposed once at load: the GEMM then packs weight panels by plain row copies instead of a transpose per call.
-    public Tensor WeightT { get; } = Ops.Permute(w.Get("weight", outFeatures, inFeatures), 1, 0);
-    public Tensor? Bias { get; } = bias ? w.Get("bias", outFeatures) : null;
-    public Tensor Forward(Tensor x) => Ops.LinearWeightT(x, WeightT, Bias);
+    public Tensor? WeightT { get; }
+    public HalfTensor? HalfWeightT { get; }
+    public Tensor? Bias { get; }
+
+    public Linear(Weights w, int inFeatures, int outFeatures, bool bias = true)
+    {
+        if (w.GetHalf("weight", outFeatures, inFeatures) is { } half) HalfWeightT = half.Transpose2D();
+        else WeightT = Ops.Permute(w.Get("weight", outFeatures, inFeatures), 1, 0);
+        Bias = bias ? w.Get("bias", outFeatures) : null;
+    }
+
+    public Tensor Forward(Tensor x) => HalfWeightT is { } h ? Ops.LinearWeightT(x, h, Bias) : Ops.LinearWeightT(x, WeightT!, Bias);
 }
 
 /// <summary>nn.Conv2d with a square kernel: weight [out, in, k, k].</summary>

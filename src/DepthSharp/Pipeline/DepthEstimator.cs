@@ -116,11 +116,14 @@ public sealed class DepthEstimator
         return new DepthEstimator(backend, options);
     }
 
-    /// <summary>The architecture of a model folder's config.json with random weights (benchmarks; no checkpoint needed).</summary>
-    public static DepthEstimator LoadRandom(string modelDir, int seed = 0, DepthEstimatorOptions? options = null)
+    /// <summary>
+    /// The architecture of a model folder's config.json with random weights (benchmarks; no checkpoint needed); with
+    /// <paramref name="halfWeights"/>, the linear layers' matrices are kept in that format as from a half-width checkpoint.
+    /// </summary>
+    public static DepthEstimator LoadRandom(string modelDir, int seed = 0, DepthEstimatorOptions? options = null, HalfKind? halfWeights = null)
     {
         options ??= new DepthEstimatorOptions();
-        return new(Family(modelDir)(modelDir, new RandomWeights(seed), options, out _), options);
+        return new(Family(modelDir)(modelDir, new RandomWeights(seed, halfWeights), options, out _), options);
     }
 
     public DepthResult Estimate(LoadedImage image, IProgress<ModelProgress>? progress = null, CancellationToken cancel = default) =>

@@ -25,6 +25,27 @@ public static class Ops
         return y;
     }
 
+    /// <summary>x · wT + b with the [in, out] weight kept in its stored 16-bit format; computed in float32.</summary>
+    public static Tensor LinearWeightT(Tensor x, HalfTensor wT, Tensor? b)
+    {
+        int inF = x.Dim(-1), outF = wT.Dim(1);
+        if (wT.Rank != 2 || wT.Dim(0) != inF) throw new ArgumentException($"transposed linear weight {wT} does not take input {x}");
+        if (b is not null && b.Length != outF) throw new ArgumentException($"linear bias {b} does not match weight {wT}");
+        if (Ref)
+        {
+            var wide = wT.ToFloat();
+            var result = LinearWeightT(x, wide, b);
+            wide.Release();
+            return result;
+        }
+        int rows = (int)(x.Length / inF);
+        var shape = (int[])x.Shape.Clone();
+        shape[^1] = outF;
+        var y = Tensor.Empty(shape);
+        Fast.LinearWeightT(x.Data, rows, inF, wT.Bits, wT.Kind, b is null ? default : b.Data, outF, y.Data);
+        return y;
+    }
+
     /// <summary>conv2d over x[B,C,H,W] with w[O,C,KH,KW] and zero padding.</summary>
     public static Tensor Conv2d(Tensor x, Tensor w, Tensor? b, int stride = 1, int padding = 0)
     {

@@ -163,6 +163,24 @@ public sealed class CheckpointErrorTests : IDisposable
     }
 
     [Fact]
+    public void LinearLayersKeepHalfWidthWeightsAsStored()
+    {
+        string dir = Fixtures.Path("models", "depth_pro_tiny_nofov_f16");
+        using var checkpoint = Checkpoint.OpenDirectory(dir);
+        var w = new Weights(new CheckpointWeights(checkpoint))["depth_pro"]["encoder"]["patch_encoder"]["model"]["encoder"]["layer"][0]["mlp"]["fc1"];
+        var shape = checkpoint.Entry("depth_pro.encoder.patch_encoder.model.encoder.layer.0.mlp.fc1.weight").Shape;
+        var linear = new DepthSharp.Models.Linear(w, shape[1], shape[0]);
+        Assert.Null(linear.WeightT);
+        Assert.NotNull(linear.HalfWeightT);
+        Assert.Equal(HalfKind.F16, linear.HalfWeightT!.Kind);
+        // Widened, it is the checkpoint's matrix transposed.
+        var stored = checkpoint.Read("depth_pro.encoder.patch_encoder.model.encoder.layer.0.mlp.fc1.weight");
+        var widened = linear.HalfWeightT.ToFloat();
+        for (int o = 0; o < shape[0]; o++)
+            for (int i = 0; i < shape[1]; i++) Assert.Equal(stored.Data[o * shape[1] + i], widened.Data[i * shape[0] + o]);
+    }
+
+    [Fact]
     public void SymlinkedFileReadsLikeItsTarget()
     {
         string target = Write("blob", SafeTensorsWriter.BuildF32(("t", [3], [1, 2, 3])));

@@ -117,6 +117,47 @@ public sealed class KernelEquivalenceTests
         AssertClose(expected, actual, inF, $"fast linearT {rows}x{inF}->{outF} bias={withBias} T={threads}");
     }
 
+    [Theory]
+    [InlineData(1, 1, 1, HalfKind.F16, true, 1)]
+    [InlineData(3, 33, 63, HalfKind.BF16, true, 1)]
+    [InlineData(65, 64, 65, HalfKind.F16, false, 2)]
+    [InlineData(300, 385, 70, HalfKind.BF16, true, 2)]
+    [InlineData(577, 100, 33, HalfKind.F16, true, 2)]
+    public void HalfWeightLinear_matches_the_reference_on_the_widened_weight(int rows, int inF, int outF, HalfKind kind, bool withBias, int threads)
+    {
+        using var _ = new Options(threads);
+        var x = Random(5, (long)rows * inF);
+        var wide = Random(6, (long)inF * outF);
+        // Round the weight to the 16-bit format, so the widened float32 copy is exactly what the kernel must compute with.
+        var bits = new ushort[wide.Length];
+        for (int i = 0; i < bits.Length; i++)
+            bits[i] = kind == HalfKind.F16 ? BitConverter.HalfToUInt16Bits((Half)wide[i]) : (ushort)(BitConverter.SingleToUInt32Bits(wide[i]) >> 16);
+        var widened = new HalfTensor(bits, kind, inF, outF).ToFloat().Data;
+        for (int i = 0; i < bits.Length; i++)
+        {
+            float exact = kind == HalfKind.F16 ? (float)BitConverter.UInt16BitsToHalf(bits[i]) : BitConverter.Int32BitsToSingle(bits[i] << 16);
+            Assert.Equal(exact, widened[i]);
+        }
+        var bias = withBias ? Random(7, outF) : [];
+        var expected = new float[rows * outF];
+        var actual = new float[rows * outF];
+        Reference.LinearWeightT(x, rows, inF, widened, bias, outF, expected);
+        Fast.LinearWeightT(x, rows, inF, bits, kind, bias, outF, actual);
+        AssertClose(expected, actual, inF, $"half linearT {kind} {rows}x{inF}->{outF} bias={withBias} T={threads}");
+    }
+
+    [Fact]
+    public void HalfTensor_transposes_blocks_and_tails()
+    {
+        int rows = 37, cols = 70;
+        var bits = new ushort[rows * cols];
+        for (int i = 0; i < bits.Length; i++) bits[i] = (ushort)(i * 7 + 3);
+        var t = new HalfTensor(bits, HalfKind.BF16, rows, cols).Transpose2D();
+        Assert.Equal([cols, rows], t.Shape);
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++) Assert.Equal(bits[r * cols + c], t.Bits[c * rows + r]);
+    }
+
     // ---- Data movement ----
 
     [Theory]

@@ -35,6 +35,23 @@ internal static partial class Fast
         }
     }
 
+    /// <summary>The same with the [in, out] weight in a 16-bit format, widened as the GEMM packs it.</summary>
+    public static void LinearWeightT(ReadOnlySpan<float> x, int rows, int inF, ReadOnlySpan<ushort> wT, HalfKind kind, ReadOnlySpan<float> bias, int outF, Span<float> y)
+    {
+        if (rows == 0 || outF == 0) return;
+        RequireCovers(x.Length, rows, inF, inF, nameof(x));
+        RequireCovers(wT.Length, inF, outF, outF, nameof(wT));
+        RequireCovers(y.Length, rows, outF, outF, nameof(y));
+        if (!bias.IsEmpty && bias.Length < outF) throw new ArgumentException("bias shorter than the output width", nameof(bias));
+        unsafe
+        {
+            fixed (float* px = x, pb = bias, py = y)
+            fixed (ushort* pw = wT)
+                PackedGemm.Run(rows, outF, inF, px, inF, false, new HalfB(pw, outF, kind), py, outF, false,
+                    null, bias.IsEmpty ? null : pb, KernelOptions.Threads);
+        }
+    }
+
     private static void RequireCovers(int length, int rows, int cols, int ld, string name)
     {
         if (rows == 0 || cols == 0) return;

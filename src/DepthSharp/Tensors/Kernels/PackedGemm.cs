@@ -41,6 +41,26 @@ internal readonly unsafe struct DenseB(float* b, int ldb, bool trans) : IPackB
     }
 }
 
+/// <summary>op(B) read from a row-major 16-bit matrix (weights kept as stored), widened to float32 as it is packed.</summary>
+internal readonly unsafe struct HalfB(ushort* b, int ldb, HalfKind kind) : IPackB
+{
+    public void Pack(int p0, int kc, int j0, int nc, float* dst)
+    {
+        int nrW = GemmKernels.Nr;
+        for (int jr = 0; jr < nc; jr += nrW)
+        {
+            int nr = Math.Min(nrW, nc - jr);
+            ushort* s = b + (long)p0 * ldb + j0 + jr;
+            float* d = dst + (long)jr * kc;
+            for (int p = 0; p < kc; p++, s += ldb, d += nrW)
+            {
+                HalfConvert.Widen(s, kind, d, nr);
+                for (int t = nr; t < nrW; t++) d[t] = 0f;
+            }
+        }
+    }
+}
+
 /// <summary>
 /// Blocked, packed SGEMM in the GotoBLAS/BLIS arrangement: for each NC-wide column block and KC-deep slice, op(B) is packed
 /// into Nr-wide slivers; for each MC-high row block op(A) is packed into Mr-high slivers; the register-blocked micro-kernel
