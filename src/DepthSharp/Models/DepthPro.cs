@@ -292,12 +292,15 @@ public sealed class DepthProFeatureFusionLayer(Weights w, DepthProConfig c, bool
     public ConvTranspose2d? Deconv { get; } = useDeconv ? new(w["deconv"], c.FusionHiddenSize, c.FusionHiddenSize, 2, 2, bias: false) : null;
     public Conv2d Projection { get; } = new(w["projection"], c.FusionHiddenSize, c.FusionHiddenSize, 1);
 
-    public Tensor Forward(Tensor hiddenState, Tensor? residual = null)
+    /// <param name="consumeInputs">Both inputs are the caller's to lose: each is released as soon as it is read.</param>
+    public Tensor Forward(Tensor hiddenState, Tensor? residual = null, bool consumeInputs = false)
     {
         if (residual is not null)
         {
             var residualOut = ResidualLayer1.Forward(residual);
+            if (consumeInputs) residual.Release();
             Ops.AddInPlace(residualOut, hiddenState);
+            if (consumeInputs) hiddenState.Release();
             hiddenState = residualOut;
         }
         var refined = ResidualLayer2.Forward(hiddenState);
@@ -329,18 +332,13 @@ public sealed class DepthProFeatureFusionStage
         Tensor? fused = null;
         for (int i = 0; i < Intermediate.Length; i++)
         {
-            var previous = fused;
-            fused = fused is null ? Intermediate[i].Forward(hiddenStates[i]) : Intermediate[i].Forward(fused, hiddenStates[i]);
             // Inputs are dead once fused; feature 0 is also the FOV head's input, so it is left to the collector.
-            if (i > 0) hiddenStates[i].Release();
-            previous?.Release();
+            fused = fused is null ? Intermediate[i].Forward(hiddenStates[i]) : Intermediate[i].Forward(fused, hiddenStates[i], consumeInputs: true);
             ActivationTrace.Record($"{_path}.intermediate.{i}", fused);
             fusedOutputs?.Add(fused.Clone());
             context.Step("fusion");
         }
-        var result = Final.Forward(fused!, hiddenStates[^1]);
-        fused!.Release();
-        hiddenStates[^1].Release();
+        var result = Final.Forward(fused!, hiddenStates[^1], consumeInputs: true);
         ActivationTrace.Record($"{_path}.final", result);
         fusedOutputs?.Add(result.Clone());
         return result;
@@ -447,14 +445,14 @@ public sealed class DepthProDepthEstimationHead
     }
 
     /// <summary>[B, fusion, h, w] → depth [B, 2h, 2w].</summary>
-    public Tensor Forward(Tensor hiddenStates)
+    /// <param name="consumeInput">The input is the caller's to lose: it is released once the first layer has read it.</param>
+    public Tensor Forward(Tensor hiddenStates, bool consumeInput = false)
     {
         var input = hiddenStates;
         foreach (var layer in _layers)
         {
             var next = layer(hiddenStates);
-            // Intermediates die here; the caller's input is the caller's to free.
-            if (!ReferenceEquals(next, hiddenStates) && !ReferenceEquals(hiddenStates, input)) hiddenStates.Release();
+            if (!ReferenceEquals(next, hiddenStates) && (consumeInput || !ReferenceEquals(hiddenStates, input))) hiddenStates.Release();
             hiddenStates = next;
         }
         return hiddenStates.Reshape(hiddenStates.Dim(0), hiddenStates.Dim(2), hiddenStates.Dim(3));
@@ -526,8 +524,7 @@ public sealed class DepthProForDepthEstimation
         var features = Neck.Forward(Encoder.Forward(pixelValues, context));
         var globalFeatures = features[0];
         var fused = FusionStage.Forward(features, context);
-        var predictedDepth = Head.Forward(fused);
-        fused.Release();
+        var predictedDepth = Head.Forward(fused, consumeInput: true);
         context.Step("head");
         Tensor? fov = null;
         if (FovModel is not null)

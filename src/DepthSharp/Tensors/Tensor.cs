@@ -18,25 +18,26 @@ public sealed class Tensor
     }
 
     /// <summary>A zero-filled tensor.</summary>
-    public static Tensor Zeros(params int[] shape) => new(new float[ShapeSize(shape)], shape);
-
-    /// <summary>A tensor whose values are left as the allocator gives them: every element must be written before it is read.</summary>
-    public static Tensor Empty(params int[] shape)
+    public static Tensor Zeros(params int[] shape)
     {
-        long n = ShapeSize(shape);
-        LargeAllocationPressure.Note(n * sizeof(float));
-        return new(GC.AllocateUninitializedArray<float>((int)n), shape);
+        var t = Empty(shape);
+        Array.Clear(t.Data);
+        return t;
     }
 
+    /// <summary>A tensor whose values are left as the allocator gives them: every element must be written before it is read.</summary>
+    public static Tensor Empty(params int[] shape) => new(TensorPool.Rent(ShapeSize(shape)), shape);
+
     /// <summary>
-    /// Declares the buffer dead so that large ones are reclaimed promptly. Only for tensors that no one reads again,
-    /// including views made by <see cref="Reshape"/>; the tensor is empty afterwards, so a stray use fails loudly.
+    /// Declares the buffer dead: a large one goes back to the pool for the next tensor of its size. Only for tensors that
+    /// no one reads again, including views made by <see cref="Reshape"/> (release one of them, once); the tensor is empty
+    /// afterwards, so a stray use fails loudly.
     /// </summary>
     public void Release()
     {
-        long bytes = Data.LongLength * sizeof(float);
+        var data = Data;
         Data = [];
-        LargeAllocationPressure.Note(bytes);
+        TensorPool.Return(data);
     }
 
     public static long ShapeSize(ReadOnlySpan<int> shape)
@@ -74,6 +75,76 @@ public sealed class Tensor
     public Tensor Clone() => new((float[])Data.Clone(), Shape);
 
     public override string ToString() => $"Tensor[{string.Join(", ", Shape)}]";
+}
+
+/// <summary>
+/// Recycles the large buffers of released tensors for the next tensor of the same length: the models allocate the same
+/// few sizes over and over (one transformer layer's temporaries, one decoder level's maps), so a buffer is usually reused
+/// at once instead of lying dead until a collection while a fresh one is faulted in. The buffers held idle are capped;
+/// past the cap the oldest are dropped to the collector.
+/// </summary>
+internal static class TensorPool
+{
+    private const long CapBytes = 512L << 20;
+    private static readonly List<float[]> Idle = [];
+    private static long _idleBytes;
+
+    /// <summary>Smallest buffer pooled, in bytes; tests lower it so every buffer of a small model goes through the pool.</summary>
+    internal static long MinBytes { get; set; } = 1L << 20;
+
+    public static float[] Rent(long length)
+    {
+        long bytes = length * sizeof(float);
+        if (bytes >= MinBytes && bytes > 0)
+            lock (Idle)
+                for (int i = Idle.Count - 1; i >= 0; i--)
+                    if (Idle[i].LongLength == length)
+                    {
+                        var hit = Idle[i];
+                        Idle.RemoveAt(i);
+                        _idleBytes -= bytes;
+                        return hit;
+                    }
+        LargeAllocationPressure.Note(bytes);
+        return GC.AllocateUninitializedArray<float>((int)length);
+    }
+
+    public static void Return(float[] data)
+    {
+        long bytes = data.LongLength * sizeof(float);
+        if (bytes < MinBytes || bytes == 0)
+        {
+            LargeAllocationPressure.Note(bytes);
+            return;
+        }
+        long dropped = 0;
+        lock (Idle)
+        {
+            // Two releases of one buffer (a tensor and its reshaped view) would hand it to two tensors at once.
+            foreach (var idle in Idle)
+                if (ReferenceEquals(idle, data)) throw new InvalidOperationException("a tensor buffer was released twice");
+            Idle.Add(data);
+            _idleBytes += bytes;
+            while (_idleBytes > CapBytes)
+            {
+                long b = Idle[0].LongLength * sizeof(float);
+                Idle.RemoveAt(0);
+                _idleBytes -= b;
+                dropped += b;
+            }
+        }
+        LargeAllocationPressure.Note(dropped);
+    }
+
+    /// <summary>Drops every idle buffer (tests, and callers done with models for a while).</summary>
+    internal static void Clear()
+    {
+        lock (Idle)
+        {
+            Idle.Clear();
+            _idleBytes = 0;
+        }
+    }
 }
 
 /// <summary>
