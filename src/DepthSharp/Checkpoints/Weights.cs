@@ -92,29 +92,31 @@ public sealed class RandomWeights(int seed, HalfKind? halfKind = null) : IWeight
     public HalfTensor? GetHalf(string name, int[] shape)
     {
         if (halfKind is not { } kind) return null;
-        var wide = Get(name, shape);
+        // Straight from float32 values, not through a float32 tensor: a pooled buffer of a weight's size would outlive the load.
+        var wide = Values(name, shape);
         var bits = new ushort[wide.Length];
         for (int i = 0; i < bits.Length; i++)
             bits[i] = kind == HalfKind.F16
-                ? BitConverter.HalfToUInt16Bits((Half)wide.Data[i])
-                : (ushort)(BitConverter.SingleToUInt32Bits(wide.Data[i]) >> 16);
-        wide.Release();
+                ? BitConverter.HalfToUInt16Bits((Half)wide[i])
+                : (ushort)(BitConverter.SingleToUInt32Bits(wide[i]) >> 16);
         return new HalfTensor(bits, kind, shape);
     }
 
-    public Tensor Get(string name, int[] shape)
+    public Tensor Get(string name, int[] shape) => new(Values(name, shape), shape);
+
+    private float[] Values(string name, int[] shape)
     {
-        var t = Tensor.Empty(shape);
+        var t = new float[Tensor.ShapeSize(shape)];
         string leaf = name[(name.LastIndexOf('.') + 1)..];
         bool isNorm = name.Contains("norm", StringComparison.Ordinal);
-        if (leaf == "bias" || (leaf == "running_mean")) Array.Clear(t.Data);
-        else if ((isNorm && leaf == "weight") || leaf == "lambda1" || leaf == "running_var") Array.Fill(t.Data, 1f);
+        if (leaf == "bias" || (leaf == "running_mean")) return t;
+        if ((isNorm && leaf == "weight") || leaf == "lambda1" || leaf == "running_var") Array.Fill(t, 1f);
         else
         {
             // Fan-in scaling keeps activations bounded through deep stacks, so no denormals or infinities skew timings.
             long fanIn = shape.Length >= 2 ? t.Length / shape[0] : shape.Length == 1 ? shape[0] : 1;
             float a = (float)(1.0 / Math.Sqrt(Math.Max(1, fanIn)));
-            for (int i = 0; i < t.Data.Length; i++) t.Data[i] = (float)(_rng.NextDouble() * 2 - 1) * a;
+            for (int i = 0; i < t.Length; i++) t[i] = (float)(_rng.NextDouble() * 2 - 1) * a;
         }
         return t;
     }

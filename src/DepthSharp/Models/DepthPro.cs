@@ -297,14 +297,13 @@ public sealed class DepthProFeatureFusionLayer(Weights w, DepthProConfig c, bool
     {
         if (residual is not null)
         {
-            var residualOut = ResidualLayer1.Forward(residual);
-            if (consumeInputs) residual.Release();
+            var residualOut = ResidualLayer1.Forward(residual, consumeInput: consumeInputs);
             Ops.AddInPlace(residualOut, hiddenState);
             if (consumeInputs) hiddenState.Release();
             hiddenState = residualOut;
         }
-        var refined = ResidualLayer2.Forward(hiddenState);
-        if (residual is not null) hiddenState.Release(); // only the sum made here is ours to free
+        // Only the sum made here is ours to lose.
+        var refined = ResidualLayer2.Forward(hiddenState, consumeInput: residual is not null);
         if (Deconv is not null) refined = Lifetimes.Replace(refined, Deconv.Forward(refined));
         return Lifetimes.Replace(refined, Projection.Forward(refined));
     }

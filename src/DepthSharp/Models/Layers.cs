@@ -30,6 +30,9 @@ public sealed class Conv2d(Weights w, int inChannels, int outChannels, int kerne
     public Tensor Weight { get; } = w.Get("weight", outChannels, inChannels, kernel, kernel);
     public Tensor? Bias { get; } = bias ? w.Get("bias", outChannels) : null;
     public Tensor Forward(Tensor x) => Ops.Conv2d(x, Weight, Bias, stride, padding);
+
+    /// <summary>conv(relu(x)) when asked, added into <paramref name="addTo"/> when given (see <see cref="Ops.Conv2d"/>).</summary>
+    public Tensor Forward(Tensor x, bool reluInput, Tensor? addTo = null) => Ops.Conv2d(x, Weight, Bias, stride, padding, reluInput, addTo);
 }
 
 /// <summary>nn.ConvTranspose2d with a square kernel: weight [in, out, k, k].</summary>
@@ -80,15 +83,25 @@ public sealed class PreActResidualLayer
         }
     }
 
-    public Tensor Forward(Tensor hiddenState)
+    /// <param name="consumeInput">
+    /// The input is the caller's to lose: without batch norm the residual branch is then added straight into it (the
+    /// result is the input tensor), so only one map besides it is ever alive.
+    /// </param>
+    public Tensor Forward(Tensor hiddenState, bool consumeInput = false)
     {
-        var activated = Ops.Relu(hiddenState);
-        var h = Convolution1.Forward(activated);
-        activated.Release();
+        // The relus are applied as the convolutions read their inputs, so no relu'd copy of a map is made.
+        var h = Convolution1.Forward(hiddenState, reluInput: true);
         if (BatchNorm1 is not null) h = Lifetimes.Replace(h, BatchNorm1.Forward(h));
-        h = Lifetimes.Replace(h, Convolution2.Forward(Ops.ReluInPlace(h)));
+        if (consumeInput && BatchNorm2 is null)
+        {
+            Convolution2.Forward(h, reluInput: true, addTo: hiddenState);
+            h.Release();
+            return hiddenState;
+        }
+        h = Lifetimes.Replace(h, Convolution2.Forward(h, reluInput: true));
         if (BatchNorm2 is not null) h = Lifetimes.Replace(h, BatchNorm2.Forward(h));
         Ops.AddInPlace(h, hiddenState);
+        if (consumeInput) hiddenState.Release();
         return h;
     }
 }

@@ -47,18 +47,34 @@ public static class Ops
     }
 
     /// <summary>conv2d over x[B,C,H,W] with w[O,C,KH,KW] and zero padding.</summary>
-    public static Tensor Conv2d(Tensor x, Tensor w, Tensor? b, int stride = 1, int padding = 0)
+    /// <param name="reluInput">Convolve relu(x) instead of x, without making relu(x).</param>
+    /// <param name="addTo">Add the result into this tensor (which is returned) instead of a new one.</param>
+    public static Tensor Conv2d(Tensor x, Tensor w, Tensor? b, int stride = 1, int padding = 0, bool reluInput = false, Tensor? addTo = null)
     {
         if (x.Rank != 4 || w.Rank != 4 || w.Dim(1) != x.Dim(1))
             throw new ArgumentException($"conv2d weight {w} does not take input {x}");
         var s = new ConvShape(x.Dim(0), x.Dim(1), x.Dim(2), x.Dim(3), w.Dim(0), w.Dim(2), w.Dim(3), stride, stride, padding, padding);
         s.Validate(transposed: false);
         if (b is not null && b.Length != s.OutChannels) throw new ArgumentException($"conv2d bias {b} does not match weight {w}");
-        var y = Tensor.Empty(s.Batch, s.OutChannels, s.OutH, s.OutW);
+        int[] outShape = [s.Batch, s.OutChannels, s.OutH, s.OutW];
+        if (addTo is not null && !addTo.Shape.AsSpan().SequenceEqual(outShape))
+            throw new ArgumentException($"conv2d output [{string.Join(", ", outShape)}] cannot be added to {addTo}");
         ReadOnlySpan<float> bias = b is null ? default : b.Data;
-        if (Ref) Reference.Conv2d(s, x.Data, w.Data, bias, y.Data);
-        else Fast.Conv2d(s, x.Data, w.Data, bias, y.Data);
-        return y;
+        if (Ref)
+        {
+            // The plain loops take the long way: relu(x) and the sum made separately.
+            var input = reluInput ? Relu(x) : x;
+            var y = Tensor.Empty(outShape);
+            Reference.Conv2d(s, input.Data, w.Data, bias, y.Data);
+            if (reluInput) input.Release();
+            if (addTo is null) return y;
+            AddInPlace(addTo, y);
+            y.Release();
+            return addTo;
+        }
+        var output = addTo ?? Tensor.Empty(outShape);
+        Fast.Conv2d(s, x.Data, w.Data, bias, output.Data, reluInput, accumulate: addTo is not null);
+        return output;
     }
 
     /// <summary>conv_transpose2d over x[B,C,H,W] with w[C,O,KH,KW].</summary>

@@ -80,12 +80,14 @@ public sealed class Tensor
 /// <summary>
 /// Recycles the large buffers of released tensors for the next tensor of the same length: the models allocate the same
 /// few sizes over and over (one transformer layer's temporaries, one decoder level's maps), so a buffer is usually reused
-/// at once instead of lying dead until a collection while a fresh one is faulted in. The buffers held idle are capped;
-/// past the cap the oldest are dropped to the collector.
+/// at once instead of lying dead until a collection while a fresh one is faulted in. The buffers held idle are capped
+/// (past the cap the oldest are dropped to the collector), and before a large buffer that none fits is allocated, all
+/// idle ones are dropped and collected, so the peak is the live set rather than the live set plus the pool.
 /// </summary>
 internal static class TensorPool
 {
-    private const long CapBytes = 512L << 20;
+    private const long CapBytes = 1L << 30;
+    private const long DropIdleBeforeBytes = 64L << 20;
     private static readonly List<float[]> Idle = [];
     private static long _idleBytes;
 
@@ -105,6 +107,7 @@ internal static class TensorPool
                         _idleBytes -= bytes;
                         return hit;
                     }
+        if (bytes >= DropIdleBeforeBytes) DropIdle();
         LargeAllocationPressure.Note(bytes);
         return GC.AllocateUninitializedArray<float>((int)length);
     }
@@ -136,14 +139,16 @@ internal static class TensorPool
         LargeAllocationPressure.Note(dropped);
     }
 
-    /// <summary>Drops every idle buffer (tests, and callers done with models for a while).</summary>
-    internal static void Clear()
+    /// <summary>Drops every idle buffer and has the collector reclaim them.</summary>
+    internal static void DropIdle()
     {
         lock (Idle)
         {
+            if (_idleBytes == 0) return;
             Idle.Clear();
             _idleBytes = 0;
         }
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true);
     }
 }
 

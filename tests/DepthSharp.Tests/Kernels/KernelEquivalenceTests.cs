@@ -263,6 +263,43 @@ public sealed class KernelEquivalenceTests
         AssertClose(expected, actual, (long)inC * kernel * kernel, $"conv {s} T={threads}");
     }
 
+    [Theory]
+    [InlineData(1, 3, 7, 9, 5, 1, 1, 0, 1, true, false)]
+    [InlineData(2, 5, 15, 17, 7, 3, 2, 1, 2, true, true)]
+    [InlineData(1, 16, 40, 40, 30, 3, 1, 1, 2, false, true)]
+    [InlineData(1, 8, 70, 65, 17, 3, 1, 1, 1, true, true)]
+    [InlineData(1, 33, 13, 37, 67, 3, 1, 1, 2, true, true)]
+    public void Conv2d_relu_input_and_accumulate_match_the_long_way(int batch, int inC, int h, int w, int outC, int kernel,
+        int stride, int pad, int threads, bool relu, bool accumulate)
+    {
+        using var _ = new Options(threads);
+        var s = new ConvShape(batch, inC, h, w, outC, kernel, kernel, stride, stride, pad, pad);
+        var x = Random(8, (long)batch * inC * h * w);
+        var wt = Random(9, (long)outC * inC * kernel * kernel);
+        var bias = Random(10, outC);
+        var start = Random(11, (long)batch * outC * s.OutH * s.OutW);
+        // The long way: relu(x) made, convolved, then added.
+        var input = relu ? x.Select(v => MathF.Max(v, 0f)).ToArray() : x;
+        var expected = new float[start.Length];
+        Reference.Conv2d(s, input, wt, bias, expected);
+        if (accumulate)
+            for (int i = 0; i < expected.Length; i++) expected[i] += start[i];
+        var actual = accumulate ? (float[])start.Clone() : new float[start.Length];
+        Fast.Conv2d(s, x, wt, bias, actual, relu, accumulate);
+        AssertClose(expected, actual, (long)inC * kernel * kernel, $"fast conv relu={relu} acc={accumulate} {s} T={threads}");
+
+        // The same through Ops, on the fast and on the reference path.
+        foreach (bool force in new[] { false, true })
+        {
+            KernelOptions.ForceReference = force;
+            var target = accumulate ? new Tensor((float[])start.Clone(), batch, outC, s.OutH, s.OutW) : null;
+            var y = Ops.Conv2d(new Tensor(x, batch, inC, h, w), new Tensor(wt, outC, inC, kernel, kernel), new Tensor(bias, outC),
+                stride, pad, relu, target);
+            if (accumulate) Assert.Same(target, y);
+            AssertClose(expected, y.Data, (long)inC * kernel * kernel, $"Ops conv reference={force} relu={relu} acc={accumulate} {s}");
+        }
+    }
+
     public static TheoryData<int, int, int, int, int, int, int, int, int> ConvTransposeCases()
     {
         var data = new TheoryData<int, int, int, int, int, int, int, int, int>();

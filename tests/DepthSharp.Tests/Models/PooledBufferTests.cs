@@ -37,7 +37,7 @@ public sealed class PooledBufferTests(ITestOutputHelper output)
         finally
         {
             TensorPool.MinBytes = saved;
-            TensorPool.Clear();
+            TensorPool.DropIdle();
         }
     }
 }

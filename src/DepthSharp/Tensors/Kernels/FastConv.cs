@@ -7,7 +7,7 @@ namespace DepthSharp.Tensors.Kernels;
 /// Implicit im2col for one image: op(B)[p, j] = x[c, oy·sh − ph + ky, ox·sw − pw + kx] with p = (c, ky, kx) and
 /// j = (oy, ox). The GEMM packs it a KC × NC panel at a time, so the full column matrix never exists.
 /// </summary>
-internal readonly unsafe struct Im2colB(float* x, ConvShape s) : IPackB
+internal readonly unsafe struct Im2colB(float* x, ConvShape s, bool relu) : IPackB
 {
     /// <summary>Slivers packed together when they share an output row: each packed row is then one sequential read.</summary>
     private const int Group = 8;
@@ -27,6 +27,7 @@ internal readonly unsafe struct Im2colB(float* x, ConvShape s) : IPackB
             {
                 int g = Math.Min(full, Group);
                 PackWithinRow(c, ky, kx, kc, oy0, ox0, g, d);
+                if (relu) ReluInPlace(d, (long)g * nrW * kc);
                 jr += g * nrW;
                 continue;
             }
@@ -36,6 +37,7 @@ internal readonly unsafe struct Im2colB(float* x, ConvShape s) : IPackB
                 for (int t = nr; t < nrW; t++) d[t] = 0f;
                 if (++kx == kw) { kx = 0; if (++ky == kh) { ky = 0; c++; } }
             }
+            if (relu) ReluInPlace(dst + (long)jr * kc, (long)nrW * kc);
             jr += nrW;
         }
     }
@@ -114,6 +116,15 @@ internal readonly unsafe struct Im2colB(float* x, ConvShape s) : IPackB
         }
     }
 
+    /// <summary>relu over packed values just written (still in L1/L2), so the activation costs no pass over the image.</summary>
+    private static void ReluInPlace(float* d, long n)
+    {
+        long i = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; i + 16 <= n; i += 16) Vector512.Store(Vector512.Max(Vector512.Load(d + i), Vector512<float>.Zero), d + i);
+        for (; i < n; i++) d[i] = MathF.Max(d[i], 0f);
+    }
+
     private static void CopyRun(float* s, float* d, int n)
     {
         int i = 0;
@@ -133,8 +144,10 @@ internal static partial class Fast
     /// <summary>
     /// Convolution as one GEMM per image: W[O, C·KH·KW] × cols[C·KH·KW, OH·OW], bias added in the tile store.
     /// 1×1 / stride 1 / no padding reads the image directly as B; everything else packs B by implicit im2col.
+    /// With <paramref name="reluInput"/> the packing applies relu to x; with <paramref name="accumulate"/> y += conv.
     /// </summary>
-    public static void Conv2d(ConvShape s, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y)
+    public static void Conv2d(ConvShape s, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y,
+        bool reluInput = false, bool accumulate = false)
     {
         s.Validate(transposed: false);
         int m = s.OutChannels, n = s.OutH * s.OutW, k = s.InChannels * s.KernelH * s.KernelW;
@@ -143,7 +156,7 @@ internal static partial class Fast
         RequireLength(w.Length, (long)m * k, nameof(w));
         RequireLength(y.Length, s.Batch * outPlane, nameof(y));
         if (!bias.IsEmpty) RequireLength(bias.Length, m, nameof(bias));
-        bool direct = s.KernelH == 1 && s.KernelW == 1 && s.StrideH == 1 && s.StrideW == 1 && s.PadH == 0 && s.PadW == 0;
+        bool direct = s.KernelH == 1 && s.KernelW == 1 && s.StrideH == 1 && s.StrideW == 1 && s.PadH == 0 && s.PadW == 0 && !reluInput;
         unsafe
         {
             fixed (float* px = x, pw = w, pb = bias, py = y)
@@ -153,9 +166,9 @@ internal static partial class Fast
                 {
                     float* xb = px + b * inPlane, yb = py + b * outPlane;
                     if (direct)
-                        PackedGemm.Run(m, n, k, pw, k, false, new DenseB(xb, n, false), yb, n, false, rowBias, null, KernelOptions.Threads);
+                        PackedGemm.Run(m, n, k, pw, k, false, new DenseB(xb, n, false), yb, n, accumulate, rowBias, null, KernelOptions.Threads);
                     else
-                        PackedGemm.Run(m, n, k, pw, k, false, new Im2colB(xb, s), yb, n, false, rowBias, null, KernelOptions.Threads);
+                        PackedGemm.Run(m, n, k, pw, k, false, new Im2colB(xb, s, reluInput), yb, n, accumulate, rowBias, null, KernelOptions.Threads);
                 }
             }
         }
