@@ -25,16 +25,26 @@ internal static unsafe class Winograd
         int c = s.InChannels, o = s.OutChannels;
         int kcMax = KcMax(c);
         float* u = Scratch.Get(ScratchSlot.WinogradWeights, 36L * o * c);
-        TransformWeights(w, o, c, kcMax, u);
         int tiles = TilesH(s) * TilesW(s);
         int blocksPerImage = (tiles + TileBlock - 1) / TileBlock;
         int blocks = s.Batch * blocksPerImage;
-        var job = new Job(s, x, u, bias, y, kcMax, blocksPerImage);
-        if (blocks == 1 || KernelOptions.Threads == 1)
+        var job = new Job(s, x, w, u, bias, y, kcMax, blocksPerImage);
+        int threads = KernelOptions.Threads;
+        if (blocks == 1 || threads == 1)
+        {
+            TransformWeights(w, o, c, kcMax, 0, Slivers(o), u);
             for (int i = 0; i < blocks; i++) job.Run(i);
+        }
         else
+        {
+            // The weights are transformed on every call (no copy outlives it), split by output channel.
+            int parts = Math.Min(threads, Slivers(o));
+            Parallel.For(0, parts, KernelOptions.Parallel, p => job.Weights(p, parts));
             Parallel.For(0, blocks, KernelOptions.Parallel, job.Run);
+        }
     }
+
+    private static int Slivers(int outC) => (outC + GemmKernels.Mr - 1) / GemmKernels.Mr;
 
     private static int TilesH(ConvShape s) => (s.InH + 3) / 4;
     private static int TilesW(ConvShape s) => (s.InW + 3) / 4;
@@ -47,50 +57,68 @@ internal static unsafe class Winograd
     }
 
     /// <summary>
-    /// U_ξ = (G g Gᵀ)[ξ] for every (o, c), written straight into PackedGemm.PackA's layout so the GEMM never packs A:
-    /// per ξ and K slice [pc, pc+kc), Mr-high row slivers of kc steps (the last sliver only as high as the rows left).
+    /// U_ξ = (G g Gᵀ)[ξ] for the row slivers [s0, s1), written straight into PackedGemm.PackA's layout so the GEMM never
+    /// packs A: per ξ and K slice [pc, pc+kc), Mr-high slivers of output channels holding their rows' values per channel
+    /// (the last sliver only as high as the rows left). 16 channels of one sliver go through a small buffer first, so each
+    /// ξ receives one contiguous run instead of 36 interleaved streams 36·O·C apart (which thrashed the cache sets).
     /// </summary>
-    private static void TransformWeights(float* w, int outC, int inC, int kcMax, float* u)
+    private static void TransformWeights(float* w, int outC, int inC, int kcMax, int s0, int s1, float* u)
     {
+        const int Chunk = 16;
         int mr = GemmKernels.Mr;
         long xiStride = (long)outC * inC;
-        Span<double> t = stackalloc double[18];
-        for (int o = 0; o < outC; o++)
+        float* t = stackalloc float[18];
+        float* buf = stackalloc float[36 * Chunk * 14];
+        for (int ir = s0 * mr; ir < Math.Min(outC, s1 * mr); ir += mr)
         {
-            int ir = o / mr * mr, rows = Math.Min(mr, outC - ir);
-            for (int c = 0; c < inC; c++)
+            int rows = Math.Min(mr, outC - ir);
+            for (int pc = 0; pc < inC; pc += kcMax)
             {
-                float* g = w + ((long)o * inC + c) * 9;
-                // t = G g (6×3), in double so the transformed weights are rounded once.
-                for (int k = 0; k < 3; k++)
+                int kc = Math.Min(kcMax, inC - pc);
+                for (int c0 = pc; c0 < pc + kc; c0 += Chunk)
                 {
-                    double g0 = g[k], g1 = g[3 + k], g2 = g[6 + k];
-                    t[k] = g0 / 4;
-                    t[3 + k] = -(g0 + g1 + g2) / 6;
-                    t[6 + k] = -(g0 - g1 + g2) / 6;
-                    t[9 + k] = g0 / 24 + g1 / 12 + g2 / 6;
-                    t[12 + k] = g0 / 24 - g1 / 12 + g2 / 6;
-                    t[15 + k] = g2;
-                }
-                int pc = c / kcMax * kcMax, kc = Math.Min(kcMax, inC - pc);
-                float* dst = u + (long)pc * outC + (long)ir * kc + (long)(c - pc) * rows + (o - ir);
-                for (int r = 0; r < 6; r++, dst += 6 * xiStride)
-                {
-                    double g0 = t[3 * r], g1 = t[3 * r + 1], g2 = t[3 * r + 2];
-                    dst[0] = (float)(g0 / 4);
-                    dst[xiStride] = (float)(-(g0 + g1 + g2) / 6);
-                    dst[2 * xiStride] = (float)(-(g0 - g1 + g2) / 6);
-                    dst[3 * xiStride] = (float)(g0 / 24 + g1 / 12 + g2 / 6);
-                    dst[4 * xiStride] = (float)(g0 / 24 - g1 / 12 + g2 / 6);
-                    dst[5 * xiStride] = (float)g2;
+                    int nc = Math.Min(Chunk, pc + kc - c0);
+                    int run = nc * rows;
+                    for (int c = c0; c < c0 + nc; c++)
+                        for (int o = ir; o < ir + rows; o++)
+                        {
+                            float* g = w + ((long)o * inC + c) * 9;
+                            // t = G g (6×3), then U = t Gᵀ (6×6), ξ-major in the buffer.
+                            for (int k = 0; k < 3; k++) G(g[k], g[3 + k], g[6 + k], t + k, 3);
+                            float* d = buf + (c - c0) * rows + (o - ir);
+                            for (int r = 0; r < 6; r++) G(t[3 * r], t[3 * r + 1], t[3 * r + 2], d + 6 * r * run, run);
+                        }
+                    float* dst = u + (long)pc * outC + (long)ir * kc + (long)(c0 - pc) * rows;
+                    for (int xi = 0; xi < 36; xi++)
+                        Buffer.MemoryCopy(buf + xi * run, dst + xi * xiStride, run * sizeof(float), run * sizeof(float));
                 }
             }
         }
     }
 
-    /// <summary>One block of tiles of one image: input transform, 36 GEMMs, output transform.</summary>
-    private sealed class Job(ConvShape s, float* x, float* u, float* bias, float* y, int kcMax, int blocksPerImage)
+    /// <summary>G (g0, g1, g2)ᵀ for F(4, 3): rows (1/4, 0, 0), (−1/6, −1/6, −1/6), (−1/6, 1/6, −1/6), (1/24, 1/12, 1/6), (1/24, −1/12, 1/6), (0, 0, 1).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void G(float g0, float g1, float g2, float* d, long stride)
     {
+        float s = g0 + g2, q = g0 * (1f / 24) + g2 * (1f / 6), h = g1 * (1f / 12);
+        d[0] = g0 * 0.25f;
+        d[stride] = (s + g1) * (-1f / 6);
+        d[2 * stride] = (s - g1) * (-1f / 6);
+        d[3 * stride] = q + h;
+        d[4 * stride] = q - h;
+        d[5 * stride] = g2;
+    }
+
+    /// <summary>One block of tiles of one image: input transform, 36 GEMMs, output transform.</summary>
+    private sealed class Job(ConvShape s, float* x, float* w, float* u, float* bias, float* y, int kcMax, int blocksPerImage)
+    {
+        public void Weights(int part, int parts)
+        {
+            int slivers = Slivers(s.OutChannels);
+            TransformWeights(w, s.OutChannels, s.InChannels, kcMax, (int)((long)slivers * part / parts),
+                (int)((long)slivers * (part + 1) / parts), u);
+        }
+
         public void Run(int block)
         {
             int b = block / blocksPerImage, t0 = block % blocksPerImage * TileBlock;
