@@ -45,6 +45,13 @@ internal static unsafe class Winograd
         }
     }
 
+    /// <summary>
+    /// Floats from one ξ's matrix to the next in V and M: a 64-byte line more than the matrix, so the 36 lines a transform
+    /// touches per group fall in different cache sets instead of one (the bare size is a multiple of 4 KiB). The last
+    /// matrix also gets the whole vector the output transform reads past its last row.
+    /// </summary>
+    private static long XiStride(int channels, int tpad) => (long)channels * tpad + 16;
+
     private static int Slivers(int outC) => (outC + GemmKernels.Mr - 1) / GemmKernels.Mr;
 
     private static int TilesH(ConvShape s) => (s.InH + 3) / 4;
@@ -126,22 +133,22 @@ internal static unsafe class Winograd
             int tiles = TilesH(s) * TilesW(s), n = Math.Min(TileBlock, tiles - t0);
             int inC = s.InChannels, outC = s.OutChannels, nr = GemmKernels.Nr;
             int tpad = PackedGemm.RoundUp(n, nr);
-            float* v = Scratch.Get(ScratchSlot.WinogradInput, 36L * inC * tpad);
-            // 16 spare floats: the output transform reads a whole vector from the last row's last group.
-            float* m = Scratch.Get(ScratchSlot.WinogradOutput, 36L * outC * tpad + 16);
-            InputTransform(x + (long)b * inC * s.InH * s.InW, t0, n, tpad, v);
+            long vStride = XiStride(inC, tpad), mStride = XiStride(outC, tpad);
+            float* v = Scratch.Get(ScratchSlot.WinogradInput, 36 * vStride);
+            float* m = Scratch.Get(ScratchSlot.WinogradOutput, 36 * mStride);
+            InputTransform(x + (long)b * inC * s.InH * s.InW, t0, n, tpad, vStride, v);
             for (int xi = 0; xi < 36; xi++)
                 for (int pc = 0; pc < inC; pc += kcMax)
                 {
                     int kc = Math.Min(kcMax, inC - pc);
                     float* a = u + (long)xi * outC * inC + (long)pc * outC;
-                    float* bp = v + (long)xi * inC * tpad + (long)pc * tpad;
-                    float* c = m + (long)xi * outC * tpad;
+                    float* bp = v + xi * vStride + (long)pc * tpad;
+                    float* c = m + xi * mStride;
                     for (int ic = 0; ic < outC; ic += PackedGemm.MC)
                         PackedGemm.Macro(Math.Min(PackedGemm.MC, outC - ic), tpad, kc, a + (long)ic * kc, bp,
                             c + (long)ic * tpad, tpad, pc > 0, null, null);
                 }
-            OutputTransform(m, t0, n, tpad, y + (long)b * outC * s.InH * s.InW);
+            OutputTransform(m, t0, n, tpad, mStride, y + (long)b * outC * s.InH * s.InW);
         }
 
         /// <summary>
@@ -149,7 +156,7 @@ internal static unsafe class Winograd
         /// tiles holding Nr values per channel. Per channel and tile row, Bᵀ is applied along y over whole rows
         /// (contiguous vectors) into a strip, then along x for 16 tiles at a time after deinterleaving the strip.
         /// </summary>
-        private void InputTransform(float* xb, int t0, int n, int tpad, float* v)
+        private void InputTransform(float* xb, int t0, int n, int tpad, long xiStride, float* v)
         {
             int h = s.InH, w = s.InW, tw = TilesW(s), inC = s.InChannels, nr = GemmKernels.Nr;
             // A strip row covers up to TileBlock tiles (4 columns each + 2 overlap) and the deinterleave's over-read.
@@ -157,7 +164,6 @@ internal static unsafe class Winograd
             float* strip = Scratch.Get(ScratchSlot.WinogradStrip, 6L * sw + w + 16);
             float* zero = strip + 6 * sw;
             new Span<float>(zero, w).Clear();
-            long xiStride = (long)inC * tpad;
             float** rows = stackalloc float*[6];
             for (int c = 0; c < inC; c++)
             {
@@ -263,10 +269,9 @@ internal static unsafe class Winograd
         }
 
         /// <summary>y = Aᵀ M A + bias for tiles [t0, t0+n), 16 tiles of a tile row at a time, clipped to the image.</summary>
-        private void OutputTransform(float* m, int t0, int n, int tpad, float* yb)
+        private void OutputTransform(float* m, int t0, int n, int tpad, long xiStride, float* yb)
         {
             int h = s.InH, w = s.InW, tw = TilesW(s), outC = s.OutChannels;
-            long xiStride = (long)outC * tpad;
             for (int o = 0; o < outC; o++)
             {
                 float* plane = yb + (long)o * h * w;
