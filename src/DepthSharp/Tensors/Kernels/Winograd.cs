@@ -15,7 +15,10 @@ namespace DepthSharp.Tensors.Kernels;
 [SkipLocalsInit] // the stack buffers are always written before they are read; zeroing them cost ~2% at 64 channels
 internal static unsafe class Winograd
 {
-    /// <summary>Tiles per block: V and M are 36·C·T and 36·O·T floats (2.4 MiB each at 256 channels, L2/L3).</summary>
+    /// <summary>
+    /// Tiles per block: V and M are 36·C·T and 36·O·T floats (2.4 MiB each at 256 channels, L2/L3). In A/B runs 64 was as
+    /// fast as 32 or faster (up to 15% at 256 → 256 on 192²) and 5–10% ahead of 128.
+    /// </summary>
     private const int TileBlock = 64;
 
     /// <summary>The transforms need AVX-512 permutes and masked loads and stores.</summary>
