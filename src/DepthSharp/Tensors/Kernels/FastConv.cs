@@ -169,8 +169,9 @@ internal static partial class Fast
 
     /// <summary>
     /// Winograd F(4×4, 3×3) against implicit im2col, measured on Zen 4 (1 thread): 2.3–3× faster from 64 channels and
-    /// 37² up, 1.3× at 16 channels or 19², even at 256 channels and 19² (its per-call weight transform then weighs), slower
-    /// with fewer than 16 input channels (C = 3 or 8 into 64: 0.6–0.9×) or under 25 tiles (12²: 0.4–0.8×).
+    /// 74² up, 1.7–1.9× at 37², 1.3× at 16 channels or at 64 channels on 19², even at 256 channels on 19² (its per-call
+    /// weight transform then weighs), slower with fewer than 16 input channels (C = 3 or 8 into 64: 0.6–0.9×) or under
+    /// 25 tiles (12²: 0.4–0.8×).
     /// </summary>
     private static bool UseWinograd(ConvShape s) =>
         Winograd.IsSupported && s.KernelH == 3 && s.KernelW == 3 && s.StrideH == 1 && s.StrideW == 1 && s.PadH == 1 && s.PadW == 1
