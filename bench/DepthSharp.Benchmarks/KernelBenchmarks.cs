@@ -49,45 +49,74 @@ public class GemmBenchmarks : IFlopCount
     public void Gemm() => Fast.Gemm(M, N, K, _x, K, false, _w, N, false, _y, N, false);
 }
 
-/// <summary>The decoder's 3×3 256→256 convolution at 192², and the 2×2 stride-2 transposed convolution that upsamples into it.</summary>
+/// <summary>
+/// The decoders' 3×3, stride 1, padding 1 convolutions (the Winograd path): DepthPro's 256 → 256 at 192² and 384²,
+/// and a DPT / Depth Anything head conv, 64 → 64 at 296². GFLOP/s counts the direct convolution's 2·O·C·9·H·W.
+/// </summary>
 [Config(typeof(FlopsConfig))]
 public class ConvBenchmarks : IFlopCount
 {
-    private static readonly ConvShape Conv3x3 = new(1, 256, 192, 192, 256, 3, 3, 1, 1, 1, 1);
-    private static readonly ConvShape Upsample = new(1, 256, 96, 96, 256, 2, 2, 2, 2, 0, 0);
-    private float[] _x = [], _w = [], _bias = [], _y = [], _ux = [], _uw = [], _uy = [];
+    private float[] _x = [], _w = [], _bias = [], _y = [];
 
     [Params(1, 2)]
     public int Threads { get; set; }
 
-    [Params("conv3x3", "convT2x2")]
-    public string Kind { get; set; } = "conv3x3";
+    /// <summary>Channels (in = out) @ side.</summary>
+    [Params("256@192", "256@384", "64@296")]
+    public string Shape { get; set; } = "256@192";
 
-    public double Flops => Kind == "conv3x3"
-        ? 2.0 * Conv3x3.OutChannels * Conv3x3.OutH * Conv3x3.OutW * Conv3x3.InChannels * 9
-        : 2.0 * Upsample.InChannels * Upsample.InH * Upsample.InW * Upsample.OutChannels * 4;
+    private ConvShape Conv
+    {
+        get
+        {
+            var p = Shape.Split('@');
+            int c = int.Parse(p[0]), side = int.Parse(p[1]);
+            return new ConvShape(1, c, side, side, c, 3, 3, 1, 1, 1, 1);
+        }
+    }
+
+    public double Flops => 2.0 * Conv.OutChannels * Conv.InChannels * 9 * Conv.InH * Conv.InW;
 
     [GlobalSetup]
     public void Setup()
     {
         KernelOptions.Threads = Threads;
-        var s = Conv3x3;
+        var s = Conv;
         _x = Data.Random((long)s.InChannels * s.InH * s.InW, 4);
         _w = Data.Random((long)s.OutChannels * s.InChannels * 9, 5);
         _bias = Data.Random(s.OutChannels, 6);
         _y = new float[(long)s.OutChannels * s.OutH * s.OutW];
-        var u = Upsample;
-        _ux = Data.Random((long)u.InChannels * u.InH * u.InW, 7);
-        _uw = Data.Random((long)u.InChannels * u.OutChannels * 4, 8);
-        _uy = new float[(long)u.OutChannels * u.TransposedOutH * u.TransposedOutW];
     }
 
     [Benchmark]
-    public void Run()
+    public void Conv3x3() => Fast.Conv2d(Conv, _x, _w, _bias, _y);
+}
+
+/// <summary>The 2×2 stride-2 transposed convolution that upsamples into the decoder, 256 → 256 from 96² to 192².</summary>
+[Config(typeof(FlopsConfig))]
+public class ConvTransposeBenchmarks : IFlopCount
+{
+    private static readonly ConvShape Upsample = new(1, 256, 96, 96, 256, 2, 2, 2, 2, 0, 0);
+    private float[] _x = [], _w = [], _bias = [], _y = [];
+
+    [Params(1, 2)]
+    public int Threads { get; set; }
+
+    public double Flops => 2.0 * Upsample.InChannels * Upsample.InH * Upsample.InW * Upsample.OutChannels * 4;
+
+    [GlobalSetup]
+    public void Setup()
     {
-        if (Kind == "conv3x3") Fast.Conv2d(Conv3x3, _x, _w, _bias, _y);
-        else Fast.ConvTranspose2d(Upsample, _ux, _uw, _bias, _uy);
+        KernelOptions.Threads = Threads;
+        var u = Upsample;
+        _x = Data.Random((long)u.InChannels * u.InH * u.InW, 7);
+        _w = Data.Random((long)u.InChannels * u.OutChannels * 4, 8);
+        _bias = Data.Random(u.OutChannels, 6);
+        _y = new float[(long)u.OutChannels * u.TransposedOutH * u.TransposedOutW];
     }
+
+    [Benchmark]
+    public void ConvTranspose2x2() => Fast.ConvTranspose2d(Upsample, _x, _w, _bias, _y);
 }
 
 /// <summary>Self-attention of 8 ViT-L patches: 577 tokens, 16 heads of 64.</summary>

@@ -143,8 +143,9 @@ internal static partial class Fast
 {
     /// <summary>
     /// Convolution as one GEMM per image: W[O, C·KH·KW] × cols[C·KH·KW, OH·OW], bias added in the tile store.
-    /// 1×1 / stride 1 / no padding reads the image directly as B; everything else packs B by implicit im2col.
-    /// With <paramref name="reluInput"/> the packing applies relu to x; with <paramref name="accumulate"/> y += conv.
+    /// 1×1 / stride 1 / no padding reads the image directly as B; 3×3 / stride 1 / padding 1 goes to Winograd where it
+    /// wins; everything else packs B by implicit im2col.
+    /// With <paramref name="reluInput"/> relu is applied to x as it is read; with <paramref name="accumulate"/> y += conv.
     /// </summary>
     public static void Conv2d(ConvShape s, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y,
         bool reluInput = false, bool accumulate = false)
@@ -162,6 +163,11 @@ internal static partial class Fast
             fixed (float* px = x, pw = w, pb = bias, py = y)
             {
                 float* rowBias = bias.IsEmpty ? null : pb;
+                if (UseWinograd(s))
+                {
+                    Winograd.Conv3x3(s, px, pw, rowBias, py, reluInput, accumulate);
+                    return;
+                }
                 for (int b = 0; b < s.Batch; b++)
                 {
                     float* xb = px + b * inPlane, yb = py + b * outPlane;
@@ -173,6 +179,16 @@ internal static partial class Fast
             }
         }
     }
+
+    /// <summary>
+    /// Winograd F(4×4, 3×3) against implicit im2col, measured on Zen 4 (1 thread): 2.3–3× faster from 64 channels and
+    /// 74² up, 1.7–1.9× at 37², 1.3× at 16 channels or at 64 channels on 19², even at 256 channels on 19² (its per-call
+    /// weight transform then weighs), slower with fewer than 16 input channels (C = 3 or 8 into 64: 0.6–0.9×) or under
+    /// 25 tiles (12²: 0.4–0.8×).
+    /// </summary>
+    private static bool UseWinograd(ConvShape s) =>
+        Winograd.IsSupported && s.KernelH == 3 && s.KernelW == 3 && s.StrideH == 1 && s.StrideW == 1 && s.PadH == 1 && s.PadW == 1
+        && s.InChannels >= 16 && (s.InH + 3) / 4 * ((s.InW + 3) / 4) >= 25;
 
     /// <summary>
     /// Transposed convolution: per image and tile of input pixels, T[O·KH·KW, tile] = W[C, O·KH·KW]ᵀ × X[C, tile], then

@@ -4,7 +4,8 @@ using System.Runtime.InteropServices;
 namespace DepthSharp.Tensors.Kernels;
 
 /// <summary>Independent scratch areas; a kernel and the GEMM it calls must use different ones.</summary>
-internal enum ScratchSlot { PackA, PackB, Tile, ConvColumns, AttnKeys, AttnValues, AttnQuery, AttnScores, AttnProbs, Count }
+internal enum ScratchSlot { PackA, PackB, Tile, ConvColumns, AttnKeys, AttnValues, AttnQuery, AttnScores, AttnProbs,
+    WinogradWeights, WinogradInput, WinogradOutput, WinogradStrip, Count }
 
 /// <summary>
 /// Per-thread, 64-byte aligned scratch that only grows, so the kernels make no large allocations once warm.
