@@ -21,6 +21,35 @@ public class DepthProModelTests(ITestOutputHelper output)
         return (model, SafeTensorsFile.Open(Path.Combine(dir, "expected.safetensors")));
     }
 
+    [Theory]
+    [InlineData(13, 11)]
+    [InlineData(1, 4)]
+    [InlineData(8, 3)]
+    public void HeadInRowBandsEqualsTheWholeMap(int h, int w)
+    {
+        var (model, expected) = Load("depth_pro_tiny");
+        expected.Dispose();
+        var head = model.Head;
+        int f = head.Conv1.Weight.Dim(1);
+        var rng = new Random(4);
+        var x = Tensor.Empty(2, f, h, w);
+        for (int i = 0; i < x.Data.Length; i++) x.Data[i] = (float)(rng.NextDouble() * 2 - 1);
+        head.BandBytes = long.MaxValue;
+        var whole = head.Forward(x);
+        var scale = whole.Data.Max(MathF.Abs);
+        Assert.True(scale > 0);
+        // Bytes per band row: two upsampled rows of the batch; bands of 1, 2 and 3 rows.
+        long row = 2L * 2 * w * head.Upsample.Weight.Dim(1) * 2 * sizeof(float);
+        foreach (int rows in new[] { 1, 2, 3 })
+        {
+            head.BandBytes = row * (rows + 2);
+            var banded = head.Forward(x);
+            Assert.Equal(whole.Shape, banded.Shape);
+            double maxDiff = whole.Data.Zip(banded.Data, (p, q) => Math.Abs(p - q)).Max();
+            Assert.True(maxDiff <= 1e-5 * scale, $"bands of {rows} rows: max |Δ| {maxDiff:E3} vs scale {scale:E3}");
+        }
+    }
+
     [Fact]
     public void FeatureExtractionGivesTheReferencesIntermediateOutputs()
     {
