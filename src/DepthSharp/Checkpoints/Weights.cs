@@ -92,13 +92,15 @@ public sealed class RandomWeights(int seed, HalfKind? halfKind = null) : IWeight
     public HalfTensor? GetHalf(string name, int[] shape)
     {
         if (halfKind is not { } kind) return null;
-        // Straight from float32 values, not through a float32 tensor: a pooled buffer of a weight's size would outlive the load.
+        // Straight from float32 values, not through a float32 tensor (whose pooled buffer would outlive the load); the
+        // values are counted towards the next collection instead.
         var wide = Values(name, shape);
         var bits = new ushort[wide.Length];
         for (int i = 0; i < bits.Length; i++)
             bits[i] = kind == HalfKind.F16
                 ? BitConverter.HalfToUInt16Bits((Half)wide[i])
                 : (ushort)(BitConverter.SingleToUInt32Bits(wide[i]) >> 16);
+        LargeAllocationPressure.Note(wide.LongLength * sizeof(float));
         return new HalfTensor(bits, kind, shape);
     }
 

@@ -16,8 +16,19 @@ public sealed class Linear
 
     public Linear(Weights w, int inFeatures, int outFeatures, bool bias = true)
     {
-        if (w.GetHalf("weight", outFeatures, inFeatures) is { } half) HalfWeightT = half.Transpose2D();
-        else WeightT = Ops.Permute(w.Get("weight", outFeatures, inFeatures), 1, 0);
+        // The checkpoint-layout copies die here; released, they count towards the next collection, so a model's load does
+        // not leave its size in garbage behind.
+        if (w.GetHalf("weight", outFeatures, inFeatures) is { } half)
+        {
+            HalfWeightT = half.Transpose2D();
+            half.Release();
+        }
+        else
+        {
+            var weight = w.Get("weight", outFeatures, inFeatures);
+            WeightT = Ops.Permute(weight, 1, 0);
+            weight.Release();
+        }
         Bias = bias ? w.Get("bias", outFeatures) : null;
     }
 

@@ -104,6 +104,12 @@ public sealed class DepthEstimator
             : throw new ConfigException(configPath, $"model_type: '{modelType}' is not supported (supported: {string.Join(", ", Families.Keys)})");
     }
 
+    /// <summary>
+    /// Loading leaves the checkpoint-layout copies of the weights as garbage, and the collector would keep their pages for
+    /// itself: one compacting collection gives them back, so the first forward pass starts from the weights alone.
+    /// </summary>
+    private static void ReturnLoadGarbage() => GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+
     /// <summary>Loads a model folder strictly: every missing, unused or misshapen tensor is reported by name.</summary>
     public static DepthEstimator Load(string modelDir, DepthEstimatorOptions? options = null)
     {
@@ -113,6 +119,7 @@ public sealed class DepthEstimator
         var source = new CheckpointWeights(checkpoint);
         var backend = factory(modelDir, source, options, out var ignored);
         source.Finish(ignored);
+        ReturnLoadGarbage();
         return new DepthEstimator(backend, options);
     }
 
@@ -123,7 +130,9 @@ public sealed class DepthEstimator
     public static DepthEstimator LoadRandom(string modelDir, int seed = 0, DepthEstimatorOptions? options = null, HalfKind? halfWeights = null)
     {
         options ??= new DepthEstimatorOptions();
-        return new(Family(modelDir)(modelDir, new RandomWeights(seed, halfWeights), options, out _), options);
+        var backend = Family(modelDir)(modelDir, new RandomWeights(seed, halfWeights), options, out _);
+        ReturnLoadGarbage();
+        return new(backend, options);
     }
 
     public DepthResult Estimate(LoadedImage image, IProgress<ModelProgress>? progress = null, CancellationToken cancel = default) =>

@@ -11,7 +11,7 @@ public enum HalfKind { F16, BF16 }
 /// </summary>
 public sealed class HalfTensor
 {
-    public ushort[] Bits { get; }
+    public ushort[] Bits { get; private set; }
     public HalfKind Kind { get; }
     public int[] Shape { get; }
     public int Rank => Shape.Length;
@@ -53,6 +53,14 @@ public sealed class HalfTensor
                     for (int c = c0; c < c1; c++) dst[(long)c * rows + r] = Bits[(long)r * cols + c];
             }
         return new HalfTensor(dst, Kind, cols, rows);
+    }
+
+    /// <summary>Declares the buffer dead (counted towards the next forced collection); the tensor is empty afterwards.</summary>
+    public void Release()
+    {
+        long bytes = Bits.LongLength * sizeof(ushort);
+        Bits = [];
+        LargeAllocationPressure.Note(bytes);
     }
 
     public override string ToString() => $"HalfTensor<{Kind}>[{string.Join(", ", Shape)}]";
