@@ -1,16 +1,31 @@
+using DepthSharp.Tensors;
+
 namespace DepthSharp.Models;
 
 /// <summary>How far a forward pass has come: <see cref="Step"/> of <see cref="TotalSteps"/>, in <see cref="Stage"/>.</summary>
 public readonly record struct ModelProgress(string Stage, int Step, int TotalSteps);
 
 /// <summary>Carries cancellation and progress through a forward pass; every step checks for cancellation.</summary>
-public sealed class ForwardContext(int totalSteps, IProgress<ModelProgress>? progress = null, CancellationToken cancel = default)
+public sealed class ForwardContext
 {
+    private readonly int _totalSteps;
+    private readonly IProgress<ModelProgress>? _progress;
+    private readonly CancellationToken _cancel;
     private int _step;
+
+    public ForwardContext(int totalSteps, IProgress<ModelProgress>? progress = null, CancellationToken cancel = default)
+    {
+        _totalSteps = totalSteps;
+        _progress = progress;
+        _cancel = cancel;
+        // A pass starts with no idle buffers: the last pass's decoder maps would otherwise sit unused through this
+        // pass's encoder, on top of its peak.
+        TensorPool.DropIdle();
+    }
 
     public void Step(string stage)
     {
-        cancel.ThrowIfCancellationRequested();
-        progress?.Report(new ModelProgress(stage, ++_step, totalSteps));
+        _cancel.ThrowIfCancellationRequested();
+        _progress?.Report(new ModelProgress(stage, ++_step, _totalSteps));
     }
 }
