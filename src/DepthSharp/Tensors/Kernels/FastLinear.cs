@@ -22,11 +22,7 @@ internal static partial class Fast
     /// <summary>y = x · wT + bias with the weight stored [in, out]: B is packed by row copies, the bias added in the tile store.</summary>
     public static void LinearWeightT(ReadOnlySpan<float> x, int rows, int inF, ReadOnlySpan<float> wT, ReadOnlySpan<float> bias, int outF, Span<float> y)
     {
-        if (rows == 0 || outF == 0) return;
-        RequireCovers(x.Length, rows, inF, inF, nameof(x));
-        RequireCovers(wT.Length, inF, outF, outF, nameof(wT));
-        RequireCovers(y.Length, rows, outF, outF, nameof(y));
-        if (!bias.IsEmpty && bias.Length < outF) throw new ArgumentException("bias shorter than the output width", nameof(bias));
+        if (!LinearArgumentsFit(x.Length, rows, inF, wT.Length, bias.Length, outF, y.Length)) return;
         unsafe
         {
             fixed (float* px = x, pw = wT, pb = bias, py = y)
@@ -38,11 +34,7 @@ internal static partial class Fast
     /// <summary>The same with the [in, out] weight in a 16-bit format, widened as the GEMM packs it.</summary>
     public static void LinearWeightT(ReadOnlySpan<float> x, int rows, int inF, ReadOnlySpan<ushort> wT, HalfKind kind, ReadOnlySpan<float> bias, int outF, Span<float> y)
     {
-        if (rows == 0 || outF == 0) return;
-        RequireCovers(x.Length, rows, inF, inF, nameof(x));
-        RequireCovers(wT.Length, inF, outF, outF, nameof(wT));
-        RequireCovers(y.Length, rows, outF, outF, nameof(y));
-        if (!bias.IsEmpty && bias.Length < outF) throw new ArgumentException("bias shorter than the output width", nameof(bias));
+        if (!LinearArgumentsFit(x.Length, rows, inF, wT.Length, bias.Length, outF, y.Length)) return;
         unsafe
         {
             fixed (float* px = x, pb = bias, py = y)
@@ -50,6 +42,17 @@ internal static partial class Fast
                 PackedGemm.Run(rows, outF, inF, px, inF, false, new HalfB(pw, outF, kind), py, outF, false,
                     null, bias.IsEmpty ? null : pb, KernelOptions.Threads);
         }
+    }
+
+    /// <summary>Checks that the spans hold the linear layer's operands; false when there is nothing to compute.</summary>
+    private static bool LinearArgumentsFit(int x, int rows, int inF, int wT, int bias, int outF, int y)
+    {
+        if (rows == 0 || outF == 0) return false;
+        RequireCovers(x, rows, inF, inF, nameof(x));
+        RequireCovers(wT, inF, outF, outF, nameof(wT));
+        RequireCovers(y, rows, outF, outF, nameof(y));
+        if (bias != 0 && bias < outF) throw new ArgumentException("bias shorter than the output width", nameof(bias));
+        return true;
     }
 
     private static void RequireCovers(int length, int rows, int cols, int ld, string name)
