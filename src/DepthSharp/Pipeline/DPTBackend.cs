@@ -45,14 +45,8 @@ public sealed class DPTBackend : IDepthBackend
     }
 
     /// <summary>The folder's processor; without preprocessor_config.json, the reference class's defaults (384², mean/std 0.5).</summary>
-    private static DPTImageProcessor LoadProcessor(string modelDir)
-    {
-        string path = Path.Combine(modelDir, "preprocessor_config.json");
-        return File.Exists(path)
-            ? IImageProcessor.Load(path) as DPTImageProcessor
-                ?? throw new ConfigException(path, "image_processor_type: DPT and Depth Anything models need DPTImageProcessor")
-            : new DPTImageProcessor(new ImageProcessorConfig());
-    }
+    private static DPTImageProcessor LoadProcessor(string modelDir) =>
+        IImageProcessor.LoadFromFolder(modelDir, () => new DPTImageProcessor(new ImageProcessorConfig()), "DPT and Depth Anything models");
 
     public string ModelType { get; }
     public int ForwardSteps { get; }

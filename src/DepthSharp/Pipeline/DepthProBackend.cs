@@ -22,12 +22,8 @@ public sealed class DepthProBackend : IDepthBackend
     public static IDepthBackend Create(string modelDir, IWeightSource weights, DepthEstimatorOptions options, out string[] ignoredUnusedPrefixes)
     {
         var config = ConfigLoader.LoadDepthPro(Path.Combine(modelDir, "config.json"));
-        string processorPath = Path.Combine(modelDir, "preprocessor_config.json");
         // A folder without a processor config gets the reference processor's defaults (1536², mean/std 0.5).
-        var processor = File.Exists(processorPath)
-            ? IImageProcessor.Load(processorPath) as DepthProImageProcessor
-                ?? throw new ConfigException(processorPath, "image_processor_type: a DepthPro model needs DepthProImageProcessor")
-            : new DepthProImageProcessor(new ImageProcessorConfig());
+        var processor = IImageProcessor.LoadFromFolder(modelDir, () => new DepthProImageProcessor(new ImageProcessorConfig()), "DepthPro models");
         ignoredUnusedPrefixes = DepthProForDepthEstimation.IgnoredUnusedPrefixes;
         return new DepthProBackend(new DepthProForDepthEstimation(new Weights(weights), config, options.UseFovModel), processor, options);
     }

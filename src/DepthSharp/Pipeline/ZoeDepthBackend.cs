@@ -22,12 +22,8 @@ public sealed class ZoeDepthBackend : IDepthBackend
     public static IDepthBackend Create(string modelDir, IWeightSource weights, DepthEstimatorOptions options, out string[] ignoredUnusedPrefixes)
     {
         var config = ConfigLoader.LoadZoeDepth(Path.Combine(modelDir, "config.json"));
-        string processorPath = Path.Combine(modelDir, "preprocessor_config.json");
         // A folder without a processor config gets the reference processor's defaults (384x512, padding, multiples of 32).
-        var processor = File.Exists(processorPath)
-            ? IImageProcessor.Load(processorPath) as ZoeDepthImageProcessor
-                ?? throw new ConfigException(processorPath, "image_processor_type: a ZoeDepth model needs ZoeDepthImageProcessor")
-            : new ZoeDepthImageProcessor(new ImageProcessorConfig());
+        var processor = IImageProcessor.LoadFromFolder(modelDir, () => new ZoeDepthImageProcessor(new ImageProcessorConfig()), "ZoeDepth models");
         // Every tensor of a ZoeDepth checkpoint is a parameter the model uses (its index buffers are not saved).
         ignoredUnusedPrefixes = [];
         return new ZoeDepthBackend(new ZoeDepthForDepthEstimation(new Weights(weights), config), processor, options);

@@ -9,6 +9,18 @@ public interface IImageProcessor
     /// <summary>[batch, 3, H, W] for pictures that all come out at the same size.</summary>
     Tensor Preprocess(IReadOnlyList<RgbImage> images);
 
+    /// <summary>
+    /// A model folder's processor, which must be a <typeparamref name="T"/>; a folder without preprocessor_config.json gets
+    /// <paramref name="defaults"/> (the reference class's defaults).
+    /// </summary>
+    public static T LoadFromFolder<T>(string modelDir, Func<T> defaults, string models) where T : class, IImageProcessor
+    {
+        string path = Path.Combine(modelDir, "preprocessor_config.json");
+        return File.Exists(path)
+            ? Load(path) as T ?? throw new DepthSharp.ConfigException(path, $"image_processor_type: {models} need {typeof(T).Name}")
+            : defaults();
+    }
+
     /// <summary>Reads preprocessor_config.json and returns the processor its image_processor_type names.</summary>
     public static IImageProcessor Load(string path)
     {
