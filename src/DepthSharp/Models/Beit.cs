@@ -109,39 +109,31 @@ public sealed class BeitRelativePositionBias
         return Ops.Concat(0, resized, Ops.Narrow(Table, 0, oldCount, 3));
     }
 
+    /// <summary>The table for a window, one row per head: [heads, (2h-1)·(2w-1) + 3], indexed by <see cref="KeyMajorIndex"/>.</summary>
+    public Tensor Forward(PatchWindow window) => Ops.Permute(TableFor(window.Height, window.Width), 1, 0);
+
     /// <summary>
-    /// Bias [heads, n+1, n+1] for the tokens of a window (index 0 is the class token), written into <paramref name="into"/>
-    /// when given (a scratch tensor of that shape reused across layers).
+    /// Which table entry biases each (query i, key j) pair of a window's tokens (index 0 is the class token), stored
+    /// key-major: [j·tokens + i]. Patch pairs use their offset (dy, dx) shifted to be non-negative; the class token's
+    /// pairs use the table's last three entries (patch → class, class → patch, class → class).
     /// </summary>
-    public Tensor Forward(PatchWindow window, Tensor? into = null)
+    public static int[] KeyMajorIndex(PatchWindow window)
     {
-        int height = window.Height, width = window.Width, tokens = window.Tokens, heads = _c.NumAttentionHeads;
-        var table = Ops.Permute(TableFor(height, width), 1, 0); // [heads, entries]: one contiguous row per head
-        int entries = table.Dim(1), rowWidth = 2 * width - 1;
-        var bias = into ?? Tensor.Empty(heads, tokens, tokens);
-        for (int h = 0; h < heads; h++)
+        int height = window.Height, width = window.Width, tokens = window.Tokens;
+        int rowWidth = 2 * width - 1, entries = (2 * height - 1) * rowWidth + 3;
+        var index = new int[(long)tokens * tokens];
+        index[0] = entries - 1;
+        // Key = class token: every patch query reads entry entries-2.
+        index.AsSpan(1, tokens - 1).Fill(entries - 2);
+        for (int kp = 0; kp < height * width; kp++)
         {
-            var row = table.Data.AsSpan(h * entries, entries);
-            var dst = bias.Data.AsSpan(h * tokens * tokens, tokens * tokens);
-            // The class token's three rows of the table: to the patches, from the patches, to itself.
-            dst[0] = row[entries - 1];
-            dst[1..tokens].Fill(row[entries - 3]);
-            for (int p = 0; p < height * width; p++)
-            {
-                int yi = p / width, xi = p % width;
-                var line = dst.Slice((p + 1) * tokens, tokens);
-                line[0] = row[entries - 2];
-                // Along a row of key patches the offset dx falls by one per patch: a reversed run of the table.
-                for (int yj = 0; yj < height; yj++)
-                {
-                    int last = (yi - yj + height - 1) * rowWidth + xi + width - 1;
-                    var run = line.Slice(1 + yj * width, width);
-                    row.Slice(last - width + 1, width).CopyTo(run);
-                    run.Reverse();
-                }
-            }
+            int yj = kp / width, xj = kp % width;
+            var line = index.AsSpan((kp + 1) * tokens, tokens);
+            line[0] = entries - 3; // query = class token
+            for (int qp = 0; qp < height * width; qp++)
+                line[qp + 1] = (qp / width - yj + height - 1) * rowWidth + qp % width - xj + width - 1;
         }
-        return bias;
+        return index;
     }
 }
 
@@ -168,21 +160,27 @@ public sealed class BeitSelfAttention
         RelativePositionBias = c.UseRelativePositionBias ? new BeitRelativePositionBias(w["relative_position_bias"], c) : null;
     }
 
-    /// <param name="sharedBias">The encoder-wide bias when the config shares one, added to this layer's own.</param>
-    /// <param name="biasScratch">Where this layer may write its bias (shape [heads, n+1, n+1]), reused by every layer.</param>
-    public Tensor Forward(Tensor hiddenStates, PatchWindow window, Tensor? sharedBias, Tensor? biasScratch)
+    /// <param name="sharedTable">The encoder-wide bias table when the config shares one, added to this layer's own.</param>
+    /// <param name="biasIndex">The window's <see cref="BeitRelativePositionBias.KeyMajorIndex"/>, one for every layer.</param>
+    public Tensor Forward(Tensor hiddenStates, PatchWindow window, Tensor? sharedTable, int[]? biasIndex)
     {
         int headSize = _c.HiddenSize / _c.NumAttentionHeads;
         var query = Query.Forward(hiddenStates);
         var key = Key.Forward(hiddenStates);
         var value = Value.Forward(hiddenStates);
-        var bias = RelativePositionBias?.Forward(window, biasScratch);
-        if (bias is not null && sharedBias is not null) Ops.AddInPlace(bias, sharedBias);
-        bias ??= sharedBias;
+        // Both biases index their tables alike, so adding the tables adds the biases.
+        var table = RelativePositionBias?.Forward(window);
+        if (table is not null && sharedTable is not null) Ops.AddInPlace(table, sharedTable);
+        table ??= sharedTable;
         float scale = (float)(1.0 / Math.Sqrt(headSize));
-        return bias is null
+        var context = table is null
             ? Ops.Attention(query, key, value, _c.NumAttentionHeads, scale)
-            : Ops.Attention(query, key, value, _c.NumAttentionHeads, scale, bias);
+            : Ops.Attention(query, key, value, _c.NumAttentionHeads, scale, table, biasIndex
+                ?? throw new ArgumentException("a relative position bias needs the window's index", nameof(biasIndex)));
+        query.Release();
+        key.Release();
+        value.Release();
+        return context;
     }
 }
 
@@ -217,15 +215,21 @@ public sealed class BeitLayer
         }
     }
 
-    public Tensor Forward(Tensor hiddenStates, PatchWindow window, Tensor? sharedBias, Tensor? biasScratch)
+    public Tensor Forward(Tensor hiddenStates, PatchWindow window, Tensor? sharedTable, int[]? biasIndex)
     {
-        var attention = AttentionOutput.Forward(Attention.Forward(LayernormBefore.Forward(hiddenStates), window, sharedBias, biasScratch));
+        var normed = LayernormBefore.Forward(hiddenStates);
+        var context = Attention.Forward(normed, window, sharedTable, biasIndex);
+        normed.Release();
+        var attention = Lifetimes.Replace(context, AttentionOutput.Forward(context));
         if (Lambda1 is not null) attention = Ops.MulLastDimInPlace(attention, Lambda1);
         Ops.AddInPlace(attention, hiddenStates);
         hiddenStates = attention;
-        var mlp = Output.Forward(Activation.ApplyInPlace(_c.HiddenAct, Intermediate.Forward(LayernormAfter.Forward(hiddenStates))));
+        normed = LayernormAfter.Forward(hiddenStates);
+        var hidden = Lifetimes.Replace(normed, Activation.ApplyInPlace(_c.HiddenAct, Intermediate.Forward(normed)));
+        var mlp = Lifetimes.Replace(hidden, Output.Forward(hidden));
         if (Lambda2 is not null) mlp = Ops.MulLastDimInPlace(mlp, Lambda2);
         Ops.AddInPlace(mlp, hiddenStates);
+        hiddenStates.Release(); // the attention block's sum, made here
         ActivationTrace.Record($"{_path}.0", mlp);
         return mlp;
     }
@@ -254,9 +258,8 @@ public sealed class BeitBackbone
     {
         var stages = Config.OutStageIndices;
         var window = new PatchWindow(pixelValues.Dim(2) / Config.PatchSize, pixelValues.Dim(3) / Config.PatchSize);
-        var sharedBias = SharedRelativePositionBias?.Forward(window);
-        // One bias buffer for all layers: each is tens of megabytes at full size.
-        var biasScratch = Config.UseRelativePositionBias ? Tensor.Empty(Config.NumAttentionHeads, window.Tokens, window.Tokens) : null;
+        var sharedTable = SharedRelativePositionBias?.Forward(window);
+        var biasIndex = Config.UseRelativePositionBias || sharedTable is not null ? BeitRelativePositionBias.KeyMajorIndex(window) : null;
         var outputs = new List<Tensor>(stages.Count);
         var hidden = Embeddings.Forward(pixelValues);
         if (stages.Contains(0)) outputs.Add(hidden);
@@ -264,7 +267,10 @@ public sealed class BeitBackbone
         int last = stages.Max();
         for (int i = 0; i < last; i++)
         {
-            hidden = Layers[i].Forward(hidden, window, sharedBias, biasScratch);
+            var next = Layers[i].Forward(hidden, window, sharedTable, biasIndex);
+            // A hidden state is dead once the next layer has read it, unless it is one of the returned stages.
+            if (!stages.Contains(i)) hidden.Release();
+            hidden = next;
             context.Step("backbone");
             if (stages.Contains(i + 1)) outputs.Add(hidden);
         }

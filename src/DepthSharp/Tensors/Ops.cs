@@ -192,19 +192,20 @@ public static class Ops
     }
 
     /// <summary>
-    /// <see cref="Attention"/> with an additive bias[H, Nq, Nk] on the scaled scores before the softmax, the same for every
-    /// batch element (a relative position bias).
+    /// <see cref="Attention"/> with a relative position bias added to the scaled scores before the softmax, the same for
+    /// every batch element: bias[h, i, j] = table[h, index[j, i]], with table [H, entries] and the index key-major
+    /// [Nk, Nq]. Gathering it as the scores are made costs no [H, Nq, Nk] tensor.
     /// </summary>
-    public static Tensor Attention(Tensor q, Tensor k, Tensor v, int heads, float scale, Tensor bias)
+    public static Tensor Attention(Tensor q, Tensor k, Tensor v, int heads, float scale, Tensor table, int[] keyMajorIndex)
     {
         if (q.Rank != 3 || k.Rank != 3 || v.Rank != 3 || q.Dim(2) % heads != 0 || k.Dim(2) != q.Dim(2) || v.Dim(2) != q.Dim(2)
             || k.Dim(1) != v.Dim(1) || k.Dim(0) != q.Dim(0) || v.Dim(0) != q.Dim(0)
-            || !bias.Shape.AsSpan().SequenceEqual([heads, q.Dim(1), k.Dim(1)]))
-            throw new ArgumentException($"attention over q{q}, k{k}, v{v} with {heads} heads and bias {bias}");
-        int batch = q.Dim(0), nq = q.Dim(1), nk = k.Dim(1), headDim = q.Dim(2) / heads;
+            || table.Rank != 2 || table.Dim(0) != heads || keyMajorIndex.LongLength != (long)q.Dim(1) * k.Dim(1))
+            throw new ArgumentException($"attention over q{q}, k{k}, v{v} with {heads} heads, bias table {table} and {keyMajorIndex.Length} indices");
+        int batch = q.Dim(0), nq = q.Dim(1), nk = k.Dim(1), headDim = q.Dim(2) / heads, entries = table.Dim(1);
         var y = Tensor.Empty(q.Shape);
-        if (Ref) Reference.AttentionWithBias(q.Data, k.Data, v.Data, bias.Data, batch, nq, nk, heads, headDim, scale, y.Data);
-        else Fast.AttentionWithBias(q.Data, k.Data, v.Data, bias.Data, batch, nq, nk, heads, headDim, scale, y.Data);
+        if (Ref) Reference.AttentionWithBias(q.Data, k.Data, v.Data, table.Data, entries, keyMajorIndex, batch, nq, nk, heads, headDim, scale, y.Data);
+        else Fast.AttentionWithBias(q.Data, k.Data, v.Data, table.Data, entries, keyMajorIndex, batch, nq, nk, heads, headDim, scale, y.Data);
         return y;
     }
 

@@ -1,5 +1,7 @@
 using System.Runtime.CompilerServices;
+using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace DepthSharp.Tensors.Kernels;
 
@@ -15,14 +17,15 @@ internal static partial class Fast
     /// </summary>
     public static void Attention(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v,
         int batch, int nq, int nk, int heads, int headDim, float scale, Span<float> output) =>
-        AttentionWithBias(q, k, v, default, batch, nq, nk, heads, headDim, scale, output);
+        AttentionWithBias(q, k, v, default, 0, default, batch, nq, nk, heads, headDim, scale, output);
 
     /// <summary>
-    /// <see cref="Attention"/> with an optional additive bias [H, Nq, Nk] shared by the batch (BEiT's relative positions;
-    /// empty for none): the score block then starts as the transposed bias and the GEMM accumulates onto it, so the bias
-    /// costs one strided copy per block and no extra pass.
+    /// <see cref="Attention"/> with an optional relative position bias gathered from a small table, shared by the batch:
+    /// bias[h, i, j] = table[h·entries + index[j·nq + i]] (the index key-major, empty table for none). The score block
+    /// starts as the gathered bias and the GEMM accumulates onto it, so the [H, Nq, Nk] bias is never made.
     /// </summary>
-    public static void AttentionWithBias(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, ReadOnlySpan<float> bias,
+    public static void AttentionWithBias(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v,
+        ReadOnlySpan<float> table, int entries, ReadOnlySpan<int> index,
         int batch, int nq, int nk, int heads, int headDim, float scale, Span<float> output)
     {
         if (batch <= 0 || nq <= 0 || heads <= 0 || headDim <= 0) return;
@@ -31,7 +34,14 @@ internal static partial class Fast
         RequireLength(q.Length, batch * nq * width, nameof(q));
         RequireLength(k.Length, batch * nk * width, nameof(k));
         RequireLength(v.Length, batch * nk * width, nameof(v));
-        if (!bias.IsEmpty) RequireLength(bias.Length, (long)heads * nq * nk, nameof(bias));
+        if (!table.IsEmpty)
+        {
+            RequireLength(table.Length, (long)heads * entries, nameof(table));
+            RequireLength(index.Length, (long)nq * nk, nameof(index));
+            // The gather reads through raw pointers: every index must land in the table.
+            if (TensorPrimitives.Min(index) < 0 || TensorPrimitives.Max(index) >= entries)
+                throw new ArgumentException($"a bias index lies outside the table's {entries} entries", nameof(index));
+        }
         RequireLength(output.Length, batch * nq * width, nameof(output));
         int threads = KernelOptions.Threads;
         int pairs = batch * heads;
@@ -40,9 +50,11 @@ internal static partial class Fast
         int splits = pairs >= threads ? 1 : Math.Min(blocks, (threads + pairs - 1) / pairs);
         unsafe
         {
-            fixed (float* pq = q, pk = k, pv = v, pb = bias, po = output)
+            fixed (float* pq = q, pk = k, pv = v, pt = table, po = output)
+            fixed (int* pi = index)
             {
-                var job = new AttentionJob(pq, pk, pv, bias.IsEmpty ? null : pb, po, nq, nk, heads, headDim, scale, splits, blocks);
+                var bias = table.IsEmpty ? default : new GatheredBias(pt, entries, pi);
+                var job = new AttentionJob(pq, pk, pv, bias, po, nq, nk, heads, headDim, scale, splits, blocks);
                 long flops = 4L * pairs * nq * nk * headDim;
                 if (threads == 1 || pairs * splits == 1 || flops < 1L << 22)
                     for (int t = 0; t < pairs * splits; t++) job.Run(t);
@@ -52,7 +64,39 @@ internal static partial class Fast
         }
     }
 
-    private sealed unsafe class AttentionJob(float* q, float* k, float* v, float* bias, float* output,
+    /// <summary>A bias table [heads, entries] and the key-major [nk, nq] index into each head's row.</summary>
+    private readonly unsafe struct GatheredBias(float* table, int entries, int* index)
+    {
+        public bool IsEmpty => table == null;
+
+        /// <summary>sᵀ[j, r] = table[h, index[j, i0 + r]] for the block's nt queries, one key row at a time.</summary>
+        public void Fill(int h, int nq, int nk, int i0, int nt, float* scores)
+        {
+            float* row = table + (long)h * entries;
+            for (int j = 0; j < nk; j++)
+            {
+                int* ix = index + (long)j * nq + i0;
+                float* s = scores + (long)j * nt;
+                int r = 0;
+                // Queries along an image row read consecutive entries: such runs are plain loads, the rest gathers.
+                if (Vector512.IsHardwareAccelerated && Avx2.IsSupported)
+                    for (; r + 16 <= nt; r += 16)
+                    {
+                        int first = ix[r];
+                        if (Vector512.EqualsAll(Vector512.Load(ix + r), Vector512.Create(first) + Vector512<int>.Indices))
+                            Vector512.Store(Vector512.Load(row + first), s + r);
+                        else
+                        {
+                            Vector256.Store(Avx2.GatherVector256(row, Vector256.Load(ix + r), sizeof(float)), s + r);
+                            Vector256.Store(Avx2.GatherVector256(row, Vector256.Load(ix + r + 8), sizeof(float)), s + r + 8);
+                        }
+                    }
+                for (; r < nt; r++) s[r] = row[ix[r]];
+            }
+        }
+    }
+
+    private sealed unsafe class AttentionJob(float* q, float* k, float* v, GatheredBias bias, float* output,
         int nq, int nk, int heads, int headDim, float scale, int splits, int blocks)
     {
         public void Run(int task)
@@ -81,8 +125,8 @@ internal static partial class Fast
                 var packedQ = new Span<float>(packQ, d * PackedGemm.RoundUp(nt, GemmKernels.Nr));
                 System.Numerics.Tensors.TensorPrimitives.Multiply(packedQ, scale, packedQ);
                 // With a bias: Sᵀ[j, r] = bias[h, i0 + r, j] first, and the product accumulates onto it.
-                if (bias != null) PackedGemm.Transpose(bias + ((long)h * nq + i0) * nk, nk, nt, nk, scores, nt);
-                PackedGemm.Macro(nk, nt, d, packK, packQ, scores, nt, bias != null, null, null);
+                if (!bias.IsEmpty) bias.Fill(h, nq, nk, i0, nt, scores);
+                PackedGemm.Macro(nk, nt, d, packK, packQ, scores, nt, !bias.IsEmpty, null, null);
                 SoftmaxColumns(scores, nk, nt, inv);
                 // O = P·V with P = (Sᵀ)ᵀ read as a transposed A operand.
                 PackedGemm.PackA(scores, nt, true, 0, nt, 0, nk, packP);

@@ -27,24 +27,54 @@ internal static partial class Fast
             fixed (float* px = xs, pg = gs, pb = bs, py = ys)
             {
                 nint x = (nint)px, g = (nint)pg, b = (nint)pb, y = (nint)py;
-                ParallelChunks(rows, 16, (r0, r1) =>
+                // A row is a few KiB: ~1 µs of work, so chunks of 64 rows keep the task overhead small.
+                ParallelChunks(rows, 64, (r0, r1) =>
                 {
-                    var gamma = new ReadOnlySpan<float>((float*)g, dim);
-                    var beta = new ReadOnlySpan<float>((float*)b, dim);
                     for (long r = r0; r < r1; r++)
-                    {
-                        var row = new ReadOnlySpan<float>((float*)x + r * dim, dim);
-                        var o = new Span<float>((float*)y + r * dim, dim);
-                        float mean = TensorPrimitives.Sum(row) / dim;
-                        TensorPrimitives.Subtract(row, mean, o);
-                        float var = TensorPrimitives.SumOfSquares((ReadOnlySpan<float>)o) / dim;
-                        float inv = 1f / MathF.Sqrt(var + eps);
-                        TensorPrimitives.Multiply((ReadOnlySpan<float>)o, inv, o);
-                        TensorPrimitives.FusedMultiplyAdd((ReadOnlySpan<float>)o, gamma, beta, o);
-                    }
+                        LayerNormRow((float*)x + r * dim, dim, (float*)g, (float*)b, eps, (float*)y + r * dim);
                 });
             }
         }
+    }
+
+    /// <summary>One row: mean, then the variance about it (two passes, as the reference computes it), then the affine map.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void LayerNormRow(float* x, int dim, float* g, float* b, float eps, float* y)
+    {
+        int i = 0;
+        float sum = 0f;
+        if (Vector512.IsHardwareAccelerated && dim >= 16)
+        {
+            var acc = Vector512<float>.Zero;
+            for (; i + 16 <= dim; i += 16) acc += Vector512.Load(x + i);
+            sum = Vector512.Sum(acc);
+        }
+        for (; i < dim; i++) sum += x[i];
+        float mean = sum / dim;
+        i = 0;
+        float sq = 0f;
+        if (Vector512.IsHardwareAccelerated && dim >= 16)
+        {
+            var m = Vector512.Create(mean);
+            var acc = Vector512<float>.Zero;
+            for (; i + 16 <= dim; i += 16)
+            {
+                var d = Vector512.Load(x + i) - m;
+                acc = Vector512.FusedMultiplyAdd(d, d, acc);
+            }
+            sq = Vector512.Sum(acc);
+        }
+        for (; i < dim; i++) sq += (x[i] - mean) * (x[i] - mean);
+        float inv = 1f / MathF.Sqrt(sq / dim + eps);
+        i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var m = Vector512.Create(mean);
+            var s = Vector512.Create(inv);
+            for (; i + 16 <= dim; i += 16)
+                Vector512.Store(Vector512.FusedMultiplyAdd((Vector512.Load(x + i) - m) * s, Vector512.Load(g + i), Vector512.Load(b + i)), y + i);
+        }
+        for (; i < dim; i++) y[i] = (x[i] - mean) * inv * g[i] + b[i];
     }
 
     public static void BatchNorm(ReadOnlySpan<float> xs, int batch, int channels, int plane,
@@ -115,6 +145,7 @@ internal static partial class Fast
         }
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static unsafe void GeluRange(float* x, float* y, long i0, long i1)
     {
         long i = i0;

@@ -1,13 +1,15 @@
 namespace DepthSharp.Tensors.Kernels;
 
-/// <summary>Plain loop definitions of the kernels ZoeDepth added: attention with an additive bias, and softplus.</summary>
+/// <summary>Plain loop definitions of the kernels ZoeDepth added: attention with a gathered relative position bias, and softplus.</summary>
 internal static partial class Reference
 {
     /// <summary>
     /// <see cref="Attention"/> with an additive bias before the softmax, shared by every batch element:
-    /// out_h = softmax(q_h k_hᵀ · scale + bias[h]) v_h, bias [H, Nq, Nk].
+    /// out_h = softmax(q_h k_hᵀ · scale + bias_h) v_h, where bias_h[i, j] = table[h·entries + index[j·nq + i]]
+    /// (a relative position table [H, entries] and a key-major [Nk, Nq] index into it).
     /// </summary>
-    public static void AttentionWithBias(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, ReadOnlySpan<float> bias,
+    public static void AttentionWithBias(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v,
+        ReadOnlySpan<float> table, int entries, ReadOnlySpan<int> index,
         int batch, int nq, int nk, int heads, int headDim, float scale, Span<float> output)
     {
         int width = heads * headDim;
@@ -16,14 +18,13 @@ internal static partial class Reference
             for (int h = 0; h < heads; h++)
                 for (int i = 0; i < nq; i++)
                 {
-                    var biasRow = bias.Slice((h * nq + i) * nk, nk);
                     float max = float.NegativeInfinity;
                     for (int j = 0; j < nk; j++)
                     {
                         float dot = 0;
                         for (int d = 0; d < headDim; d++)
                             dot += q[(b * nq + i) * width + h * headDim + d] * k[(b * nk + j) * width + h * headDim + d];
-                        scores[j] = dot * scale + biasRow[j];
+                        scores[j] = dot * scale + table[h * entries + index[j * nq + i]];
                         max = MathF.Max(max, scores[j]);
                     }
                     double sum = 0;
