@@ -215,17 +215,23 @@ internal static partial class Fast
                 nint xp = (nint)px, yp = (nint)py;
                 ParallelChunks((long)planes * outH, 8, (r0, r1) =>
                 {
-                    for (long r = r0; r < r1; r++)
-                    {
-                        long p = r / outH;
-                        int oy = (int)(r % outH);
-                        Interp.Linear(rh, oy, inH, alignCorners, out int y0, out int y1, out float ly0, out float ly1);
-                        float* row0 = (float*)xp + (p * inH + y0) * inW, row1 = (float*)xp + (p * inH + y1) * inW;
-                        float* dst = (float*)yp + r * outW;
-                        for (int ox = 0; ox < outW; ox++)
-                            dst[ox] = ly0 * (lx0[ox] * row0[x0[ox]] + lx1[ox] * row0[x1[ox]]) +
-                                      ly1 * (lx0[ox] * row1[x0[ox]] + lx1[ox] * row1[x1[ox]]);
-                    }
+                    // Pinned column tables: the inner loop then runs without bounds checks.
+                    fixed (int* c0 = x0, c1 = x1)
+                    fixed (float* w0 = lx0, w1 = lx1)
+                        for (long r = r0; r < r1; r++)
+                        {
+                            long p = r / outH;
+                            int oy = (int)(r % outH);
+                            Interp.Linear(rh, oy, inH, alignCorners, out int y0, out int y1, out float ly0, out float ly1);
+                            float* row0 = (float*)xp + (p * inH + y0) * inW, row1 = (float*)xp + (p * inH + y1) * inW;
+                            float* dst = (float*)yp + r * outW;
+                            for (int ox = 0; ox < outW; ox++)
+                            {
+                                int a = c0[ox], b = c1[ox];
+                                float wa = w0[ox], wb = w1[ox];
+                                dst[ox] = ly0 * (wa * row0[a] + wb * row0[b]) + ly1 * (wa * row1[a] + wb * row1[b]);
+                            }
+                        }
                 });
             }
         }
