@@ -192,6 +192,14 @@ public sealed class KernelEquivalenceTests
     [InlineData(new[] { 2, 7, 5, 3 }, new[] { 0, 2, 3, 1 }, 2)]
     [InlineData(new[] { 4, 1, 33, 9 }, new[] { 3, 2, 1, 0 }, 2)]
     [InlineData(new[] { 35, 9, 65 }, new[] { 2, 0, 1 }, 2)]
+    // Rotations (batched 8 × 8-block transposes) with row and column counts off the block sizes, and one that is not.
+    [InlineData(new[] { 130, 77 }, new[] { 1, 0 }, 2)]
+    [InlineData(new[] { 3, 70, 131 }, new[] { 0, 2, 1 }, 2)]
+    [InlineData(new[] { 1, 300, 9 }, new[] { 0, 2, 1 }, 1)]
+    [InlineData(new[] { 2, 19, 23, 40 }, new[] { 0, 3, 1, 2 }, 2)]
+    [InlineData(new[] { 2, 40, 19, 23 }, new[] { 0, 2, 3, 1 }, 2)]
+    [InlineData(new[] { 2, 9, 11, 13, 5 }, new[] { 0, 1, 3, 4, 2 }, 2)]
+    [InlineData(new[] { 2, 3, 5, 7 }, new[] { 0, 2, 1, 3 }, 2)]
     public void Permute_matches_reference(int[] shape, int[] perm, int threads)
     {
         using var _ = new Options(threads);

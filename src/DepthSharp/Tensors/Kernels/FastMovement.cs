@@ -5,6 +5,11 @@ internal static partial class Fast
 {
     public static void Permute(ReadOnlySpan<float> xs, int[] shape, int[] perm, Span<float> ys)
     {
+        if (AsBatchedTranspose(shape, perm, out int outer, out int rowsX, out int colsY))
+        {
+            BatchedTranspose(xs, outer, rowsX, colsY, ys);
+            return;
+        }
         int rank = shape.Length;
         var inStrides = new long[rank];
         long st = 1;
@@ -67,6 +72,52 @@ internal static partial class Fast
                             float* row = src + (long)by * stride * w;
                             for (int bx = 0; bx < nw; bx++) dst[by * nw + bx] = row[(long)bx * stride];
                         }
+                    }
+                });
+            }
+        }
+    }
+
+    /// <summary>
+    /// Whether the permutation keeps some leading dimensions and rotates the rest (a weight's [out, in] → [in, out], a
+    /// sequence's [B, N, C] → [B, C, N], a map's [B, C, H, W] ↔ [B, H, W, C]): then x is [outer, X, Y] and y is
+    /// [outer, Y, X].
+    /// </summary>
+    private static bool AsBatchedTranspose(int[] shape, int[] perm, out int outer, out int x, out int y)
+    {
+        outer = x = y = 1;
+        int rank = shape.Length, p = 0;
+        while (p < rank && perm[p] == p) p++;
+        if (p >= rank - 1) return false;
+        int s = perm[p] - p; // the first s of the rotated dimensions move to the end
+        for (int i = p; i < rank; i++)
+            if (perm[i] != p + (i - p + s) % (rank - p)) return false;
+        for (int i = 0; i < p; i++) outer *= shape[i];
+        for (int i = p; i < p + s; i++) x *= shape[i];
+        for (int i = p + s; i < rank; i++) y *= shape[i];
+        return true;
+    }
+
+    /// <summary>y[o, j, i] = x[o, i, j] for x [outer, rows, cols], in 8 × 8 register blocks, split by column ranges.</summary>
+    private static void BatchedTranspose(ReadOnlySpan<float> xs, int outer, int rows, int cols, Span<float> ys)
+    {
+        // Column ranges of 64 keep a range's reads to a few lines per row and give the threads even shares.
+        const int ColumnBlock = 64;
+        int blocksPerMatrix = (cols + ColumnBlock - 1) / ColumnBlock;
+        unsafe
+        {
+            fixed (float* px = xs, py = ys)
+            {
+                nint xp = (nint)px, yp = (nint)py;
+                ParallelChunks((long)outer * blocksPerMatrix, Math.Max(1, (1L << 16) / ((long)rows * ColumnBlock)), (t0, t1) =>
+                {
+                    for (long t = t0; t < t1; t++)
+                    {
+                        long o = t / blocksPerMatrix;
+                        int c0 = (int)(t % blocksPerMatrix) * ColumnBlock, nc = Math.Min(ColumnBlock, cols - c0);
+                        float* src = (float*)xp + o * rows * cols + c0;
+                        float* dst = (float*)yp + o * rows * cols + (long)c0 * rows;
+                        PackedGemm.Transpose(src, cols, rows, nc, dst, rows);
                     }
                 });
             }
