@@ -292,20 +292,41 @@ public sealed class DepthProFeatureFusionLayer(Weights w, DepthProConfig c, bool
     public ConvTranspose2d? Deconv { get; } = useDeconv ? new(w["deconv"], c.FusionHiddenSize, c.FusionHiddenSize, 2, 2, bias: false) : null;
     public Conv2d Projection { get; } = new(w["projection"], c.FusionHiddenSize, c.FusionHiddenSize, 1);
 
+    /// <summary>
+    /// Bytes one band of a large map may take. At 1536² the decoder's 768² maps are 604 MB each; worked on in bands, at
+    /// most two of them are alive at once (the next level's input or this layer's two inputs) instead of three.
+    /// </summary>
+    internal long BandBytes { get; set; } = 96L << 20;
+
     /// <param name="consumeInputs">Both inputs are the caller's to lose: each is released as soon as it is read.</param>
     public Tensor Forward(Tensor hiddenState, Tensor? residual = null, bool consumeInputs = false)
     {
         if (residual is not null)
         {
-            var residualOut = ResidualLayer1.Forward(residual, consumeInput: consumeInputs);
-            Ops.AddInPlace(residualOut, hiddenState);
-            if (consumeInputs) hiddenState.Release();
-            hiddenState = residualOut;
+            // A band of the first residual unit is read with the two rows beyond it on each side.
+            int bandRows = RowBands.Rows(BandBytes, RowBands.RowBytes(residual), 4, residual.Dim(2));
+            if (consumeInputs && RowBands.Worthwhile(bandRows, residual.Dim(2)))
+            {
+                // The unit's output goes straight into the other input, band by band; the residual map is only read
+                // (bands' halos overlap) and dies after.
+                ResidualLayer1.AddInBands(residual, hiddenState, bandRows);
+                residual.Release();
+            }
+            else
+            {
+                var residualOut = ResidualLayer1.Forward(residual, consumeInput: consumeInputs);
+                Ops.AddInPlace(residualOut, hiddenState);
+                if (consumeInputs) hiddenState.Release();
+                hiddenState = residualOut;
+            }
         }
         // Only the sum made here is ours to lose.
         var refined = ResidualLayer2.Forward(hiddenState, consumeInput: residual is not null);
         if (Deconv is not null) refined = Lifetimes.Replace(refined, Deconv.Forward(refined));
-        return Lifetimes.Replace(refined, Projection.Forward(refined));
+        int projectionRows = RowBands.Rows(BandBytes, RowBands.RowBytes(refined), 0, refined.Dim(2));
+        return RowBands.Worthwhile(projectionRows, refined.Dim(2))
+            ? Projection.ForwardInPlace(refined, projectionRows)
+            : Lifetimes.Replace(refined, Projection.Forward(refined));
     }
 }
 
@@ -453,15 +474,15 @@ public sealed class DepthProDepthEstimationHead
     {
         int batch = hiddenStates.Dim(0), h = hiddenStates.Dim(2), w = hiddenStates.Dim(3);
         long bytesPerRow = 2L * (2 * w) * Upsample.Weight.Dim(1) * batch * sizeof(float); // two upsampled rows per input row
-        int band = (int)Math.Clamp(BandBytes / bytesPerRow - 2, 1, h);
+        int band = RowBands.Rows(BandBytes, bytesPerRow, 2, h);
         var depth = Tensor.Empty(batch, 1, 2 * h, 2 * w);
         for (int a = 0; a < h; a += band)
         {
             int b = Math.Min(h, a + band);
             // Output rows [2a, 2b) need the upsampled rows one beyond, i.e. first-conv rows [c0, c1), which need input rows
             // [x0, x1). A band's edge row that is not the image's was convolved against false zero padding: dropped.
-            int c0 = Math.Max(0, a - 1), c1 = Math.Min(h, b + 1);
-            int x0 = Math.Max(0, c0 - 1), x1 = Math.Min(h, c1 + 1);
+            var (c0, c1) = RowBands.Widen(a, b, 1, h);
+            var (x0, x1) = RowBands.Widen(c0, c1, 1, h);
             var rows = Ops.Narrow(hiddenStates, 2, x0, x1 - x0);
             var first = Lifetimes.Replace(rows, Conv1.Forward(rows));
             first = Lifetimes.Replace(first, Ops.Narrow(first, 2, c0 - x0, c1 - c0));
@@ -470,19 +491,11 @@ public sealed class DepthProDepthEstimationHead
             second = Lifetimes.Replace(second, Ops.Narrow(second, 2, 2 * (a - c0), 2 * (b - a)));
             var band1 = Lifetimes.Replace(second, Conv3.Forward(second, reluInput: true));
             Ops.ReluInPlace(band1);
-            CopyRows(band1, depth, 2 * a);
+            Ops.CopySlice(band1, 0, depth, 2 * a, 2, 2 * (b - a));
             band1.Release();
         }
         if (consumeInput) hiddenStates.Release();
         return depth.Reshape(batch, 2 * h, 2 * w);
-    }
-
-    /// <summary>Writes src [B, C, r, W] into dst [B, C, R, W] from row <paramref name="row0"/>.</summary>
-    private static void CopyRows(Tensor src, Tensor dst, int row0)
-    {
-        int batch = src.Dim(0) * src.Dim(1), rows = src.Dim(2), w = src.Dim(3), dstRows = dst.Dim(2);
-        for (int i = 0; i < batch; i++)
-            src.Span.Slice(i * rows * w, rows * w).CopyTo(dst.Span.Slice((i * dstRows + row0) * w, rows * w));
     }
 }
 

@@ -1,0 +1,154 @@
+using DepthSharp.Checkpoints;
+using DepthSharp.Models;
+using DepthSharp.Models.Configs;
+using DepthSharp.Tensors;
+
+namespace DepthSharp.Tests.Models;
+
+/// <summary>
+/// Work done in bands of rows against the same work on the whole map. A band is convolved on its own, and the kernels may
+/// tile it differently or pick another algorithm (Winograd needs at least 25 4×4 tiles: the 31×13 maps here get it whole,
+/// their bands of a few rows do not), so the two agree to float rounding rather than bit for bit: within 1e-5 of the
+/// largest output, as for the head's bands.
+/// </summary>
+public class RowBandTests
+{
+    private const int Channels = 16;
+
+    [Fact]
+    public void SlicesAreCopiedAndAddedAlongAnyDimension()
+    {
+        var src = Sequence(2, 3, 4, 5);
+        var dst = Tensor.Zeros(2, 3, 6, 5);
+        Ops.CopySlice(src, 1, dst, 2, 2, 3);
+        Ops.AddSliceInPlace(src, 0, dst, 4, 2, 2);
+        for (int b = 0; b < 2; b++)
+            for (int c = 0; c < 3; c++)
+                for (int y = 0; y < 6; y++)
+                    for (int x = 0; x < 5; x++)
+                    {
+                        float expected = (y is >= 2 and < 5 ? At(src, b, c, y - 1, x) : 0) + (y >= 4 ? At(src, b, c, y - 4, x) : 0);
+                        Assert.Equal(expected, At(dst, b, c, y, x));
+                    }
+
+        var channels = Tensor.Zeros(2, 5, 4, 5);
+        Ops.CopySlice(src, 1, channels, 3, -3, 2);
+        Assert.Equal(At(src, 1, 2, 3, 4), At(channels, 1, 4, 3, 4));
+        Assert.Equal(0, At(channels, 1, 2, 3, 4));
+
+        Assert.Throws<ArgumentException>(() => Ops.CopySlice(src, 2, dst, 0, 2, 3)); // past the source's end
+        Assert.Throws<ArgumentException>(() => Ops.AddSliceInPlace(src, 0, dst, 4, 2, 3)); // past the destination's end
+        Assert.Throws<ArgumentException>(() => Ops.CopySlice(src, 0, Tensor.Zeros(2, 3, 6, 4), 0, 2, 1)); // other widths
+    }
+
+    [Theory]
+    [InlineData(false, 31, 13)]
+    [InlineData(false, 7, 3)]
+    [InlineData(true, 31, 13)]
+    [InlineData(true, 6, 5)]
+    public void ResidualUnitAddedInRowBandsEqualsTheWholeMap(bool batchNorm, int h, int w)
+    {
+        var unit = new PreActResidualLayer(new Weights(new AllRandom(1)), Channels, batchNorm, bias: true);
+        var x = Random(2, Channels, h, w, seed: 2);
+        var sum = Random(2, Channels, h, w, seed: 3);
+        var whole = unit.Forward(x);
+        Ops.AddInPlace(whole, sum);
+        foreach (int rows in new[] { 1, 2, 3 })
+        {
+            var banded = sum.Clone();
+            var input = x.Clone();
+            unit.AddInBands(input, banded, rows);
+            Assert.Equal(x.Data, input.Data); // read only: later bands read their halo from it
+            AssertClose(whole, banded, $"bands of {rows} rows");
+        }
+    }
+
+    [Theory]
+    [InlineData(11, 7)]
+    [InlineData(2, 3)]
+    public void PointwiseConvolutionOverItsInputInRowBandsEqualsTheWholeMap(int h, int w)
+    {
+        var conv = new Conv2d(new Weights(new AllRandom(4)), Channels, Channels, 1);
+        var x = Random(2, Channels, h, w, seed: 5);
+        var whole = conv.Forward(x);
+        foreach (int rows in new[] { 1, 2, 3 })
+        {
+            var input = x.Clone();
+            var banded = conv.ForwardInPlace(input, rows);
+            Assert.Same(input, banded);
+            AssertClose(whole, banded, $"bands of {rows} rows");
+        }
+        var spatial = new Conv2d(new Weights(new AllRandom(4)), Channels, Channels, 3, 1, 1);
+        Assert.Throws<InvalidOperationException>(() => spatial.ForwardInPlace(x.Clone(), 1));
+    }
+
+    [Theory]
+    [InlineData(false, true)]
+    [InlineData(false, false)]
+    [InlineData(true, true)]
+    [InlineData(true, false)]
+    public void FusionLayerInRowBandsEqualsTheWholeMap(bool batchNorm, bool deconv)
+    {
+        // The reference's default: no convolution bias beside batch norm.
+        var config = new DepthProConfig { FusionHiddenSize = Channels, UseBatchNormInFusionResidual = batchNorm, UseBiasInFusionResidual = batchNorm ? null : true };
+        var layer = new DepthProFeatureFusionLayer(new Weights(new AllRandom(6)), config, deconv);
+        const int h = 31, w = 13;
+        var fused = Random(2, Channels, h, w, seed: 7);
+        var residual = Random(2, Channels, h, w, seed: 8);
+        layer.BandBytes = long.MaxValue;
+        var whole = layer.Forward(fused.Clone(), residual.Clone(), consumeInputs: true);
+        var wholeFirst = layer.Forward(fused.Clone());
+        long row = 2L * Channels * w * sizeof(float);
+        foreach (int rows in new[] { 1, 2, 3 })
+        {
+            // The residual unit's bands are read with four more rows; the projection's take the whole budget, rows of the
+            // deconvolved map being twice as wide.
+            layer.BandBytes = row * (rows + 4);
+            AssertClose(whole, layer.Forward(fused.Clone(), residual.Clone(), consumeInputs: true), $"bands of {rows} rows");
+            AssertClose(wholeFirst, layer.Forward(fused.Clone()), $"bands of {rows} rows, no residual");
+        }
+    }
+
+    private static void AssertClose(Tensor expected, Tensor actual, string what)
+    {
+        Assert.Equal(expected.Shape, actual.Shape);
+        double scale = expected.Data.Max(MathF.Abs);
+        Assert.True(scale > 0);
+        double maxDiff = expected.Data.Zip(actual.Data, (p, q) => Math.Abs(p - q)).Max();
+        Assert.True(maxDiff <= 1e-5 * scale, $"{what}: max |Δ| {maxDiff:E3} vs scale {scale:E3}");
+    }
+
+    private static float At(Tensor t, int b, int c, int y, int x) => t.Data[((b * t.Dim(1) + c) * t.Dim(2) + y) * t.Dim(3) + x];
+
+    private static Tensor Sequence(params int[] shape)
+    {
+        var t = Tensor.Empty(shape);
+        for (int i = 0; i < t.Data.Length; i++) t.Data[i] = i + 1;
+        return t;
+    }
+
+    private static Tensor Random(int b, int c, int h, int w, int seed)
+    {
+        var rng = new Random(seed);
+        var t = Tensor.Empty(b, c, h, w);
+        for (int i = 0; i < t.Data.Length; i++) t.Data[i] = (float)(rng.NextDouble() * 2 - 1);
+        return t;
+    }
+
+    /// <summary>Every parameter random (biases and batch-norm statistics too), so no term is trivially zero or one.</summary>
+    private sealed class AllRandom(int seed) : IWeightSource
+    {
+        private readonly Random _rng = new(seed);
+
+        public Tensor Get(string name, int[] shape)
+        {
+            var t = new Tensor(new float[Tensor.ShapeSize(shape)], shape);
+            bool variance = name.EndsWith("running_var", StringComparison.Ordinal);
+            // Kernels scaled by their fan-in keep the outputs of stacked convolutions near the inputs' size.
+            double scale = shape.Length == 4 ? 1 / Math.Sqrt(shape[1] * shape[2] * shape[3]) : 1;
+            for (int i = 0; i < t.Data.Length; i++)
+                t.Data[i] = variance ? (float)(0.5 + _rng.NextDouble()) : (float)((_rng.NextDouble() * 2 - 1) * scale);
+            return t;
+        }
+    }
+}
