@@ -116,20 +116,30 @@ public sealed class PreActResidualLayer
     }
 
     /// <summary>
-    /// sum += Forward(hiddenState) in bands of <paramref name="bandRows"/> rows, the input left as it is: no full-size
-    /// intermediate is made. Each band is read with the two rows beyond it on each side that the two convolutions reach;
-    /// the false zero padding at a widened band's inner edges spoils the first convolution's edge row there and so the
-    /// second's two edge rows, which are those two extra rows and are not kept.
+    /// Forward(hiddenState) written over the input (the caller's to lose, returned) in bands of <paramref name="bandRows"/>
+    /// rows, so that no full-size intermediate is made. Each band is read with the two rows beyond it on each side that the
+    /// two convolutions reach; the false zero padding at a widened band's inner edges spoils the first convolution's edge
+    /// row there and so the second's two edge rows, which are those two extra rows and are not kept.
     /// </summary>
-    public void AddInBands(Tensor hiddenState, Tensor sum, int bandRows)
+    public Tensor ForwardInBands(Tensor hiddenState, int bandRows)
     {
-        int h = hiddenState.Dim(2);
+        int batch = hiddenState.Dim(0), channels = hiddenState.Dim(1), h = hiddenState.Dim(2), w = hiddenState.Dim(3);
+        // The rows above the next band as the band above read them: written over, the map no longer holds them.
+        Tensor? above = null;
         for (int a = 0; a < h; a += bandRows)
         {
             int b = Math.Min(h, a + bandRows);
             var (x0, x1) = RowBands.Widen(a, b, 2, h);
-            // The input's rows become the unit's output rows: the residual branch is added into them, as Forward does.
-            var band = Ops.Narrow(hiddenState, 2, x0, x1 - x0);
+            var band = Tensor.Empty(batch, channels, x1 - x0, w);
+            if (above is not null)
+            {
+                Ops.CopySlice(above, 0, band, 0, 2, a - x0);
+                above.Release();
+            }
+            Ops.CopySlice(hiddenState, a, band, a - x0, 2, x1 - a);
+            int next = Math.Max(0, b - 2);
+            above = b < h ? Ops.Narrow(band, 2, next - x0, b - next) : null;
+            // The band's rows become the unit's output rows: the residual branch is added into them, as Forward does.
             var h1 = Convolution1.Forward(band, reluInput: true);
             if (BatchNorm1 is not null) h1 = Lifetimes.Replace(h1, BatchNorm1.Forward(h1));
             if (BatchNorm2 is null)
@@ -144,9 +154,10 @@ public sealed class PreActResidualLayer
                 Ops.AddInPlace(band, h2);
                 h2.Release();
             }
-            Ops.AddSliceInPlace(band, a - x0, sum, a, 2, b - a);
+            Ops.CopySlice(band, a - x0, hiddenState, a, 2, b - a);
             band.Release();
         }
+        return hiddenState;
     }
 
     /// <param name="consumeInput">

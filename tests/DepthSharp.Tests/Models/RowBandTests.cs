@@ -46,20 +46,17 @@ public class RowBandTests
     [InlineData(false, 7, 3)]
     [InlineData(true, 31, 13)]
     [InlineData(true, 6, 5)]
-    public void ResidualUnitAddedInRowBandsEqualsTheWholeMap(bool batchNorm, int h, int w)
+    public void ResidualUnitInRowBandsEqualsTheWholeMap(bool batchNorm, int h, int w)
     {
         var unit = new PreActResidualLayer(new Weights(new AllRandom(1)), Channels, batchNorm, bias: true);
         var x = Random(2, Channels, h, w, seed: 2);
-        var sum = Random(2, Channels, h, w, seed: 3);
         var whole = unit.Forward(x);
-        Ops.AddInPlace(whole, sum);
         foreach (int rows in new[] { 1, 2, 3 })
         {
-            var banded = sum.Clone();
+            // Written over the input: each band reads the rows above it as they were before the band above overwrote them.
             var input = x.Clone();
-            unit.AddInBands(input, banded, rows);
-            Assert.Equal(x.Data, input.Data); // read only: later bands read their halo from it
-            AssertClose(whole, banded, $"bands of {rows} rows");
+            Assert.Same(input, unit.ForwardInBands(input, rows));
+            AssertClose(whole, input, $"bands of {rows} rows");
         }
     }
 
@@ -108,6 +105,57 @@ public class RowBandTests
             AssertClose(wholeFirst, layer.Forward(fused.Clone()), $"bands of {rows} rows, no residual");
         }
     }
+
+    [Theory]
+    [InlineData(false, true)]
+    [InlineData(false, false)]
+    [InlineData(true, true)]
+    public void FusionLayerOutputAddedInRowBandsEqualsTheWholeOutput(bool batchNorm, bool deconv)
+    {
+        var config = new DepthProConfig { FusionHiddenSize = Channels, UseBatchNormInFusionResidual = batchNorm };
+        var layer = new DepthProFeatureFusionLayer(new Weights(new AllRandom(9)), config, deconv);
+        int scale = deconv ? 2 : 1;
+        var refined = Random(2, Channels, 9, 5, seed: 10);
+        var target = Random(2, Channels, 9 * scale, 5 * scale, seed: 11);
+        layer.BandBytes = long.MaxValue;
+        var expected = layer.Output(refined.Clone());
+        Ops.AddInPlace(expected, target);
+        foreach (int rows in new[] { 1, 2, 3 })
+        {
+            // Bands of the output: the deconvolution makes two of its rows from each refined row.
+            layer.BandBytes = RowBytes(target) * rows * scale;
+            var added = target.Clone();
+            layer.AddOutput(refined.Clone(), added);
+            AssertClose(expected, added, $"bands of {rows} refined rows");
+        }
+        Assert.Throws<ArgumentException>(() => layer.AddOutput(refined.Clone(), Random(2, Channels, 9 * scale + 1, 5 * scale, seed: 12)));
+    }
+
+    /// <summary>The stage adds its last intermediate layer's output into the final layer in bands unless the outputs are observed.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void FusionStageInRowBandsEqualsTheWholeMaps(bool batchNorm)
+    {
+        var config = new DepthProConfig
+        {
+            FusionHiddenSize = Channels, UseBatchNormInFusionResidual = batchNorm, UseBiasInFusionResidual = batchNorm ? null : true,
+            IntermediateHookIds = [1], IntermediateFeatureDims = [Channels], ScaledImagesRatios = [0.5, 1], ScaledImagesOverlapRatios = [0, 0.5],
+            ScaledImagesFeatureDims = [Channels, Channels],
+        };
+        var stage = new DepthProFeatureFusionStage(new Weights(new AllRandom(13)), config);
+        Assert.Equal(2, stage.Intermediate.Length);
+        List<Tensor> Inputs() => [Random(2, Channels, 4, 3, seed: 14), Random(2, Channels, 8, 6, seed: 15), Random(2, Channels, 16, 12, seed: 16)];
+        var context = new ForwardContext(10);
+        var outputs = new List<Tensor>();
+        // Observed, every layer's output is made whole.
+        var whole = stage.Forward(Inputs(), context, outputs);
+        AssertClose(whole, outputs[^1], "the returned and the collected output");
+        foreach (var layer in stage.Intermediate.Append(stage.Final)) layer.BandBytes = 1; // bands of one row
+        AssertClose(whole, stage.Forward(Inputs(), context), "one-row bands");
+    }
+
+    private static long RowBytes(Tensor map) => (long)map.Dim(0) * map.Dim(1) * map.Dim(3) * sizeof(float);
 
     private static void AssertClose(Tensor expected, Tensor actual, string what)
     {
