@@ -292,20 +292,75 @@ public sealed class DepthProFeatureFusionLayer(Weights w, DepthProConfig c, bool
     public ConvTranspose2d? Deconv { get; } = useDeconv ? new(w["deconv"], c.FusionHiddenSize, c.FusionHiddenSize, 2, 2, bias: false) : null;
     public Conv2d Projection { get; } = new(w["projection"], c.FusionHiddenSize, c.FusionHiddenSize, 1);
 
+    /// <summary>
+    /// Bytes one band of a large map may take. At 1536² the decoder's 768² maps are 604 MB each; worked on in bands (and
+    /// with the stage adding the last intermediate layer's output into the final layer band by band), one of them is
+    /// alive at a time beside the 384² level's maps, instead of three.
+    /// </summary>
+    internal long BandBytes { get; set; } = 96L << 20;
+
     /// <param name="consumeInputs">Both inputs are the caller's to lose: each is released as soon as it is read.</param>
-    public Tensor Forward(Tensor hiddenState, Tensor? residual = null, bool consumeInputs = false)
+    public Tensor Forward(Tensor hiddenState, Tensor? residual = null, bool consumeInputs = false) =>
+        Output(ResidualUnits(hiddenState, residual, consumeInputs));
+
+    /// <summary>The residual units' part, unit2(hiddenState + unit1(residual)) or unit2(hiddenState); the result is ours.</summary>
+    internal Tensor ResidualUnits(Tensor hiddenState, Tensor? residual, bool consumeInputs)
     {
-        if (residual is not null)
-        {
-            var residualOut = ResidualLayer1.Forward(residual, consumeInput: consumeInputs);
-            Ops.AddInPlace(residualOut, hiddenState);
-            if (consumeInputs) hiddenState.Release();
-            hiddenState = residualOut;
-        }
-        // Only the sum made here is ours to lose.
-        var refined = ResidualLayer2.Forward(hiddenState, consumeInput: residual is not null);
+        if (residual is null) return ResidualLayer2.Forward(hiddenState);
+        var sum = ResidualBranch(residual, consumeInputs);
+        Ops.AddInPlace(sum, hiddenState);
+        if (consumeInputs) hiddenState.Release();
+        return RefineSum(sum);
+    }
+
+    /// <summary>unit1(residual), written over the residual when that is the caller's to lose (in bands if it is large).</summary>
+    internal Tensor ResidualBranch(Tensor residual, bool consume) =>
+        consume && ResidualBandRows(residual) is { } rows ? ResidualLayer1.ForwardInBands(residual, rows) : ResidualLayer1.Forward(residual, consume);
+
+    /// <summary>unit2 of a sum that is ours, written over it (in bands if it is large).</summary>
+    internal Tensor RefineSum(Tensor sum) =>
+        ResidualBandRows(sum) is { } rows ? ResidualLayer2.ForwardInBands(sum, rows) : ResidualLayer2.Forward(sum, consumeInput: true);
+
+    /// <summary>The deconvolution, if any, and the projection of a refined map that is ours.</summary>
+    internal Tensor Output(Tensor refined)
+    {
         if (Deconv is not null) refined = Lifetimes.Replace(refined, Deconv.Forward(refined));
-        return Lifetimes.Replace(refined, Projection.Forward(refined));
+        return BandRows(refined, 0) is { } rows ? Projection.ForwardInPlace(refined, rows) : Lifetimes.Replace(refined, Projection.Forward(refined));
+    }
+
+    /// <summary>
+    /// target += Output(refined), computed in bands so that the output is never whole (the deconvolution's output rows
+    /// depend on their input row alone, the projection's on their own); the refined map is released.
+    /// </summary>
+    internal void AddOutput(Tensor refined, Tensor target)
+    {
+        int scale = Deconv is null ? 1 : 2, h = refined.Dim(2);
+        if (target.Dim(2) != scale * h)
+            throw new ArgumentException($"fusion output of {refined} cannot be added to {target}");
+        int rows = Math.Max(1, RowBands.Rows(BandBytes, RowBands.RowBytes(target), 0, target.Dim(2)) / scale);
+        for (int a = 0; a < h; a += rows)
+        {
+            int n = Math.Min(rows, h - a);
+            var band = Ops.Narrow(refined, 2, a, n);
+            if (Deconv is not null) band = Lifetimes.Replace(band, Deconv.Forward(band));
+            band = Lifetimes.Replace(band, Projection.Forward(band));
+            Ops.AddSliceInPlace(band, 0, target, scale * a, 2, scale * n);
+            band.Release();
+        }
+        refined.Release();
+    }
+
+    /// <summary>Whether the residual units work on a map like this in bands.</summary>
+    internal bool WorksInBands(Tensor map) => ResidualBandRows(map) is not null;
+
+    /// <summary>A residual unit's band is read with the two rows beyond it on each side.</summary>
+    private int? ResidualBandRows(Tensor map) => BandRows(map, 4);
+
+    /// <summary>Rows per band of a map worth doing in bands, each read with <paramref name="halo"/> more rows; else null.</summary>
+    private int? BandRows(Tensor map, int halo)
+    {
+        int rows = RowBands.Rows(BandBytes, RowBands.RowBytes(map), halo, map.Dim(2));
+        return RowBands.Worthwhile(rows, map.Dim(2)) ? rows : null;
     }
 }
 
@@ -328,16 +383,32 @@ public sealed class DepthProFeatureFusionStage
     {
         if (hiddenStates.Count != Intermediate.Length + 1)
             throw new ArgumentException($"fusion stage has {Intermediate.Length + 1} layers but got {hiddenStates.Count} feature maps");
+        // Unless it is observed, the last intermediate layer's output, at the finest level, is added into the final layer's
+        // residual branch band by band and never made whole: that level then holds one full map beside the coarser one's.
+        bool addLastInBands = fusedOutputs is null && !ActivationTrace.Enabled && Intermediate.Length > 0 && Final.WorksInBands(hiddenStates[^1]);
+        int whole = addLastInBands ? Intermediate.Length - 1 : Intermediate.Length;
         Tensor? fused = null;
-        for (int i = 0; i < Intermediate.Length; i++)
+        // Inputs are dead once fused; feature 0 is also the FOV head's input, so it is left to the collector.
+        Tensor ResidualUnits(int i) => fused is null
+            ? Intermediate[i].ResidualUnits(hiddenStates[i], null, consumeInputs: false)
+            : Intermediate[i].ResidualUnits(fused, hiddenStates[i], consumeInputs: true);
+        for (int i = 0; i < whole; i++)
         {
-            // Inputs are dead once fused; feature 0 is also the FOV head's input, so it is left to the collector.
-            fused = fused is null ? Intermediate[i].Forward(hiddenStates[i]) : Intermediate[i].Forward(fused, hiddenStates[i], consumeInputs: true);
+            fused = Intermediate[i].Output(ResidualUnits(i));
             ActivationTrace.Record($"{_path}.intermediate.{i}", fused);
             fusedOutputs?.Add(fused.Clone());
             context.Step("fusion");
         }
-        var result = Final.Forward(fused!, hiddenStates[^1], consumeInputs: true);
+        Tensor result;
+        if (addLastInBands)
+        {
+            var refined = ResidualUnits(whole);
+            var sum = Final.ResidualBranch(hiddenStates[^1], consume: true);
+            Intermediate[whole].AddOutput(refined, sum);
+            context.Step("fusion");
+            result = Final.Output(Final.RefineSum(sum));
+        }
+        else result = Final.Forward(fused!, hiddenStates[^1], consumeInputs: true);
         ActivationTrace.Record($"{_path}.final", result);
         fusedOutputs?.Add(result.Clone());
         return result;
@@ -453,15 +524,15 @@ public sealed class DepthProDepthEstimationHead
     {
         int batch = hiddenStates.Dim(0), h = hiddenStates.Dim(2), w = hiddenStates.Dim(3);
         long bytesPerRow = 2L * (2 * w) * Upsample.Weight.Dim(1) * batch * sizeof(float); // two upsampled rows per input row
-        int band = (int)Math.Clamp(BandBytes / bytesPerRow - 2, 1, h);
+        int band = RowBands.Rows(BandBytes, bytesPerRow, 2, h);
         var depth = Tensor.Empty(batch, 1, 2 * h, 2 * w);
         for (int a = 0; a < h; a += band)
         {
             int b = Math.Min(h, a + band);
             // Output rows [2a, 2b) need the upsampled rows one beyond, i.e. first-conv rows [c0, c1), which need input rows
             // [x0, x1). A band's edge row that is not the image's was convolved against false zero padding: dropped.
-            int c0 = Math.Max(0, a - 1), c1 = Math.Min(h, b + 1);
-            int x0 = Math.Max(0, c0 - 1), x1 = Math.Min(h, c1 + 1);
+            var (c0, c1) = RowBands.Widen(a, b, 1, h);
+            var (x0, x1) = RowBands.Widen(c0, c1, 1, h);
             var rows = Ops.Narrow(hiddenStates, 2, x0, x1 - x0);
             var first = Lifetimes.Replace(rows, Conv1.Forward(rows));
             first = Lifetimes.Replace(first, Ops.Narrow(first, 2, c0 - x0, c1 - c0));
@@ -470,19 +541,11 @@ public sealed class DepthProDepthEstimationHead
             second = Lifetimes.Replace(second, Ops.Narrow(second, 2, 2 * (a - c0), 2 * (b - a)));
             var band1 = Lifetimes.Replace(second, Conv3.Forward(second, reluInput: true));
             Ops.ReluInPlace(band1);
-            CopyRows(band1, depth, 2 * a);
+            Ops.CopySlice(band1, 0, depth, 2 * a, 2, 2 * (b - a));
             band1.Release();
         }
         if (consumeInput) hiddenStates.Release();
         return depth.Reshape(batch, 2 * h, 2 * w);
-    }
-
-    /// <summary>Writes src [B, C, r, W] into dst [B, C, R, W] from row <paramref name="row0"/>.</summary>
-    private static void CopyRows(Tensor src, Tensor dst, int row0)
-    {
-        int batch = src.Dim(0) * src.Dim(1), rows = src.Dim(2), w = src.Dim(3), dstRows = dst.Dim(2);
-        for (int i = 0; i < batch; i++)
-            src.Span.Slice(i * rows * w, rows * w).CopyTo(dst.Span.Slice((i * dstRows + row0) * w, rows * w));
     }
 }
 

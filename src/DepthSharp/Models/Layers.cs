@@ -44,6 +44,27 @@ public sealed class Conv2d(Weights w, int inChannels, int outChannels, int kerne
 
     /// <summary>conv(relu(x)) when asked, added into <paramref name="addTo"/> when given (see <see cref="Ops.Conv2d"/>).</summary>
     public Tensor Forward(Tensor x, bool reluInput, Tensor? addTo = null) => Ops.Conv2d(x, Weight, Bias, stride, padding, reluInput, addTo);
+
+    /// <summary>
+    /// A 1×1 convolution that keeps the channel count, written over its input (the caller's to lose) in bands of
+    /// <paramref name="bandRows"/> rows: an output pixel reads only its own input pixel, so each band's result can replace
+    /// the band, and no second full-size map is made.
+    /// </summary>
+    public Tensor ForwardInPlace(Tensor x, int bandRows)
+    {
+        if (kernel != 1 || stride != 1 || padding != 0 || inChannels != outChannels)
+            throw new InvalidOperationException($"only a 1×1 convolution that keeps its channels can overwrite its input, not {Weight}");
+        int h = x.Dim(2);
+        for (int a = 0; a < h; a += bandRows)
+        {
+            int rows = Math.Min(bandRows, h - a);
+            var band = Ops.Narrow(x, 2, a, rows);
+            var projected = Lifetimes.Replace(band, Forward(band));
+            Ops.CopySlice(projected, 0, x, a, 2, rows);
+            projected.Release();
+        }
+        return x;
+    }
 }
 
 /// <summary>nn.ConvTranspose2d with a square kernel: weight [in, out, k, k].</summary>
@@ -94,6 +115,51 @@ public sealed class PreActResidualLayer
         }
     }
 
+    /// <summary>
+    /// Forward(hiddenState) written over the input (the caller's to lose, returned) in bands of <paramref name="bandRows"/>
+    /// rows, so that no full-size intermediate is made. Each band is read with the two rows beyond it on each side that the
+    /// two convolutions reach; the false zero padding at a widened band's inner edges spoils the first convolution's edge
+    /// row there and so the second's two edge rows, which are those two extra rows and are not kept.
+    /// </summary>
+    public Tensor ForwardInBands(Tensor hiddenState, int bandRows)
+    {
+        int batch = hiddenState.Dim(0), channels = hiddenState.Dim(1), h = hiddenState.Dim(2), w = hiddenState.Dim(3);
+        // The rows above the next band as the band above read them: written over, the map no longer holds them.
+        Tensor? above = null;
+        for (int a = 0; a < h; a += bandRows)
+        {
+            int b = Math.Min(h, a + bandRows);
+            var (x0, x1) = RowBands.Widen(a, b, 2, h);
+            var band = Tensor.Empty(batch, channels, x1 - x0, w);
+            if (above is not null)
+            {
+                Ops.CopySlice(above, 0, band, 0, 2, a - x0);
+                above.Release();
+            }
+            Ops.CopySlice(hiddenState, a, band, a - x0, 2, x1 - a);
+            int next = Math.Max(0, b - 2);
+            above = b < h ? Ops.Narrow(band, 2, next - x0, b - next) : null;
+            // The band's rows become the unit's output rows: the residual branch is added into them, as Forward does.
+            var h1 = Convolution1.Forward(band, reluInput: true);
+            if (BatchNorm1 is not null) h1 = Lifetimes.Replace(h1, BatchNorm1.Forward(h1));
+            if (BatchNorm2 is null)
+            {
+                Convolution2.Forward(h1, reluInput: true, addTo: band);
+                h1.Release();
+            }
+            else
+            {
+                var h2 = Lifetimes.Replace(h1, Convolution2.Forward(h1, reluInput: true));
+                h2 = Lifetimes.Replace(h2, BatchNorm2.Forward(h2));
+                Ops.AddInPlace(band, h2);
+                h2.Release();
+            }
+            Ops.CopySlice(band, a - x0, hiddenState, a, 2, b - a);
+            band.Release();
+        }
+        return hiddenState;
+    }
+
     /// <param name="consumeInput">
     /// The input is the caller's to lose: without batch norm the residual branch is then added straight into it (the
     /// result is the input tensor), so only one map besides it is ever alive.
@@ -115,6 +181,33 @@ public sealed class PreActResidualLayer
         if (consumeInput) hiddenState.Release();
         return h;
     }
+}
+
+/// <summary>
+/// Sizes work done on [B, C, H, W] maps in bands of rows, so that no full-size intermediate is made. A band whose
+/// convolutions reach beyond it is read widened by the rows they reach; the rows that its inner edges' false zero padding
+/// reached are dropped.
+/// </summary>
+internal static class RowBands
+{
+    /// <summary>Bytes of one row of a [B, C, H, W] map, over its batch and channels.</summary>
+    public static long RowBytes(Tensor map) => (long)map.Dim(0) * map.Dim(1) * map.Dim(3) * sizeof(float);
+
+    /// <summary>
+    /// Rows per band such that a band widened by <paramref name="halo"/> rows in all, at <paramref name="bytesPerRow"/>
+    /// each, takes at most <paramref name="budget"/> bytes; at least one, at most <paramref name="height"/>.
+    /// </summary>
+    public static int Rows(long budget, long bytesPerRow, int halo, int height) => (int)Math.Clamp(budget / bytesPerRow - halo, 1, height);
+
+    /// <summary>
+    /// Whether a map of <paramref name="height"/> rows is worth doing in bands of <paramref name="bandRows"/>: band work
+    /// keeps about two bands of scratch alive (and then idle in the pool), so a map of fewer than four bands costs little
+    /// more memory whole and is done whole.
+    /// </summary>
+    public static bool Worthwhile(int bandRows, int height) => 4L * bandRows <= height;
+
+    /// <summary>Rows [a, b) widened by <paramref name="halo"/> rows each side, clipped to the map's <paramref name="height"/>.</summary>
+    public static (int Start, int End) Widen(int a, int b, int halo, int height) => (Math.Max(0, a - halo), Math.Min(height, b + halo));
 }
 
 internal static class Lifetimes

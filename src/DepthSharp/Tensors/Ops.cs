@@ -352,6 +352,43 @@ public static class Ops
         return y;
     }
 
+    /// <summary>
+    /// Writes the slice [srcStart, srcStart + length) of <paramref name="src"/>'s dimension <paramref name="dim"/> over the
+    /// slice from <paramref name="dstStart"/> of <paramref name="dst"/>'s (other dimensions equal): a band of rows put back.
+    /// </summary>
+    public static void CopySlice(Tensor src, int srcStart, Tensor dst, int dstStart, int dim, int length)
+    {
+        var (outer, inner) = SliceGeometry(src, srcStart, dst, dstStart, ref dim, length, "copy");
+        for (long o = 0; o < outer; o++)
+            Array.Copy(src.Data, (o * src.Shape[dim] + srcStart) * inner, dst.Data, (o * dst.Shape[dim] + dstStart) * inner, length * inner);
+    }
+
+    /// <summary>As <see cref="CopySlice"/>, but the slice of <paramref name="src"/> is added into that of <paramref name="dst"/>.</summary>
+    public static void AddSliceInPlace(Tensor src, int srcStart, Tensor dst, int dstStart, int dim, int length)
+    {
+        var (outer, inner) = SliceGeometry(src, srcStart, dst, dstStart, ref dim, length, "add");
+        int chunk = (int)(length * inner);
+        for (long o = 0; o < outer; o++)
+        {
+            var to = dst.Data.AsSpan((int)((o * dst.Shape[dim] + dstStart) * inner), chunk);
+            System.Numerics.Tensors.TensorPrimitives.Add(to, src.Data.AsSpan((int)((o * src.Shape[dim] + srcStart) * inner), chunk), to);
+        }
+    }
+
+    /// <summary>Checks two slices of one dimension against their tensors; returns the counts of elements before and after it.</summary>
+    private static (long Outer, long Inner) SliceGeometry(Tensor src, int srcStart, Tensor dst, int dstStart, ref int dim, int length, string what)
+    {
+        dim = dim < 0 ? src.Rank + dim : dim;
+        bool fits = src.Rank == dst.Rank && dim >= 0 && dim < src.Rank && length >= 0
+            && srcStart >= 0 && srcStart + length <= src.Shape[dim] && dstStart >= 0 && dstStart + length <= dst.Shape[dim];
+        for (int i = 0; fits && i < src.Rank; i++) fits = i == dim || src.Shape[i] == dst.Shape[i];
+        if (!fits) throw new ArgumentException($"cannot {what} slice {srcStart}+{length} of dim {dim} of {src} to {dstStart} of {dst}");
+        long outer = 1, inner = 1;
+        for (int i = 0; i < dim; i++) outer *= src.Shape[i];
+        for (int i = dim + 1; i < src.Rank; i++) inner *= src.Shape[i];
+        return (outer, inner);
+    }
+
     /// <summary>Splits dimension <paramref name="dim"/> into consecutive pieces of the given sizes (torch.split_with_sizes).</summary>
     public static Tensor[] Split(Tensor x, int dim, params int[] sizes)
     {

@@ -72,10 +72,25 @@ public class DepthProModelTests(ITestOutputHelper output)
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void ForwardMatchesReferenceAtEveryStage(string name)
+    public void ForwardMatchesReferenceAtEveryStage(string name) => ForwardMatchesReference(name, rowBands: false);
+
+    /// <summary>
+    /// The fixtures' maps are far smaller than a band, so here the fusion layers and the head work in one-row bands; the
+    /// stage's fused last layers, used only when no stage is traced, are checked on the untraced outputs.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void ForwardInRowBandsMatchesReferenceAtEveryStage(string name) => ForwardMatchesReference(name, rowBands: true);
+
+    private void ForwardMatchesReference(string name, bool rowBands)
     {
         var (model, expected) = Load(name);
         using var _ = expected;
+        if (rowBands)
+        {
+            foreach (var layer in model.FusionStage.Intermediate.Append(model.FusionStage.Final)) layer.BandBytes = 1;
+            model.Head.BandBytes = 1;
+        }
         var traced = new Dictionary<string, Tensor>();
         DepthProOutput result;
         using (ActivationTrace.Capture((path, t) => traced[path] = t))
@@ -89,6 +104,12 @@ public class DepthProModelTests(ITestOutputHelper output)
             Tolerance.AssertModelClose(key, expected.Read(key), actual);
             output.WriteLine($"ok: {key}");
         }
+        AssertOutputsMatch(expected, result);
+        if (rowBands) AssertOutputsMatch(expected, model.Forward(expected.Read("pixel_values")));
+    }
+
+    private static void AssertOutputsMatch(SafeTensorsFile expected, DepthProOutput result)
+    {
         Tolerance.AssertModelClose("predicted_depth", expected.Read("predicted_depth"), result.PredictedDepth);
         if (expected.Entries.ContainsKey("field_of_view"))
             Tolerance.AssertModelClose("field_of_view", expected.Read("field_of_view"), result.FieldOfView!);

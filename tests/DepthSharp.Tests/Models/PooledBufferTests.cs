@@ -27,7 +27,10 @@ public sealed class PooledBufferTests(ITestOutputHelper output)
             for (int pass = 0; pass < 2; pass++)
             {
                 if (name.StartsWith("depth_pro", StringComparison.Ordinal))
+                {
                     new DepthProModelTests(output).ForwardMatchesReferenceAtEveryStage(name);
+                    new DepthProModelTests(output).ForwardInRowBandsMatchesReferenceAtEveryStage(name);
+                }
                 else if (name.StartsWith("zoedepth", StringComparison.Ordinal))
                     new ZoeDepthModelTests(output).StagesAndRouterMatchReference(name);
                 else
