@@ -9,8 +9,9 @@ namespace DepthSharp.Models;
 /// </summary>
 public sealed class Linear
 {
-    // Transposed once at load: the GEMM then packs weight panels by plain row copies instead of a transpose per call.
-    public Tensor? WeightT { get; }
+    // Prepared once at load: a float32 weight packed in the GEMM's panel layout, a 16-bit one transposed to [in, out] so
+    // the GEMM widens it by plain row reads (packing it widened would double its memory).
+    public PackedWeight? Weight { get; }
     public HalfTensor? HalfWeightT { get; }
     public Tensor? Bias { get; }
 
@@ -26,13 +27,13 @@ public sealed class Linear
         else
         {
             var weight = w.Get("weight", outFeatures, inFeatures);
-            WeightT = Ops.Permute(weight, 1, 0);
+            Weight = new PackedWeight(weight);
             weight.Release();
         }
         Bias = bias ? w.Get("bias", outFeatures) : null;
     }
 
-    public Tensor Forward(Tensor x) => HalfWeightT is { } h ? Ops.LinearWeightT(x, h, Bias) : Ops.LinearWeightT(x, WeightT!, Bias);
+    public Tensor Forward(Tensor x) => HalfWeightT is { } h ? Ops.LinearWeightT(x, h, Bias) : Ops.Linear(x, Weight!, Bias);
 }
 
 /// <summary>nn.Conv2d with a square kernel: weight [out, in, k, k].</summary>

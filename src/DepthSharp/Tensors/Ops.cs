@@ -9,19 +9,36 @@ public static class Ops
 {
     private static bool Ref => KernelOptions.ForceReference;
 
-    /// <summary>x[..., in] · wT[in, out] + b[out] → [..., out]: nn.Linear with its [out, in] weight transposed once at load.</summary>
-    public static Tensor LinearWeightT(Tensor x, Tensor wT, Tensor? b)
+    /// <summary>x[..., in] · wT[in, out] + b[out] by the reference loops: the layers' weights, unpacked or widened.</summary>
+    private static Tensor ReferenceLinear(Tensor x, Tensor wT, Tensor? b)
     {
         int inF = x.Dim(-1), outF = wT.Dim(1);
-        if (wT.Rank != 2 || wT.Dim(0) != inF) throw new ArgumentException($"transposed linear weight {wT} does not take input {x}");
-        if (b is not null && b.Length != outF) throw new ArgumentException($"linear bias {b} does not match weight {wT}");
         int rows = (int)(x.Length / inF);
         var shape = (int[])x.Shape.Clone();
         shape[^1] = outF;
         var y = Tensor.Empty(shape);
-        ReadOnlySpan<float> bias = b is null ? default : b.Data;
-        if (Ref) Reference.LinearWeightT(x.Data, rows, inF, wT.Data, bias, outF, y.Data);
-        else Fast.LinearWeightT(x.Data, rows, inF, wT.Data, bias, outF, y.Data);
+        Reference.LinearWeightT(x.Data, rows, inF, wT.Data, b is null ? default : b.Data, outF, y.Data);
+        return y;
+    }
+
+    /// <summary>x[..., in] · wᵀ + b[out] with the weight packed at load.</summary>
+    public static Tensor Linear(Tensor x, PackedWeight w, Tensor? b)
+    {
+        int inF = x.Dim(-1), outF = w.Out;
+        if (w.In != inF) throw new ArgumentException($"linear weight [{w.Out}, {w.In}] does not take input {x}");
+        if (b is not null && b.Length != outF) throw new ArgumentException($"linear bias {b} does not match weight [{w.Out}, {w.In}]");
+        if (Ref)
+        {
+            var wT = w.ToWeightT();
+            var result = ReferenceLinear(x, wT, b);
+            wT.Release();
+            return result;
+        }
+        int rows = (int)(x.Length / inF);
+        var shape = (int[])x.Shape.Clone();
+        shape[^1] = outF;
+        var y = Tensor.Empty(shape);
+        Fast.LinearPacked(x.Data, rows, inF, w.Packed, b is null ? default : b.Data, outF, y.Data);
         return y;
     }
 
@@ -34,7 +51,7 @@ public static class Ops
         if (Ref)
         {
             var wide = wT.ToFloat();
-            var result = LinearWeightT(x, wide, b);
+            var result = ReferenceLinear(x, wide, b);
             wide.Release();
             return result;
         }

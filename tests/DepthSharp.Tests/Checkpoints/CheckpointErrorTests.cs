@@ -170,7 +170,7 @@ public sealed class CheckpointErrorTests : IDisposable
         var w = new Weights(new CheckpointWeights(checkpoint))["depth_pro"]["encoder"]["patch_encoder"]["model"]["encoder"]["layer"][0]["mlp"]["fc1"];
         var shape = checkpoint.Entry("depth_pro.encoder.patch_encoder.model.encoder.layer.0.mlp.fc1.weight").Shape;
         var linear = new DepthSharp.Models.Linear(w, shape[1], shape[0]);
-        Assert.Null(linear.WeightT);
+        Assert.Null(linear.Weight);
         Assert.NotNull(linear.HalfWeightT);
         Assert.Equal(HalfKind.F16, linear.HalfWeightT!.Kind);
         // Widened, it is the checkpoint's matrix transposed.

@@ -94,7 +94,8 @@ public sealed class KernelEquivalenceTests
     [InlineData(577, 100, 33, true, 2)]
     [InlineData(300, 385, 70, false, 1)]
     [InlineData(300, 385, 70, true, 2)]
-    public void LinearWeightT_matches_reference_and_gemm(int rows, int inF, int outF, bool withBias, int threads)
+    [InlineData(29, 1000, 97, true, 2)] // three K slices of the packed layout, N off the sliver width, few rows: N split
+    public void PackedLinear_matches_reference_and_gemm(int rows, int inF, int outF, bool withBias, int threads)
     {
         using var _ = new Options(threads);
         var x = Random(5, (long)rows * inF);
@@ -112,9 +113,12 @@ public sealed class KernelEquivalenceTests
             for (int r = 0; r < rows; r++)
                 for (int o = 0; o < outF; o++) expected[r * outF + o] += bias[o];
         Reference.LinearWeightT(x, rows, inF, wT, bias, outF, reference);
-        Fast.LinearWeightT(x, rows, inF, wT, bias, outF, actual);
+        var packed = new PackedWeight(new Tensor(w, outF, inF));
+        Fast.LinearPacked(x, rows, inF, packed.Packed, bias, outF, actual);
         AssertClose(expected, reference, inF, $"reference linearT {rows}x{inF}->{outF}");
-        AssertClose(expected, actual, inF, $"fast linearT {rows}x{inF}->{outF} bias={withBias} T={threads}");
+        AssertClose(expected, actual, inF, $"packed linear {rows}x{inF}->{outF} bias={withBias} T={threads}");
+        // Unpacked again for the reference kernels, it is the transposed weight exactly.
+        Assert.Equal(wT, packed.ToWeightT().Data);
     }
 
     [Theory]
@@ -546,12 +550,13 @@ public sealed class KernelEquivalenceTests
         var w = new Tensor(Random(30, 5 * 6 * 3 * 3), 5, 6, 3, 3);
         var b = new Tensor(Random(31, 5), 5);
         var tw = new Tensor(Random(32, 6 * 4 * 2 * 2), 6, 4, 2, 2);
-        var lw = new Tensor(Random(33, 10 * 7), 10, 7);
+        var lw = new PackedWeight(new Tensor(Random(33, 7 * 10), 7, 10)); // nn.Linear(10, 7)
+        var lb = new Tensor(Random(34, 7), 7);
         Tensor[] Run() =>
         [
             Ops.Conv2d(x, w, b, stride: 1, padding: 1),
             Ops.ConvTranspose2d(x, tw, null, stride: 2),
-            Ops.LinearWeightT(x, lw, null),
+            Ops.Linear(x, lw, lb),
             Ops.Attention(x.Reshape(2, 54, 10), x.Reshape(2, 54, 10), x.Reshape(2, 54, 10), heads: 2, scale: 0.3f),
         ];
         KernelOptions.ForceReference = true;

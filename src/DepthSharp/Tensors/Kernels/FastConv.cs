@@ -9,6 +9,8 @@ namespace DepthSharp.Tensors.Kernels;
 /// </summary>
 internal readonly unsafe struct Im2colB(float* x, ConvShape s, bool relu) : IPackB
 {
+    public float* Prepacked(int p0, int kc, int j0) => null;
+
     /// <summary>Slivers packed together when they share an output row: each packed row is then one sequential read.</summary>
     private const int Group = 8;
 

@@ -19,22 +19,29 @@ internal static partial class Fast
         }
     }
 
-    /// <summary>y = x · wT + bias with the weight stored [in, out]: B is packed by row copies, the bias added in the tile store.</summary>
-    public static void LinearWeightT(ReadOnlySpan<float> x, int rows, int inF, ReadOnlySpan<float> wT, ReadOnlySpan<float> bias, int outF, Span<float> y)
+    /// <summary>y = x · wT + bias with the weight packed at load (<see cref="PackedGemm.PrepackWeight"/>): read in place.</summary>
+    public static void LinearPacked(ReadOnlySpan<float> x, int rows, int inF, ReadOnlySpan<float> packed, ReadOnlySpan<float> bias, int outF, Span<float> y)
     {
-        if (!LinearArgumentsFit(x.Length, rows, inF, wT.Length, bias.Length, outF, y.Length)) return;
+        if (!LinearArgumentsFit(x.Length, rows, inF, bias.Length, outF, y.Length)) return;
+        int nPad = PackedGemm.RoundUp(outF, GemmKernels.Nr);
+        RequireLength(packed.Length, (long)inF * nPad, nameof(packed));
         unsafe
         {
-            fixed (float* px = x, pw = wT, pb = bias, py = y)
-                PackedGemm.Run(rows, outF, inF, px, inF, false, new DenseB(pw, outF, false), py, outF, false,
+            fixed (float* px = x, pw = packed, pb = bias, py = y)
+            {
+                // The micro-kernel loads B panels with aligned loads.
+                if ((nint)pw % 64 != 0) throw new ArgumentException("packed weights must start on a 64-byte boundary", nameof(packed));
+                PackedGemm.Run(rows, outF, inF, px, inF, false, new PrepackedB(pw, nPad), py, outF, false,
                     null, bias.IsEmpty ? null : pb, KernelOptions.Threads);
+            }
         }
     }
 
     /// <summary>The same with the [in, out] weight in a 16-bit format, widened as the GEMM packs it.</summary>
     public static void LinearWeightT(ReadOnlySpan<float> x, int rows, int inF, ReadOnlySpan<ushort> wT, HalfKind kind, ReadOnlySpan<float> bias, int outF, Span<float> y)
     {
-        if (!LinearArgumentsFit(x.Length, rows, inF, wT.Length, bias.Length, outF, y.Length)) return;
+        if (!LinearArgumentsFit(x.Length, rows, inF, bias.Length, outF, y.Length)) return;
+        RequireCovers(wT.Length, inF, outF, outF, nameof(wT));
         unsafe
         {
             fixed (float* px = x, pb = bias, py = y)
@@ -44,12 +51,11 @@ internal static partial class Fast
         }
     }
 
-    /// <summary>Checks that the spans hold the linear layer's operands; false when there is nothing to compute.</summary>
-    private static bool LinearArgumentsFit(int x, int rows, int inF, int wT, int bias, int outF, int y)
+    /// <summary>Checks that the spans hold the linear layer's input, bias and output; false when there is nothing to compute.</summary>
+    private static bool LinearArgumentsFit(int x, int rows, int inF, int bias, int outF, int y)
     {
         if (rows == 0 || outF == 0) return false;
         RequireCovers(x, rows, inF, inF, nameof(x));
-        RequireCovers(wT, inF, outF, outF, nameof(wT));
         RequireCovers(y, rows, outF, outF, nameof(y));
         if (bias != 0 && bias < outF) throw new ArgumentException("bias shorter than the output width", nameof(bias));
         return true;

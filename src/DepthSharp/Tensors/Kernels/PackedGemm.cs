@@ -11,11 +11,16 @@ namespace DepthSharp.Tensors.Kernels;
 internal unsafe interface IPackB
 {
     void Pack(int p0, int kc, int j0, int nc, float* dst);
+
+    /// <summary>The block already in packed layout (a weight packed at load), or null when it must be packed.</summary>
+    float* Prepacked(int p0, int kc, int j0);
 }
 
 /// <summary>op(B) read from a dense row-major matrix.</summary>
 internal readonly unsafe struct DenseB(float* b, int ldb, bool trans) : IPackB
 {
+    public float* Prepacked(int p0, int kc, int j0) => null;
+
     public void Pack(int p0, int kc, int j0, int nc, float* dst)
     {
         int nrW = GemmKernels.Nr;
@@ -44,6 +49,8 @@ internal readonly unsafe struct DenseB(float* b, int ldb, bool trans) : IPackB
 /// <summary>op(B) read from a row-major 16-bit matrix (weights kept as stored), widened to float32 as it is packed.</summary>
 internal readonly unsafe struct HalfB(ushort* b, int ldb, HalfKind kind) : IPackB
 {
+    public float* Prepacked(int p0, int kc, int j0) => null;
+
     public void Pack(int p0, int kc, int j0, int nc, float* dst)
     {
         int nrW = GemmKernels.Nr;
@@ -59,6 +66,19 @@ internal readonly unsafe struct HalfB(ushort* b, int ldb, HalfKind kind) : IPack
             }
         }
     }
+}
+
+/// <summary>
+/// op(B) packed once, whole: K is cut into the slices <see cref="PackedGemm.KSlice"/> gives for this K, and slice p0
+/// (kc rows) holds every Nr-wide sliver of all nPad columns, sliver j0 at p0·nPad + j0·kc: the layout
+/// <see cref="IPackB.Pack"/> writes for any column range, so the GEMM reads it in place.
+/// </summary>
+internal readonly unsafe struct PrepackedB(float* packed, int nPad) : IPackB
+{
+    public void Pack(int p0, int kc, int j0, int nc, float* dst) =>
+        throw new InvalidOperationException("a prepacked operand is read in place");
+
+    public float* Prepacked(int p0, int kc, int j0) => packed + (long)p0 * nPad + (long)j0 * kc;
 }
 
 /// <summary>
@@ -132,9 +152,7 @@ internal static unsafe class PackedGemm
             return;
         }
         int nr = GemmKernels.Nr;
-        // Even out the K slices (300 → 150 + 150 rather than 256 + 44) so no slice is too thin to amortise its C traffic.
-        int kSlices = (k + KC - 1) / KC;
-        int kcMax = (k + kSlices - 1) / kSlices;
+        int kcMax = KSlice(k);
         int ncMax = Math.Min(NC, RoundUp(j1 - j0, nr));
         int mcMax = Math.Min(MC, RoundUp(i1 - i0, GemmKernels.Mr));
         float* bufB = Scratch.Get(ScratchSlot.PackB, (long)kcMax * ncMax);
@@ -145,13 +163,18 @@ internal static unsafe class PackedGemm
             for (int pc = 0; pc < k; pc += kcMax)
             {
                 int kc = Math.Min(kcMax, k - pc);
-                packB.Pack(pc, kc, jc, nc, bufB);
+                float* panel = packB.Prepacked(pc, kc, jc);
+                if (panel == null)
+                {
+                    packB.Pack(pc, kc, jc, nc, bufB);
+                    panel = bufB;
+                }
                 bool first = pc == 0;
                 for (int ic = i0; ic < i1; ic += MC)
                 {
                     int mc = Math.Min(MC, i1 - ic);
                     PackA(a, lda, transA, ic, mc, pc, kc, bufA);
-                    Macro(mc, nc, kc, bufA, bufB, c + (long)ic * ldc + jc, ldc, accumulate || !first,
+                    Macro(mc, nc, kc, bufA, panel, c + (long)ic * ldc + jc, ldc, accumulate || !first,
                         first && rowBias != null ? rowBias + ic : null, first && colBias != null ? colBias + jc : null);
                 }
             }
@@ -332,4 +355,26 @@ internal static unsafe class PackedGemm
     }
 
     public static int RoundUp(int x, int m) => (x + m - 1) / m * m;
+
+    /// <summary>
+    /// Depth of the K slices for a product of depth k (the last may be shallower): even slices (300 → 150 + 150 rather
+    /// than 256 + 44), so that no slice is too thin to amortise its C traffic.
+    /// </summary>
+    public static int KSlice(int k)
+    {
+        int slices = Math.Max(1, (k + KC - 1) / KC);
+        return Math.Max(1, (k + slices - 1) / slices);
+    }
+
+    /// <summary>
+    /// Packs a linear layer's weight w[n, k] (nn.Linear's [out, in]) as the B operand op(B) = wᵀ [k, n], whole, in the
+    /// layout <see cref="PrepackedB"/> reads: k · RoundUp(n, Nr) floats.
+    /// </summary>
+    public static void PrepackWeight(float* w, int n, int k, float* dst)
+    {
+        int nPad = RoundUp(n, GemmKernels.Nr), kc = KSlice(k);
+        var b = new DenseB(w, k, trans: true);
+        for (int p0 = 0; p0 < k; p0 += kc)
+            b.Pack(p0, Math.Min(kc, k - p0), 0, n, dst + (long)p0 * nPad);
+    }
 }
