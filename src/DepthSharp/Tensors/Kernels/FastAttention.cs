@@ -127,9 +127,14 @@ internal static partial class Fast
                 // With a bias: Sᵀ[j, r] = bias[h, i0 + r, j] first, and the product accumulates onto it.
                 if (!bias.IsEmpty) bias.Fill(h, nq, nk, i0, nt, scores);
                 PackedGemm.Macro(nk, nt, d, packK, packQ, scores, nt, !bias.IsEmpty, null, null);
-                SoftmaxColumns(scores, nk, nt, inv);
-                // O = P·V with P = (Sᵀ)ᵀ read as a transposed A operand.
-                PackedGemm.PackA(scores, nt, true, 0, nt, 0, nk, packP);
+                // O = P·V with P = (Sᵀ)ᵀ as the A operand: a full block's softmax writes it packed, others pack it after.
+                if (nt == QueryBlock && SoftmaxPacksP)
+                    SoftmaxColumns64Packed(scores, nk, packP, inv);
+                else
+                {
+                    SoftmaxColumns(scores, nk, nt, inv);
+                    PackedGemm.PackA(scores, nt, true, 0, nt, 0, nk, packP);
+                }
                 PackedGemm.Macro(nt, d, nk, packP, packV, oh, width, false, null, null);
                 for (int r = 0; r < nt; r++)
                     System.Numerics.Tensors.TensorPrimitives.Multiply(new ReadOnlySpan<float>(oh + (long)r * width, d), inv[r],
@@ -180,6 +185,76 @@ internal static partial class Fast
             for (int r = v8; r < nt; r++) { row[r] = MathF.Exp(row[r] - max[r]); sum[r] += row[r]; }
         }
         for (int r = 0; r < nt; r++) inv[r] = 1f / sum[r];
+    }
+
+    /// <summary>Whether <see cref="SoftmaxColumns64Packed"/> fits the micro-kernel: AVX-512 and 14-row A slivers.</summary>
+    private static readonly bool SoftmaxPacksP = Avx512F.IsSupported && Vector512.IsHardwareAccelerated && GemmKernels.Mr == 14;
+
+    /// <summary>
+    /// The softmax of a full 64-query block (as <see cref="SoftmaxColumns64"/>) written straight into the packed A layout of
+    /// P = (Sᵀ)ᵀ that the 14-row micro-kernel reads: slivers of queries 0–13, 14–27, 28–41, 42–55 and 56–63, each holding
+    /// its rows' values key after key. It spares the scores a write and a second packing pass; inv[r] ← 1 / Σ.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void SoftmaxColumns64Packed(float* s, int nk, float* packP, float* inv)
+    {
+        var m0 = Vector512.Create(float.NegativeInfinity);
+        Vector512<float> m1 = m0, m2 = m0, m3 = m0;
+        for (int j = 0; j < nk; j++)
+        {
+            float* row = s + (long)j * 64;
+            m0 = Vector512.Max(Vector512.Load(row), m0);
+            m1 = Vector512.Max(Vector512.Load(row + 16), m1);
+            m2 = Vector512.Max(Vector512.Load(row + 32), m2);
+            m3 = Vector512.Max(Vector512.Load(row + 48), m3);
+        }
+        // Lanes of (lower, upper) vector pairs that make slivers 1–3: queries 14–29, 28–43 and 42–57 (14 kept of each).
+        var take1 = Vector512.Create(14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29);
+        var take2 = Vector512.Create(12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27);
+        var take3 = Vector512.Create(10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25);
+        float* p0 = packP, p1 = packP + 14L * nk, p2 = packP + 28L * nk, p3 = packP + 42L * nk, p4 = packP + 56L * nk;
+        float* last = stackalloc float[64];
+        Vector512<float> s0 = default, s1 = default, s2 = default, s3 = default;
+        for (int j = 0; j < nk; j++)
+        {
+            float* row = s + (long)j * 64;
+            var e0 = VecMath.Exp(Vector512.Load(row) - m0);
+            var e1 = VecMath.Exp(Vector512.Load(row + 16) - m1);
+            var e2 = VecMath.Exp(Vector512.Load(row + 32) - m2);
+            var e3 = VecMath.Exp(Vector512.Load(row + 48) - m3);
+            s0 += e0; s1 += e1; s2 += e2; s3 += e3;
+            var v1 = Avx512F.PermuteVar16x32x2(e0, take1, e1);
+            var v2 = Avx512F.PermuteVar16x32x2(e1, take2, e2);
+            var v3 = Avx512F.PermuteVar16x32x2(e2, take3, e3);
+            long at = (long)j * 14;
+            if (j < nk - 1)
+            {
+                // Whole vectors: the two spare lanes land on the next key's slot, which the next key then overwrites.
+                Vector512.Store(e0, p0 + at);
+                Vector512.Store(v1, p1 + at);
+                Vector512.Store(v2, p2 + at);
+                Vector512.Store(v3, p3 + at);
+            }
+            else
+            {
+                // The last key's spare lanes would run into the next sliver: exactly 14 values each.
+                Vector512.Store(e0, last);
+                Vector512.Store(v1, last + 16);
+                Vector512.Store(v2, last + 32);
+                Vector512.Store(v3, last + 48);
+                new ReadOnlySpan<float>(last, 14).CopyTo(new Span<float>(p0 + at, 14));
+                new ReadOnlySpan<float>(last + 16, 14).CopyTo(new Span<float>(p1 + at, 14));
+                new ReadOnlySpan<float>(last + 32, 14).CopyTo(new Span<float>(p2 + at, 14));
+                new ReadOnlySpan<float>(last + 48, 14).CopyTo(new Span<float>(p3 + at, 14));
+            }
+            Vector256.Store(e3.GetUpper(), p4 + (long)j * 8);
+        }
+        float* sum = last;
+        Vector512.Store(s0, sum);
+        Vector512.Store(s1, sum + 16);
+        Vector512.Store(s2, sum + 32);
+        Vector512.Store(s3, sum + 48);
+        for (int r = 0; r < 64; r++) inv[r] = 1f / sum[r];
     }
 
     /// <summary>
