@@ -221,14 +221,14 @@ public sealed class BeitLayer
         var context = Attention.Forward(normed, window, sharedTable, biasIndex);
         normed.Release();
         var attention = Lifetimes.Replace(context, AttentionOutput.Forward(context));
-        if (Lambda1 is not null) attention = Ops.MulLastDimInPlace(attention, Lambda1);
-        Ops.AddInPlace(attention, hiddenStates);
+        if (Lambda1 is not null) Ops.ScaleLastDimAddInPlace(attention, Lambda1, hiddenStates);
+        else Ops.AddInPlace(attention, hiddenStates);
         hiddenStates = attention;
         normed = LayernormAfter.Forward(hiddenStates);
         var hidden = Lifetimes.Replace(normed, Activation.ApplyInPlace(_c.HiddenAct, Intermediate.Forward(normed)));
         var mlp = Lifetimes.Replace(hidden, Output.Forward(hidden));
-        if (Lambda2 is not null) mlp = Ops.MulLastDimInPlace(mlp, Lambda2);
-        Ops.AddInPlace(mlp, hiddenStates);
+        if (Lambda2 is not null) Ops.ScaleLastDimAddInPlace(mlp, Lambda2, hiddenStates);
+        else Ops.AddInPlace(mlp, hiddenStates);
         hiddenStates.Release(); // the attention block's sum, made here
         ActivationTrace.Record($"{_path}.0", mlp);
         return mlp;

@@ -111,8 +111,8 @@ public sealed class Dinov2Attention(Weights w, Dinov2Config c)
 public sealed class Dinov2LayerScale(Weights w, Dinov2Config c)
 {
     public Tensor Lambda1 { get; } = w.Get("lambda1", c.HiddenSize);
-    /// <summary>x · lambda1 over x's own storage.</summary>
-    public Tensor InPlace(Tensor x) => Ops.MulLastDimInPlace(x, Lambda1);
+    /// <summary>x · lambda1 + residual over x's own storage (the scale and the skip connection after it).</summary>
+    public Tensor ScaleAndAdd(Tensor x, Tensor residual) => Ops.ScaleLastDimAddInPlace(x, Lambda1, residual);
 }
 
 public sealed class Dinov2Mlp(Weights w, Dinov2Config c)
@@ -182,13 +182,12 @@ public sealed class Dinov2Layer
         var normed = Norm1.Forward(hiddenStates);
         var attention = Attention.Forward(normed);
         normed.Release();
-        attention = LayerScale1.InPlace(attention);
-        Ops.AddInPlace(attention, hiddenStates);
-        hiddenStates = attention;
+        hiddenStates = LayerScale1.ScaleAndAdd(attention, hiddenStates);
         normed = Norm2.Forward(hiddenStates);
-        var layerOutput = LayerScale2.InPlace(Mlp(normed));
+        var layerOutput = Mlp(normed);
         normed.Release();
-        Ops.AddInPlace(layerOutput, hiddenStates);
+        LayerScale2.ScaleAndAdd(layerOutput, hiddenStates);
+        hiddenStates.Release(); // the attention block's sum, made here
         ActivationTrace.Record(_path, layerOutput);
         return layerOutput;
     }

@@ -294,19 +294,17 @@ public static class Ops
     public static void AddInPlace(Tensor a, Tensor b)
     {
         RequireSameShape(a, b, "add");
-        System.Numerics.Tensors.TensorPrimitives.Add(a.Data, b.Data, a.Data);
+        if (Ref) Reference.AddInPlace(a.Data, b.Data); else Fast.AddInPlace(a.Data, b.Data);
     }
 
-    /// <summary>x[..., n] *= v[n] (per-channel scale of the last dimension), in place.</summary>
-    public static Tensor MulLastDimInPlace(Tensor x, Tensor v)
+    /// <summary>x[..., n] ← x · v[n] + residual (a layer scale and its skip connection), in place; returns x.</summary>
+    public static Tensor ScaleLastDimAddInPlace(Tensor x, Tensor v, Tensor residual)
     {
+        RequireSameShape(x, residual, "scale and add");
         int n = x.Dim(-1);
         if (v.Length != n) throw new ArgumentException($"cannot scale {x} by {v}");
-        for (long off = 0; off < x.Length; off += n)
-        {
-            var row = x.Data.AsSpan((int)off, n);
-            System.Numerics.Tensors.TensorPrimitives.Multiply(row, v.Data, row);
-        }
+        if (Ref) Reference.ScaleLastDimAdd(x.Data, n, v.Data, residual.Data);
+        else Fast.ScaleLastDimAdd(x.Data, n, v.Data, residual.Data);
         return x;
     }
 

@@ -390,6 +390,44 @@ public sealed class KernelEquivalenceTests
     }
 
     [Theory]
+    [MemberData(nameof(Lengths))]
+    public void Relu_and_AddInPlace_match_reference(int n)
+    {
+        using var _ = new Options(2);
+        var x = Random(18, n, 3f);
+        var other = Random(19, n, 3f);
+        float[] expected = new float[n], actual = new float[n];
+        Reference.Relu(x, expected);
+        Fast.Relu(x, actual);
+        Assert.Equal(expected, actual);
+        expected = (float[])x.Clone();
+        actual = (float[])x.Clone();
+        Reference.AddInPlace(expected, other);
+        Fast.AddInPlace(actual, other);
+        Assert.Equal(expected, actual);
+    }
+
+    [Theory]
+    [InlineData(1, 1, 1)]
+    [InlineData(3, 17, 2)]
+    [InlineData(1370, 384, 2)]
+    [InlineData(577, 1024, 1)]
+    [InlineData(9, 1000, 2)]
+    public void ScaleLastDimAdd_matches_reference(int rows, int dim, int threads)
+    {
+        using var _ = new Options(threads);
+        var scale = Random(20, dim, 2f);
+        var residual = Random(21, (long)rows * dim, 3f);
+        var expected = Random(22, (long)rows * dim, 3f);
+        var actual = (float[])expected.Clone();
+        Reference.ScaleLastDimAdd(expected, dim, scale, residual);
+        Fast.ScaleLastDimAdd(actual, dim, scale, residual);
+        // One rounding (fused multiply-add) against two: a unit in the last place of the larger term.
+        AssertClose(expected, actual, 1, $"scale-add {rows}x{dim} T={threads}");
+        Assert.Throws<ArgumentException>(() => Fast.ScaleLastDimAdd(actual, dim + 1, Random(23, dim + 1), residual));
+    }
+
+    [Theory]
     [InlineData(1.0, 0.8413447460685429)]
     [InlineData(-0.5, -0.15426876936299344)]
     [InlineData(0.0, 0.0)]

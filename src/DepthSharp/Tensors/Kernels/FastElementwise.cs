@@ -106,7 +106,59 @@ internal static partial class Fast
         }
     }
 
-    public static void Relu(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Max(x, 0f, y);
+    public static void Relu(ReadOnlySpan<float> xs, Span<float> ys)
+    {
+        unsafe
+        {
+            fixed (float* px = xs, py = ys)
+            {
+                nint x = (nint)px, y = (nint)py;
+                ParallelChunks(xs.Length, 1 << 16, (i0, i1) =>
+                    TensorPrimitives.Max(new ReadOnlySpan<float>((float*)x + i0, (int)(i1 - i0)), 0f, new Span<float>((float*)y + i0, (int)(i1 - i0))));
+            }
+        }
+    }
+
+    /// <summary>a[i] += b[i].</summary>
+    public static void AddInPlace(Span<float> a, ReadOnlySpan<float> b)
+    {
+        if (b.Length != a.Length) throw new ArgumentException("operands differ in length", nameof(b));
+        unsafe
+        {
+            fixed (float* pa = a, pb = b)
+            {
+                nint x = (nint)pa, y = (nint)pb;
+                ParallelChunks(a.Length, 1 << 16, (i0, i1) =>
+                {
+                    var to = new Span<float>((float*)x + i0, (int)(i1 - i0));
+                    TensorPrimitives.Add(to, new ReadOnlySpan<float>((float*)y + i0, (int)(i1 - i0)), to);
+                });
+            }
+        }
+    }
+
+    /// <summary>x[r, c] ← x[r, c] · scale[c] + residual[r, c] for rows of <paramref name="dim"/> values (layer scale and skip).</summary>
+    public static void ScaleLastDimAdd(Span<float> xs, int dim, ReadOnlySpan<float> scale, ReadOnlySpan<float> residual)
+    {
+        if (dim <= 0 || scale.Length != dim || xs.Length % dim != 0 || residual.Length != xs.Length)
+            throw new ArgumentException($"cannot scale rows of {dim} by {scale.Length} values and add {residual.Length} to {xs.Length}");
+        unsafe
+        {
+            fixed (float* px = xs, ps = scale, pr = residual)
+            {
+                nint x = (nint)px, sc = (nint)ps, res = (nint)pr;
+                ParallelChunks(xs.Length / dim, Math.Max(1, (1 << 14) / dim), (r0, r1) =>
+                {
+                    var factors = new ReadOnlySpan<float>((float*)sc, dim);
+                    for (long r = r0; r < r1; r++)
+                    {
+                        var row = new Span<float>((float*)x + r * dim, dim);
+                        TensorPrimitives.FusedMultiplyAdd(row, factors, new ReadOnlySpan<float>((float*)res + r * dim, dim), row);
+                    }
+                });
+            }
+        }
+    }
 
     public static void Silu(ReadOnlySpan<float> x, Span<float> y)
     {

@@ -175,6 +175,18 @@ internal static partial class Reference
         for (int i = 0; i < x.Length; i++) y[i] = x[i] > 0 ? x[i] : 0f;
     }
 
+    /// <summary>a[i] += b[i].</summary>
+    public static void AddInPlace(Span<float> a, ReadOnlySpan<float> b)
+    {
+        for (int i = 0; i < a.Length; i++) a[i] += b[i];
+    }
+
+    /// <summary>x[r, c] ← x[r, c] · scale[c] + residual[r, c], rows of dim values.</summary>
+    public static void ScaleLastDimAdd(Span<float> x, int dim, ReadOnlySpan<float> scale, ReadOnlySpan<float> residual)
+    {
+        for (int i = 0; i < x.Length; i++) x[i] = x[i] * scale[i % dim] + residual[i];
+    }
+
     /// <summary>SiLU: x · sigmoid(x).</summary>
     public static void Silu(ReadOnlySpan<float> x, Span<float> y)
     {
