@@ -63,10 +63,13 @@ public sealed class DPTFeatureFusionLayer(Weights w, int channels, bool useBatch
             hiddenState = refined;
         }
         hiddenState = ResidualLayer2.Forward(hiddenState);
-        hiddenState = size is (int h, int wd)
+        // The reference resizes, then projects. A 1×1 convolution mixes channels pixel by pixel and a bilinear resize mixes
+        // pixels channel by channel with weights summing to one, so the two commute (bias included): projecting first
+        // does the same on a quarter of the pixels.
+        hiddenState = Lifetimes.Replace(hiddenState, Projection.Forward(hiddenState));
+        return size is (int h, int wd)
             ? Ops.Interpolate(hiddenState, h, wd, InterpolationMode.Bilinear, alignCorners: true)
             : Ops.Interpolate(hiddenState, 2.0, InterpolationMode.Bilinear, alignCorners: true);
-        return Projection.Forward(hiddenState);
     }
 }
 

@@ -123,8 +123,9 @@ public sealed class ZoeDepthFeatureFusionLayer(Weights w, ZoeDepthConfig c)
             hiddenState = refined;
         }
         hiddenState = ResidualLayer2.Forward(hiddenState);
-        hiddenState = Ops.Interpolate(hiddenState, 2.0, InterpolationMode.Bilinear, alignCorners: true);
-        return Projection.Forward(hiddenState);
+        // Projected before the resize, on a quarter of the pixels: the two commute (see DPTFeatureFusionLayer).
+        hiddenState = Lifetimes.Replace(hiddenState, Projection.Forward(hiddenState));
+        return Ops.Interpolate(hiddenState, 2.0, InterpolationMode.Bilinear, alignCorners: true);
     }
 }
 
