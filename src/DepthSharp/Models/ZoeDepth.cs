@@ -342,7 +342,6 @@ public sealed class ZoeDepthAttractorLayer
 /// </summary>
 public sealed class ZoeDepthConditionalLogBinomialSoftmax
 {
-    private const float ProbabilityEps = 1e-4f;
     private readonly ZoeDepthConfig _c;
     private readonly int _bins;
     public Conv2d Mlp0 { get; }
@@ -361,52 +360,9 @@ public sealed class ZoeDepthConditionalLogBinomialSoftmax
     public Tensor Forward(Tensor main, Tensor condition)
     {
         var pt = Ops.Softplus(Mlp2.Forward(Ops.Gelu(Mlp0.Forward(Ops.Concat(1, main, condition)))));
-        int batch = pt.Dim(0), plane = pt.Dim(2) * pt.Dim(3), k = _bins;
-        float minTemp = (float)_c.MinTemp, tempRange = (float)(_c.MaxTemp - _c.MinTemp);
-        var logBinom = new float[k];
-        for (int i = 0; i < k; i++) logBinom[i] = LogBinomial(k - 1, i);
-        var y = Tensor.Empty(batch, k, pt.Dim(2), pt.Dim(3));
-        var logP = new float[plane];
-        var log1mP = new float[plane];
-        var temperature = new float[plane];
-        var max = new float[plane];
-        var sum = new float[plane];
-        for (int b = 0; b < batch; b++)
-        {
-            var src = pt.Data.AsSpan(b * 4 * plane, 4 * plane);
-            for (int p = 0; p < plane; p++)
-            {
-                float p0 = src[p] + ProbabilityEps, p1 = src[plane + p] + ProbabilityEps;
-                float prob = p0 / (p0 + p1);
-                float t0 = src[2 * plane + p] + ProbabilityEps, t1 = src[3 * plane + p] + ProbabilityEps;
-                temperature[p] = tempRange * (t0 / (t0 + t1)) + minTemp;
-                logP[p] = MathF.Log(Math.Clamp(prob, ProbabilityEps, 1f));
-                log1mP[p] = MathF.Log(Math.Clamp(1f - prob, ProbabilityEps, 1f));
-            }
-            var planes = y.Data.AsSpan(b * k * plane, k * plane);
-            for (int i = 0; i < k; i++)
-            {
-                var logits = planes.Slice(i * plane, plane);
-                for (int p = 0; p < plane; p++)
-                    logits[p] = (logBinom[i] + i * logP[p] + (k - 1 - i) * log1mP[p]) / temperature[p];
-                if (i == 0) logits.CopyTo(max);
-                else System.Numerics.Tensors.TensorPrimitives.Max(max, logits, max);
-            }
-            Array.Clear(sum);
-            for (int i = 0; i < k; i++)
-            {
-                var e = planes.Slice(i * plane, plane);
-                System.Numerics.Tensors.TensorPrimitives.Subtract(e, max, e);
-                System.Numerics.Tensors.TensorPrimitives.Exp(e, e);
-                System.Numerics.Tensors.TensorPrimitives.Add(sum, e, sum);
-            }
-            for (int i = 0; i < k; i++)
-            {
-                var e = planes.Slice(i * plane, plane);
-                System.Numerics.Tensors.TensorPrimitives.Divide(e, sum, e);
-            }
-        }
-        return y;
+        var logBinom = new float[_bins];
+        for (int i = 0; i < _bins; i++) logBinom[i] = LogBinomial(_bins - 1, i);
+        return Ops.LogBinomialSoftmax(pt, logBinom, (float)_c.MinTemp, (float)(_c.MaxTemp - _c.MinTemp));
     }
 
     /// <summary>log C(n, k) by Stirling, with the reference's 1e-7 offsets, in float32 as it computes it.</summary>

@@ -226,6 +226,21 @@ public static class Ops
         return y;
     }
 
+    /// <summary>
+    /// ZoeDepth's log-binomial bin distribution: pt [B, 4, H, W] (softplus outputs for p and the temperature) → bin
+    /// probabilities [B, K, H, W], K = logBinom.Length (see <see cref="Reference.LogBinomialSoftmax"/>).
+    /// </summary>
+    public static Tensor LogBinomialSoftmax(Tensor pt, float[] logBinom, float minTemp, float tempRange)
+    {
+        if (pt.Rank != 4 || pt.Dim(1) != 4 || logBinom.Length == 0)
+            throw new ArgumentException($"log-binomial bins need [B, 4, H, W] and at least one bin, not {pt} and {logBinom.Length}");
+        int batch = pt.Dim(0), plane = pt.Dim(2) * pt.Dim(3);
+        var y = Tensor.Empty(batch, logBinom.Length, pt.Dim(2), pt.Dim(3));
+        if (Ref) Reference.LogBinomialSoftmax(pt.Data, batch, plane, logBinom, minTemp, tempRange, y.Data);
+        else Fast.LogBinomialSoftmax(pt.Data, batch, plane, logBinom, minTemp, tempRange, y.Data);
+        return y;
+    }
+
     /// <summary>softplus(x) = log(1 + eˣ), PyTorch's default threshold (x itself above 20).</summary>
     public static Tensor Softplus(Tensor x)
     {

@@ -75,6 +75,31 @@ public sealed class ZoeDepthKernelTests
     }
 
     [Theory]
+    [InlineData(1, 1, 64, 1)]
+    [InlineData(2, 17, 3, 2)]
+    [InlineData(1, 255, 64, 2)]
+    [InlineData(2, 257, 64, 1)]
+    [InlineData(1, 1000, 1, 2)]
+    public void LogBinomialSoftmax_matches_reference(int batch, int plane, int bins, int threads)
+    {
+        using var _ = new Options(threads);
+        // Softplus outputs are positive; spread them so that p and the temperature cover their ranges.
+        var pt = Random(26, (long)batch * 4 * plane, 5f).Select(MathF.Abs).ToArray();
+        var logBinom = Random(27, bins, 20f);
+        float[] expected = new float[batch * bins * plane], actual = new float[batch * bins * plane];
+        Reference.LogBinomialSoftmax(pt, batch, plane, logBinom, 0.0212f, 50f - 0.0212f, expected);
+        Fast.LogBinomialSoftmax(pt, batch, plane, logBinom, 0.0212f, 50f - 0.0212f, actual);
+        AssertClose(expected, actual, bins, $"log-binomial softmax B={batch} plane={plane} K={bins} T={threads}");
+        for (int b = 0; b < batch; b++)
+            for (int p = 0; p < plane; p++)
+            {
+                double total = 0;
+                for (int k = 0; k < bins; k++) total += actual[(b * bins + k) * plane + p];
+                Assert.Equal(1.0, total, 1e-5);
+            }
+    }
+
+    [Theory]
     [InlineData(1)]
     [InlineData(17)]
     [InlineData(70001)]

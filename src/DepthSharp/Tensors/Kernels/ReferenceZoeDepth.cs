@@ -38,6 +38,59 @@ internal static partial class Reference
                 }
     }
 
+    /// <summary>
+    /// ZoeDepth's conditional log-binomial distribution over K bins, per pixel: from pt [B, 4, plane] (softplus outputs
+    /// p₀, p₁, t₀, t₁) the probability p = p₀ / (p₀ + p₁) and temperature t = min + range · t₀ / (t₀ + t₁) (each term
+    /// offset by 1e-4), then y[b, k] = softmax_k((logBinom[k] + k·log p + (K-1-k)·log(1-p)) / t), y [B, K, plane].
+    /// </summary>
+    public static void LogBinomialSoftmax(ReadOnlySpan<float> pt, int batch, int plane, ReadOnlySpan<float> logBinom,
+        float minTemp, float tempRange, Span<float> y)
+    {
+        int k = logBinom.Length;
+        var logP = new float[plane];
+        var log1mP = new float[plane];
+        var temperature = new float[plane];
+        var max = new float[plane];
+        var sum = new float[plane];
+        for (int b = 0; b < batch; b++)
+        {
+            var src = pt.Slice(b * 4 * plane, 4 * plane);
+            for (int p = 0; p < plane; p++)
+                BinParameters(src[p], src[plane + p], src[2 * plane + p], src[3 * plane + p], minTemp, tempRange, out logP[p], out log1mP[p], out temperature[p]);
+            var planes = y.Slice(b * k * plane, k * plane);
+            for (int i = 0; i < k; i++)
+            {
+                var logits = planes.Slice(i * plane, plane);
+                for (int p = 0; p < plane; p++)
+                {
+                    logits[p] = (logBinom[i] + i * logP[p] + (k - 1 - i) * log1mP[p]) / temperature[p];
+                    max[p] = i == 0 ? logits[p] : MathF.Max(max[p], logits[p]);
+                }
+            }
+            Array.Clear(sum);
+            for (int i = 0; i < k; i++)
+                for (int p = 0; p < plane; p++)
+                {
+                    planes[i * plane + p] = MathF.Exp(planes[i * plane + p] - max[p]);
+                    sum[p] += planes[i * plane + p];
+                }
+            for (int i = 0; i < k; i++)
+                for (int p = 0; p < plane; p++) planes[i * plane + p] /= sum[p];
+        }
+    }
+
+    /// <summary>One pixel's log p, log(1 − p) (p clamped to [1e-4, 1]) and temperature from its four softplus outputs.</summary>
+    internal static void BinParameters(float p0, float p1, float t0, float t1, float minTemp, float tempRange,
+        out float logP, out float log1mP, out float temperature)
+    {
+        const float eps = 1e-4f;
+        p0 += eps; p1 += eps; t0 += eps; t1 += eps;
+        float prob = p0 / (p0 + p1);
+        temperature = tempRange * (t0 / (t0 + t1)) + minTemp;
+        logP = MathF.Log(Math.Clamp(prob, eps, 1f));
+        log1mP = MathF.Log(Math.Clamp(1f - prob, eps, 1f));
+    }
+
     /// <summary>PyTorch's softplus (beta 1, threshold 20): x above 20, else log(1 + eˣ), in double.</summary>
     public static void Softplus(ReadOnlySpan<float> x, Span<float> y)
     {
