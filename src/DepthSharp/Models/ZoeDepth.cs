@@ -288,52 +288,21 @@ public sealed class ZoeDepthAttractorLayer
     /// <returns>The new centres (normalised for "normed"), and the centres in metres.</returns>
     public (Tensor Next, Tensor Centers) Forward(Tensor x, Tensor previousBins, Tensor previousEmbedding)
     {
-        int batch = x.Dim(0), height = x.Dim(2), width = x.Dim(3), plane = height * width;
+        int height = x.Dim(2), width = x.Dim(3);
         x = Ops.Add(x, Ops.Interpolate(previousEmbedding, height, width, InterpolationMode.Bilinear, alignCorners: true));
         var a = Conv2.Forward(Ops.ReluInPlace(Conv1.Forward(x)));
         a = Normed ? Ops.ReluInPlace(a) : Ops.Softplus(a);
         var centers = Ops.Interpolate(previousBins, height, width, InterpolationMode.Bilinear, alignCorners: true);
-        int bins = centers.Dim(1), stride = Normed ? 2 : 1;
-        float offset = Normed ? 1e-3f : 0f;
-        var next = Tensor.Empty(centers.Shape);
-        var delta = new float[plane];
-        var dx = new float[plane];
-        for (int b = 0; b < batch; b++)
-            for (int k = 0; k < bins; k++)
-            {
-                var c = centers.Data.AsSpan((b * bins + k) * plane, plane);
-                Array.Clear(delta);
-                for (int i = 0; i < _attractors; i++)
-                {
-                    // Δc += d / (1 + α·d²), d = attractor - centre.
-                    var attractor = a.Data.AsSpan((b * _attractors * stride + i * stride) * plane, plane);
-                    System.Numerics.Tensors.TensorPrimitives.Add(attractor, offset, dx);
-                    System.Numerics.Tensors.TensorPrimitives.Subtract(dx, c, dx);
-                    for (int p = 0; p < plane; p++) delta[p] += dx[p] / (1f + Alpha * (dx[p] * dx[p]));
-                }
-                if (_c.AttractorKind == "mean") System.Numerics.Tensors.TensorPrimitives.Divide(delta, _attractors, delta);
-                System.Numerics.Tensors.TensorPrimitives.Add(c, delta, next.Data.AsSpan((b * bins + k) * plane, plane));
-            }
+        // Δc = Σ d / (1 + α·d²) over the attractors, d = attractor − centre (normed attractors are offset by 1e-3).
+        var next = Ops.AttractorShift(centers, a, _attractors, Normed ? 2 : 1, Normed ? 1e-3f : 0f, Alpha, _c.AttractorKind == "mean");
+        centers.Release();
+        a.Release();
         return (next, Normed ? ScaleSortClip(next) : next);
     }
 
     /// <summary>Normalised centres to metres, sorted along the bins of each pixel and clipped to [min, max].</summary>
-    private Tensor ScaleSortClip(Tensor normalised)
-    {
-        int batch = normalised.Dim(0), bins = normalised.Dim(1), plane = normalised.Dim(2) * normalised.Dim(3);
-        float min = (float)_minDepth, max = (float)_maxDepth, range = (float)(_maxDepth - _minDepth);
-        var y = Tensor.Empty(normalised.Shape);
-        var column = new float[bins];
-        for (int b = 0; b < batch; b++)
-            for (int p = 0; p < plane; p++)
-            {
-                long at = (long)b * bins * plane + p;
-                for (int k = 0; k < bins; k++) column[k] = range * normalised.Data[at + (long)k * plane] + min;
-                Array.Sort(column);
-                for (int k = 0; k < bins; k++) y.Data[at + (long)k * plane] = Math.Clamp(column[k], min, max);
-            }
-        return y;
-    }
+    private Tensor ScaleSortClip(Tensor normalised) =>
+        Ops.SortChannelsClamp(normalised, (float)(_maxDepth - _minDepth), (float)_minDepth, (float)_minDepth, (float)_maxDepth);
 }
 
 /// <summary>

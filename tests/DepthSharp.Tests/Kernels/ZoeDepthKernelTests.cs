@@ -100,6 +100,45 @@ public sealed class ZoeDepthKernelTests
     }
 
     [Theory]
+    [InlineData(1, 1, 1, 1, 1, false, 1)]
+    [InlineData(2, 64, 17, 16, 2, true, 2)]
+    [InlineData(1, 64, 257, 4, 1, false, 2)]
+    [InlineData(2, 3, 1000, 8, 2, true, 1)]
+    public void AttractorShift_matches_reference(int batch, int bins, int plane, int count, int stride, bool mean, int threads)
+    {
+        using var _ = new Options(threads);
+        var centers = Random(28, (long)batch * bins * plane, 1f);
+        var attractors = Random(29, (long)batch * count * stride * plane, 1f);
+        float[] expected = new float[centers.Length], actual = new float[centers.Length];
+        Reference.AttractorShift(centers, batch, bins, plane, attractors, count, stride, 1e-3f, 300f, mean, expected);
+        Fast.AttractorShift(centers, batch, bins, plane, attractors, count, stride, 1e-3f, 300f, mean, actual);
+        AssertClose(expected, actual, count, $"attractors B={batch} K={bins} plane={plane} n={count} T={threads}");
+    }
+
+    [Theory]
+    [InlineData(1, 1, 1, 1)]
+    [InlineData(2, 64, 33, 2)]
+    [InlineData(1, 7, 1000, 2)]
+    public void SortChannelsClamp_matches_reference(int batch, int channels, int plane, int threads)
+    {
+        using var _ = new Options(threads);
+        var x = Random(30, (long)batch * channels * plane, 1f);
+        float[] expected = new float[x.Length], actual = new float[x.Length];
+        Reference.SortChannelsClamp(x, batch, channels, plane, 10f, 0.5f, 0.5f, 8f, expected);
+        Fast.SortChannelsClamp(x, batch, channels, plane, 10f, 0.5f, 0.5f, 8f, actual);
+        Assert.Equal(expected, actual);
+        // Sorted along the channels and inside the bounds.
+        for (int b = 0; b < batch; b++)
+            for (int p = 0; p < plane; p++)
+                for (int k = 0; k < channels; k++)
+                {
+                    float v = actual[(b * channels + k) * plane + p];
+                    Assert.InRange(v, 0.5f, 8f);
+                    if (k > 0) Assert.True(actual[(b * channels + k - 1) * plane + p] <= v);
+                }
+    }
+
+    [Theory]
     [InlineData(1)]
     [InlineData(17)]
     [InlineData(70001)]

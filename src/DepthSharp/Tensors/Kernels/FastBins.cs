@@ -80,4 +80,81 @@ internal static partial class Fast
             }
         }
     }
+
+    /// <summary><see cref="Reference.AttractorShift"/> with the bins of each batch element in parallel, each over whole vectors of pixels.</summary>
+    public static void AttractorShift(ReadOnlySpan<float> centers, int batch, int bins, int plane, ReadOnlySpan<float> attractors,
+        int count, int stride, float offset, float alpha, bool mean, Span<float> next)
+    {
+        RequireLength(centers.Length, (long)batch * bins * plane, nameof(centers));
+        RequireLength(attractors.Length, (long)batch * count * stride * plane, nameof(attractors));
+        RequireLength(next.Length, (long)batch * bins * plane, nameof(next));
+        unsafe
+        {
+            fixed (float* pc = centers, pa = attractors, pn = next)
+            {
+                nint cA = (nint)pc, aA = (nint)pa, nA = (nint)pn;
+                ParallelChunks((long)batch * bins, Math.Max(1, (1 << 14) / Math.Max(1, (long)plane * count)), (t0, t1) =>
+                {
+                    for (long t = t0; t < t1; t++)
+                    {
+                        long b = t / bins;
+                        float* c = (float*)cA + t * plane, y = (float*)nA + t * plane;
+                        float* a0 = (float*)aA + b * count * stride * plane;
+                        int p = 0;
+                        if (Vector512.IsHardwareAccelerated)
+                            for (; p + 16 <= plane; p += 16)
+                            {
+                                var cv = Vector512.Load(c + p);
+                                var delta = Vector512<float>.Zero;
+                                for (int i = 0; i < count; i++)
+                                {
+                                    var d = Vector512.Load(a0 + (long)i * stride * plane + p) + Vector512.Create(offset) - cv;
+                                    delta += d / (Vector512<float>.One + Vector512.Create(alpha) * (d * d));
+                                }
+                                if (mean) delta /= Vector512.Create((float)count);
+                                Vector512.Store(cv + delta, y + p);
+                            }
+                        for (; p < plane; p++)
+                        {
+                            float delta = 0f;
+                            for (int i = 0; i < count; i++)
+                            {
+                                float d = a0[(long)i * stride * plane + p] + offset - c[p];
+                                delta += d / (1f + alpha * (d * d));
+                            }
+                            if (mean) delta /= count;
+                            y[p] = c[p] + delta;
+                        }
+                    }
+                });
+            }
+        }
+    }
+
+    /// <summary><see cref="Reference.SortChannelsClamp"/> over parallel chunks of pixels.</summary>
+    public static void SortChannelsClamp(ReadOnlySpan<float> x, int batch, int channels, int plane, float scale, float shift,
+        float min, float max, Span<float> y)
+    {
+        RequireLength(x.Length, (long)batch * channels * plane, nameof(x));
+        RequireLength(y.Length, (long)batch * channels * plane, nameof(y));
+        unsafe
+        {
+            fixed (float* px = x, py = y)
+            {
+                nint xA = (nint)px, yA = (nint)py;
+                ParallelChunks((long)batch * plane, Math.Max(1, 4096 / channels), (t0, t1) =>
+                {
+                    var column = new float[channels];
+                    for (long t = t0; t < t1; t++)
+                    {
+                        long b = t / plane, p = t % plane;
+                        float* src = (float*)xA + b * channels * plane + p, dst = (float*)yA + b * channels * plane + p;
+                        for (int k = 0; k < channels; k++) column[k] = scale * src[(long)k * plane] + shift;
+                        Array.Sort(column);
+                        for (int k = 0; k < channels; k++) dst[(long)k * plane] = Math.Clamp(column[k], min, max);
+                    }
+                });
+            }
+        }
+    }
 }

@@ -91,6 +91,42 @@ internal static partial class Reference
         log1mP = MathF.Log(Math.Clamp(1f - prob, eps, 1f));
     }
 
+    /// <summary>
+    /// ZoeDepth's attractor step: for every bin centre c [B, K, plane] and each of n attractors a_i [B, n·stride, plane]
+    /// (every stride-th plane), Δ = Σ_i d / (1 + α·d²) with d = a_i + offset − c (divided by n when mean); next = c + Δ.
+    /// </summary>
+    public static void AttractorShift(ReadOnlySpan<float> centers, int batch, int bins, int plane, ReadOnlySpan<float> attractors,
+        int count, int stride, float offset, float alpha, bool mean, Span<float> next)
+    {
+        for (int b = 0; b < batch; b++)
+            for (int k = 0; k < bins; k++)
+                for (int p = 0; p < plane; p++)
+                {
+                    float c = centers[(b * bins + k) * plane + p], delta = 0f;
+                    for (int i = 0; i < count; i++)
+                    {
+                        float d = attractors[(b * count * stride + i * stride) * plane + p] + offset - c;
+                        delta += d / (1f + alpha * (d * d));
+                    }
+                    if (mean) delta /= count;
+                    next[(b * bins + k) * plane + p] = c + delta;
+                }
+    }
+
+    /// <summary>y[b, :, p] = the values scale·x[b, :, p] + shift sorted ascending along the channels, clamped to [min, max].</summary>
+    public static void SortChannelsClamp(ReadOnlySpan<float> x, int batch, int channels, int plane, float scale, float shift,
+        float min, float max, Span<float> y)
+    {
+        var column = new float[channels];
+        for (int b = 0; b < batch; b++)
+            for (int p = 0; p < plane; p++)
+            {
+                for (int k = 0; k < channels; k++) column[k] = scale * x[(b * channels + k) * plane + p] + shift;
+                Array.Sort(column);
+                for (int k = 0; k < channels; k++) y[(b * channels + k) * plane + p] = Math.Clamp(column[k], min, max);
+            }
+    }
+
     /// <summary>PyTorch's softplus (beta 1, threshold 20): x above 20, else log(1 + eˣ), in double.</summary>
     public static void Softplus(ReadOnlySpan<float> x, Span<float> y)
     {
