@@ -18,6 +18,7 @@ public class EncoderGemmBenchmarks : IFlopCount
     private const int M = 35 * 577;
     private float[] _x = [], _w = [], _bias = [], _y = [];
     private ushort[] _wHalf = [];
+    private PackedWeight? _packed;
 
     [Params("1024x3072", "1024x4096", "4096x1024")]
     public string Shape { get; set; } = "1024x3072";
@@ -41,6 +42,11 @@ public class EncoderGemmBenchmarks : IFlopCount
         _w = Data.Random((long)K * N, 2);
         _wHalf = new ushort[_w.Length];
         for (int i = 0; i < _w.Length; i++) _wHalf[i] = BitConverter.HalfToUInt16Bits((Half)_w[i]);
+        // The float32 layers hold their weight packed at load, from nn.Linear's [out, in] (here _w is [in, out]).
+        var wOutIn = new float[_w.Length];
+        for (int i = 0; i < K; i++)
+            for (int j = 0; j < N; j++) wOutIn[(long)j * K + i] = _w[(long)i * N + j];
+        _packed = new PackedWeight(new Tensor(wOutIn, N, K));
         _bias = Data.Random(N, 3);
         _y = new float[(long)M * N];
     }
@@ -49,7 +55,7 @@ public class EncoderGemmBenchmarks : IFlopCount
     public void Linear()
     {
         if (Weights == "f16") Fast.LinearWeightT(_x, M, K, _wHalf, HalfKind.F16, _bias, N, _y);
-        else Fast.LinearWeightT(_x, M, K, _w, _bias, N, _y);
+        else Fast.LinearPacked(_x, M, K, _packed!.Packed, _bias, N, _y);
     }
 }
 

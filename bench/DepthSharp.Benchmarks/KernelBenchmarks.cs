@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Attributes;
+using DepthSharp.Tensors;
 using DepthSharp.Tensors.Kernels;
 
 namespace DepthSharp.Benchmarks;
@@ -21,6 +22,7 @@ public class GemmBenchmarks : IFlopCount
 {
     private const int M = 577 * 8, K = 1024;
     private float[] _x = [], _w = [], _bias = [], _y = [];
+    private PackedWeight? _packed;
 
     [Params(1024, 4096)]
     public int N { get; set; }
@@ -36,13 +38,14 @@ public class GemmBenchmarks : IFlopCount
         KernelOptions.Threads = Threads;
         _x = Data.Random((long)M * K, 1);
         _w = Data.Random((long)N * K, 2);
+        _packed = new PackedWeight(new Tensor(_w, N, K));
         _bias = Data.Random(N, 3);
         _y = new float[(long)M * N];
     }
 
-    /// <summary>y = x·w + b with the weight kept [in, out], as the model's linear layers hold it.</summary>
+    /// <summary>y = x·wᵀ + b with w [out, in] packed at load, as the model's float32 linear layers hold it.</summary>
     [Benchmark]
-    public void Linear() => Fast.LinearWeightT(_x, M, K, _w, _bias, N, _y);
+    public void Linear() => Fast.LinearPacked(_x, M, K, _packed!.Packed, _bias, N, _y);
 
     /// <summary>Plain C = A·B (both untransposed).</summary>
     [Benchmark]

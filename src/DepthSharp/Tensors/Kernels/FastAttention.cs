@@ -3,6 +3,9 @@ using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
+// Kernels with loops are compiled fully optimised at their first call (AggressiveOptimization): as tier-0 code they
+// ran up to 2× slower through a model's first forward passes, until tiering caught up.
+
 namespace DepthSharp.Tensors.Kernels;
 
 internal static partial class Fast
@@ -24,6 +27,7 @@ internal static partial class Fast
     /// bias[h, i, j] = table[h·entries + index[j·nq + i]] (the index key-major, empty table for none). The score block
     /// starts as the gathered bias and the GEMM accumulates onto it, so the [H, Nq, Nk] bias is never made.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AttentionWithBias(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v,
         ReadOnlySpan<float> table, int entries, ReadOnlySpan<int> index,
         int batch, int nq, int nk, int heads, int headDim, float scale, Span<float> output)
@@ -70,6 +74,7 @@ internal static partial class Fast
         public bool IsEmpty => table == null;
 
         /// <summary>sᵀ[j, r] = table[h, index[j, i0 + r]] for the block's nt queries, one key row at a time.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Fill(int h, int nq, int nk, int i0, int nt, float* scores)
         {
             float* row = table + (long)h * entries;
@@ -99,6 +104,7 @@ internal static partial class Fast
     private sealed unsafe class AttentionJob(float* q, float* k, float* v, GatheredBias bias, float* output,
         int nq, int nk, int heads, int headDim, float scale, int splits, int blocks)
     {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Run(int task)
         {
             int pair = task / splits, split = task % splits;
@@ -144,6 +150,7 @@ internal static partial class Fast
     }
 
     /// <summary>s[j, r] ← exp(s[j, r] − max_j s[j, r]), inv[r] ← 1 / Σ_j; s is nk × nt row-major (already scaled).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static unsafe void SoftmaxColumns(float* s, int nk, int nt, float* inv)
     {
         float* max = stackalloc float[QueryBlock];

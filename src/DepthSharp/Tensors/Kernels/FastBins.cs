@@ -1,4 +1,8 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+
+// Kernels with loops are compiled fully optimised at their first call (AggressiveOptimization): as tier-0 code they
+// ran up to 2× slower through a model's first forward passes, until tiering caught up.
 
 namespace DepthSharp.Tensors.Kernels;
 
@@ -8,6 +12,7 @@ internal static partial class Fast
     /// <see cref="Reference.LogBinomialSoftmax"/> in parallel chunks of pixels, each chunk's bins in vectors: the
     /// [bins, chunk] block of logits stays in cache from the logits through the exponentials to the division.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void LogBinomialSoftmax(ReadOnlySpan<float> pts, int batch, int plane, ReadOnlySpan<float> logBinoms,
         float minTemp, float tempRange, Span<float> ys)
     {
@@ -21,7 +26,7 @@ internal static partial class Fast
             fixed (float* ppt = pts, plb = logBinoms, py = ys)
             {
                 nint ptA = (nint)ppt, lbA = (nint)plb, yA = (nint)py;
-                ParallelChunks((long)batch * chunks, 1, (t0, t1) =>
+                ParallelChunks((long)batch * chunks, 1, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (t0, t1) =>
                 {
                     float* logP = stackalloc float[Chunk];
                     float* log1mP = stackalloc float[Chunk];
@@ -82,6 +87,7 @@ internal static partial class Fast
     }
 
     /// <summary><see cref="Reference.AttractorShift"/> with the bins of each batch element in parallel, each over whole vectors of pixels.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AttractorShift(ReadOnlySpan<float> centers, int batch, int bins, int plane, ReadOnlySpan<float> attractors,
         int count, int stride, float offset, float alpha, bool mean, Span<float> next)
     {
@@ -93,7 +99,7 @@ internal static partial class Fast
             fixed (float* pc = centers, pa = attractors, pn = next)
             {
                 nint cA = (nint)pc, aA = (nint)pa, nA = (nint)pn;
-                ParallelChunks((long)batch * bins, Math.Max(1, (1 << 14) / Math.Max(1, (long)plane * count)), (t0, t1) =>
+                ParallelChunks((long)batch * bins, Math.Max(1, (1 << 14) / Math.Max(1, (long)plane * count)), [MethodImpl(MethodImplOptions.AggressiveOptimization)] (t0, t1) =>
                 {
                     for (long t = t0; t < t1; t++)
                     {
@@ -132,6 +138,7 @@ internal static partial class Fast
     }
 
     /// <summary><see cref="Reference.SortChannelsClamp"/> over parallel chunks of pixels.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SortChannelsClamp(ReadOnlySpan<float> x, int batch, int channels, int plane, float scale, float shift,
         float min, float max, Span<float> y)
     {
@@ -142,7 +149,7 @@ internal static partial class Fast
             fixed (float* px = x, py = y)
             {
                 nint xA = (nint)px, yA = (nint)py;
-                ParallelChunks((long)batch * plane, Math.Max(1, 4096 / channels), (t0, t1) =>
+                ParallelChunks((long)batch * plane, Math.Max(1, 4096 / channels), [MethodImpl(MethodImplOptions.AggressiveOptimization)] (t0, t1) =>
                 {
                     var column = new float[channels];
                     for (long t = t0; t < t1; t++)

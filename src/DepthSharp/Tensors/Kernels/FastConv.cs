@@ -1,5 +1,9 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+
+// Kernels with loops are compiled fully optimised at their first call (AggressiveOptimization): as tier-0 code they
+// ran up to 2× slower through a model's first forward passes, until tiering caught up.
 
 namespace DepthSharp.Tensors.Kernels;
 
@@ -14,6 +18,7 @@ internal readonly unsafe struct Im2colB(float* x, ConvShape s, bool relu) : IPac
     /// <summary>Slivers packed together when they share an output row: each packed row is then one sequential read.</summary>
     private const int Group = 8;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Pack(int p0, int kc, int j0, int nc, float* dst)
     {
         int nrW = GemmKernels.Nr, ow = s.OutW, kh = s.KernelH, kw = s.KernelW;
@@ -49,6 +54,7 @@ internal readonly unsafe struct Im2colB(float* x, ConvShape s, bool relu) : IPac
     /// sliver is a contiguous run of one input row, copied with full vectors unless it touches the padding. Going through
     /// the slivers for each k step reads the input row sequentially.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void PackWithinRow(int c, int ky, int kx, int kc, int oy, int ox, int g, float* d)
     {
         int nrW = GemmKernels.Nr, h = s.InH, w = s.InW, kh = s.KernelH, kw = s.KernelW;
@@ -82,6 +88,7 @@ internal readonly unsafe struct Im2colB(float* x, ConvShape s, bool relu) : IPac
     }
 
     /// <summary>The nr values of one im2col row starting at output pixel (oy, ox), which may run over several output rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void PackRow(float* plane, int ky, int kx, int oy, int ox, int nr, float* d)
     {
         int h = s.InH, w = s.InW, sw = s.StrideW;
@@ -119,6 +126,7 @@ internal readonly unsafe struct Im2colB(float* x, ConvShape s, bool relu) : IPac
     }
 
     /// <summary>relu over packed values just written (still in L1/L2), so the activation costs no pass over the image.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ReluInPlace(float* d, long n)
     {
         long i = 0;
@@ -127,6 +135,7 @@ internal readonly unsafe struct Im2colB(float* x, ConvShape s, bool relu) : IPac
         for (; i < n; i++) d[i] = MathF.Max(d[i], 0f);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void CopyRun(float* s, float* d, int n)
     {
         int i = 0;
@@ -135,6 +144,7 @@ internal readonly unsafe struct Im2colB(float* x, ConvShape s, bool relu) : IPac
         for (; i < n; i++) d[i] = s[i];
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Clear(float* d, int n)
     {
         for (int i = 0; i < n; i++) d[i] = 0f;
@@ -149,6 +159,7 @@ internal static partial class Fast
     /// wins; everything else packs B by implicit im2col.
     /// With <paramref name="reluInput"/> relu is applied to x as it is read; with <paramref name="accumulate"/> y += conv.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Conv2d(ConvShape s, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y,
         bool reluInput = false, bool accumulate = false)
     {
@@ -197,6 +208,7 @@ internal static partial class Fast
     /// T is scattered into the output (stored directly when stride = kernel and no padding, else accumulated, col2im).
     /// Tasks own disjoint groups of output channels, so overlapping scatters never race.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ConvTranspose2d(ConvShape s, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y)
     {
         s.Validate(transposed: true);
@@ -231,6 +243,7 @@ internal static partial class Fast
         /// </summary>
         private const int TileFloats = 1 << 20;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Run(int task)
         {
             int b = task / groups, g = task % groups;
@@ -256,6 +269,7 @@ internal static partial class Fast
         }
 
         /// <summary>Stride = kernel, no padding: each output pixel comes from exactly one (input pixel, tap).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void ScatterDirect(float* t, int nt, int j0, int o0, int o1, float* yb)
         {
             int kh = s.KernelH, kw = s.KernelW, oh = s.TransposedOutH, ow = s.TransposedOutW, w = s.InW;
@@ -281,6 +295,7 @@ internal static partial class Fast
         }
 
         /// <summary>dst[2q] = a[q] + add, dst[2q+1] = b[q] + add.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void Interleave2(float* a, float* b, float add, float* dst, int count)
         {
             int q = 0;
@@ -305,6 +320,7 @@ internal static partial class Fast
         }
 
         /// <summary>General col2im: every (input pixel, tap) adds into the output pixel it lands on, if inside.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void ScatterAdd(float* t, int nt, int j0, int o0, int o1, float* yb)
         {
             int kh = s.KernelH, kw = s.KernelW, oh = s.TransposedOutH, ow = s.TransposedOutW, w = s.InW;

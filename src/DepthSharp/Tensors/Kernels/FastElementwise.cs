@@ -1,5 +1,9 @@
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
+
+// Kernels with loops are compiled fully optimised at their first call (AggressiveOptimization): as tier-0 code they
+// ran up to 2× slower through a model's first forward passes, until tiering caught up.
 
 namespace DepthSharp.Tensors.Kernels;
 
@@ -20,6 +24,7 @@ internal static partial class Fast
         });
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void LayerNorm(ReadOnlySpan<float> xs, int rows, int dim, ReadOnlySpan<float> gs, ReadOnlySpan<float> bs, float eps, Span<float> ys)
     {
         unsafe
@@ -28,7 +33,7 @@ internal static partial class Fast
             {
                 nint x = (nint)px, g = (nint)pg, b = (nint)pb, y = (nint)py;
                 // A row is a few KiB: ~1 µs of work, so chunks of 64 rows keep the task overhead small.
-                ParallelChunks(rows, 64, (r0, r1) =>
+                ParallelChunks(rows, 64, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (r0, r1) =>
                 {
                     for (long r = r0; r < r1; r++)
                         LayerNormRow((float*)x + r * dim, dim, (float*)g, (float*)b, eps, (float*)y + r * dim);
@@ -77,6 +82,7 @@ internal static partial class Fast
         for (; i < dim; i++) y[i] = (x[i] - mean) * inv * g[i] + b[i];
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BatchNorm(ReadOnlySpan<float> xs, int batch, int channels, int plane,
         ReadOnlySpan<float> mean, ReadOnlySpan<float> variance, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, float eps, Span<float> ys)
     {
@@ -92,7 +98,7 @@ internal static partial class Fast
             fixed (float* px = xs, py = ys)
             {
                 nint x = (nint)px, y = (nint)py;
-                ParallelChunks((long)batch * channels, 1, (p0, p1) =>
+                ParallelChunks((long)batch * channels, 1, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (p0, p1) =>
                 {
                     for (long p = p0; p < p1; p++)
                     {
@@ -113,7 +119,7 @@ internal static partial class Fast
             fixed (float* px = xs, py = ys)
             {
                 nint x = (nint)px, y = (nint)py;
-                ParallelChunks(xs.Length, 1 << 16, (i0, i1) =>
+                ParallelChunks(xs.Length, 1 << 16, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (i0, i1) =>
                     TensorPrimitives.Max(new ReadOnlySpan<float>((float*)x + i0, (int)(i1 - i0)), 0f, new Span<float>((float*)y + i0, (int)(i1 - i0))));
             }
         }
@@ -128,7 +134,7 @@ internal static partial class Fast
             fixed (float* pa = a, pb = b)
             {
                 nint x = (nint)pa, y = (nint)pb;
-                ParallelChunks(a.Length, 1 << 16, (i0, i1) =>
+                ParallelChunks(a.Length, 1 << 16, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (i0, i1) =>
                 {
                     var to = new Span<float>((float*)x + i0, (int)(i1 - i0));
                     TensorPrimitives.Add(to, new ReadOnlySpan<float>((float*)y + i0, (int)(i1 - i0)), to);
@@ -138,6 +144,7 @@ internal static partial class Fast
     }
 
     /// <summary>x[r, c] ← x[r, c] · scale[c] + residual[r, c] for rows of <paramref name="dim"/> values (layer scale and skip).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ScaleLastDimAdd(Span<float> xs, int dim, ReadOnlySpan<float> scale, ReadOnlySpan<float> residual)
     {
         if (dim <= 0 || scale.Length != dim || xs.Length % dim != 0 || residual.Length != xs.Length)
@@ -147,7 +154,7 @@ internal static partial class Fast
             fixed (float* px = xs, ps = scale, pr = residual)
             {
                 nint x = (nint)px, sc = (nint)ps, res = (nint)pr;
-                ParallelChunks(xs.Length / dim, Math.Max(1, (1 << 14) / dim), (r0, r1) =>
+                ParallelChunks(xs.Length / dim, Math.Max(1, (1 << 14) / dim), [MethodImpl(MethodImplOptions.AggressiveOptimization)] (r0, r1) =>
                 {
                     var factors = new ReadOnlySpan<float>((float*)sc, dim);
                     for (long r = r0; r < r1; r++)
@@ -168,6 +175,7 @@ internal static partial class Fast
 
     public static void Sigmoid(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Sigmoid(x, y);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Softmax(ReadOnlySpan<float> xs, int rows, int n, Span<float> ys)
     {
         unsafe
@@ -175,7 +183,7 @@ internal static partial class Fast
             fixed (float* px = xs, py = ys)
             {
                 nint x = (nint)px, y = (nint)py;
-                ParallelChunks(rows, 8, (r0, r1) =>
+                ParallelChunks(rows, 8, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (r0, r1) =>
                 {
                     for (long r = r0; r < r1; r++)
                         TensorPrimitives.SoftMax(new ReadOnlySpan<float>((float*)x + r * n, n), new Span<float>((float*)y + r * n, n));
@@ -192,7 +200,7 @@ internal static partial class Fast
             fixed (float* px = xs, py = ys)
             {
                 nint x = (nint)px, y = (nint)py;
-                ParallelChunks(xs.Length, 1 << 14, (i0, i1) => GeluRange((float*)x, (float*)y, i0, i1));
+                ParallelChunks(xs.Length, 1 << 14, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (i0, i1) => GeluRange((float*)x, (float*)y, i0, i1));
             }
         }
     }
@@ -253,6 +261,7 @@ internal static partial class Fast
         return 0.5f * v * (1f + (v < 0 ? -erfAbs : erfAbs));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ResizeBilinear(ReadOnlySpan<float> xs, int planes, int inH, int inW, int outH, int outW,
         bool alignCorners, double? scaleH, double? scaleW, Span<float> ys)
     {
@@ -265,7 +274,7 @@ internal static partial class Fast
             fixed (float* px = xs, py = ys)
             {
                 nint xp = (nint)px, yp = (nint)py;
-                ParallelChunks((long)planes * outH, 8, (r0, r1) =>
+                ParallelChunks((long)planes * outH, 8, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (r0, r1) =>
                 {
                     // Pinned column tables: the inner loop then runs without bounds checks.
                     fixed (int* c0 = x0, c1 = x1)
@@ -289,6 +298,7 @@ internal static partial class Fast
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ResizeBicubic(ReadOnlySpan<float> xs, int planes, int inH, int inW, int outH, int outW,
         bool alignCorners, double? scaleH, double? scaleW, Span<float> ys)
     {
@@ -306,7 +316,7 @@ internal static partial class Fast
             fixed (float* px = xs, py = ys)
             {
                 nint xp = (nint)px, yp = (nint)py;
-                ParallelChunks((long)planes * outH, 8, (r0, r1) =>
+                ParallelChunks((long)planes * outH, 8, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (r0, r1) =>
                 {
                     Span<float> wy = stackalloc float[4];
                     for (long r = r0; r < r1; r++)

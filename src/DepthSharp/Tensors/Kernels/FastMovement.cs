@@ -1,8 +1,13 @@
+using System.Runtime.CompilerServices;
+// Kernels with loops are compiled fully optimised at their first call (AggressiveOptimization): as tier-0 code they
+// ran up to 2× slower through a model's first forward passes, until tiering caught up.
+
 namespace DepthSharp.Tensors.Kernels;
 
 /// <summary>Data-movement kernels: the same copies as the reference, split over threads, innermost runs copied as blocks.</summary>
 internal static partial class Fast
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Permute(ReadOnlySpan<float> xs, int[] shape, int[] perm, Span<float> ys)
     {
         if (AsBatchedTranspose(shape, perm, out int outer, out int rowsX, out int colsY))
@@ -25,7 +30,7 @@ internal static partial class Fast
             fixed (float* px = xs, py = ys)
             {
                 nint xp = (nint)px, yp = (nint)py;
-                ParallelChunks(rows, 256, (r0, r1) =>
+                ParallelChunks(rows, 256, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (r0, r1) =>
                 {
                     // Output rows r0..r1: find the input offset of each from its multi-index.
                     var idx = new int[rank];
@@ -50,6 +55,7 @@ internal static partial class Fast
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Unfold(ReadOnlySpan<float> xs, int batch, int channels, int h, int w, int kernel, int stride, Span<float> ys)
     {
         int nh = (h - kernel) / stride + 1, nw = (w - kernel) / stride + 1, blocks = nh * nw;
@@ -59,7 +65,7 @@ internal static partial class Fast
             fixed (float* px = xs, py = ys)
             {
                 nint xp = (nint)px, yp = (nint)py;
-                ParallelChunks(rows, 16, (r0, r1) =>
+                ParallelChunks(rows, 16, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (r0, r1) =>
                 {
                     for (long r = r0; r < r1; r++)
                     {
@@ -83,6 +89,7 @@ internal static partial class Fast
     /// sequence's [B, N, C] → [B, C, N], a map's [B, C, H, W] ↔ [B, H, W, C]): then x is [outer, X, Y] and y is
     /// [outer, Y, X].
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool AsBatchedTranspose(int[] shape, int[] perm, out int outer, out int x, out int y)
     {
         outer = x = y = 1;
@@ -99,6 +106,7 @@ internal static partial class Fast
     }
 
     /// <summary>y[o, j, i] = x[o, i, j] for x [outer, rows, cols], in 8 × 8 register blocks, split by column ranges.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void BatchedTranspose(ReadOnlySpan<float> xs, int outer, int rows, int cols, Span<float> ys)
     {
         // Column ranges of 64 keep a range's reads to a few lines per row and give the threads even shares.
@@ -109,7 +117,7 @@ internal static partial class Fast
             fixed (float* px = xs, py = ys)
             {
                 nint xp = (nint)px, yp = (nint)py;
-                ParallelChunks((long)outer * blocksPerMatrix, Math.Max(1, (1L << 16) / ((long)rows * ColumnBlock)), (t0, t1) =>
+                ParallelChunks((long)outer * blocksPerMatrix, Math.Max(1, (1L << 16) / ((long)rows * ColumnBlock)), [MethodImpl(MethodImplOptions.AggressiveOptimization)] (t0, t1) =>
                 {
                     for (long t = t0; t < t1; t++)
                     {

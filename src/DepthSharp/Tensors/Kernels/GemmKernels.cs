@@ -37,6 +37,7 @@ internal static unsafe class GemmKernels
     /// Runs one tile. When <paramref name="load"/> the existing C is added; rowBias (per row) and colBias (per column)
     /// are added when non-null. Only full-width tiles come here; the caller handles narrow tails.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // called per tile from the first layer on
     public static void Tile(int rows, int kc, float* a, float* b, float* c, int ldc, bool load, float* rowBias, float* colBias)
     {
         if (Vector512.IsHardwareAccelerated)

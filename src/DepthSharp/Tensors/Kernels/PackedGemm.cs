@@ -2,6 +2,9 @@ using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
+// Kernels with loops are compiled fully optimised at their first call (AggressiveOptimization): as tier-0 code they
+// ran up to 2× slower through a model's first forward passes, until tiering caught up.
+
 namespace DepthSharp.Tensors.Kernels;
 
 /// <summary>
@@ -21,6 +24,7 @@ internal readonly unsafe struct DenseB(float* b, int ldb, bool trans) : IPackB
 {
     public float* Prepacked(int p0, int kc, int j0) => null;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Pack(int p0, int kc, int j0, int nc, float* dst)
     {
         int nrW = GemmKernels.Nr;
@@ -51,6 +55,7 @@ internal readonly unsafe struct HalfB(ushort* b, int ldb, HalfKind kind) : IPack
 {
     public float* Prepacked(int p0, int kc, int j0) => null;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Pack(int p0, int kc, int j0, int nc, float* dst)
     {
         int nrW = GemmKernels.Nr;
@@ -143,6 +148,7 @@ internal static unsafe class PackedGemm
     }
 
     /// <summary>Single-threaded: the block [i0,i1) × [j0,j1) of C.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Blocked<TB>(int i0, int i1, int j0, int j1, int k, float* a, int lda, bool transA, TB packB,
         float* c, int ldc, bool accumulate, float* rowBias, float* colBias) where TB : struct, IPackB
     {
@@ -181,6 +187,7 @@ internal static unsafe class PackedGemm
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void FillOnly(int i0, int i1, int j0, int j1, float* c, int ldc, bool accumulate, float* rowBias, float* colBias)
     {
         for (int i = i0; i < i1; i++)
@@ -193,6 +200,7 @@ internal static unsafe class PackedGemm
     }
 
     /// <summary>Sweeps one packed A block (mc × kc) against one packed B panel (kc × nc).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Macro(int mc, int nc, int kc, float* bufA, float* bufB, float* c, int ldc, bool load, float* rowBias, float* colBias)
     {
         int mrW = GemmKernels.Mr, nrW = GemmKernels.Nr;
@@ -216,6 +224,7 @@ internal static unsafe class PackedGemm
     }
 
     /// <summary>A tile narrower than Nr: computed full width (B is zero-padded) into scratch, then merged column by column.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void NarrowTile(int rows, int nr, int kc, float* ap, float* bp, float* cp, int ldc, bool load, float* rb, float* cb)
     {
         int nrW = GemmKernels.Nr;
@@ -239,6 +248,7 @@ internal static unsafe class PackedGemm
     /// Packs op(A)[i0.., p0..] (mc × kc) into Mr-high slivers: sliver s starts at s·Mr·kc and holds, for each k step,
     /// its rows' values contiguously (the last sliver is only as high as the rows left).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackA(float* a, int lda, bool transA, int i0, int mc, int p0, int kc, float* dst)
     {
         int mrW = GemmKernels.Mr;
@@ -267,6 +277,7 @@ internal static unsafe class PackedGemm
     }
 
     /// <summary>dst[p·ldd + r] = src[r·lds + p] for r &lt; rows, p &lt; cols (pads the rows up to ldd with zeros).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Transpose(float* src, int lds, int rows, int cols, float* dst, int ldd)
     {
         int p = 0;
@@ -348,6 +359,7 @@ internal static unsafe class PackedGemm
             Buffer.MemoryCopy(s, d, n * sizeof(float), n * sizeof(float));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void CopyPadded(float* s, float* d, int n, int width)
     {
         for (int j = 0; j < n; j++) d[j] = s[j];
@@ -370,6 +382,7 @@ internal static unsafe class PackedGemm
     /// Packs a linear layer's weight w[n, k] (nn.Linear's [out, in]) as the B operand op(B) = wᵀ [k, n], whole, in the
     /// layout <see cref="PrepackedB"/> reads: k · RoundUp(n, Nr) floats.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PrepackWeight(float* w, int n, int k, float* dst)
     {
         int nPad = RoundUp(n, GemmKernels.Nr), kc = KSlice(k);

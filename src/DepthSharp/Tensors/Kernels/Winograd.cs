@@ -2,6 +2,9 @@ using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
+// Kernels with loops are compiled fully optimised at their first call (AggressiveOptimization): as tier-0 code they
+// ran up to 2× slower through a model's first forward passes, until tiering caught up.
+
 namespace DepthSharp.Tensors.Kernels;
 
 /// <summary>
@@ -25,6 +28,7 @@ internal static unsafe class Winograd
     public static bool IsSupported => Avx512F.IsSupported && Vector512.IsHardwareAccelerated;
 
     /// <summary>y (+)= conv3×3(x or relu(x)) + bias, stride 1, padding 1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Conv3x3(ConvShape s, float* x, float* w, float* bias, float* y, bool reluInput = false, bool accumulate = false)
     {
         int c = s.InChannels, o = s.OutChannels;
@@ -76,6 +80,7 @@ internal static unsafe class Winograd
     /// (the last sliver only as high as the rows left). 16 channels of one sliver go through a small buffer first, so each
     /// ξ receives one contiguous run instead of 36 interleaved streams 36·O·C apart (which thrashed the cache sets).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void TransformWeights(float* w, int outC, int inC, int kcMax, int s0, int s1, float* u)
     {
         const int Chunk = 16;
@@ -134,6 +139,7 @@ internal static unsafe class Winograd
                 (int)((long)slivers * (part + 1) / parts), u);
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Run(int block)
         {
             int b = block / blocksPerImage, t0 = block % blocksPerImage * TileBlock;
@@ -163,6 +169,7 @@ internal static unsafe class Winograd
         /// tiles holding Nr values per channel. Per channel and tile row, Bᵀ is applied along y over whole rows
         /// (contiguous vectors) into a strip, then along x for 16 tiles at a time after deinterleaving the strip.
         /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void InputTransform(float* xb, int t0, int n, int tpad, long xiStride, float* v)
         {
             int h = s.InH, w = s.InW, tw = TilesW(s), inC = s.InChannels, nr = GemmKernels.Nr;
@@ -203,6 +210,7 @@ internal static unsafe class Winograd
         }
 
         /// <summary>strip[r][q] = (Bᵀ d)[r] at input column x0 + q for q &lt; count, d being the six rows (zeros off the image).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void StripY(float** rows, int x0, int count, int w, float* strip, int sw, bool relu)
         {
             for (int q = 0; q < count; q += 16)
@@ -240,6 +248,7 @@ internal static unsafe class Winograd
         /// Bᵀ along x for 16 tiles whose strip columns start at <paramref name="p"/> (tile i's six columns are p[4i..4i+5]),
         /// stored as V[ξ = 6r + k] through two lane masks (the second for lanes continuing in the next sliver).
         /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void TileX(float* p, int sw, float* dst, long xiStride, Vector512<float> m1, float* dst2,
             Vector512<float> m2, bool split)
         {
@@ -282,6 +291,7 @@ internal static unsafe class Winograd
         }
 
         /// <summary>y = Aᵀ M A + bias for tiles [t0, t0+n), 16 tiles of a tile row at a time, clipped to the image.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void OutputTransform(float* m, int t0, int n, int tpad, long xiStride, float* yb)
         {
             int h = s.InH, w = s.InW, tw = TilesW(s), outC = s.OutChannels;
@@ -308,6 +318,7 @@ internal static unsafe class Winograd
         /// One output channel of 16 tiles: Aᵀ along y then along x, the four columns interleaved back into image rows
         /// (64 contiguous values per row), of which <paramref name="rowCount"/> rows and <paramref name="colCount"/> columns are stored.
         /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void TileOut(float* m, long xiStride, Vector512<float> add, float* dst, int w, int rowCount, int colCount,
             bool accumulate)
         {
