@@ -28,7 +28,7 @@ public sealed class Linear
         {
             var weight = w.Get("weight", outFeatures, inFeatures);
             Weight = new PackedWeight(weight);
-            weight.Release();
+            weight.Discard();
         }
         Bias = bias ? w.Get("bias", outFeatures) : null;
     }

@@ -24,6 +24,8 @@ public sealed class PackedWeight
         // Pinned, so that it can start on a 64-byte boundary as the micro-kernel's aligned loads need.
         int length = checked(In * PackedGemm.RoundUp(Out, GemmKernels.Nr));
         _buffer = GC.AllocateUninitializedArray<float>(length + 16, pinned: true);
+        // Counted like a tensor's buffer, so that the checkpoint-layout weights a load releases are collected as it goes.
+        LargeAllocationPressure.Note((length + 16L) * sizeof(float));
         unsafe
         {
             fixed (float* src = w.Data, dst = _buffer)

@@ -40,6 +40,17 @@ public sealed class Tensor
         TensorPool.Return(data);
     }
 
+    /// <summary>
+    /// Declares the buffer dead without pooling it: for a model's load-time copies (a weight in its checkpoint layout),
+    /// whose sizes no later tensor asks for; it counts towards the next collection instead.
+    /// </summary>
+    public void Discard()
+    {
+        var data = Data;
+        Data = [];
+        LargeAllocationPressure.Note(data.LongLength * sizeof(float));
+    }
+
     public static long ShapeSize(ReadOnlySpan<int> shape)
     {
         long n = 1;
