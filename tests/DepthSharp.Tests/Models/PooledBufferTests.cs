@@ -43,4 +43,29 @@ public sealed class PooledBufferTests(ITestOutputHelper output)
             TensorPool.DropIdle();
         }
     }
+
+    [Fact]
+    public void DiscardedBuffersAreNotPooledButReleasedOnesAre()
+    {
+        long saved = TensorPool.MinBytes;
+        TensorPool.MinBytes = 1;
+        try
+        {
+            TensorPool.DropIdle();
+            var released = Tensor.Empty(3, 1001);
+            var buffer = released.Data;
+            released.Release();
+            Assert.Same(buffer, Tensor.Empty(3, 1001).Data);
+            var discarded = Tensor.Empty(3, 1001);
+            buffer = discarded.Data;
+            discarded.Discard();
+            Assert.Equal(0, discarded.Length);
+            Assert.NotSame(buffer, Tensor.Empty(3, 1001).Data);
+        }
+        finally
+        {
+            TensorPool.MinBytes = saved;
+            TensorPool.DropIdle();
+        }
+    }
 }
