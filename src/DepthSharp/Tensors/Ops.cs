@@ -9,16 +9,21 @@ public static class Ops
 {
     private static bool Ref => KernelOptions.ForceReference;
 
-    /// <summary>x[..., in] · wT[in, out] + b[out] by the reference loops: the layers' weights, unpacked or widened.</summary>
+    /// <summary>x[..., in] · wT[in, out] + b[out] by the reference loops, with the layer's weight unpacked or widened into wT, which this releases.</summary>
     private static Tensor ReferenceLinear(Tensor x, Tensor wT, Tensor? b)
     {
-        int inF = x.Dim(-1), outF = wT.Dim(1);
-        int rows = (int)(x.Length / inF);
+        var (rows, y) = LinearOutput(x, wT.Dim(1));
+        Reference.LinearWeightT(x.Data, rows, x.Dim(-1), wT.Data, b is null ? default : b.Data, wT.Dim(1), y.Data);
+        wT.Release();
+        return y;
+    }
+
+    /// <summary>The rows of x[..., in] and a new [..., out] tensor for a linear layer's output.</summary>
+    private static (int Rows, Tensor Y) LinearOutput(Tensor x, int outF)
+    {
         var shape = (int[])x.Shape.Clone();
         shape[^1] = outF;
-        var y = Tensor.Empty(shape);
-        Reference.LinearWeightT(x.Data, rows, inF, wT.Data, b is null ? default : b.Data, outF, y.Data);
-        return y;
+        return ((int)(x.Length / x.Dim(-1)), Tensor.Empty(shape));
     }
 
     /// <summary>x[..., in] · wᵀ + b[out] with the weight packed at load.</summary>
@@ -27,17 +32,8 @@ public static class Ops
         int inF = x.Dim(-1), outF = w.Out;
         if (w.In != inF) throw new ArgumentException($"linear weight [{w.Out}, {w.In}] does not take input {x}");
         if (b is not null && b.Length != outF) throw new ArgumentException($"linear bias {b} does not match weight [{w.Out}, {w.In}]");
-        if (Ref)
-        {
-            var wT = w.ToWeightT();
-            var result = ReferenceLinear(x, wT, b);
-            wT.Release();
-            return result;
-        }
-        int rows = (int)(x.Length / inF);
-        var shape = (int[])x.Shape.Clone();
-        shape[^1] = outF;
-        var y = Tensor.Empty(shape);
+        if (Ref) return ReferenceLinear(x, w.ToWeightT(), b);
+        var (rows, y) = LinearOutput(x, outF);
         Fast.LinearPacked(x.Data, rows, inF, w.Packed, b is null ? default : b.Data, outF, y.Data);
         return y;
     }
@@ -48,17 +44,8 @@ public static class Ops
         int inF = x.Dim(-1), outF = wT.Dim(1);
         if (wT.Rank != 2 || wT.Dim(0) != inF) throw new ArgumentException($"transposed linear weight {wT} does not take input {x}");
         if (b is not null && b.Length != outF) throw new ArgumentException($"linear bias {b} does not match weight {wT}");
-        if (Ref)
-        {
-            var wide = wT.ToFloat();
-            var result = ReferenceLinear(x, wide, b);
-            wide.Release();
-            return result;
-        }
-        int rows = (int)(x.Length / inF);
-        var shape = (int[])x.Shape.Clone();
-        shape[^1] = outF;
-        var y = Tensor.Empty(shape);
+        if (Ref) return ReferenceLinear(x, wT.ToFloat(), b);
+        var (rows, y) = LinearOutput(x, outF);
         Fast.LinearWeightT(x.Data, rows, inF, wT.Bits, wT.Kind, b is null ? default : b.Data, outF, y.Data);
         return y;
     }

@@ -155,12 +155,6 @@ internal static partial class Fast
     {
         float* max = stackalloc float[QueryBlock];
         float* sum = stackalloc float[QueryBlock];
-        if (Vector512.IsHardwareAccelerated && nt == 64)
-        {
-            SoftmaxColumns64(s, nk, sum);
-            for (int r = 0; r < nt; r++) inv[r] = 1f / sum[r];
-            return;
-        }
         for (int r = 0; r < nt; r++) { max[r] = float.NegativeInfinity; sum[r] = 0f; }
         // Columns in whole vectors, then the rest one by one.
         int v16 = Vector512.IsHardwareAccelerated ? nt & ~15 : 0;
@@ -198,23 +192,15 @@ internal static partial class Fast
     private static readonly bool SoftmaxPacksP = Avx512F.IsSupported && Vector512.IsHardwareAccelerated && GemmKernels.Mr == 14;
 
     /// <summary>
-    /// The softmax of a full 64-query block (as <see cref="SoftmaxColumns64"/>) written straight into the packed A layout of
-    /// P = (Sᵀ)ᵀ that the 14-row micro-kernel reads: slivers of queries 0–13, 14–27, 28–41, 42–55 and 56–63, each holding
-    /// its rows' values key after key. It spares the scores a write and a second packing pass; inv[r] ← 1 / Σ.
+    /// The softmax of a full 64-query block (as <see cref="SoftmaxColumns"/>, with the maxima and sums held in registers)
+    /// written straight into the packed A layout of P = (Sᵀ)ᵀ that the 14-row micro-kernel reads: slivers of queries
+    /// 0–13, 14–27, 28–41, 42–55 and 56–63, each holding its rows' values key after key. It spares the scores a write and
+    /// a second packing pass; inv[r] ← 1 / Σ.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void SoftmaxColumns64Packed(float* s, int nk, float* packP, float* inv)
     {
-        var m0 = Vector512.Create(float.NegativeInfinity);
-        Vector512<float> m1 = m0, m2 = m0, m3 = m0;
-        for (int j = 0; j < nk; j++)
-        {
-            float* row = s + (long)j * 64;
-            m0 = Vector512.Max(Vector512.Load(row), m0);
-            m1 = Vector512.Max(Vector512.Load(row + 16), m1);
-            m2 = Vector512.Max(Vector512.Load(row + 32), m2);
-            m3 = Vector512.Max(Vector512.Load(row + 48), m3);
-        }
+        ColumnMax64(s, nk, out var m0, out var m1, out var m2, out var m3);
         // Lanes of (lower, upper) vector pairs that make slivers 1–3: queries 14–29, 28–43 and 42–57 (14 kept of each).
         var take1 = Vector512.Create(14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29);
         var take2 = Vector512.Create(12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27);
@@ -264,15 +250,12 @@ internal static partial class Fast
         for (int r = 0; r < 64; r++) inv[r] = 1f / sum[r];
     }
 
-    /// <summary>
-    /// <see cref="SoftmaxColumns"/> for a full 64-query block, the running maxima and sums held in registers rather than
-    /// reloaded and stored for every key (same operations in the same order); writes the column sums to <paramref name="sum"/>.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot from the first layer: skip the slow tier-0 body
-    private static unsafe void SoftmaxColumns64(float* s, int nk, float* sum)
+    /// <summary>The maxima of a 64-column block's columns over its nk rows, as four vectors held in registers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void ColumnMax64(float* s, int nk, out Vector512<float> m0, out Vector512<float> m1,
+        out Vector512<float> m2, out Vector512<float> m3)
     {
-        var m0 = Vector512.Create(float.NegativeInfinity);
-        Vector512<float> m1 = m0, m2 = m0, m3 = m0;
+        m0 = m1 = m2 = m3 = Vector512.Create(float.NegativeInfinity);
         for (int j = 0; j < nk; j++)
         {
             float* row = s + (long)j * 64;
@@ -281,23 +264,5 @@ internal static partial class Fast
             m2 = Vector512.Max(Vector512.Load(row + 32), m2);
             m3 = Vector512.Max(Vector512.Load(row + 48), m3);
         }
-        Vector512<float> s0 = default, s1 = default, s2 = default, s3 = default;
-        for (int j = 0; j < nk; j++)
-        {
-            float* row = s + (long)j * 64;
-            var e0 = VecMath.Exp(Vector512.Load(row) - m0);
-            var e1 = VecMath.Exp(Vector512.Load(row + 16) - m1);
-            var e2 = VecMath.Exp(Vector512.Load(row + 32) - m2);
-            var e3 = VecMath.Exp(Vector512.Load(row + 48) - m3);
-            Vector512.Store(e0, row);
-            Vector512.Store(e1, row + 16);
-            Vector512.Store(e2, row + 32);
-            Vector512.Store(e3, row + 48);
-            s0 += e0; s1 += e1; s2 += e2; s3 += e3;
-        }
-        Vector512.Store(s0, sum);
-        Vector512.Store(s1, sum + 16);
-        Vector512.Store(s2, sum + 32);
-        Vector512.Store(s3, sum + 48);
     }
 }
