@@ -44,10 +44,10 @@ public sealed class DPTReassembleLayer
 }
 
 /// <summary>Merges the running map with the next neck map, refines it, up-samples it (align_corners) and projects it.</summary>
-public sealed class DPTFeatureFusionLayer(Weights w, int channels, bool useBatchNorm, bool bias)
+public sealed class DPTFeatureFusionLayer(Weights w, int channels, bool useBatchNorm, bool bias, double batchNormEps = 1e-5)
 {
-    public PreActResidualLayer ResidualLayer1 { get; } = new(w["residual_layer1"], channels, useBatchNorm, bias);
-    public PreActResidualLayer ResidualLayer2 { get; } = new(w["residual_layer2"], channels, useBatchNorm, bias);
+    public PreActResidualLayer ResidualLayer1 { get; } = new(w["residual_layer1"], channels, useBatchNorm, bias, batchNormEps);
+    public PreActResidualLayer ResidualLayer2 { get; } = new(w["residual_layer2"], channels, useBatchNorm, bias, batchNormEps);
     public Conv2d Projection { get; } = new(w["projection"], channels, channels, 1);
 
     /// <param name="size">Output size; null doubles the input's, as scale_factor=2 does.</param>

@@ -101,47 +101,21 @@ public sealed class ZoeDepthReassembleStage
     }
 }
 
-/// <summary>DPT's fusion block: add the refined skip map, refine, upsample ×2 (align_corners), 1×1 projection.</summary>
-public sealed class ZoeDepthFeatureFusionLayer(Weights w, ZoeDepthConfig c)
-{
-    public Conv2d Projection { get; } = new(w["projection"], c.FusionHiddenSize, c.FusionHiddenSize, 1);
-    public PreActResidualLayer ResidualLayer1 { get; } = ResidualLayer(w["residual_layer1"], c);
-    public PreActResidualLayer ResidualLayer2 { get; } = ResidualLayer(w["residual_layer2"], c);
-
-    private static PreActResidualLayer ResidualLayer(Weights w, ZoeDepthConfig c) =>
-        new(w, c.FusionHiddenSize, c.UseBatchNormInFusionResidual, c.UseBiasInFusionResidual ?? !c.UseBatchNormInFusionResidual, c.BatchNormEps);
-
-    public Tensor Forward(Tensor hiddenState, Tensor? residual = null)
-    {
-        if (residual is not null)
-        {
-            // Odd patch grids make the upsampled map and the skip map differ by a pixel; the skip map is resized to fit.
-            if (!residual.Shape.AsSpan().SequenceEqual(hiddenState.Shape))
-                residual = Ops.Interpolate(residual, hiddenState.Dim(2), hiddenState.Dim(3), InterpolationMode.Bilinear, alignCorners: false);
-            var refined = ResidualLayer1.Forward(residual);
-            Ops.AddInPlace(refined, hiddenState);
-            hiddenState = refined;
-        }
-        hiddenState = ResidualLayer2.Forward(hiddenState);
-        // Projected before the resize, on a quarter of the pixels: the two commute (see DPTFeatureFusionLayer).
-        hiddenState = Lifetimes.Replace(hiddenState, Projection.Forward(hiddenState));
-        return Ops.Interpolate(hiddenState, 2.0, InterpolationMode.Bilinear, alignCorners: true);
-    }
-}
-
 public sealed class ZoeDepthNeck
 {
     private readonly string _path;
     public ZoeDepthReassembleStage ReassembleStage { get; }
     public Conv2d[] Convs { get; }
-    public ZoeDepthFeatureFusionLayer[] FusionLayers { get; }
+    public DPTFeatureFusionLayer[] FusionLayers { get; }
 
     public ZoeDepthNeck(Weights w, ZoeDepthConfig c)
     {
         _path = w.Prefix;
         ReassembleStage = new ZoeDepthReassembleStage(w["reassemble_stage"], c);
         Convs = c.NeckHiddenSizes.Select((ch, i) => new Conv2d(w["convs"][i], ch, c.FusionHiddenSize, 3, 1, 1, bias: false)).ToArray();
-        FusionLayers = c.NeckHiddenSizes.Select((_, i) => new ZoeDepthFeatureFusionLayer(w["fusion_stage"]["layers"][i], c)).ToArray();
+        // DPT's fusion block, with ZoeDepth's batch-norm epsilon and its bias default (bias unless batch norm).
+        FusionLayers = c.NeckHiddenSizes.Select((_, i) => new DPTFeatureFusionLayer(w["fusion_stage"]["layers"][i], c.FusionHiddenSize,
+            c.UseBatchNormInFusionResidual, c.UseBiasInFusionResidual ?? !c.UseBatchNormInFusionResidual, c.BatchNormEps)).ToArray();
     }
 
     /// <summary>The fused maps from coarse to fine, and the coarsest projected map before fusion (the metric head's bottleneck).</summary>
