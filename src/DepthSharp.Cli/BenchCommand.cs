@@ -18,10 +18,10 @@ internal static class BenchCommand
         var threads = new Option<int?>("--threads") { Description = "Worker threads (default: all cores)" };
         var weightDtype = new Option<string>("--weight-dtype")
         {
-            Description = "With --random-weights: the stored format of the linear layers' weights, as a checkpoint would hold them (f32, f16, bf16); computation is float32 either way",
+            Description = "The linear layers' weights: with --random-weights, as a checkpoint would store them (f32, f16, bf16); int8 quantises them to 8 bits at load (any checkpoint). Computation is float32 either way",
             DefaultValueFactory = _ => "f32",
         };
-        weightDtype.AcceptOnlyFromAmong("f32", "f16", "bf16");
+        weightDtype.AcceptOnlyFromAmong("f32", "f16", "bf16", "int8");
         var size = new Option<string?>("--size") { Description = "Input size, S or HxW (default: the processor's output for a square picture)" };
         runs.Validators.Add(r => { if (r.GetValue(runs) < 1) r.AddError("--runs must be at least 1"); });
         size.Validators.Add(r => { if (r.GetValue(size) is string s && ParseSize(s) is null) r.AddError($"--size '{s}' is not S or HxW with positive numbers"); });
@@ -34,7 +34,8 @@ internal static class BenchCommand
             var requested = parse.GetValue(size) is string sz ? ParseSize(sz) : null;
             var loadClock = Stopwatch.StartNew();
             HalfKind? half = parse.GetValue(weightDtype) switch { "f16" => HalfKind.F16, "bf16" => HalfKind.BF16, _ => null };
-            var estimator = parse.GetValue(random) ? DepthEstimator.LoadRandom(dir, halfWeights: half) : DepthEstimator.Load(dir);
+            var options = new DepthEstimatorOptions { Int8Weights = parse.GetValue(weightDtype) == "int8" };
+            var estimator = parse.GetValue(random) ? DepthEstimator.LoadRandom(dir, options: options, halfWeights: half) : DepthEstimator.Load(dir, options);
             var backend = estimator.Backend;
             // Default: the processor's own output size for a square picture.
             var (height, width) = requested ?? ProbeSize(backend);
@@ -72,7 +73,7 @@ internal static class BenchCommand
                 ["input"] = new[] { height, width },
                 ["threads"] = KernelOptions.Threads,
                 ["random_weights"] = parse.GetValue(random),
-                ["weight_dtype"] = parse.GetValue(random) ? parse.GetValue(weightDtype) : "as stored",
+                ["weight_dtype"] = parse.GetValue(random) || options.Int8Weights ? parse.GetValue(weightDtype) : "as stored",
                 ["load_seconds"] = Math.Round(loadSeconds, 3),
                 ["peak_memory_bytes"] = PeakMemoryBytes(),
                 ["last_run_stage_seconds"] = stageSeconds.ToDictionary(kv => kv.Key, kv => (object?)Math.Round(kv.Value, 2)),

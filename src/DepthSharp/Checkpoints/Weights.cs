@@ -12,6 +12,9 @@ public interface IWeightSource
     /// caller asks <see cref="Get"/>. For the large matrices, whose memory it halves.
     /// </summary>
     HalfTensor? GetHalf(string name, int[] shape) => null;
+
+    /// <summary>A linear layer's weight [out, in] quantised to 8 bits when the source is asked to (<see cref="Int8LinearWeights"/>), else null.</summary>
+    Int8Weight? GetInt8(string name, int[] shape) => null;
 }
 
 /// <summary>
@@ -30,6 +33,9 @@ public sealed class Weights(IWeightSource source, string prefix = "")
 
     /// <summary>The parameter as stored if that is F16/BF16, else null (see <see cref="IWeightSource.GetHalf"/>).</summary>
     public HalfTensor? GetHalf(string name, params int[] shape) => Source.GetHalf(Join(name), shape);
+
+    /// <summary>The linear weight quantised to 8 bits if the source quantises, else null (see <see cref="IWeightSource.GetInt8"/>).</summary>
+    public Int8Weight? GetInt8(string name, params int[] shape) => Source.GetInt8(Join(name), shape);
 
     private string Join(string name) => Prefix.Length == 0 ? name : $"{Prefix}.{name}";
 }
@@ -121,6 +127,31 @@ public sealed class RandomWeights(int seed, HalfKind? halfKind = null) : IWeight
             for (int i = 0; i < t.Length; i++) t[i] = (float)(_rng.NextDouble() * 2 - 1) * a;
         }
         return t;
+    }
+}
+
+/// <summary>
+/// Another source's parameters with every linear layer's weight quantised to 8 bits as it loads (<see cref="Int8Weight"/>),
+/// from whatever format the source stores; everything else passes through unchanged.
+/// </summary>
+public sealed class Int8LinearWeights(IWeightSource inner) : IWeightSource
+{
+    public Tensor Get(string name, int[] shape) => inner.Get(name, shape);
+
+    public HalfTensor? GetHalf(string name, int[] shape) => inner.GetHalf(name, shape);
+
+    public Int8Weight? GetInt8(string name, int[] shape)
+    {
+        Tensor w;
+        if (inner.GetHalf(name, shape) is { } half)
+        {
+            w = half.ToFloat();
+            half.Release();
+        }
+        else w = inner.Get(name, shape);
+        var quantised = Int8Weight.Quantize(w);
+        w.Discard();
+        return quantised;
     }
 }
 

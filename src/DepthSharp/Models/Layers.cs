@@ -13,13 +13,16 @@ public sealed class Linear
     // the GEMM widens it by plain row reads (packing it widened would double its memory).
     public PackedWeight? Weight { get; }
     public HalfTensor? HalfWeightT { get; }
+    public Int8Weight? Int8WeightT { get; }
     public Tensor? Bias { get; }
 
     public Linear(Weights w, int inFeatures, int outFeatures, bool bias = true)
     {
         // The checkpoint-layout copies die here; released, they count towards the next collection, so a model's load does
         // not leave its size in garbage behind.
-        if (w.GetHalf("weight", outFeatures, inFeatures) is { } half)
+        if (w.GetInt8("weight", outFeatures, inFeatures) is { } int8)
+            Int8WeightT = int8;
+        else if (w.GetHalf("weight", outFeatures, inFeatures) is { } half)
         {
             HalfWeightT = half.Transpose2D();
             half.Release();
@@ -33,7 +36,8 @@ public sealed class Linear
         Bias = bias ? w.Get("bias", outFeatures) : null;
     }
 
-    public Tensor Forward(Tensor x) => HalfWeightT is { } h ? Ops.LinearWeightT(x, h, Bias) : Ops.Linear(x, Weight!, Bias);
+    public Tensor Forward(Tensor x) =>
+        Int8WeightT is { } q ? Ops.LinearInt8(x, q, Bias) : HalfWeightT is { } h ? Ops.LinearWeightT(x, h, Bias) : Ops.Linear(x, Weight!, Bias);
 }
 
 /// <summary>nn.Conv2d with a square kernel: weight [out, in, k, k].</summary>

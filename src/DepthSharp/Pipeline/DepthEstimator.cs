@@ -39,6 +39,12 @@ public sealed record DepthEstimatorOptions
     /// instead of EXIF or its FOV head, and other models report it for point clouds.
     /// </summary>
     public double? FocalLengthPixels { get; init; }
+
+    /// <summary>
+    /// Quantise the linear layers' weights to 8 bits per output feature as they load (<see cref="Tensors.Int8Weight"/>):
+    /// a quarter of their float32 memory, computed in float32; the depth moves by the weights' rounding (see BENCHMARKS.md).
+    /// </summary>
+    public bool Int8Weights { get; init; }
 }
 
 /// <summary>
@@ -117,7 +123,7 @@ public sealed class DepthEstimator
         options ??= new DepthEstimatorOptions();
         using var checkpoint = Checkpoint.OpenDirectory(modelDir);
         var source = new CheckpointWeights(checkpoint);
-        var backend = factory(modelDir, source, options, out var ignored);
+        var backend = factory(modelDir, options.Int8Weights ? new Int8LinearWeights(source) : source, options, out var ignored);
         source.Finish(ignored);
         ReturnLoadGarbage();
         return new DepthEstimator(backend, options);
@@ -130,7 +136,8 @@ public sealed class DepthEstimator
     public static DepthEstimator LoadRandom(string modelDir, int seed = 0, DepthEstimatorOptions? options = null, HalfKind? halfWeights = null)
     {
         options ??= new DepthEstimatorOptions();
-        var backend = Family(modelDir)(modelDir, new RandomWeights(seed, halfWeights), options, out _);
+        IWeightSource source = new RandomWeights(seed, halfWeights);
+        var backend = Family(modelDir)(modelDir, options.Int8Weights ? new Int8LinearWeights(source) : source, options, out _);
         ReturnLoadGarbage();
         return new(backend, options);
     }

@@ -50,6 +50,18 @@ public static class Ops
         return y;
     }
 
+    /// <summary>x · wᵀ + b with the weight quantised to 8 bits per output feature (<see cref="Int8Weight"/>); computed in float32.</summary>
+    public static Tensor LinearInt8(Tensor x, Int8Weight w, Tensor? b)
+    {
+        int inF = x.Dim(-1), outF = w.Out;
+        if (w.In != inF) throw new ArgumentException($"8-bit linear weight [{w.Out}, {w.In}] does not take input {x}");
+        if (b is not null && b.Length != outF) throw new ArgumentException($"linear bias {b} does not match weight [{w.Out}, {w.In}]");
+        if (Ref) return ReferenceLinear(x, w.ToWeightT(), b);
+        var (rows, y) = LinearOutput(x, outF);
+        Fast.LinearInt8(x.Data, rows, inF, w.Values, w.Scales, b is null ? default : b.Data, outF, y.Data);
+        return y;
+    }
+
     /// <summary>conv2d over x[B,C,H,W] with w[O,C,KH,KW] and zero padding.</summary>
     /// <param name="reluInput">Convolve relu(x) instead of x, without making relu(x).</param>
     /// <param name="addTo">Add the result into this tensor (which is returned) instead of a new one.</param>

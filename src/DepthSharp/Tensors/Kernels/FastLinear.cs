@@ -51,6 +51,22 @@ internal static partial class Fast
         }
     }
 
+    /// <summary>The same with an 8-bit [in, out] weight and its per-output scales, widened and scaled as the GEMM packs it.</summary>
+    public static void LinearInt8(ReadOnlySpan<float> x, int rows, int inF, ReadOnlySpan<sbyte> wT, ReadOnlySpan<float> scales,
+        ReadOnlySpan<float> bias, int outF, Span<float> y)
+    {
+        if (!LinearArgumentsFit(x.Length, rows, inF, bias.Length, outF, y.Length)) return;
+        RequireCovers(wT.Length, inF, outF, outF, nameof(wT));
+        RequireLength(scales.Length, outF, nameof(scales));
+        unsafe
+        {
+            fixed (float* px = x, pb = bias, py = y, ps = scales)
+            fixed (sbyte* pw = wT)
+                PackedGemm.Run(rows, outF, inF, px, inF, false, new Int8B(pw, outF, ps), py, outF, false,
+                    null, bias.IsEmpty ? null : pb, KernelOptions.Threads);
+        }
+    }
+
     /// <summary>Checks that the spans hold the linear layer's input, bias and output; false when there is nothing to compute.</summary>
     private static bool LinearArgumentsFit(int x, int rows, int inF, int bias, int outF, int y)
     {

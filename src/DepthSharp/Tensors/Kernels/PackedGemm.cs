@@ -73,6 +73,41 @@ internal readonly unsafe struct HalfB(ushort* b, int ldb, HalfKind kind) : IPack
     }
 }
 
+/// <summary>op(B) read from a row-major 8-bit matrix with a scale per column (see Int8Weight), widened and scaled as it is packed.</summary>
+internal readonly unsafe struct Int8B(sbyte* b, int ldb, float* scales) : IPackB
+{
+    public float* Prepacked(int p0, int kc, int j0) => null;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Pack(int p0, int kc, int j0, int nc, float* dst)
+    {
+        int nrW = GemmKernels.Nr;
+        for (int jr = 0; jr < nc; jr += nrW)
+        {
+            int nr = Math.Min(nrW, nc - jr);
+            sbyte* s = b + (long)p0 * ldb + j0 + jr;
+            float* d = dst + (long)jr * kc;
+            float* sc = scales + j0 + jr;
+            if (nr == 32 && Avx512F.IsSupported)
+            {
+                var s0 = Vector512.Load(sc);
+                var s1 = Vector512.Load(sc + 16);
+                for (int p = 0; p < kc; p++, s += ldb, d += 32)
+                {
+                    Vector512.Store(Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(s))) * s0, d);
+                    Vector512.Store(Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(s + 16))) * s1, d + 16);
+                }
+                continue;
+            }
+            for (int p = 0; p < kc; p++, s += ldb, d += nrW)
+            {
+                for (int t = 0; t < nr; t++) d[t] = s[t] * sc[t];
+                for (int t = nr; t < nrW; t++) d[t] = 0f;
+            }
+        }
+    }
+}
+
 /// <summary>
 /// op(B) packed once, whole: K is cut into the slices <see cref="PackedGemm.KSlice"/> gives for this K, and slice p0
 /// (kc rows) holds every Nr-wide sliver of all nPad columns, sliver j0 at p0·nPad + j0·kc: the layout
