@@ -82,6 +82,19 @@ public sealed class EstimateCommandTests : IDisposable
     }
 
     [Fact]
+    public void Int8WeightsOptionReachesTheModel()
+    {
+        string picture = Fixtures.Path("models", "depth_pro_tiny", "image0.png");
+        string exact = Path.Combine(_dir, "f32"), int8 = Path.Combine(_dir, "int8");
+        Assert.Equal(0, Run(TimeSpan.FromMinutes(1), "estimate", picture, "--model", Model, "--output", exact, "--format", "npy").Code);
+        var (code, stderr) = Run(TimeSpan.FromMinutes(1), "estimate", picture, "--model", Model, "--output", int8, "--format", "npy", "--int8-weights");
+        Assert.True(code == 0, stderr);
+        byte[] a = File.ReadAllBytes(Path.Combine(exact, "image0.npy")), b = File.ReadAllBytes(Path.Combine(int8, "image0.npy"));
+        Assert.Equal(a.Length, b.Length);
+        Assert.NotEqual(a, b);
+    }
+
+    [Fact]
     public void BrokenModelExitsOneAndWritesNothing()
     {
         string model = Path.Combine(_dir, "model");
