@@ -5,7 +5,7 @@ namespace DepthSharp.Tensors.Kernels;
 
 /// <summary>Independent scratch areas; a kernel and the GEMM it calls must use different ones.</summary>
 internal enum ScratchSlot { PackA, PackB, Tile, ConvColumns, AttnKeys, AttnValues, AttnQuery, AttnScores, AttnProbs,
-    WinogradWeights, WinogradInput, WinogradOutput, WinogradStrip, Count }
+    WinogradWeights, WinogradInput, WinogradOutput, WinogradStrip, ResizeRows, Count }
 
 /// <summary>
 /// Per-thread, 64-byte aligned scratch that only grows, so the kernels make no large allocations once warm.
