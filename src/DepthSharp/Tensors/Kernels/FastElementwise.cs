@@ -1,7 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 // Kernels with loops are compiled fully optimised at their first call (AggressiveOptimization): as tier-0 code they
 // ran up to 2× slower through a model's first forward passes, until tiering caught up.
