@@ -26,12 +26,18 @@ public static class Ops
         return ((int)(x.Length / x.Dim(-1)), Tensor.Empty(shape));
     }
 
+    /// <summary>A linear layer's operands agree: x's last dimension is the weight's input width, the bias as long as its output.</summary>
+    private static void RequireLinear(Tensor x, int inF, int outF, Tensor? b, string weight)
+    {
+        if (x.Dim(-1) != inF) throw new ArgumentException($"linear weight {weight} does not take input {x}");
+        if (b is not null && b.Length != outF) throw new ArgumentException($"linear bias {b} does not match weight {weight}");
+    }
+
     /// <summary>x[..., in] · wᵀ + b[out] with the weight packed at load.</summary>
     public static Tensor Linear(Tensor x, PackedWeight w, Tensor? b)
     {
         int inF = x.Dim(-1), outF = w.Out;
-        if (w.In != inF) throw new ArgumentException($"linear weight [{w.Out}, {w.In}] does not take input {x}");
-        if (b is not null && b.Length != outF) throw new ArgumentException($"linear bias {b} does not match weight [{w.Out}, {w.In}]");
+        RequireLinear(x, w.In, outF, b, $"[{w.Out}, {w.In}]");
         if (Ref) return ReferenceLinear(x, w.ToWeightT(), b);
         var (rows, y) = LinearOutput(x, outF);
         Fast.LinearPacked(x.Data, rows, inF, w.Packed, b is null ? default : b.Data, outF, y.Data);
@@ -41,9 +47,9 @@ public static class Ops
     /// <summary>x · wT + b with the [in, out] weight kept in its stored 16-bit format; computed in float32.</summary>
     public static Tensor LinearWeightT(Tensor x, HalfTensor wT, Tensor? b)
     {
+        if (wT.Rank != 2) throw new ArgumentException($"a transposed linear weight is [in, out], not {wT}");
         int inF = x.Dim(-1), outF = wT.Dim(1);
-        if (wT.Rank != 2 || wT.Dim(0) != inF) throw new ArgumentException($"transposed linear weight {wT} does not take input {x}");
-        if (b is not null && b.Length != outF) throw new ArgumentException($"linear bias {b} does not match weight {wT}");
+        RequireLinear(x, wT.Dim(0), outF, b, $"{wT} (transposed)");
         if (Ref) return ReferenceLinear(x, wT.ToFloat(), b);
         var (rows, y) = LinearOutput(x, outF);
         Fast.LinearWeightT(x.Data, rows, inF, wT.Bits, wT.Kind, b is null ? default : b.Data, outF, y.Data);
@@ -54,8 +60,7 @@ public static class Ops
     public static Tensor LinearInt8(Tensor x, Int8Weight w, Tensor? b)
     {
         int inF = x.Dim(-1), outF = w.Out;
-        if (w.In != inF) throw new ArgumentException($"8-bit linear weight [{w.Out}, {w.In}] does not take input {x}");
-        if (b is not null && b.Length != outF) throw new ArgumentException($"linear bias {b} does not match weight [{w.Out}, {w.In}]");
+        RequireLinear(x, w.In, outF, b, $"[{w.Out}, {w.In}] (8-bit)");
         if (Ref) return ReferenceLinear(x, w.ToWeightT(), b);
         var (rows, y) = LinearOutput(x, outF);
         Fast.LinearInt8(x.Data, rows, inF, w.Values, w.Scales, b is null ? default : b.Data, outF, y.Data);

@@ -46,7 +46,7 @@ internal static partial class Fast
         {
             fixed (float* px = x, pb = bias, py = y)
             fixed (ushort* pw = wT)
-                PackedGemm.Run(rows, outF, inF, px, inF, false, new HalfB(pw, outF, kind), py, outF, false,
+                PackedGemm.Run(rows, outF, inF, px, inF, false, new WidenedB<HalfRows>(new HalfRows(pw, outF, kind)), py, outF, false,
                     null, bias.IsEmpty ? null : pb, KernelOptions.Threads);
         }
     }
@@ -62,7 +62,7 @@ internal static partial class Fast
         {
             fixed (float* px = x, pb = bias, py = y, ps = scales)
             fixed (sbyte* pw = wT)
-                PackedGemm.Run(rows, outF, inF, px, inF, false, new Int8B(pw, outF, ps), py, outF, false,
+                PackedGemm.Run(rows, outF, inF, px, inF, false, new WidenedB<Int8Rows>(new Int8Rows(pw, outF, ps)), py, outF, false,
                     null, bias.IsEmpty ? null : pb, KernelOptions.Threads);
         }
     }

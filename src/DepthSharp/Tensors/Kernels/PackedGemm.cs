@@ -50,8 +50,14 @@ internal readonly unsafe struct DenseB(float* b, int ldb, bool trans) : IPackB
     }
 }
 
-/// <summary>op(B) read from a row-major 16-bit matrix (weights kept as stored), widened to float32 as it is packed.</summary>
-internal readonly unsafe struct HalfB(ushort* b, int ldb, HalfKind kind) : IPackB
+/// <summary>Rows of a row-major weight stored narrower than float32: widens count values of row p from column j.</summary>
+internal unsafe interface IWidenRows
+{
+    void Widen(int p, int j, int count, float* dst);
+}
+
+/// <summary>op(B) read from a row-major matrix in a narrower format (weights kept so), widened to float32 as it is packed.</summary>
+internal readonly unsafe struct WidenedB<TRows>(TRows rows) : IPackB where TRows : struct, IWidenRows
 {
     public float* Prepacked(int p0, int kc, int j0) => null;
 
@@ -62,49 +68,38 @@ internal readonly unsafe struct HalfB(ushort* b, int ldb, HalfKind kind) : IPack
         for (int jr = 0; jr < nc; jr += nrW)
         {
             int nr = Math.Min(nrW, nc - jr);
-            ushort* s = b + (long)p0 * ldb + j0 + jr;
             float* d = dst + (long)jr * kc;
-            for (int p = 0; p < kc; p++, s += ldb, d += nrW)
+            for (int p = 0; p < kc; p++, d += nrW)
             {
-                HalfConvert.Widen(s, kind, d, nr);
+                rows.Widen(p0 + p, j0 + jr, nr, d);
                 for (int t = nr; t < nrW; t++) d[t] = 0f;
             }
         }
     }
 }
 
-/// <summary>op(B) read from a row-major 8-bit matrix with a scale per column (see Int8Weight), widened and scaled as it is packed.</summary>
-internal readonly unsafe struct Int8B(sbyte* b, int ldb, float* scales) : IPackB
+/// <summary>16-bit floats (F16 or BF16) as a checkpoint stores them.</summary>
+internal readonly unsafe struct HalfRows(ushort* b, int ldb, HalfKind kind) : IWidenRows
 {
-    public float* Prepacked(int p0, int kc, int j0) => null;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Widen(int p, int j, int count, float* dst) => HalfConvert.Widen(b + (long)p * ldb + j, kind, dst, count);
+}
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Pack(int p0, int kc, int j0, int nc, float* dst)
+/// <summary>8-bit values with a scale per column (see Int8Weight): value × scale.</summary>
+internal readonly unsafe struct Int8Rows(sbyte* b, int ldb, float* scales) : IWidenRows
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Widen(int p, int j, int count, float* dst)
     {
-        int nrW = GemmKernels.Nr;
-        for (int jr = 0; jr < nc; jr += nrW)
+        sbyte* s = b + (long)p * ldb + j;
+        float* sc = scales + j;
+        if (count == 32 && Avx512F.IsSupported)
         {
-            int nr = Math.Min(nrW, nc - jr);
-            sbyte* s = b + (long)p0 * ldb + j0 + jr;
-            float* d = dst + (long)jr * kc;
-            float* sc = scales + j0 + jr;
-            if (nr == 32 && Avx512F.IsSupported)
-            {
-                var s0 = Vector512.Load(sc);
-                var s1 = Vector512.Load(sc + 16);
-                for (int p = 0; p < kc; p++, s += ldb, d += 32)
-                {
-                    Vector512.Store(Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(s))) * s0, d);
-                    Vector512.Store(Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(s + 16))) * s1, d + 16);
-                }
-                continue;
-            }
-            for (int p = 0; p < kc; p++, s += ldb, d += nrW)
-            {
-                for (int t = 0; t < nr; t++) d[t] = s[t] * sc[t];
-                for (int t = nr; t < nrW; t++) d[t] = 0f;
-            }
+            Vector512.Store(Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(s))) * Vector512.Load(sc), dst);
+            Vector512.Store(Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(s + 16))) * Vector512.Load(sc + 16), dst + 16);
+            return;
         }
+        for (int t = 0; t < count; t++) dst[t] = s[t] * sc[t];
     }
 }
 
