@@ -132,9 +132,10 @@ public sealed class RandomWeights(int seed, HalfKind? halfKind = null) : IWeight
 
 /// <summary>
 /// Another source's parameters with every linear layer's weight quantised to 8 bits as it loads (<see cref="Int8Weight"/>),
-/// from whatever format the source stores; everything else passes through unchanged.
+/// from whatever format the source stores; everything else passes through unchanged. <paramref name="sourceName"/> (the
+/// checkpoint's file or folder) names where a weight that cannot be quantised came from.
 /// </summary>
-public sealed class Int8LinearWeights(IWeightSource inner) : IWeightSource
+public sealed class Int8LinearWeights(IWeightSource inner, string? sourceName = null) : IWeightSource
 {
     public Tensor Get(string name, int[] shape) => inner.Get(name, shape);
 
@@ -149,9 +150,18 @@ public sealed class Int8LinearWeights(IWeightSource inner) : IWeightSource
             half.Release();
         }
         else w = inner.Get(name, shape);
-        var quantised = Int8Weight.Quantize(w);
-        w.Discard();
-        return quantised;
+        try
+        {
+            return Int8Weight.Quantize(w);
+        }
+        catch (ArgumentException e)
+        {
+            throw new CheckpointException(sourceName, $"tensor '{name}' cannot be quantised to 8 bits: {e.Message}");
+        }
+        finally
+        {
+            w.Discard();
+        }
     }
 }
 

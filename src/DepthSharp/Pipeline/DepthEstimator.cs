@@ -123,7 +123,7 @@ public sealed class DepthEstimator
         options ??= new DepthEstimatorOptions();
         using var checkpoint = Checkpoint.OpenDirectory(modelDir);
         var source = new CheckpointWeights(checkpoint);
-        var backend = factory(modelDir, options.Int8Weights ? new Int8LinearWeights(source) : source, options, out var ignored);
+        var backend = factory(modelDir, options.Int8Weights ? new Int8LinearWeights(source, checkpoint.Source) : source, options, out var ignored);
         source.Finish(ignored);
         ReturnLoadGarbage();
         return new DepthEstimator(backend, options);

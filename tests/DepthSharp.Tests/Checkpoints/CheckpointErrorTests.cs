@@ -181,6 +181,18 @@ public sealed class CheckpointErrorTests : IDisposable
     }
 
     [Fact]
+    public void NonFiniteLinearWeightIsRefusedByNameWhenQuantising()
+    {
+        string path = Write("nan.safetensors", SafeTensorsWriter.BuildF32(("fc.weight", [2, 2], [1f, float.NaN, 0f, 2f]), ("fc.bias", [2], [0f, 0f])));
+        using var checkpoint = Checkpoint.OpenFile(path);
+        var source = new Int8LinearWeights(new CheckpointWeights(checkpoint), checkpoint.Source);
+        var e = Assert.Throws<CheckpointException>(() => new DepthSharp.Models.Linear(new Weights(source)["fc"], 2, 2));
+        Assert.Contains("nan.safetensors", e.Message);
+        Assert.Contains("'fc.weight'", e.Message);
+        Assert.Contains("non-finite", e.Message);
+    }
+
+    [Fact]
     public void SymlinkedFileReadsLikeItsTarget()
     {
         string target = Write("blob", SafeTensorsWriter.BuildF32(("t", [3], [1, 2, 3])));
