@@ -4,13 +4,14 @@ using DepthSharp.Tensors;
 namespace DepthSharp.Models;
 
 /// <summary>
-/// nn.Linear: weight [out, in] in the checkpoint, kept transposed as [in, out], bias [out]. A weight stored as F16/BF16
-/// stays in that format (half the memory; the GEMM widens it exactly as it packs), others are float32.
+/// nn.Linear: weight [out, in] in the checkpoint, bias [out]. The weight is kept in one of three forms, chosen at load:
+/// quantised to 8 bits when the source quantises (<see cref="Int8LinearWeights"/>), as stored when F16/BF16 (half the
+/// memory; the GEMM widens it exactly as it packs), else float32 packed for the GEMM.
 /// </summary>
 public sealed class Linear
 {
-    // Prepared once at load: a float32 weight packed in the GEMM's panel layout, a 16-bit one transposed to [in, out] so
-    // the GEMM widens it by plain row reads (packing it widened would double its memory).
+    // Prepared once at load: a float32 weight packed in the GEMM's panel layout; a 16-bit or 8-bit one transposed to
+    // [in, out] so the GEMM widens it by plain row reads (packing it widened would double or quadruple its memory).
     public PackedWeight? Weight { get; }
     public HalfTensor? HalfWeightT { get; }
     public Int8Weight? Int8WeightT { get; }
