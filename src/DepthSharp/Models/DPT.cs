@@ -12,7 +12,19 @@ public static class TokenMaps
     {
         int b = hidden.Dim(0), n = hidden.Dim(1) - 1, c = hidden.Dim(2);
         if (n != gridH * gridW) throw new ArgumentException($"{n} patch tokens do not form a {gridH}x{gridW} grid");
-        return Ops.Permute(Ops.Narrow(hidden, 1, 1, n).Reshape(b, gridH, gridW, c), 0, 3, 1, 2);
+        var tokens = Ops.Narrow(hidden, 1, 1, n);
+        return Lifetimes.Replace(tokens, Ops.Permute(tokens.Reshape(b, gridH, gridW, c), 0, 3, 1, 2));
+    }
+
+    /// <summary>
+    /// Releases entry <paramref name="i"/> of the backbone's outputs once it has been read, unless a later entry is the
+    /// same tensor (a stage listed twice), which is then released when that entry is.
+    /// </summary>
+    public static void ReleaseRead(Tensor[] hiddenStates, int i)
+    {
+        for (int j = i + 1; j < hiddenStates.Length; j++)
+            if (ReferenceEquals(hiddenStates[j], hiddenStates[i])) return;
+        hiddenStates[i].Release();
     }
 }
 
@@ -36,10 +48,11 @@ public sealed class DPTReassembleLayer
         }
     }
 
+    /// <summary>The map [B, C, h, w] (the caller's, kept) → [B, channels, h·factor, w·factor].</summary>
     public Tensor Forward(Tensor x)
     {
         x = Projection.Forward(x);
-        return _resize is null ? x : _resize(x);
+        return _resize is null ? x : Lifetimes.Replace(x, _resize(x));
     }
 }
 
@@ -51,25 +64,34 @@ public sealed class DPTFeatureFusionLayer(Weights w, int channels, bool useBatch
     public Conv2d Projection { get; } = new(w["projection"], channels, channels, 1);
 
     /// <param name="size">Output size; null doubles the input's, as scale_factor=2 does.</param>
-    public Tensor Forward(Tensor hiddenState, Tensor? residual = null, (int H, int W)? size = null)
+    /// <param name="consumeHiddenState">The running map is the caller's to lose: it is released (or written over) once read.</param>
+    /// <param name="consumeResidual">The same for the next neck map.</param>
+    public Tensor Forward(Tensor hiddenState, Tensor? residual = null, (int H, int W)? size = null,
+        bool consumeHiddenState = false, bool consumeResidual = false)
     {
         if (residual is not null)
         {
             // Odd grids leave the maps a pixel apart; the reference resizes the incoming map to the running one.
             if (!residual.Shape.AsSpan().SequenceEqual(hiddenState.Shape))
-                residual = Ops.Interpolate(residual, hiddenState.Dim(2), hiddenState.Dim(3), InterpolationMode.Bilinear, alignCorners: false);
-            var refined = ResidualLayer1.Forward(residual);
+            {
+                var resized = Ops.Interpolate(residual, hiddenState.Dim(2), hiddenState.Dim(3), InterpolationMode.Bilinear, alignCorners: false);
+                if (consumeResidual) residual.Release();
+                residual = resized;
+                consumeResidual = true;
+            }
+            var refined = ResidualLayer1.Forward(residual, consumeInput: consumeResidual);
             Ops.AddInPlace(refined, hiddenState);
+            if (consumeHiddenState) hiddenState.Release();
             hiddenState = refined;
         }
-        hiddenState = ResidualLayer2.Forward(hiddenState);
+        hiddenState = ResidualLayer2.Forward(hiddenState, consumeInput: residual is not null || consumeHiddenState);
         // The reference resizes, then projects. A 1×1 convolution mixes channels pixel by pixel and a bilinear resize mixes
         // pixels channel by channel with weights summing to one, so the two commute (bias included): projecting first
         // does the same on a quarter of the pixels.
         hiddenState = Lifetimes.Replace(hiddenState, Projection.Forward(hiddenState));
-        return size is (int h, int wd)
+        return Lifetimes.Replace(hiddenState, size is (int h, int wd)
             ? Ops.Interpolate(hiddenState, h, wd, InterpolationMode.Bilinear, alignCorners: true)
-            : Ops.Interpolate(hiddenState, 2.0, InterpolationMode.Bilinear, alignCorners: true);
+            : Ops.Interpolate(hiddenState, 2.0, InterpolationMode.Bilinear, alignCorners: true));
     }
 }
 
@@ -103,7 +125,10 @@ public sealed class DPTFeatureFusionStage
         {
             int from = features.Length - 1 - i;
             (int, int)? size = _sizeFromNext && from > 0 ? (features[from - 1].Dim(2), features[from - 1].Dim(3)) : null;
-            fused = fused is null ? Layers[i].Forward(features[from], null, size) : Layers[i].Forward(fused, features[from], size);
+            // The map handed to the head stays alive; every other input is released as it is fused.
+            fused = fused is null
+                ? Layers[i].Forward(features[from], null, size, consumeHiddenState: true)
+                : Layers[i].Forward(fused, features[from], size, consumeHiddenState: !ReferenceEquals(fused, forHead), consumeResidual: true);
             features[from] = null!;
             ActivationTrace.Record($"{_tracePath}.{i}", fused);
             if (i == _headIndex) forHead = fused;
@@ -197,15 +222,24 @@ public sealed class DPTViTLayer
         LayernormAfter = new LayerNorm(w["layernorm_after"], d, c.LayerNormEps);
     }
 
+    /// <summary>[B, N, hidden] (the caller's, kept) → the next hidden state.</summary>
     public Tensor Forward(Tensor hiddenStates)
     {
         var normed = LayernormBefore.Forward(hiddenStates);
         float scale = (float)Math.Pow(_c.HiddenSize / _c.NumAttentionHeads, -0.5);
-        var context = Ops.Attention(Query.Forward(normed), Key.Forward(normed), Value.Forward(normed), _c.NumAttentionHeads, scale);
-        var attended = AttentionOutput.Forward(context);
+        Tensor query = Query.Forward(normed), key = Key.Forward(normed), value = Value.Forward(normed);
+        normed.Release();
+        var context = Ops.Attention(query, key, value, _c.NumAttentionHeads, scale);
+        query.Release();
+        key.Release();
+        value.Release();
+        var attended = Lifetimes.Replace(context, AttentionOutput.Forward(context));
         Ops.AddInPlace(attended, hiddenStates);
-        var output = Output.Forward(Activation.ApplyInPlace(_c.HiddenAct, Intermediate.Forward(LayernormAfter.Forward(attended))));
+        normed = LayernormAfter.Forward(attended);
+        var intermediate = Lifetimes.Replace(normed, Activation.ApplyInPlace(_c.HiddenAct, Intermediate.Forward(normed)));
+        var output = Lifetimes.Replace(intermediate, Output.Forward(intermediate));
         Ops.AddInPlace(output, attended);
+        attended.Release();
         ActivationTrace.Record(_path, output);
         return output;
     }
@@ -234,7 +268,10 @@ public sealed class DPTViTModel
         int last = layers.Length == 0 ? -1 : layers[^1];
         for (int i = 0, k = 0; i <= last; i++)
         {
-            hidden = Layers[i].Forward(hidden);
+            var next = Layers[i].Forward(hidden);
+            // The embeddings and every layer's output die here unless they are one of the outputs.
+            if (k == 0 || layers[k - 1] != i - 1) hidden.Release();
+            hidden = next;
             context.Step("encoder");
             if (layers[k] == i) outputs[k++] = hidden;
         }
@@ -278,8 +315,8 @@ public sealed class DPTReassembleStage
                         Array.Copy(hidden.Data, ((long)bi * (n + 1) + 1 + t) * c, joined.Data, dst, c);
                         Array.Copy(hidden.Data, (long)bi * (n + 1) * c, joined.Data, dst + c, c);
                     }
-                var projected = Activation.ApplyInPlace(_activation, ReadoutProjects![index].Forward(joined));
-                map = Ops.Permute(projected.Reshape(b, gridH, gridW, c), 0, 3, 1, 2);
+                var projected = Lifetimes.Replace(joined, Activation.ApplyInPlace(_activation, ReadoutProjects![index].Forward(joined)));
+                map = Lifetimes.Replace(projected, Ops.Permute(projected.Reshape(b, gridH, gridW, c), 0, 3, 1, 2));
                 break;
             }
             case "add":
@@ -289,14 +326,14 @@ public sealed class DPTReassembleStage
                     for (int t = 0; t < n; t++)
                         for (int ch = 0; ch < c; ch++)
                             tokens.Data[((long)bi * n + t) * c + ch] += hidden.Data[(long)bi * (n + 1) * c + ch];
-                map = Ops.Permute(tokens.Reshape(b, gridH, gridW, c), 0, 3, 1, 2);
+                map = Lifetimes.Replace(tokens, Ops.Permute(tokens.Reshape(b, gridH, gridW, c), 0, 3, 1, 2));
                 break;
             }
             default:
                 map = TokenMaps.PatchTokensToMap(hidden, gridH, gridW);
                 break;
         }
-        return Layers[index].Forward(map);
+        return Lifetimes.Replace(map, Layers[index].Forward(map));
     }
 }
 
@@ -321,8 +358,9 @@ public sealed class DPTNeck
         var features = new Tensor[hiddenStates.Length];
         for (int i = 0; i < hiddenStates.Length; i++)
         {
-            features[i] = Convs[i].Forward(ReassembleStage.Forward(i, hiddenStates[i], gridH, gridW));
-            hiddenStates[i] = null!;
+            var map = ReassembleStage.Forward(i, hiddenStates[i], gridH, gridW);
+            TokenMaps.ReleaseRead(hiddenStates, i);
+            features[i] = Lifetimes.Replace(map, Convs[i].Forward(map));
         }
         return FusionStage.Forward(features, context);
     }
@@ -347,12 +385,19 @@ public sealed class DPTDepthEstimationHead
         Conv3 = new Conv2d(w["head"][4], 32, 1, 1);
     }
 
-    /// <summary>[B, fusion, h, w] → [B, 2h, 2w].</summary>
+    /// <summary>[B, fusion, h, w] (the caller's, kept) → [B, 2h, 2w].</summary>
     public Tensor Forward(Tensor hidden)
     {
-        if (Projection is not null) hidden = Ops.ReluInPlace(Projection.Forward(hidden));
-        var x = Ops.Interpolate(Conv1.Forward(hidden), 2.0, InterpolationMode.Bilinear, alignCorners: true);
-        x = Ops.ReluInPlace(Conv3.Forward(Ops.ReluInPlace(Conv2.Forward(x))));
+        Tensor x;
+        if (Projection is null) x = Conv1.Forward(hidden);
+        else
+        {
+            var projected = Ops.ReluInPlace(Projection.Forward(hidden));
+            x = Lifetimes.Replace(projected, Conv1.Forward(projected));
+        }
+        x = Lifetimes.Replace(x, Ops.Interpolate(x, 2.0, InterpolationMode.Bilinear, alignCorners: true));
+        x = Lifetimes.Replace(x, Ops.ReluInPlace(Conv2.Forward(x)));
+        x = Lifetimes.Replace(x, Ops.ReluInPlace(Conv3.Forward(x)));
         var depth = x.Reshape(x.Dim(0), x.Dim(2), x.Dim(3));
         ActivationTrace.Record(_path, depth);
         return depth;
@@ -400,7 +445,7 @@ public sealed class DPTForDepthEstimation
         // The ViT path of the reference takes the grid as the square root of the token count, which only square inputs
         // satisfy; the real grid is the same there and also serves other shapes.
         var fused = Neck.Forward(hidden, pixelValues.Dim(2) / patch, pixelValues.Dim(3) / patch, context);
-        var depth = Head.Forward(fused);
+        var depth = Lifetimes.Replace(fused, Head.Forward(fused));
         context.Step("head");
         return depth;
     }

@@ -26,9 +26,10 @@ public sealed class DepthAnythingNeck
         var features = new Tensor[hiddenStates.Length];
         for (int i = 0; i < hiddenStates.Length; i++)
         {
-            var map = ReassembleLayers[i].Forward(TokenMaps.PatchTokensToMap(hiddenStates[i], gridH, gridW));
-            hiddenStates[i] = null!;
-            features[i] = Convs[i].Forward(map);
+            var tokens = TokenMaps.PatchTokensToMap(hiddenStates[i], gridH, gridW);
+            TokenMaps.ReleaseRead(hiddenStates, i);
+            var map = Lifetimes.Replace(tokens, ReassembleLayers[i].Forward(tokens));
+            features[i] = Lifetimes.Replace(map, Convs[i].Forward(map));
         }
         return FusionStage.Forward(features, context);
     }
@@ -56,11 +57,13 @@ public sealed class DepthAnythingDepthEstimationHead
         Conv3 = new Conv2d(w["conv3"], c.HeadHiddenSize, 1, 1);
     }
 
-    /// <summary>[B, fusion, h, w] → depth [B, gridH·p, gridW·p].</summary>
+    /// <summary>[B, fusion, h, w] (the caller's, kept) → depth [B, gridH·p, gridW·p].</summary>
     public Tensor Forward(Tensor hidden, int gridH, int gridW)
     {
-        var x = Ops.Interpolate(Conv1.Forward(hidden), gridH * _c.PatchSize, gridW * _c.PatchSize, InterpolationMode.Bilinear, alignCorners: true);
-        x = Conv3.Forward(Ops.ReluInPlace(Conv2.Forward(x)));
+        var x = Conv1.Forward(hidden);
+        x = Lifetimes.Replace(x, Ops.Interpolate(x, gridH * _c.PatchSize, gridW * _c.PatchSize, InterpolationMode.Bilinear, alignCorners: true));
+        x = Lifetimes.Replace(x, Ops.ReluInPlace(Conv2.Forward(x)));
+        x = Lifetimes.Replace(x, Conv3.Forward(x));
         x = _c.IsMetric ? Ops.SigmoidInPlace(x) : Ops.ReluInPlace(x);
         if (_c.MaxDepthScale != 1) Ops.ScaleInPlace(x, (float)_c.MaxDepthScale);
         var depth = x.Reshape(x.Dim(0), x.Dim(2), x.Dim(3));
@@ -95,7 +98,7 @@ public sealed class DepthAnythingForDepthEstimation
         var hidden = Backbone.Forward(pixelValues, context);
         int gridH = pixelValues.Dim(2) / Config.PatchSize, gridW = pixelValues.Dim(3) / Config.PatchSize;
         var fused = Neck.Forward(hidden, gridH, gridW, context);
-        var depth = Head.Forward(fused, gridH, gridW);
+        var depth = Lifetimes.Replace(fused, Head.Forward(fused, gridH, gridW));
         context.Step("head");
         return depth;
     }

@@ -262,10 +262,15 @@ public sealed class Dinov2Backbone
         OutIndices = c.OutStageIndices;
     }
 
-    /// <summary>One feature map per out stage, in stage order: [B, 1 + N, hidden], or [B, hidden, h, w] when reshaped.</summary>
+    /// <summary>
+    /// One feature map per out stage, in stage order: [B, 1 + N, hidden], or [B, hidden, h, w] when reshaped. Each map
+    /// is a tensor of its own (the caller may release it) unless the stages are neither normed nor reshaped, when a
+    /// stage listed twice gives the same tensor twice.
+    /// </summary>
     public Tensor[] Forward(Tensor pixelValues, ForwardContext? context = null, string stage = "backbone")
     {
-        var (_, kept) = Model.Encode(pixelValues, OutIndices, context, stage);
+        var (last, kept) = Model.Encode(pixelValues, OutIndices, context, stage);
+        if (!kept.ContainsValue(last)) last.Release();
         var maps = new Tensor[OutIndices.Length];
         for (int i = 0; i < maps.Length; i++)
         {
@@ -274,11 +279,16 @@ public sealed class Dinov2Backbone
             if (Config.ReshapeHiddenStates)
             {
                 int b = h.Dim(0), n = h.Dim(1) - 1, dim = h.Dim(2);
-                var grid = Ops.Narrow(h, 1, 1, n).Reshape(b, pixelValues.Dim(2) / Config.PatchSize, pixelValues.Dim(3) / Config.PatchSize, dim);
-                h = Ops.Permute(grid, 0, 3, 1, 2);
+                var tokens = Ops.Narrow(h, 1, 1, n);
+                var grid = tokens.Reshape(b, pixelValues.Dim(2) / Config.PatchSize, pixelValues.Dim(3) / Config.PatchSize, dim);
+                if (Config.ApplyLayernorm) h.Release();
+                h = Lifetimes.Replace(tokens, Ops.Permute(grid, 0, 3, 1, 2));
             }
             maps[i] = h;
         }
+        // The stages' own tensors are dead once every map is a new tensor made from them.
+        if (Config.ApplyLayernorm || Config.ReshapeHiddenStates)
+            foreach (var stageOutput in kept.Values) stageOutput.Release();
         return maps;
     }
 }

@@ -22,10 +22,11 @@ public sealed class ZoeDepthReassembleLayer
             _resize = new Conv2d(w["resize"], channels, channels, 3, (int)(1 / factor), 1).Forward;
     }
 
+    /// <summary>The map (the caller's, kept) projected, then resized.</summary>
     public Tensor Forward(Tensor x)
     {
         x = Projection.Forward(x);
-        return _resize is null ? x : _resize(x);
+        return _resize is null ? x : Lifetimes.Replace(x, _resize(x));
     }
 }
 
@@ -45,7 +46,7 @@ public sealed class ZoeDepthReassembleStage
             ReadoutProjects = c.NeckHiddenSizes.Select((_, i) => new Linear(w["readout_projects"][i][0], 2 * hidden, hidden)).ToArray();
     }
 
-    /// <param name="stages">[B, 1 + h·w, hidden] per stage.</param>
+    /// <param name="stages">[B, 1 + h·w, hidden] per stage, distinct tensors, each released once read.</param>
     public List<Tensor> Forward(List<Tensor> stages, int patchHeight, int patchWidth)
     {
         var maps = new List<Tensor>(stages.Count);
@@ -57,18 +58,27 @@ public sealed class ZoeDepthReassembleStage
                 throw new ArgumentException($"stage {s} has {n} patch tokens, not {patchHeight}x{patchWidth}");
             var patches = Ops.Narrow(tokens, 1, 1, n);
             var cls = Ops.Narrow(tokens, 1, 0, 1);
-            patches = _c.ReadoutType switch
+            tokens.Release();
+            var readout = _c.ReadoutType switch
             {
                 // Each patch token next to the class token, projected back to the hidden width.
-                "project" => Activation.ApplyInPlace(_c.HiddenAct, ReadoutProjects![s].Forward(WithClassToken(patches, cls))),
+                "project" => ProjectWithClassToken(s, patches, cls),
                 // The reference's ZoeDepth stage fails on "add" and "ignore" (shape errors); these follow DPT's definitions.
                 "add" => AddClassToken(patches, cls),
                 _ => patches,
             };
-            var map = Ops.Permute(patches, 0, 2, 1).Reshape(batch, dim, patchHeight, patchWidth);
-            maps.Add(Layers[s].Forward(map));
+            if (!ReferenceEquals(readout, patches)) patches.Release();
+            cls.Release();
+            var map = Lifetimes.Replace(readout, Ops.Permute(readout, 0, 2, 1)).Reshape(batch, dim, patchHeight, patchWidth);
+            maps.Add(Lifetimes.Replace(map, Layers[s].Forward(map)));
         }
         return maps;
+    }
+
+    private Tensor ProjectWithClassToken(int stage, Tensor patches, Tensor cls)
+    {
+        var joined = WithClassToken(patches, cls);
+        return Lifetimes.Replace(joined, Activation.ApplyInPlace(_c.HiddenAct, ReadoutProjects![stage].Forward(joined)));
     }
 
     /// <summary>[B, n, d] and [B, 1, d] → [B, n, 2d]: each token followed by the class token.</summary>
@@ -122,7 +132,7 @@ public sealed class ZoeDepthNeck
     public (List<Tensor> Fused, Tensor Bottleneck) Forward(List<Tensor> stages, int patchHeight, int patchWidth, ForwardContext context)
     {
         var maps = ReassembleStage.Forward(stages, patchHeight, patchWidth);
-        var features = maps.Select((m, i) => Convs[i].Forward(m)).ToList();
+        var features = maps.Select((m, i) => Lifetimes.Replace(m, Convs[i].Forward(m))).ToList();
         var bottleneck = features[^1];
         ActivationTrace.Record($"{_path}.1", bottleneck);
         var fused = new List<Tensor>(features.Count);
@@ -130,7 +140,8 @@ public sealed class ZoeDepthNeck
         for (int i = 0; i < FusionLayers.Length; i++)
         {
             var skip = features[features.Count - 1 - i];
-            current = current is null ? FusionLayers[i].Forward(skip) : FusionLayers[i].Forward(current, skip);
+            // Every fused map and the bottleneck (the first layer's input) are kept for the heads; the other neck maps are not.
+            current = current is null ? FusionLayers[i].Forward(skip) : FusionLayers[i].Forward(current, skip, consumeResidual: true);
             fused.Add(current);
             context.Step("neck");
         }
@@ -162,10 +173,14 @@ public sealed class ZoeDepthRelativeDepthEstimationHead
     public (Tensor Depth, Tensor Features) Forward(List<Tensor> fused)
     {
         var x = fused[_headInIndex < 0 ? fused.Count + _headInIndex : _headInIndex];
-        if (Projection is not null) x = Ops.ReluInPlace(Projection.Forward(x));
-        x = Conv1.Forward(x);
-        x = Ops.Interpolate(x, 2.0, InterpolationMode.Bilinear, alignCorners: true);
-        var features = Ops.ReluInPlace(Conv2.Forward(x));
+        if (Projection is null) x = Conv1.Forward(x);
+        else
+        {
+            var projected = Ops.ReluInPlace(Projection.Forward(x));
+            x = Lifetimes.Replace(projected, Conv1.Forward(projected));
+        }
+        x = Lifetimes.Replace(x, Ops.Interpolate(x, 2.0, InterpolationMode.Bilinear, alignCorners: true));
+        var features = Lifetimes.Replace(x, Ops.ReluInPlace(Conv2.Forward(x)));
         var depth = Ops.ReluInPlace(Conv3.Forward(features));
         depth = depth.Reshape(depth.Dim(0), depth.Dim(2), depth.Dim(3));
         ActivationTrace.Record($"{_path}.0", depth);
@@ -648,6 +663,10 @@ public sealed class ZoeDepthForDepthEstimation
             domain = Config.BinConfigurations[0].Name;
         }
         ActivationTrace.Record($"{_metricPath}.0", depth);
+        foreach (var map in fused) map.Release();
+        bottleneck.Release();
+        relativeFeatures.Release();
+        relativeDepth.Release();
         context.Step("metric head");
         return new ZoeDepthOutput(depth.Reshape(depth.Dim(0), depth.Dim(2), depth.Dim(3)), logits, domain);
     }
