@@ -55,7 +55,7 @@ public static class PillowResize
     private static void Pass(byte[] src, int srcLineStride, int srcTapStride, int srcOffset, byte[] dst, int dstLineStride, int dstStride,
         int lines, int count, (int[] Bounds, int[] Weights, int KSize) c)
     {
-        System.Threading.Tasks.Parallel.For(0, lines, Tensors.Kernels.KernelOptions.Parallel, line =>
+        Tensors.Kernels.WorkerTeam.For(lines, line =>
         {
             int lineStart = srcOffset + line * srcLineStride;
             for (int o = 0; o < count; o++)

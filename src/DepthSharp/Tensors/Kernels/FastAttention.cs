@@ -63,7 +63,7 @@ internal static partial class Fast
                 if (threads == 1 || pairs * splits == 1 || flops < 1L << 22)
                     for (int t = 0; t < pairs * splits; t++) job.Run(t);
                 else
-                    Parallel.For(0, pairs * splits, KernelOptions.Parallel, job.Run);
+                    WorkerTeam.For(pairs * splits, job.Run);
             }
         }
     }

@@ -230,7 +230,7 @@ internal static partial class Fast
                 if (tasks == 1 || threads == 1 || flops < 1L << 22)
                     for (int t = 0; t < tasks; t++) job.Run(t);
                 else
-                    Parallel.For(0, tasks, KernelOptions.Parallel, job.Run);
+                    WorkerTeam.For(tasks, job.Run);
             }
         }
     }

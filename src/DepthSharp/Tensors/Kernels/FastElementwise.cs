@@ -17,7 +17,7 @@ internal static partial class Fast
         long chunks = Math.Min(threads * 4L, Math.Max(1, count / Math.Max(1, minChunk)));
         if (chunks <= 1 || threads == 1) { body(0, count); return; }
         long per = (count + chunks - 1) / chunks;
-        System.Threading.Tasks.Parallel.For(0, (int)chunks, KernelOptions.Parallel, c =>
+        WorkerTeam.For((int)chunks, c =>
         {
             long start = c * per, end = Math.Min(count, start + per);
             if (start < end) body(start, end);

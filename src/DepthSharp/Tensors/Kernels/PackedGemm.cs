@@ -153,7 +153,7 @@ internal static unsafe class PackedGemm
             return;
         }
         var job = new Job<TB>(m, n, k, a, lda, transA, packB, c, ldc, accumulate, rowBias, colBias, splitM, units, parts);
-        Parallel.For(0, parts, KernelOptions.Parallel, job.Part);
+        WorkerTeam.For(parts, job.Part);
     }
 
     /// <summary>The arguments of one threaded call, so the worker delegate captures no pointer locals.</summary>

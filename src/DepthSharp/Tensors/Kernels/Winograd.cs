@@ -50,8 +50,8 @@ internal static unsafe class Winograd
             // (4× the layer's weights) per layer alive. The transform costs ~2% of the call at 192², 5% at 64 channels
             // on 74², but a quarter at 256 channels on 37².
             int parts = Math.Min(threads, Slivers(o));
-            Parallel.For(0, parts, KernelOptions.Parallel, p => job.Weights(p, parts));
-            Parallel.For(0, blocks, KernelOptions.Parallel, job.Run);
+            WorkerTeam.For(parts, p => job.Weights(p, parts));
+            WorkerTeam.For(blocks, job.Run);
         }
     }
 
