@@ -463,6 +463,12 @@ public sealed class KernelEquivalenceTests
         // Far below the range it flushes to a tiny positive value, never NaN or a negative.
         float tiny = VecMath.Exp(Vector512.Create(-1000f)).GetElement(0);
         Assert.InRange(tiny, 0f, 2e-38f);
+        // Far above it, +∞ (not a wrapped exponent field).
+        foreach (float big in new[] { 88.5f, 89.5f, 100f, 1000f, float.PositiveInfinity })
+        {
+            Assert.Equal(float.PositiveInfinity, VecMath.Exp(Vector512.Create(big)).GetElement(0));
+            Assert.Equal(float.PositiveInfinity, VecMath.Exp(Vector256.Create(big)).GetElement(0));
+        }
     }
 
     [Theory]

@@ -198,7 +198,7 @@ internal static partial class Fast
     /// a second packing pass; inv[r] ← 1 / Σ.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void SoftmaxColumns64Packed(float* s, int nk, float* packP, float* inv)
+    internal static unsafe void SoftmaxColumns64Packed(float* s, int nk, float* packP, float* inv)
     {
         ColumnMax64(s, nk, out var m0, out var m1, out var m2, out var m3);
         // Lanes of (lower, upper) vector pairs that make slivers 1–3: queries 14–29, 28–43 and 42–57 (14 kept of each).
