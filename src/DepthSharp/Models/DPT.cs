@@ -396,8 +396,8 @@ public sealed class DPTDepthEstimationHead
             x = Lifetimes.Replace(projected, Conv1.Forward(projected));
         }
         x = Lifetimes.Replace(x, Ops.Interpolate(x, 2.0, InterpolationMode.Bilinear, alignCorners: true));
-        x = Lifetimes.Replace(x, Ops.ReluInPlace(Conv2.Forward(x)));
-        x = Lifetimes.Replace(x, Ops.ReluInPlace(Conv3.Forward(x)));
+        x = Lifetimes.Replace(x, Conv2.Forward(x));
+        x = Lifetimes.Replace(x, Ops.ReluInPlace(Conv3.Forward(x, reluInput: true)));
         var depth = x.Reshape(x.Dim(0), x.Dim(2), x.Dim(3));
         ActivationTrace.Record(_path, depth);
         return depth;

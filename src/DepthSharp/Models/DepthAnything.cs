@@ -62,8 +62,8 @@ public sealed class DepthAnythingDepthEstimationHead
     {
         var x = Conv1.Forward(hidden);
         x = Lifetimes.Replace(x, Ops.Interpolate(x, gridH * _c.PatchSize, gridW * _c.PatchSize, InterpolationMode.Bilinear, alignCorners: true));
-        x = Lifetimes.Replace(x, Ops.ReluInPlace(Conv2.Forward(x)));
-        x = Lifetimes.Replace(x, Conv3.Forward(x));
+        x = Lifetimes.Replace(x, Conv2.Forward(x));
+        x = Lifetimes.Replace(x, Conv3.Forward(x, reluInput: true));
         x = _c.IsMetric ? Ops.SigmoidInPlace(x) : Ops.ReluInPlace(x);
         if (_c.MaxDepthScale != 1) Ops.ScaleInPlace(x, (float)_c.MaxDepthScale);
         var depth = x.Reshape(x.Dim(0), x.Dim(2), x.Dim(3));

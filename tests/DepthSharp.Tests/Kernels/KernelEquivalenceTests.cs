@@ -249,6 +249,8 @@ public sealed class KernelEquivalenceTests
             // Rows wider than eight slivers, and a last full sliver running into the right padding.
             (1, 2, 5, 300, 3, 3, 1, 1), (1, 2, 4, 256, 3, 3, 1, 1),
             (2, 3, 32, 48, 20, 16, 16, 0), (1, 3, 33, 40, 8, 16, 16, 0), (1, 2, 20, 18, 3, 16, 1, 1),
+            // One output channel from a 1×1 kernel (a depth head's last layer): several pixel chunks with a tail, a batch.
+            (2, 5, 37, 61, 1, 1, 1, 0), (1, 32, 64, 70, 1, 1, 1, 0),
         ];
         foreach (var (b, c, h, w, o, k, s, p) in shapes)
         {
@@ -281,6 +283,9 @@ public sealed class KernelEquivalenceTests
     [InlineData(1, 16, 40, 40, 30, 3, 1, 1, 2, false, true)]
     [InlineData(1, 8, 70, 65, 17, 3, 1, 1, 1, true, true)]
     [InlineData(1, 33, 13, 37, 67, 3, 1, 1, 2, true, true)]
+    [InlineData(2, 32, 45, 50, 1, 1, 1, 0, 2, true, true)]
+    [InlineData(1, 7, 3, 5, 1, 1, 1, 0, 1, true, false)]
+    [InlineData(1, 9, 41, 59, 1, 1, 1, 0, 2, false, true)]
     public void Conv2d_relu_input_and_accumulate_match_the_long_way(int batch, int inC, int h, int w, int outC, int kernel,
         int stride, int pad, int threads, bool relu, bool accumulate)
     {

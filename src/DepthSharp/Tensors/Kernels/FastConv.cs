@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -176,6 +177,11 @@ internal static partial class Fast
             fixed (float* px = x, pw = w, pb = bias, py = y)
             {
                 float* rowBias = bias.IsEmpty ? null : pb;
+                if (s.OutChannels == 1 && s.KernelH == 1 && s.KernelW == 1 && s.StrideH == 1 && s.StrideW == 1 && s.PadH == 0 && s.PadW == 0)
+                {
+                    WeightedChannelSum(s, px, pw, rowBias, py, reluInput, accumulate);
+                    return;
+                }
                 if (UseWinograd(s))
                 {
                     Winograd.Conv3x3(s, px, pw, rowBias, py, reluInput, accumulate);
@@ -194,14 +200,74 @@ internal static partial class Fast
     }
 
     /// <summary>
+    /// A 1×1 convolution to one channel (a depth head's last layer): y[j] = bias + Σ_c w[c]·x[c, j], relu applied to x as
+    /// it is read. As a GEMM its one row of A left the B panels, a copy of the whole input, as the only work; here each
+    /// chunk of pixels is summed over the channels in a buffer that stays in L1, so the input is read once
+    /// (32 channels at 518², 2 threads: 4.5 ms as a GEMM).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void WeightedChannelSum(ConvShape s, float* x, float* w, float* bias, float* y, bool relu, bool accumulate)
+    {
+        const int Chunk = 2048;
+        long n = (long)s.InH * s.InW;
+        int channels = s.InChannels;
+        long chunksPerImage = (n + Chunk - 1) / Chunk;
+        nint px = (nint)x, pw = (nint)w, pb = (nint)bias, py = (nint)y;
+        ParallelChunks(s.Batch * chunksPerImage, 8, (q0, q1) =>
+        {
+            float* acc = stackalloc float[Chunk];
+            for (long q = q0; q < q1; q++)
+            {
+                long b = q / chunksPerImage, j0 = q % chunksPerImage * Chunk;
+                int len = (int)Math.Min(Chunk, n - j0);
+                float* xb = (float*)px + b * channels * n + j0, yb = (float*)py + b * n + j0;
+                float start = pb == 0 ? 0f : *(float*)pb;
+                new Span<float>(acc, len).Fill(start);
+                for (int c = 0; c < channels; c++)
+                    WeightedAdd(xb + c * n, ((float*)pw)[c], acc, len, relu);
+                if (accumulate) TensorPrimitives.Add(new ReadOnlySpan<float>(acc, len), new ReadOnlySpan<float>(yb, len), new Span<float>(yb, len));
+                else new ReadOnlySpan<float>(acc, len).CopyTo(new Span<float>(yb, len));
+            }
+        });
+    }
+
+    /// <summary>acc[j] += wc · x[j] (or wc · max(x[j], 0)).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void WeightedAdd(float* x, float wc, float* acc, int len, bool relu)
+    {
+        int j = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var vw = Vector512.Create(wc);
+            var zero = Vector512<float>.Zero;
+            for (; j + 16 <= len; j += 16)
+            {
+                var v = Vector512.Load(x + j);
+                if (relu) v = Vector512.Max(v, zero);
+                Vector512.Store(Vector512.FusedMultiplyAdd(v, vw, Vector512.Load(acc + j)), acc + j);
+            }
+        }
+        for (; j < len; j++) acc[j] = MathF.FusedMultiplyAdd(relu ? MathF.Max(x[j], 0f) : x[j], wc, acc[j]);
+    }
+
+    /// <summary>
     /// Winograd F(4×4, 3×3) against implicit im2col, measured on Zen 4 (1 thread): 2.3–3× faster from 64 channels and
     /// 74² up, 1.7–1.9× at 37², 1.3× at 16 channels or at 64 channels on 19², even at 256 channels on 19² (its per-call
     /// weight transform then weighs), slower with fewer than 16 input channels (C = 3 or 8 into 64: 0.6–0.9×) or under
-    /// 25 tiles (12²: 0.4–0.8×).
+    /// 25 tiles (12²: 0.4–0.8×). Threads split Winograd's tile blocks, so a map of one block (up to 64 tiles, 32²) runs
+    /// its GEMMs on one thread; with more threads, im2col, whose rows they split, wins there once the product is large.
+    /// At 2 threads, Winograd → im2col: 768 → 128 channels on 19² 6.1 → 4.4 ms, 1024 → 256 15.5 → 10.4 ms, 256 → 256
+    /// on 19² 3.0 → 2.4 ms and on 24² 5.2 → 3.5 ms, but 128 → 128 on 19² (0.1 GFLOP) 0.72 → 0.79 ms and 384 → 64
+    /// (0.16 GFLOP) 1.10 → 1.55 ms: hence the 0.27 GFLOP floor.
     /// </summary>
-    private static bool UseWinograd(ConvShape s) =>
-        Winograd.IsSupported && s.KernelH == 3 && s.KernelW == 3 && s.StrideH == 1 && s.StrideW == 1 && s.PadH == 1 && s.PadW == 1
-        && s.InChannels >= 16 && (s.InH + 3) / 4 * ((s.InW + 3) / 4) >= 25;
+    private static bool UseWinograd(ConvShape s)
+    {
+        if (!(Winograd.IsSupported && s.KernelH == 3 && s.KernelW == 3 && s.StrideH == 1 && s.StrideW == 1 && s.PadH == 1 && s.PadW == 1
+            && s.InChannels >= 16)) return false;
+        long tiles = (long)s.Batch * ((s.InH + 3) / 4) * ((s.InW + 3) / 4);
+        long flops = 18L * s.Batch * s.InH * s.InW * s.InChannels * s.OutChannels;
+        return tiles >= 25 && (KernelOptions.Threads == 1 || tiles > Winograd.TileBlock || flops < 1L << 28);
+    }
 
     /// <summary>
     /// Transposed convolution: per image and tile of input pixels, T[O·KH·KW, tile] = W[C, O·KH·KW]ᵀ × X[C, tile], then

@@ -22,7 +22,7 @@ internal static unsafe class Winograd
     /// Tiles per block: V and M are 36·C·T and 36·O·T floats (2.4 MiB each at 256 channels, L2/L3). In A/B runs 64 was as
     /// fast as 32 or faster (up to 15% at 256 → 256 on 192²) and 5–10% ahead of 128.
     /// </summary>
-    private const int TileBlock = 64;
+    public const int TileBlock = 64;
 
     /// <summary>The transforms need AVX-512 permutes and masked loads and stores.</summary>
     public static bool IsSupported => Avx512F.IsSupported && Vector512.IsHardwareAccelerated;
