@@ -249,6 +249,8 @@ public sealed class KernelEquivalenceTests
             // Rows wider than eight slivers, and a last full sliver running into the right padding.
             (1, 2, 5, 300, 3, 3, 1, 1), (1, 2, 4, 256, 3, 3, 1, 1),
             (2, 3, 32, 48, 20, 16, 16, 0), (1, 3, 33, 40, 8, 16, 16, 0), (1, 2, 20, 18, 3, 16, 1, 1),
+            // Stride 2 over rows wide enough for sixteen outputs at a time, with and without padding, and Depth Anything's.
+            (1, 4, 9, 75, 5, 3, 2, 1), (1, 2, 6, 70, 3, 3, 2, 0), (1, 3, 37, 37, 6, 3, 2, 1),
             // One output channel from a 1×1 kernel (a depth head's last layer): several pixel chunks with a tail, a batch.
             (2, 5, 37, 61, 1, 1, 1, 0), (1, 32, 64, 70, 1, 1, 1, 0),
         ];

@@ -113,6 +113,19 @@ internal readonly unsafe struct Im2colB(float* x, ConvShape s, bool relu) : IPac
                     CopyRun(row + ix0 + lo, dd + lo, hi - lo);
                     Clear(dd + hi, run - hi);
                 }
+                else if (sw == 2 && Avx512F.IsSupported)
+                {
+                    // In-range columns t satisfy 0 ≤ ix0 + 2t < w. Sixteen at a time are the even lanes of two vectors,
+                    // taken only while the odd lane after the last one is still inside the row.
+                    int lo = Math.Clamp((1 - ix0) / 2, 0, run), hi = Math.Clamp((w - ix0 + 1) / 2, lo, run);
+                    Clear(dd, lo);
+                    int t = lo;
+                    var even = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+                    for (float* src = row + ix0 + 2 * t; t + 16 < hi; t += 16, src += 32)
+                        Vector512.Store(Avx512F.PermuteVar16x32x2(Vector512.Load(src), even, Vector512.Load(src + 16)), dd + t);
+                    for (; t < hi; t++) dd[t] = row[ix0 + 2 * t];
+                    Clear(dd + hi, run - hi);
+                }
                 else
                     for (int t = 0; t < run; t++)
                     {
