@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using DepthSharp.Imaging;
+using DepthSharp.Models;
 using DepthSharp.Pipeline;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -77,7 +78,8 @@ public static class DepthServer
         try
         {
             await gate.WaitTurn(timeout.Token);
-            try { result = await Task.Run(() => estimator.Estimate(image, null, timeout.Token), timeout.Token); }
+            var deadline = new DeadlineProgress(timeout, options.RequestTimeout);
+            try { result = await Task.Run(() => estimator.Estimate(image, deadline, timeout.Token), timeout.Token); }
             finally { gate.ReleaseTurn(); }
         }
         catch (OperationCanceledException) when (!http.RequestAborted.IsCancellationRequested)
@@ -177,6 +179,20 @@ public static class DepthServer
 }
 
 /// <summary>At most MaxConcurrent forwards run and at most MaxQueue more wait; anything beyond is turned away at once.</summary>
+/// <summary>
+/// Cancels a request past its timeout from the forward pass's own progress reports. The timer of CancelAfter needs a
+/// thread-pool thread to run on; while the pass keeps the pool's threads busy it can fire late, after the result.
+/// </summary>
+internal sealed class DeadlineProgress(CancellationTokenSource timeout, TimeSpan limit) : IProgress<ModelProgress>
+{
+    private readonly long _start = System.Diagnostics.Stopwatch.GetTimestamp();
+
+    public void Report(ModelProgress value)
+    {
+        if (System.Diagnostics.Stopwatch.GetElapsedTime(_start) >= limit) timeout.Cancel();
+    }
+}
+
 internal sealed class InferenceGate(int maxConcurrent, int maxQueue)
 {
     private readonly SemaphoreSlim _running = new(maxConcurrent, maxConcurrent);
