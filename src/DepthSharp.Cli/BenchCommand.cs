@@ -49,18 +49,22 @@ internal static class BenchCommand
             var cpuTimes = new List<double>();
             var stageSeconds = new Dictionary<string, double>();
             var stagePeaks = new Dictionary<string, long>();
+            var outputHashes = new List<string>();
             for (int r = 0; r <= n; r++)
             {
                 var clock = Stopwatch.StartNew();
                 var cpu = Process.GetCurrentProcess().TotalProcessorTime;
                 var stages = new StageTimer();
-                backend.Forward(input, stages, cancel);
-                if (r == 0) stagePeaks = stages.PeakBytesAfter; // the peak is first reached in the warm-up
-                if (r == n) stageSeconds = stages.Seconds;
+                var depth = backend.Forward(input, stages, cancel);
                 if (r > 0) times.Add(clock.Elapsed.TotalSeconds);
                 // CPU time tells how much of a shared machine a run got: wall ≈ cpu / threads when no one else competes.
                 if (r > 0) cpuTimes.Add((Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds);
-                Console.Error.WriteLine($"{(r == 0 ? "warm-up" : $"run {r}")}: {clock.Elapsed.TotalSeconds:F2} s");
+                if (r == 0) stagePeaks = stages.PeakBytesAfter; // the peak is first reached in the warm-up
+                if (r == n) stageSeconds = stages.Seconds;
+                // The output's bits, after the clock: a fixed seed must give the same depth on every run and every invocation.
+                outputHashes.Add(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
+                    System.Runtime.InteropServices.MemoryMarshal.AsBytes(depth.Data.AsSpan()))));
+                Console.Error.WriteLine($"{(r == 0 ? "warm-up" : $"run {r}")}: {(r == 0 ? clock.Elapsed.TotalSeconds : times[^1]):F2} s");
             }
             double median = Median(times);
             var line = new Dictionary<string, object?>
@@ -79,6 +83,8 @@ internal static class BenchCommand
                 ["last_run_stage_seconds"] = stageSeconds.ToDictionary(kv => kv.Key, kv => (object?)Math.Round(kv.Value, 2)),
                 ["warmup_peak_memory_bytes_after_stage"] = stagePeaks.ToDictionary(kv => kv.Key, kv => (object?)kv.Value),
                 ["kernels"] = KernelOptions.ForceReference ? "reference" : "fast",
+                ["output_sha256"] = outputHashes[0],
+                ["outputs_identical"] = outputHashes.Distinct().Count() == 1,
             };
             Console.WriteLine(JsonSerializer.Serialize(line, CliJson.Default.DictionaryStringObject).ReplaceLineEndings(" "));
             return Task.FromResult(0);

@@ -54,7 +54,7 @@ public sealed class DPTBackend : IDepthBackend
     /// <summary>Metres (Depth Anything's metric models) rather than relative inverse depth.</summary>
     public bool IsMetric { get; }
 
-    public void Forward(Tensor pixelValues, IProgress<ModelProgress>? progress, CancellationToken cancel) => _forward(pixelValues, progress, cancel);
+    public Tensor Forward(Tensor pixelValues, IProgress<ModelProgress>? progress, CancellationToken cancel) => _forward(pixelValues, progress, cancel);
 
     public Tensor Preprocess(IReadOnlyList<RgbImage> images) => _processor.Preprocess(images);
 

@@ -58,8 +58,8 @@ public interface IDepthBackend
     /// <summary>Progress steps of one forward pass.</summary>
     int ForwardSteps { get; }
 
-    /// <summary>Runs the model on raw pixel values [B,3,H,W] (benchmarks time this).</summary>
-    void Forward(Tensor pixelValues, IProgress<ModelProgress>? progress, CancellationToken cancel);
+    /// <summary>Runs the model on raw pixel values [B,3,H,W] (benchmarks time this): its depth [B, h, w] before post-processing.</summary>
+    Tensor Forward(Tensor pixelValues, IProgress<ModelProgress>? progress, CancellationToken cancel);
 
     /// <summary>The processor's input for a picture (what `preprocess` writes).</summary>
     Tensor Preprocess(IReadOnlyList<RgbImage> images);

@@ -31,8 +31,8 @@ public sealed class DepthProBackend : IDepthBackend
     public string ModelType => "depth_pro";
     public int ForwardSteps => _model.ForwardSteps;
 
-    public void Forward(Tensor pixelValues, IProgress<ModelProgress>? progress, CancellationToken cancel) =>
-        _model.Forward(pixelValues, progress, cancel);
+    public Tensor Forward(Tensor pixelValues, IProgress<ModelProgress>? progress, CancellationToken cancel) =>
+        _model.Forward(pixelValues, progress, cancel).PredictedDepth;
 
     public Tensor Preprocess(IReadOnlyList<RgbImage> images) => _processor.Preprocess(images);
 

@@ -34,8 +34,8 @@ public sealed class ZoeDepthBackend : IDepthBackend
     /// <summary>One forward pass, or two when averaging with the flipped picture.</summary>
     public int ForwardSteps => _model.ForwardSteps * (_options.FlipAverage ? 2 : 1);
 
-    public void Forward(Tensor pixelValues, IProgress<ModelProgress>? progress, CancellationToken cancel) =>
-        _model.Forward(pixelValues, progress, cancel);
+    public Tensor Forward(Tensor pixelValues, IProgress<ModelProgress>? progress, CancellationToken cancel) =>
+        _model.Forward(pixelValues, progress, cancel).PredictedDepth;
 
     public Tensor Preprocess(IReadOnlyList<RgbImage> images) => _processor.Preprocess(images);
 

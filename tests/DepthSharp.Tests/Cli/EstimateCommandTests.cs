@@ -2,28 +2,19 @@ using System.Diagnostics;
 
 namespace DepthSharp.Tests.Cli;
 
-/// <summary>The `depthsharp` tool run as a process, as a user or a script runs it.</summary>
+/// <summary>`depthsharp estimate` run as a process.</summary>
 public sealed class EstimateCommandTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("depthsharp-cli-").FullName;
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static ProcessStartInfo Tool(params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "depthsharp.dll"));
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        return psi;
-    }
+    private static ProcessStartInfo Tool(params string[] args) => CliProcess.Tool(args);
 
     private static (int Code, string Stderr) Run(TimeSpan limit, params string[] args)
     {
-        using var p = Process.Start(Tool(args))!;
-        var stderr = p.StandardError.ReadToEndAsync();
-        _ = p.StandardOutput.ReadToEndAsync();
-        if (!p.WaitForExit(limit)) { p.Kill(entireProcessTree: true); Assert.Fail($"depthsharp {string.Join(' ', args)} ran past {limit}"); }
-        return (p.ExitCode, stderr.Result);
+        var (code, _, stderr) = CliProcess.Run(limit, args);
+        return (code, stderr);
     }
 
     private string MakeFolder(int jpegs, int pngs, params string[] broken)
