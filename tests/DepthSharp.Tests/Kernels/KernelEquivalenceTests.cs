@@ -95,6 +95,7 @@ public sealed class KernelEquivalenceTests
     [InlineData(300, 385, 70, false, 1)]
     [InlineData(300, 385, 70, true, 2)]
     [InlineData(29, 1000, 97, true, 2)] // three K slices of the packed layout, N off the sliver width, few rows: N split
+    [InlineData(1000, 70, 40, true, 3)] // rows claimed in shrinking chunks by three threads, the last tile partial
     public void PackedLinear_matches_reference_and_gemm(int rows, int inF, int outF, bool withBias, int threads)
     {
         using var _ = new Options(threads);

@@ -152,14 +152,38 @@ internal static unsafe class PackedGemm
             Blocked(0, m, 0, n, k, a, lda, transA, packB, c, ldc, accumulate, rowBias, colBias);
             return;
         }
+        // With B packed at load, a row range costs nothing to hand out, so rows are claimed in shrinking chunks and a
+        // core the host slows down takes fewer (this VM's two cores differ by over 10% in one 50 ms slice in ten).
+        // Otherwise every part packs the B panel it reads, and fixed halves keep that to once per thread.
+        bool claimRows = splitM && packB.Prepacked(0, KSlice(k), 0) != null;
         var job = new Job<TB>(m, n, k, a, lda, transA, packB, c, ldc, accumulate, rowBias, colBias, splitM, units, parts);
-        WorkerTeam.For(parts, job.Part);
+        WorkerTeam.For(parts, claimRows ? job.ClaimRows : job.Part);
     }
 
     /// <summary>The arguments of one threaded call, so the worker delegate captures no pointer locals.</summary>
     private sealed class Job<TB>(int m, int n, int k, float* a, int lda, bool transA, TB packB, float* c, int ldc,
         bool accumulate, float* rowBias, float* colBias, bool splitM, int units, int parts) where TB : struct, IPackB
     {
+        private int _claimed;
+
+        /// <summary>Claims row tiles until none are left: a chunk is 1/(2·parts) of what remains, at least two tiles.</summary>
+        public void ClaimRows(int t)
+        {
+            int mr = GemmKernels.Mr;
+            while (true)
+            {
+                int u0, take;
+                do
+                {
+                    u0 = Volatile.Read(ref _claimed);
+                    if (u0 >= units) return;
+                    take = Math.Min(units - u0, Math.Max(2, (units - u0) / (2 * parts)));
+                }
+                while (Interlocked.CompareExchange(ref _claimed, u0 + take, u0) != u0);
+                Blocked(u0 * mr, Math.Min(m, (u0 + take) * mr), 0, n, k, a, lda, transA, packB, c, ldc, accumulate, rowBias, colBias);
+            }
+        }
+
         public void Part(int t)
         {
             // Whole tiles per part, spread as evenly as the tile count allows.
