@@ -42,7 +42,7 @@ public sealed class PackedWeight
     /// <summary>The weight transposed, [in, out], unpacked again: for the reference kernels.</summary>
     public Tensor ToWeightT()
     {
-        int nPad = PackedGemm.RoundUp(Out, GemmKernels.Nr), nr = GemmKernels.Nr, kc = PackedGemm.KSlice(In);
+        int nPad = PackedGemm.RoundUp(Out, GemmKernels.Nr), nr = GemmKernels.Nr, kc = PackedGemm.WeightSlice(In);
         var wT = Tensor.Empty(In, Out);
         for (int p0 = 0; p0 < In; p0 += kc)
         {

@@ -94,7 +94,7 @@ public sealed class KernelEquivalenceTests
     [InlineData(577, 100, 33, true, 2)]
     [InlineData(300, 385, 70, false, 1)]
     [InlineData(300, 385, 70, true, 2)]
-    [InlineData(29, 1000, 97, true, 2)] // three K slices of the packed layout, N off the sliver width, few rows: N split
+    [InlineData(29, 2100, 97, true, 2)] // three K slices of the packed layout, N off the sliver width, few rows: N split
     [InlineData(1000, 70, 40, true, 3)] // rows claimed in shrinking chunks by three threads, the last tile partial
     public void PackedLinear_matches_reference_and_gemm(int rows, int inF, int outF, bool withBias, int threads)
     {
@@ -128,6 +128,7 @@ public sealed class KernelEquivalenceTests
     [InlineData(65, 64, 65, HalfKind.F16, false, 2)]
     [InlineData(300, 385, 70, HalfKind.BF16, true, 2)]
     [InlineData(577, 100, 33, HalfKind.F16, true, 2)]
+    [InlineData(40, 2100, 70, HalfKind.F16, true, 2)] // three K slices
     public void HalfWeightLinear_matches_the_reference_on_the_widened_weight(int rows, int inF, int outF, HalfKind kind, bool withBias, int threads)
     {
         using var _ = new Options(threads);

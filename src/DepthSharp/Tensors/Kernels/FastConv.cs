@@ -16,6 +16,10 @@ internal readonly unsafe struct Im2colB(float* x, ConvShape s, bool relu) : IPac
 {
     public float* Prepacked(int p0, int kc, int j0) => null;
 
+    public bool PackedAtLoad => false;
+
+    public int SliceDepth(int k) => PackedGemm.KSlice(k);
+
     /// <summary>Slivers packed together when they share an output row: each packed row is then one sequential read.</summary>
     private const int Group = 8;
 
