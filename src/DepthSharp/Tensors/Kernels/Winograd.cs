@@ -67,12 +67,8 @@ internal static unsafe class Winograd
     private static int TilesH(ConvShape s) => (s.InH + 3) / 4;
     private static int TilesW(ConvShape s) => (s.InW + 3) / 4;
 
-    /// <summary>The GEMM's K slicing (same rule as PackedGemm.Blocked): even slices of at most KC channels.</summary>
-    private static int KcMax(int c)
-    {
-        int slices = (c + PackedGemm.KC - 1) / PackedGemm.KC;
-        return (c + slices - 1) / slices;
-    }
+    /// <summary>The GEMM's K slicing for operands packed per call: even slices of at most KC channels.</summary>
+    private static int KcMax(int c) => PackedGemm.KSlice(c);
 
     /// <summary>
     /// U_ξ = (G g Gᵀ)[ξ] for the row slivers [s0, s1), written straight into PackedGemm.PackA's layout so the GEMM never
