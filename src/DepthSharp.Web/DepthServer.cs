@@ -178,7 +178,6 @@ public static class DepthServer
     private static IResult Problem(int status, string message) => Results.Json(new ErrorBody(message), WebJson.Default.ErrorBody, statusCode: status);
 }
 
-/// <summary>At most MaxConcurrent forwards run and at most MaxQueue more wait; anything beyond is turned away at once.</summary>
 /// <summary>
 /// Cancels a request past its timeout from the forward pass's own progress reports. The timer of CancelAfter needs a
 /// thread-pool thread to run on; while the pass keeps the pool's threads busy it can fire late, after the result.
@@ -193,6 +192,7 @@ internal sealed class DeadlineProgress(CancellationTokenSource timeout, TimeSpan
     }
 }
 
+/// <summary>At most MaxConcurrent forwards run and at most MaxQueue more wait; anything beyond is turned away at once.</summary>
 internal sealed class InferenceGate(int maxConcurrent, int maxQueue)
 {
     private readonly SemaphoreSlim _running = new(maxConcurrent, maxConcurrent);

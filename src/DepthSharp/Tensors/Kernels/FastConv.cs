@@ -282,7 +282,7 @@ internal static partial class Fast
         if (!(Winograd.IsSupported && s.KernelH == 3 && s.KernelW == 3 && s.StrideH == 1 && s.StrideW == 1 && s.PadH == 1 && s.PadW == 1
             && s.InChannels >= 16)) return false;
         // Blocks hold tiles of one image, so the tile floor is per image and the block count is over the batch.
-        int tiles = (s.InH + 3) / 4 * ((s.InW + 3) / 4);
+        int tiles = Winograd.Tiles(s);
         long blocks = (long)s.Batch * ((tiles + Winograd.TileBlock - 1) / Winograd.TileBlock);
         long flops = 18L * s.Batch * s.InH * s.InW * s.InChannels * s.OutChannels;
         return tiles >= 25 && (KernelOptions.Threads == 1 || blocks > 1 || flops < 1L << 28);

@@ -13,8 +13,8 @@ internal static class VecMath
     // e^r is the degree-6 Taylor polynomial: truncation error ≤ (ln2/2)^7 / 7! ≈ 1.2e-7 relative, about 1 ulp.
     // n comes from adding 1.5·2^23 + 127 to x·log2 e: in [2^23, 2^24) a float's unit is 1, so that one rounding gives the
     // nearest integer n, and the sum's low mantissa bits are n + 127, the exponent field of 2^n, shifted into place
-    // as they are. One fused multiply-add replaces a multiply, a rounding and a conversion (the softmax: 0.61 → 0.47 ms
-    // per 1370 × 1370 head on one core).
+    // as they are. One fused multiply-add replaces a multiply, a rounding and a conversion (one 1370-token head's
+    // attention on one core: 5.3–5.5 → 5.0 ms).
     private const float Log2E = 1.44269504088896341f, Ln2Hi = 0.693359375f, Ln2Lo = -2.12194440e-4f;
     private const float C2 = 1f / 2, C3 = 1f / 6, C4 = 1f / 24, C5 = 1f / 120, C6 = 1f / 720;
     private const float Shifter = 12582912f + 127f;

@@ -32,9 +32,9 @@ internal static unsafe class Winograd
     public static void Conv3x3(ConvShape s, float* x, float* w, float* bias, float* y, bool reluInput = false, bool accumulate = false)
     {
         int c = s.InChannels, o = s.OutChannels;
-        int kcMax = KcMax(c);
+        int kcMax = PackedGemm.KSlice(c);
         float* u = Scratch.Get(ScratchSlot.WinogradWeights, 36L * o * c);
-        int tiles = TilesH(s) * TilesW(s);
+        int tiles = Tiles(s);
         int blocksPerImage = (tiles + TileBlock - 1) / TileBlock;
         int blocks = s.Batch * blocksPerImage;
         var job = new Job(s, x, w, u, bias, y, kcMax, blocksPerImage, reluInput, accumulate);
@@ -67,8 +67,8 @@ internal static unsafe class Winograd
     private static int TilesH(ConvShape s) => (s.InH + 3) / 4;
     private static int TilesW(ConvShape s) => (s.InW + 3) / 4;
 
-    /// <summary>The GEMM's K slicing for operands packed per call: even slices of at most KC channels.</summary>
-    private static int KcMax(int c) => PackedGemm.KSlice(c);
+    /// <summary>4×4 output tiles per image.</summary>
+    public static int Tiles(ConvShape s) => TilesH(s) * TilesW(s);
 
     /// <summary>
     /// U_ξ = (G g Gᵀ)[ξ] for the row slivers [s0, s1), written straight into PackedGemm.PackA's layout so the GEMM never
@@ -139,7 +139,7 @@ internal static unsafe class Winograd
         public void Run(int block)
         {
             int b = block / blocksPerImage, t0 = block % blocksPerImage * TileBlock;
-            int tiles = TilesH(s) * TilesW(s), n = Math.Min(TileBlock, tiles - t0);
+            int tiles = Tiles(s), n = Math.Min(TileBlock, tiles - t0);
             int inC = s.InChannels, outC = s.OutChannels, nr = GemmKernels.Nr;
             int tpad = PackedGemm.RoundUp(n, nr);
             long vStride = XiStride(inC, tpad), mStride = XiStride(outC, tpad);
