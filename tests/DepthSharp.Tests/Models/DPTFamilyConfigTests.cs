@@ -16,9 +16,20 @@ public sealed class DPTFamilyConfigTests : IDisposable
     public static TheoryData<string> Checkpoints()
     {
         var data = new TheoryData<string>();
-        foreach (var dir in Directory.GetDirectories(Fixtures.Path("checkpoints")).Select(Path.GetFileName).Order(StringComparer.Ordinal))
-            if (dir!.StartsWith("depth-anything--", StringComparison.Ordinal) || dir == "Intel--dpt-large") data.Add(dir);
+        // By what the config declares, not the folder's name: Prompt Depth Anything shares the depth-anything org.
+        foreach (var dir in Directory.GetDirectories(Fixtures.Path("checkpoints")).Order(StringComparer.Ordinal))
+            if (IsDepthAnythingOrViTDpt(Path.Combine(dir, "config.json"))) data.Add(Path.GetFileName(dir));
         return data;
+    }
+
+    /// <summary>depth_anything, or dpt on its own ViT (no backbone_config: the hybrid, BEiT and Swin V2 ones have one).</summary>
+    private static bool IsDepthAnythingOrViTDpt(string configPath)
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllBytes(configPath));
+        var root = doc.RootElement;
+        string? type = root.GetProperty("model_type").GetString();
+        bool ownViT = !root.TryGetProperty("backbone_config", out var backbone) || backbone.ValueKind == JsonValueKind.Null;
+        return type == "depth_anything" || (type == "dpt" && ownViT);
     }
 
     [Fact]
