@@ -12,6 +12,9 @@ public sealed record TensorEntry(string Name, StoredDType DType, int[] Shape, lo
     public long ElementCount => Tensor.ShapeSize(Shape);
 }
 
+/// <summary>One tensor for <see cref="SafeTensorsFile.Write"/>; <paramref name="Bytes"/> gives its little-endian data when its turn comes.</summary>
+public sealed record TensorToWrite(string Name, StoredDType DType, int[] Shape, Func<ReadOnlyMemory<byte>> Bytes);
+
 /// <summary>
 /// A memory-mapped .safetensors file: an 8-byte little-endian header length, a JSON header, then raw data.
 /// The header is checked whole on open (dtypes, shapes, offsets inside the file, no overlaps), so a lying file is
@@ -219,6 +222,59 @@ public sealed class SafeTensorsFile : IDisposable
     private static void Widen<T>(ReadOnlySpan<T> src, Span<float> dst, Func<T, float> convert)
     {
         for (int i = 0; i < dst.Length; i++) dst[i] = convert(src[i]);
+    }
+
+    /// <summary>
+    /// Writes a .safetensors file as the safetensors library does: tensors ordered by element size (largest first, so
+    /// every tensor is aligned) then name, the header padded with spaces to a multiple of 8 bytes. Each tensor's bytes are
+    /// asked for when it is written, so a large checkpoint is never held whole; the file appears whole or not at all.
+    /// </summary>
+    public static void Write(string path, IReadOnlyList<TensorToWrite> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        var ordered = tensors.OrderByDescending(t => ElementSize(t.DType)).ThenBy(t => t.Name, StringComparer.Ordinal).ToList();
+        using var header = new MemoryStream();
+        using (var json = new Utf8JsonWriter(header))
+        {
+            json.WriteStartObject();
+            if (metadata is not null)
+            {
+                json.WriteStartObject("__metadata__");
+                foreach (var (key, value) in metadata) json.WriteString(key, value);
+                json.WriteEndObject();
+            }
+            long offset = 0;
+            foreach (var t in ordered)
+            {
+                long bytes = Tensor.ShapeSize(t.Shape) * ElementSize(t.DType);
+                json.WriteStartObject(t.Name);
+                json.WriteString("dtype", DTypeNames.First(d => d.Value == t.DType).Key);
+                json.WriteStartArray("shape");
+                foreach (int d in t.Shape) json.WriteNumberValue(d);
+                json.WriteEndArray();
+                json.WriteStartArray("data_offsets");
+                json.WriteNumberValue(offset);
+                json.WriteNumberValue(offset + bytes);
+                json.WriteEndArray();
+                json.WriteEndObject();
+                offset += bytes;
+            }
+            json.WriteEndObject();
+        }
+        while (header.Length % 8 != 0) header.WriteByte((byte)' ');
+        IO.AtomicFile.Write(path, s =>
+        {
+            s.Write(BitConverter.GetBytes((ulong)header.Length));
+            header.Position = 0;
+            header.CopyTo(s);
+            foreach (var t in ordered)
+            {
+                var data = t.Bytes();
+                long expected = Tensor.ShapeSize(t.Shape) * ElementSize(t.DType);
+                if (data.Length != expected)
+                    throw new ArgumentException($"tensor '{t.Name}': {t.DType} [{string.Join(", ", t.Shape)}] is {expected} bytes, {data.Length} given");
+                s.Write(data.Span);
+            }
+        });
     }
 
     public void Dispose()

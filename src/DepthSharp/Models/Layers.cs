@@ -89,14 +89,26 @@ public sealed class LayerNorm(Weights w, int dim, double eps)
     public Tensor Forward(Tensor x) => Ops.LayerNorm(x, Weight, Bias, (float)eps);
 }
 
-/// <summary>nn.BatchNorm2d in inference mode (running statistics).</summary>
-public sealed class BatchNorm2d(Weights w, int channels, double eps = 1e-5)
+/// <summary>nn.BatchNorm2d in inference mode (running statistics; the saved batch count is never read).</summary>
+public sealed class BatchNorm2d
 {
-    public Tensor Weight { get; } = w.Get("weight", channels);
-    public Tensor Bias { get; } = w.Get("bias", channels);
-    public Tensor RunningMean { get; } = w.Get("running_mean", channels);
-    public Tensor RunningVar { get; } = w.Get("running_var", channels);
-    public Tensor Forward(Tensor x) => Ops.BatchNorm(x, RunningMean, RunningVar, Weight, Bias, (float)eps);
+    private readonly double _eps;
+
+    public BatchNorm2d(Weights w, int channels, double eps = 1e-5)
+    {
+        _eps = eps;
+        Weight = w.Get("weight", channels);
+        Bias = w.Get("bias", channels);
+        RunningMean = w.Get("running_mean", channels);
+        RunningVar = w.Get("running_var", channels);
+        w.DeclareUnread(UnreadBuffers.NumBatchesTracked);
+    }
+
+    public Tensor Weight { get; }
+    public Tensor Bias { get; }
+    public Tensor RunningMean { get; }
+    public Tensor RunningVar { get; }
+    public Tensor Forward(Tensor x) => Ops.BatchNorm(x, RunningMean, RunningVar, Weight, Bias, (float)_eps);
 }
 
 /// <summary>
