@@ -109,13 +109,18 @@ public sealed partial class BatchNormCheckpointTests : IDisposable
     [Theory]
     [InlineData("depth_pro_tiny", 1e-5)]
     [InlineData("dpt_tiny", 1e-5)]
-    [InlineData("zoedepth_tiny_nk", 1e-5)]
+    [InlineData("zoedepth_tiny_nk", 0.25)]
     public void BatchNormCheckpointsLoadAndGiveTheReferenceDepth(string fixture, double eps)
     {
         var tensors = FixtureTensors(fixture);
         var modules = AddBatchNorms(tensors, eps);
         Assert.NotEmpty(modules);
-        string dir = WriteModel(fixture, tensors, WithBatchNorm);
+        string dir = WriteModel(fixture, tensors, c =>
+        {
+            WithBatchNorm(c);
+            // ZoeDepth's batch norms take the config's eps (large here, so that a wrong one shows); the others PyTorch's default.
+            if (fixture.StartsWith("zoedepth", StringComparison.Ordinal)) c["batch_norm_eps"] = eps;
+        });
         using (var written = Checkpoint.OpenDirectory(dir))
         {
             var count = written.Entry(modules[0] + ".num_batches_tracked");
