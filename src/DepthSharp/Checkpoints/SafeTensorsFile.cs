@@ -73,6 +73,8 @@ public sealed class SafeTensorsFile : IDisposable
 
     private static (Dictionary<string, TensorEntry>, Dictionary<string, string>) ParseHeader(string path, byte[] header, long dataLength)
     {
+        // The parser checks the structure but leaves strings to be decoded on use, where bad UTF-8 would throw.
+        if (!System.Text.Unicode.Utf8.IsValid(header)) throw new CheckpointException(path, "header is not valid UTF-8");
         JsonDocument doc;
         try { doc = JsonDocument.Parse(header); }
         catch (JsonException e) { throw new CheckpointException(path, $"header is not valid JSON: {e.Message}"); }
@@ -81,52 +83,84 @@ public sealed class SafeTensorsFile : IDisposable
             if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new CheckpointException(path, "header is not a JSON object");
             var entries = new Dictionary<string, TensorEntry>(StringComparer.Ordinal);
             var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+            bool metadataSeen = false;
             foreach (var prop in doc.RootElement.EnumerateObject())
             {
+                // JSON allows a repeated key; the safetensors library refuses it, and either copy would be a guess.
                 if (prop.Name == "__metadata__")
                 {
-                    if (prop.Value.ValueKind == JsonValueKind.Object)
-                        foreach (var m in prop.Value.EnumerateObject())
-                            metadata[m.Name] = m.Value.ValueKind == JsonValueKind.String ? m.Value.GetString()! : m.Value.GetRawText();
+                    if (metadataSeen) throw new CheckpointException(path, "__metadata__ appears twice in the header");
+                    metadataSeen = true;
+                    ParseMetadata(path, prop.Value, metadata);
                     continue;
                 }
+                if (entries.ContainsKey(prop.Name)) throw new CheckpointException(path, $"tensor '{prop.Name}' appears twice in the header");
                 entries[prop.Name] = ParseEntry(path, prop.Name, prop.Value, dataLength);
             }
-            CheckOverlaps(path, entries.Values);
+            CheckLayout(path, entries.Values, dataLength);
             return (entries, metadata);
         }
     }
 
+    /// <summary>__metadata__ is a map of strings to strings (or null), as the safetensors library requires.</summary>
+    private static void ParseMetadata(string path, JsonElement value, Dictionary<string, string> metadata)
+    {
+        if (value.ValueKind == JsonValueKind.Null) return;
+        if (value.ValueKind != JsonValueKind.Object)
+            throw new CheckpointException(path, $"__metadata__ must be an object of strings, got {Kind(value)}");
+        foreach (var m in value.EnumerateObject())
+        {
+            if (m.Value.ValueKind != JsonValueKind.String)
+                throw new CheckpointException(path, $"__metadata__['{m.Name}'] must be a string, got {Kind(m.Value)}");
+            metadata[m.Name] = m.Value.GetString()!;
+        }
+    }
+
+    /// <summary>A JSON value's type in words, for messages.</summary>
+    private static string Kind(JsonElement e) => e.ValueKind switch
+    {
+        JsonValueKind.Object => "an object",
+        JsonValueKind.Array => "a list",
+        JsonValueKind.String => "a string",
+        JsonValueKind.Number => $"the number {e.GetRawText()}",
+        JsonValueKind.True or JsonValueKind.False => "a boolean",
+        _ => "null",
+    };
+
     private static TensorEntry ParseEntry(string path, string name, JsonElement e, long dataLength)
     {
-        if (e.ValueKind != JsonValueKind.Object) throw new CheckpointException(path, $"tensor '{name}': entry is not an object");
-        if (!e.TryGetProperty("dtype", out var dt) || dt.ValueKind != JsonValueKind.String)
-            throw new CheckpointException(path, $"tensor '{name}': missing dtype");
+        void Fail(string why) => throw new CheckpointException(path, $"tensor '{name}': {why}");
+        if (e.ValueKind != JsonValueKind.Object) Fail($"entry must be an object, got {Kind(e)}");
+        if (!e.TryGetProperty("dtype", out var dt)) Fail("missing dtype");
+        if (dt.ValueKind != JsonValueKind.String) Fail($"dtype must be a string, got {Kind(dt)}");
         string dtypeName = dt.GetString()!;
         if (!DTypeNames.TryGetValue(dtypeName, out var dtype))
-            throw new CheckpointException(path, $"tensor '{name}': unknown dtype '{dtypeName}' (known: {string.Join(", ", DTypeNames.Keys)})");
-        if (!e.TryGetProperty("shape", out var sh) || sh.ValueKind != JsonValueKind.Array)
-            throw new CheckpointException(path, $"tensor '{name}': missing shape");
+            Fail($"unknown dtype '{dtypeName}' (known: {string.Join(", ", DTypeNames.Keys)})");
+        if (!e.TryGetProperty("shape", out var sh)) Fail("missing shape");
+        if (sh.ValueKind != JsonValueKind.Array) Fail($"shape must be a list of sizes, got {Kind(sh)}");
         var shape = new List<int>();
         foreach (var d in sh.EnumerateArray())
         {
             if (d.ValueKind != JsonValueKind.Number || !d.TryGetInt32(out int v) || v < 0)
-                throw new CheckpointException(path, $"tensor '{name}': bad dimension {d.GetRawText()} in shape");
-            shape.Add(v);
+                Fail($"shape {sh.GetRawText()}: {(d.ValueKind == JsonValueKind.Number ? d.GetRawText() : Kind(d))} is not a size");
+            shape.Add(d.GetInt32());
         }
-        if (!e.TryGetProperty("data_offsets", out var off) || off.ValueKind != JsonValueKind.Array || off.GetArrayLength() != 2)
-            throw new CheckpointException(path, $"tensor '{name}': data_offsets must be [begin, end]");
-        if (!off[0].TryGetInt64(out long begin) || !off[1].TryGetInt64(out long end) || begin < 0 || end < begin)
-            throw new CheckpointException(path, $"tensor '{name}': bad data_offsets {off.GetRawText()}");
+        if (!e.TryGetProperty("data_offsets", out var off)) Fail("missing data_offsets");
+        if (off.ValueKind != JsonValueKind.Array || off.GetArrayLength() != 2)
+            Fail($"data_offsets must be a list [begin, end], got {(off.ValueKind == JsonValueKind.Array ? off.GetRawText() : Kind(off))}");
+        foreach (var o in off.EnumerateArray())
+            if (o.ValueKind != JsonValueKind.Number || !o.TryGetInt64(out long v) || v < 0)
+                Fail($"data_offsets {off.GetRawText()}: {(o.ValueKind == JsonValueKind.Number ? o.GetRawText() : Kind(o))} is not a byte offset");
+        long begin = off[0].GetInt64(), end = off[1].GetInt64();
+        if (end < begin) Fail($"data_offsets [{begin}, {end}] end before they begin");
         if (end > dataLength)
-            throw new CheckpointException(path, $"tensor '{name}': data_offsets [{begin}, {end}] point past the end of the data ({dataLength} bytes; file truncated?)");
-        long count;
+            Fail($"data_offsets [{begin}, {end}] point past the end of the data ({dataLength} bytes; file truncated?)");
+        long count = 0;
         try { count = Tensor.ShapeSize(shape.ToArray()); }
-        catch (Exception ex) when (ex is ArgumentException or OverflowException)
-        { throw new CheckpointException(path, $"tensor '{name}': shape [{string.Join(", ", shape)}] is too large"); }
+        catch (Exception ex) when (ex is ArgumentException or OverflowException) { Fail($"shape [{string.Join(", ", shape)}] is too large"); }
         long bytes = count * ElementSize(dtype);
         if (end - begin != bytes)
-            throw new CheckpointException(path, $"tensor '{name}': {dtype} [{string.Join(", ", shape)}] needs {bytes} bytes but data_offsets span {end - begin}");
+            Fail($"{dtype} [{string.Join(", ", shape)}] needs {bytes} bytes but data_offsets span {end - begin}");
         return new TensorEntry(name, dtype, shape.ToArray(), begin, end, path);
     }
 
@@ -145,15 +179,25 @@ public sealed class SafeTensorsFile : IDisposable
         _ => 1,
     };
 
-    private static void CheckOverlaps(string path, IEnumerable<TensorEntry> entries)
+    /// <summary>
+    /// The tensors tile the data exactly, in any order, as the safetensors library requires: no overlap (two tensors
+    /// sharing bytes), no gap and nothing after the last one (bytes no tensor accounts for: a sign of a lying header).
+    /// </summary>
+    private static void CheckLayout(string path, IEnumerable<TensorEntry> entries, long dataLength)
     {
         TensorEntry? prev = null;
+        long covered = 0;
         foreach (var e in entries.Where(e => e.End > e.Begin).OrderBy(e => e.Begin))
         {
             if (prev is not null && e.Begin < prev.End)
                 throw new CheckpointException(path, $"tensors '{prev.Name}' and '{e.Name}' overlap ([{prev.Begin}, {prev.End}) and [{e.Begin}, {e.End}))");
+            if (e.Begin > covered)
+                throw new CheckpointException(path, $"bytes [{covered}, {e.Begin}) of the data before tensor '{e.Name}' belong to no tensor");
+            covered = e.End;
             prev = e;
         }
+        if (covered != dataLength)
+            throw new CheckpointException(path, $"the data has {dataLength - covered} bytes after the last tensor, which belong to no tensor");
     }
 
     /// <summary>Reads one tensor, widened to float32.</summary>

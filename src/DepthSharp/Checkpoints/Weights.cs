@@ -87,18 +87,38 @@ public sealed class CheckpointWeights(Checkpoint checkpoint) : IWeightSource
     {
         _used.Add(name);
         if (!checkpoint.Contains(name))
-        {
-            _problems.Add($"missing tensor '{name}' [{string.Join(", ", shape)}]");
-            return Tensor.Zeros(shape);
-        }
+            return Placeholder($"missing tensor '{name}' [{string.Join(", ", shape)}]", shape);
         var entry = checkpoint.Entry(name);
         if (!entry.Shape.AsSpan().SequenceEqual(shape))
-        {
-            _problems.Add($"tensor '{name}' has shape [{string.Join(", ", entry.Shape)}] in {Path.GetFileName(entry.FileName)}, the model expects [{string.Join(", ", shape)}]");
-            return Tensor.Zeros(shape);
-        }
+            return Placeholder($"tensor '{name}' has shape [{string.Join(", ", entry.Shape)}] in {Path.GetFileName(entry.FileName)}, the model expects [{string.Join(", ", shape)}]", shape);
         return checkpoint.Read(name);
     }
+
+    // Zeros stand in for a missing or misshapen tensor so the model builds on and every problem is listed. A config that
+    // does not fit the checkpoint can ask for any number of tensors of any size (a billion layers, a width of two
+    // billion), so past these bounds loading stops with the problems found so far.
+    private const int MaxProblems = 1000;
+    private const long MaxPlaceholderValues = 64L << 20;
+    private long _placeholderValues;
+
+    private Tensor Placeholder(string problem, int[] shape)
+    {
+        _problems.Add(problem);
+        long values;
+        try { values = Tensor.ShapeSize(shape); }
+        catch (Exception e) when (e is ArgumentException or OverflowException) { values = long.MaxValue; }
+        if (_problems.Count >= MaxProblems || values > MaxPlaceholderValues - _placeholderValues)
+        {
+            var unused = checkpoint.Names.Where(n => !_used.Contains(n)).Order(StringComparer.Ordinal).ToList();
+            throw Failure($" (stopped here: the model does not fit this checkpoint{(values == long.MaxValue ? $" and asks for a tensor of impossible shape [{string.Join(", ", shape)}]" : "")}; " +
+                $"{unused.Count} of its tensors not asked for so far{(unused.Count > 0 ? $", such as '{string.Join("', '", unused.Take(3))}'" : "")})");
+        }
+        _placeholderValues += values;
+        return Tensor.Zeros(shape);
+    }
+
+    private CheckpointException Failure(string stopped = "") => new(checkpoint.Source,
+        $"{_problems.Count} problem(s) loading the model{stopped}:{Environment.NewLine}  " + string.Join(Environment.NewLine + "  ", _problems));
 
     public HalfTensor? GetHalf(string name, int[] shape)
     {
@@ -124,9 +144,7 @@ public sealed class CheckpointWeights(Checkpoint checkpoint) : IWeightSource
         foreach (var name in checkpoint.Names.Order(StringComparer.Ordinal))
             if (!_used.Contains(name) && !ignoredUnusedPrefixes.Any(p => name.StartsWith(p, StringComparison.Ordinal)))
                 _problems.Add($"unused tensor '{name}'");
-        if (_problems.Count > 0)
-            throw new CheckpointException(checkpoint.Source,
-                $"{_problems.Count} problem(s) loading the model:{Environment.NewLine}  " + string.Join(Environment.NewLine + "  ", _problems));
+        if (_problems.Count > 0) throw Failure();
     }
 }
 

@@ -94,11 +94,13 @@ public sealed class DepthEstimator
     public int ForwardSteps => Backend.ForwardSteps;
 
     private readonly DepthEstimatorOptions _options;
+    private readonly string? _modelFolder;
 
-    private DepthEstimator(IDepthBackend backend, DepthEstimatorOptions options)
+    private DepthEstimator(IDepthBackend backend, DepthEstimatorOptions options, string? modelFolder = null)
     {
         Backend = backend;
         _options = options;
+        _modelFolder = modelFolder;
     }
 
     private static BackendFactory Family(string modelDir)
@@ -126,7 +128,7 @@ public sealed class DepthEstimator
         var backend = factory(modelDir, options.Int8Weights ? new Int8LinearWeights(source, checkpoint.Source) : source, options, out var ignored);
         source.Finish(ignored);
         ReturnLoadGarbage();
-        return new DepthEstimator(backend, options);
+        return new DepthEstimator(backend, options, modelDir);
     }
 
     /// <summary>
@@ -148,6 +150,8 @@ public sealed class DepthEstimator
     public IReadOnlyList<DepthResult> Estimate(IReadOnlyList<LoadedImage> images, IProgress<ModelProgress>? progress = null, CancellationToken cancel = default)
     {
         var results = Backend.Estimate(images, progress, cancel);
+        for (int i = 0; i < results.Count; i++)
+            ModelOutputException.ThrowIfNotFinite(_modelFolder, results.Count > 1 ? i : null, results[i].Depth, results[i].FieldOfView, results[i].FocalLength);
         // A user's focal length is reported by every family (DepthPro has already scaled its depth by it).
         return _options.FocalLengthPixels is double f
             ? results.Select(r => r.FocalLengthSource == FocalLengthSource.User ? r : r with { FocalLength = f, FocalLengthSource = FocalLengthSource.User }).ToList()

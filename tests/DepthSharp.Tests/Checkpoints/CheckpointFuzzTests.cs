@@ -1,0 +1,328 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using DepthSharp.Checkpoints;
+using DepthSharp.Tests.Fuzz;
+using Xunit.Abstractions;
+
+namespace DepthSharp.Tests.Checkpoints;
+
+/// <summary>
+/// Mutated safetensors files and shard indexes must open and read whole, or be refused with a CheckpointException naming
+/// the file, quickly. The safetensors mutations aim at the header (JSON values of the wrong type or range in every field,
+/// dtype, shape and offset lies, a lying header length) as well as the bytes (flips, truncation, extra or missing data,
+/// non-finite values); the index mutations at weight_map (wrong types, a tensor sent to the wrong shard, to a missing or
+/// foreign file, out of the folder, listed twice or not at all).
+/// </summary>
+public sealed class CheckpointFuzzTests(ITestOutputHelper output) : IDisposable
+{
+    private static readonly TimeSpan CaseLimit = TimeSpan.FromSeconds(1);
+    // The suite runs beside other tests on a shared machine; only the Category=Fuzz runs hold cases to the second.
+    private static readonly TimeSpan InSuiteCaseLimit = TimeSpan.FromSeconds(10);
+
+    private readonly string _dir = Directory.CreateTempSubdirectory("depthsharp-ckptfuzz-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void MutatedSafeTensorsFilesFailCleanly() => RunSafeTensors(seed: 2020, variants: 500, InSuiteCaseLimit);
+
+    [Fact]
+    [Trait("Category", "Fuzz")]
+    public void ManyMutatedSafeTensorsFilesFailCleanly() => RunSafeTensors(seed: 20, variants: 10_000, CaseLimit);
+
+    [Fact]
+    public void MutatedShardIndexesFailCleanly() => RunIndex(seed: 2021, variants: 500, InSuiteCaseLimit);
+
+    [Fact]
+    [Trait("Category", "Fuzz")]
+    public void ManyMutatedShardIndexesFailCleanly() => RunIndex(seed: 21, variants: 10_000, CaseLimit);
+
+    private sealed record Parsed(string Header, byte[] Data);
+
+    private static Parsed Split(byte[] file)
+    {
+        int length = (int)BitConverter.ToUInt64(file, 0);
+        return new Parsed(Encoding.UTF8.GetString(file, 8, length), file[(8 + length)..]);
+    }
+
+    /// <summary>
+    /// Up to 40 tensors of every fixture model's safetensors files (their dtypes and names, fewer bytes to write per
+    /// case), and a hand-made file with the dtypes and shapes the fixtures lack (int64 scalar, empty tensor, bool, f64).
+    /// </summary>
+    private static List<(string Name, byte[] Bytes)> SafeTensorsCorpus()
+    {
+        var corpus = new List<(string, byte[])>();
+        foreach (string file in Directory.EnumerateFiles(Fixtures.Path("models"), "*.safetensors", SearchOption.AllDirectories)
+                     .Where(f => !Path.GetFileName(f).StartsWith("expected", StringComparison.Ordinal)).Order(StringComparer.Ordinal))
+        {
+            var (header, data) = Split(File.ReadAllBytes(file));
+            using var doc = JsonDocument.Parse(header);
+            var tensors = doc.RootElement.EnumerateObject().Where(p => p.Name != "__metadata__").ToList();
+            int stride = Math.Max(1, tensors.Count / 40);
+            var kept = tensors.Where((_, i) => i % stride == 0).Take(40).Select(p =>
+            {
+                long begin = p.Value.GetProperty("data_offsets")[0].GetInt64(), end = p.Value.GetProperty("data_offsets")[1].GetInt64();
+                var dtype = Enum.Parse<StoredDType>(p.Value.GetProperty("dtype").GetString()!, ignoreCase: true);
+                var shape = p.Value.GetProperty("shape").EnumerateArray().Select(d => d.GetInt32()).ToArray();
+                byte[] bytes = data[(int)begin..(int)end];
+                return new TensorToWrite(p.Name, dtype, shape, () => bytes);
+            }).ToList();
+            corpus.Add(($"{Path.GetFileName(Path.GetDirectoryName(file))}/{Path.GetFileName(file)}", WriteToBytes(kept)));
+        }
+        corpus.Add(("hand-made", WriteToBytes(
+        [
+            new("count", StoredDType.I64, [], () => BitConverter.GetBytes(12345L)),
+            new("empty", StoredDType.F32, [0, 3], () => Array.Empty<byte>()),
+            new("half", StoredDType.F16, [2, 3], () => new byte[12]),
+            new("brain", StoredDType.BF16, [3], () => new byte[] { 0, 0x3f, 0, 0x40, 0x80, 0xbf }),
+            new("flag", StoredDType.Bool, [2], () => new byte[] { 0, 1 }),
+            new("wide", StoredDType.F64, [1], () => BitConverter.GetBytes(0.5)),
+        ])));
+        return corpus;
+    }
+
+    private static byte[] WriteToBytes(IReadOnlyList<TensorToWrite> tensors)
+    {
+        string tmp = Path.GetTempFileName();
+        try
+        {
+            SafeTensorsFile.Write(tmp, tensors, new Dictionary<string, string> { ["format"] = "pt" });
+            return File.ReadAllBytes(tmp);
+        }
+        finally { File.Delete(tmp); }
+    }
+
+    private static void OpenAndReadAll(string path)
+    {
+        using var file = SafeTensorsFile.Open(path);
+        foreach (var (name, entry) in file.Entries)
+        {
+            file.Read(name);
+            if (entry.DType is StoredDType.F16 or StoredDType.BF16) file.ReadHalf(name);
+        }
+    }
+
+    private void RunSafeTensors(int seed, int variants, TimeSpan limit)
+    {
+        var corpus = SafeTensorsCorpus();
+        var mutator = new JsonMutator(["F32", "F16", "BF16", "I64", "U8", "BOOL", "F64", "F8_E4M3", "__metadata__", "format", "pt"]);
+        var rng = new Random(seed);
+        string path = Path.Combine(_dir, "fuzz.safetensors");
+        foreach (var (name, bytes) in corpus)
+        {
+            File.WriteAllBytes(path, bytes);
+            OpenAndReadAll(path); // the originals read, and the code is compiled before the clock runs
+        }
+        var tally = new FuzzTally("safetensors", typeof(CheckpointException));
+        for (int v = 0; v < variants; v++)
+        {
+            var (name, original) = corpus[v % corpus.Count];
+            byte[] mutated = MutateSafeTensors(original, mutator, rng, out string how);
+            File.WriteAllBytes(path, mutated);
+            tally.Run($"variant {v} of {name} ({how})", path, () => OpenAndReadAll(path));
+        }
+        tally.Report(output);
+        tally.AssertComplete(variants, limit);
+        Assert.True(tally.Count("success") > 0 && tally.Count(nameof(CheckpointException)) > 0, "the mutations should both keep and break files");
+    }
+
+    private static byte[] MutateSafeTensors(byte[] original, JsonMutator mutator, Random rng, out string how)
+    {
+        var (header, data) = Split(original);
+        var root = JsonNode.Parse(header)!.AsObject();
+        var tensorNames = root.Select(p => p.Key).Where(k => k != "__metadata__").ToList();
+        string Pick() => tensorNames[rng.Next(tensorNames.Count)];
+        switch (rng.Next(12))
+        {
+            case 0 or 1 or 2 or 3:
+            {
+                // Any value of the header, mostly the tensors' fields and their elements.
+                string json = mutator.Mutate(header, rng, out string what, p => p.Count(c => c == '.') >= 2 || p.Contains('['));
+                how = "header: " + what;
+                return SafeTensorsWriter.Build(json, data);
+            }
+            case 4:
+            {
+                string t = Pick();
+                string[] dtypes = ["F32", "F16", "BF16", "F64", "I64", "I32", "I16", "I8", "U8", "BOOL", "U64"];
+                string dtype = dtypes[rng.Next(dtypes.Length)];
+                root[t]!["dtype"] = dtype;
+                how = $"'{t}' dtype lies: {dtype}";
+                return SafeTensorsWriter.Build(root.ToJsonString(), data);
+            }
+            case 5:
+            {
+                string t = Pick();
+                var shape = root[t]!["shape"]!.AsArray();
+                int op = rng.Next(4);
+                if (op == 0 && shape.Count > 0) { int i = rng.Next(shape.Count); shape[i] = shape[i]!.GetValue<int>() + rng.Next(-1, 3); }
+                else if (op == 1) shape.Insert(rng.Next(shape.Count + 1), JsonValue.Create(rng.Next(1, 3)));
+                else if (op == 2 && shape.Count > 0) shape.RemoveAt(rng.Next(shape.Count));
+                else root[t]!["shape"] = new JsonArray(shape.Select(d => (JsonNode?)JsonValue.Create(d!.GetValue<int>() * 2)).ToArray());
+                how = $"'{t}' shape lies: {root[t]!["shape"]!.ToJsonString()}";
+                return SafeTensorsWriter.Build(root.ToJsonString(), data);
+            }
+            case 6:
+            {
+                string t = Pick(), u = Pick();
+                var off = root[t]!["data_offsets"]!.AsArray();
+                switch (rng.Next(4))
+                {
+                    case 0: { int i = rng.Next(2); off[i] = off[i]!.GetValue<long>() + new[] { -8, -4, -2, -1, 1, 2, 4, 8 }[rng.Next(8)]; break; }
+                    case 1: { var other = root[u]!["data_offsets"]!.DeepClone(); root[u]!["data_offsets"] = off.DeepClone(); root[t]!["data_offsets"] = other; break; }
+                    case 2: root[t]!["data_offsets"] = new JsonArray(0, data.Length); break;
+                    default: { long shift = rng.Next(1, 64); off[0] = off[0]!.GetValue<long>() + shift; off[1] = off[1]!.GetValue<long>() + shift; break; }
+                }
+                how = $"'{t}' offsets lie: {root[t]!["data_offsets"]!.ToJsonString()}";
+                return SafeTensorsWriter.Build(root.ToJsonString(), data);
+            }
+            case 7:
+            {
+                byte[] d = (byte[])original.Clone();
+                ulong len = BitConverter.ToUInt64(d, 0);
+                ulong[] lies = [0, 1, len - 1, len + 1, len + 7, len + 8, (ulong)d.Length, 1UL << 32, 1UL << 63, ulong.MaxValue, (ulong)rng.Next()];
+                ulong lie = lies[rng.Next(lies.Length)];
+                BitConverter.TryWriteBytes(d.AsSpan(0, 8), lie);
+                how = $"header length lies: {lie} (is {len})";
+                return d;
+            }
+            case 8:
+            {
+                int headerEnd = 8 + Encoding.UTF8.GetByteCount(header);
+                int at = rng.Next(2) == 0 ? rng.Next(Math.Min(original.Length, headerEnd + 16)) : rng.Next(original.Length);
+                how = $"truncated to {at} bytes";
+                return original[..at];
+            }
+            case 9:
+            {
+                byte[] d = (byte[])original.Clone();
+                int headerEnd = 8 + Encoding.UTF8.GetByteCount(header), n = rng.Next(1, 9);
+                for (int i = 0; i < n; i++) d[rng.Next(2) == 0 ? rng.Next(headerEnd) : rng.Next(d.Length)] ^= (byte)(1 << rng.Next(8));
+                how = $"{n} bit flips";
+                return d;
+            }
+            case 10:
+            {
+                int n = rng.Next(1, 17);
+                if (rng.Next(2) == 0 || data.Length < n)
+                {
+                    var extra = new byte[n];
+                    rng.NextBytes(extra);
+                    how = $"{n} bytes after the data";
+                    return [.. original, .. extra];
+                }
+                how = $"data {n} bytes short";
+                return original[..^n];
+            }
+            default:
+            {
+                // Values no model can use; the reader passes them on (the model's output check refuses what they cause).
+                byte[] d = (byte[])original.Clone();
+                int dataStart = d.Length - data.Length, n = rng.Next(1, 5);
+                float[] bad = [float.NaN, float.PositiveInfinity, float.NegativeInfinity, float.MaxValue];
+                for (int i = 0; i < n && data.Length >= 4; i++)
+                    BitConverter.TryWriteBytes(d.AsSpan(dataStart + rng.Next(data.Length / 4) * 4, 4), bad[rng.Next(bad.Length)]);
+                how = $"{n} data words set to non-finite floats";
+                return d;
+            }
+        }
+    }
+
+    private static readonly string[] ShardNames = ["model-00001-of-00003.safetensors", "model-00002-of-00003.safetensors", "model-00003-of-00003.safetensors"];
+
+    /// <summary>The sharded fixture's shards and two small shards of a hand-made index, with a foreign safetensors file and a text file beside them.</summary>
+    private List<(string Name, string Json)> IndexCorpus()
+    {
+        string fixture = Fixtures.Path("models", "depth_pro_tiny_batch2_bf16_sharded");
+        foreach (string shard in ShardNames) File.Copy(Path.Combine(fixture, shard), Path.Combine(_dir, shard));
+        File.WriteAllBytes(Path.Combine(_dir, "a.safetensors"), SafeTensorsWriter.BuildF32(("x", [2], [1, 2]), ("y", [1], [3])));
+        File.WriteAllBytes(Path.Combine(_dir, "b.safetensors"), SafeTensorsWriter.BuildF32(("z", [1, 2], [4, 5])));
+        File.WriteAllBytes(Path.Combine(_dir, "other.safetensors"), SafeTensorsWriter.BuildF32(("foreign", [1], [6])));
+        File.WriteAllText(Path.Combine(_dir, "notes.txt"), "not a safetensors file, but long enough to have a header length");
+        return
+        [
+            ("fixture index", File.ReadAllText(Path.Combine(fixture, "model.safetensors.index.json"))),
+            ("hand-made index", """{"metadata": {"total_size": 20}, "weight_map": {"x": "a.safetensors", "y": "a.safetensors", "z": "b.safetensors"}}"""),
+        ];
+    }
+
+    private void RunIndex(int seed, int variants, TimeSpan limit)
+    {
+        var corpus = IndexCorpus();
+        string[] files = [.. ShardNames, "a.safetensors", "b.safetensors", "other.safetensors", "missing.safetensors", "notes.txt",
+            "model.safetensors.index.json", "../a.safetensors", "sub/a.safetensors", "/etc/hostname", "", ".", "..", "a\u0000b"];
+        var mutator = new JsonMutator(JsonMutator.StringsOf(corpus.Select(c => c.Json)).Take(50).Concat(files).ToList());
+        var rng = new Random(seed);
+        string path = Path.Combine(_dir, "model.safetensors.index.json");
+        void OpenAndRead()
+        {
+            using var checkpoint = Checkpoint.OpenIndex(path);
+            foreach (string name in checkpoint.Names) checkpoint.Read(name);
+        }
+        foreach (var (_, json) in corpus)
+        {
+            File.WriteAllText(path, json);
+            OpenAndRead();
+        }
+        var tally = new FuzzTally("shard index", typeof(CheckpointException));
+        for (int v = 0; v < variants; v++)
+        {
+            var (name, original) = corpus[v % corpus.Count];
+            File.WriteAllText(path, MutateIndex(original, files, mutator, rng, out string how));
+            // A shard that the index sends a tensor to may be the one that fails, and names itself.
+            tally.Run($"variant {v} of {name} ({how})", _dir, OpenAndRead);
+        }
+        tally.Report(output);
+        tally.AssertComplete(variants, limit);
+        Assert.True(tally.Count("success") > 0 && tally.Count(nameof(CheckpointException)) > 0, "the mutations should both keep and break indexes");
+    }
+
+    private static string MutateIndex(string json, string[] files, JsonMutator mutator, Random rng, out string how)
+    {
+        var root = JsonNode.Parse(json)!.AsObject();
+        var map = root["weight_map"]!.AsObject();
+        var names = map.Select(p => p.Key).ToList();
+        string Pick() => names[rng.Next(names.Count)];
+        switch (rng.Next(8))
+        {
+            case 0 or 1 or 2:
+            {
+                string mutated = mutator.Mutate(json, rng, out string what, p => p.StartsWith("$.weight_map", StringComparison.Ordinal));
+                how = what;
+                return mutated;
+            }
+            case 3 or 4:
+            {
+                string t = Pick(), file = files[rng.Next(files.Length)];
+                map[t] = file;
+                how = $"'{t}' sent to '{file}'";
+                break;
+            }
+            case 5:
+            {
+                string t = Pick();
+                map.Remove(t);
+                how = $"'{t}' not listed";
+                break;
+            }
+            case 6:
+            {
+                string file = files[rng.Next(ShardNames.Length + 2)];
+                map["ghost.weight"] = file;
+                how = $"'ghost.weight' listed in '{file}'";
+                break;
+            }
+            default:
+            {
+                // A tensor listed twice (JSON allows the repeated key), with the same or another shard.
+                string t = Pick(), file = rng.Next(2) == 0 ? map[t]!.GetValue<string>() : files[rng.Next(ShardNames.Length + 2)];
+                string text = root.ToJsonString();
+                int at = text.IndexOf("\"weight_map\":{", StringComparison.Ordinal) + "\"weight_map\":{".Length;
+                how = $"'{t}' listed twice, again in '{file}'";
+                return text[..at] + $"{JsonSerializer.Serialize(t)}:{JsonSerializer.Serialize(file)}," + text[at..];
+            }
+        }
+        return root.ToJsonString();
+    }
+}
