@@ -26,10 +26,16 @@ public sealed class ImageProcessorConfig
     [JsonExtensionData] public Dictionary<string, JsonElement>? Extra { get; set; }
 
     /// <summary>
-    /// The largest model input a processor may make, in pixels: 4096², seven times DepthPro's 1536², which is the largest
-    /// the released checkpoints take. A config asking for more is broken, and would cost gigabytes per picture.
+    /// The largest height or width size may give: DepthPro's 1536, the largest the released checkpoints take, has room to
+    /// spare. A config asking for more is broken, and would cost up to gigabytes and seconds per picture.
     /// </summary>
-    public const long MaxInputPixels = 4096L * 4096;
+    public const int MaxSide = 2048;
+
+    /// <summary>
+    /// The largest model input a processor may make from a picture, in pixels (keeping the aspect ratio of a panorama makes
+    /// one side longer than size's): the decoders' limit for a picture.
+    /// </summary>
+    public const long MaxInputPixels = 100_000_000;
 
     /// <summary>The largest ensure_multiple_of and size_divisor taken (the released configs use 1 to 32).</summary>
     public const int MaxMultiple = 1024;
@@ -46,14 +52,14 @@ public sealed class ImageProcessorConfig
         return config;
     }
 
-    /// <summary>size's height and width, or the processor's default without one: both there, positive, and at most <see cref="MaxInputPixels"/> together.</summary>
+    /// <summary>size's height and width, or the processor's default without one: both there, 1 to <see cref="MaxSide"/>.</summary>
     internal (int Height, int Width) HeightWidth(int defaultHeight, int defaultWidth, string? file)
     {
         if (Size is null) return (defaultHeight, defaultWidth);
         if (!Size.TryGetValue("height", out int h) || !Size.TryGetValue("width", out int w))
             throw new ConfigException(file, "size: must have 'height' and 'width'");
-        if (h <= 0 || w <= 0 || (long)h * w > MaxInputPixels)
-            throw new ConfigException(file, $"size: {h}x{w} is not a usable size (positive, at most {MaxInputPixels} pixels)");
+        if (h is <= 0 or > MaxSide || w is <= 0 or > MaxSide)
+            throw new ConfigException(file, $"size: {h}x{w} is not a usable size (height and width 1 to {MaxSide})");
         return (h, w);
     }
 

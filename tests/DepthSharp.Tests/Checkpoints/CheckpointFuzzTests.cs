@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using DepthSharp.Checkpoints;
@@ -38,14 +37,6 @@ public sealed class CheckpointFuzzTests(ITestOutputHelper output) : IDisposable
     [Trait("Category", "Fuzz")]
     public void ManyMutatedShardIndexesFailCleanly() => RunIndex(seed: 21, variants: 10_000, CaseLimit);
 
-    private sealed record Parsed(string Header, byte[] Data);
-
-    private static Parsed Split(byte[] file)
-    {
-        int length = (int)BitConverter.ToUInt64(file, 0);
-        return new Parsed(Encoding.UTF8.GetString(file, 8, length), file[(8 + length)..]);
-    }
-
     /// <summary>
     /// Up to 40 tensors of every fixture model's safetensors files (their dtypes and names, fewer bytes to write per
     /// case), and a hand-made file with the dtypes and shapes the fixtures lack (int64 scalar, empty tensor, bool, f64).
@@ -56,7 +47,7 @@ public sealed class CheckpointFuzzTests(ITestOutputHelper output) : IDisposable
         foreach (string file in Directory.EnumerateFiles(Fixtures.Path("models"), "*.safetensors", SearchOption.AllDirectories)
                      .Where(f => !Path.GetFileName(f).StartsWith("expected", StringComparison.Ordinal)).Order(StringComparer.Ordinal))
         {
-            var (header, data) = Split(File.ReadAllBytes(file));
+            var (header, data) = SafeTensorsMutator.Split(File.ReadAllBytes(file));
             using var doc = JsonDocument.Parse(header);
             var tensors = doc.RootElement.EnumerateObject().Where(p => p.Name != "__metadata__").ToList();
             int stride = Math.Max(1, tensors.Count / 40);
@@ -106,7 +97,7 @@ public sealed class CheckpointFuzzTests(ITestOutputHelper output) : IDisposable
     private void RunSafeTensors(int seed, int variants, TimeSpan limit)
     {
         var corpus = SafeTensorsCorpus();
-        var mutator = new JsonMutator(["F32", "F16", "BF16", "I64", "U8", "BOOL", "F64", "F8_E4M3", "__metadata__", "format", "pt"]);
+        var mutator = SafeTensorsMutator.HeaderMutator();
         var rng = new Random(seed);
         string path = Path.Combine(_dir, "fuzz.safetensors");
         foreach (var (name, bytes) in corpus)
@@ -118,115 +109,13 @@ public sealed class CheckpointFuzzTests(ITestOutputHelper output) : IDisposable
         for (int v = 0; v < variants; v++)
         {
             var (name, original) = corpus[v % corpus.Count];
-            byte[] mutated = MutateSafeTensors(original, mutator, rng, out string how);
+            byte[] mutated = SafeTensorsMutator.Mutate(original, mutator, rng, out string how);
             File.WriteAllBytes(path, mutated);
             tally.Run($"variant {v} of {name} ({how})", path, () => OpenAndReadAll(path));
         }
         tally.Report(output);
         tally.AssertComplete(variants, limit);
         Assert.True(tally.Count("success") > 0 && tally.Count(nameof(CheckpointException)) > 0, "the mutations should both keep and break files");
-    }
-
-    private static byte[] MutateSafeTensors(byte[] original, JsonMutator mutator, Random rng, out string how)
-    {
-        var (header, data) = Split(original);
-        var root = JsonNode.Parse(header)!.AsObject();
-        var tensorNames = root.Select(p => p.Key).Where(k => k != "__metadata__").ToList();
-        string Pick() => tensorNames[rng.Next(tensorNames.Count)];
-        switch (rng.Next(12))
-        {
-            case 0 or 1 or 2 or 3:
-            {
-                // Any value of the header, mostly the tensors' fields and their elements.
-                string json = mutator.Mutate(header, rng, out string what, p => p.Count(c => c == '.') >= 2 || p.Contains('['));
-                how = "header: " + what;
-                return SafeTensorsWriter.Build(json, data);
-            }
-            case 4:
-            {
-                string t = Pick();
-                string[] dtypes = ["F32", "F16", "BF16", "F64", "I64", "I32", "I16", "I8", "U8", "BOOL", "U64"];
-                string dtype = dtypes[rng.Next(dtypes.Length)];
-                root[t]!["dtype"] = dtype;
-                how = $"'{t}' dtype lies: {dtype}";
-                return SafeTensorsWriter.Build(root.ToJsonString(), data);
-            }
-            case 5:
-            {
-                string t = Pick();
-                var shape = root[t]!["shape"]!.AsArray();
-                int op = rng.Next(4);
-                if (op == 0 && shape.Count > 0) { int i = rng.Next(shape.Count); shape[i] = shape[i]!.GetValue<int>() + rng.Next(-1, 3); }
-                else if (op == 1) shape.Insert(rng.Next(shape.Count + 1), JsonValue.Create(rng.Next(1, 3)));
-                else if (op == 2 && shape.Count > 0) shape.RemoveAt(rng.Next(shape.Count));
-                else root[t]!["shape"] = new JsonArray(shape.Select(d => (JsonNode?)JsonValue.Create(d!.GetValue<int>() * 2)).ToArray());
-                how = $"'{t}' shape lies: {root[t]!["shape"]!.ToJsonString()}";
-                return SafeTensorsWriter.Build(root.ToJsonString(), data);
-            }
-            case 6:
-            {
-                string t = Pick(), u = Pick();
-                var off = root[t]!["data_offsets"]!.AsArray();
-                switch (rng.Next(4))
-                {
-                    case 0: { int i = rng.Next(2); off[i] = off[i]!.GetValue<long>() + new[] { -8, -4, -2, -1, 1, 2, 4, 8 }[rng.Next(8)]; break; }
-                    case 1: { var other = root[u]!["data_offsets"]!.DeepClone(); root[u]!["data_offsets"] = off.DeepClone(); root[t]!["data_offsets"] = other; break; }
-                    case 2: root[t]!["data_offsets"] = new JsonArray(0, data.Length); break;
-                    default: { long shift = rng.Next(1, 64); off[0] = off[0]!.GetValue<long>() + shift; off[1] = off[1]!.GetValue<long>() + shift; break; }
-                }
-                how = $"'{t}' offsets lie: {root[t]!["data_offsets"]!.ToJsonString()}";
-                return SafeTensorsWriter.Build(root.ToJsonString(), data);
-            }
-            case 7:
-            {
-                byte[] d = (byte[])original.Clone();
-                ulong len = BitConverter.ToUInt64(d, 0);
-                ulong[] lies = [0, 1, len - 1, len + 1, len + 7, len + 8, (ulong)d.Length, 1UL << 32, 1UL << 63, ulong.MaxValue, (ulong)rng.Next()];
-                ulong lie = lies[rng.Next(lies.Length)];
-                BitConverter.TryWriteBytes(d.AsSpan(0, 8), lie);
-                how = $"header length lies: {lie} (is {len})";
-                return d;
-            }
-            case 8:
-            {
-                int headerEnd = 8 + Encoding.UTF8.GetByteCount(header);
-                int at = rng.Next(2) == 0 ? rng.Next(Math.Min(original.Length, headerEnd + 16)) : rng.Next(original.Length);
-                how = $"truncated to {at} bytes";
-                return original[..at];
-            }
-            case 9:
-            {
-                byte[] d = (byte[])original.Clone();
-                int headerEnd = 8 + Encoding.UTF8.GetByteCount(header), n = rng.Next(1, 9);
-                for (int i = 0; i < n; i++) d[rng.Next(2) == 0 ? rng.Next(headerEnd) : rng.Next(d.Length)] ^= (byte)(1 << rng.Next(8));
-                how = $"{n} bit flips";
-                return d;
-            }
-            case 10:
-            {
-                int n = rng.Next(1, 17);
-                if (rng.Next(2) == 0 || data.Length < n)
-                {
-                    var extra = new byte[n];
-                    rng.NextBytes(extra);
-                    how = $"{n} bytes after the data";
-                    return [.. original, .. extra];
-                }
-                how = $"data {n} bytes short";
-                return original[..^n];
-            }
-            default:
-            {
-                // Values no model can use; the reader passes them on (the model's output check refuses what they cause).
-                byte[] d = (byte[])original.Clone();
-                int dataStart = d.Length - data.Length, n = rng.Next(1, 5);
-                float[] bad = [float.NaN, float.PositiveInfinity, float.NegativeInfinity, float.MaxValue];
-                for (int i = 0; i < n && data.Length >= 4; i++)
-                    BitConverter.TryWriteBytes(d.AsSpan(dataStart + rng.Next(data.Length / 4) * 4, 4), bad[rng.Next(bad.Length)]);
-                how = $"{n} data words set to non-finite floats";
-                return d;
-            }
-        }
     }
 
     private static readonly string[] ShardNames = ["model-00001-of-00003.safetensors", "model-00002-of-00003.safetensors", "model-00003-of-00003.safetensors"];

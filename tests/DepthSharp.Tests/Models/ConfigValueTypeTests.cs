@@ -79,7 +79,7 @@ public sealed class ConfigValueTypeTests : IDisposable
 
     [Theory]
     [InlineData("\"ensure_multiple_of\": 14", "\"ensure_multiple_of\": 100000", "ensure_multiple_of: must be 1 to 1024, got 100000")]
-    [InlineData("\"height\": 70", "\"height\": 100000000", "size: 100000000x70 is not a usable size")]
+    [InlineData("\"height\": 70", "\"height\": 100000000", "size: 100000000x70 is not a usable size (height and width 1 to 2048)")]
     [InlineData("\"image_std\": [", "\"image_std\": [null, ", "image_std[0]: ")]
     public void ProcessorValuesOutOfRangeAreRefusedByField(string from, string to, string message)
     {

@@ -9,7 +9,7 @@ namespace DepthSharp.Tests.Processing;
 /// <summary>
 /// Mutated preprocessor_config.json files (every one the fixtures hold: the tiny models', the released checkpoints' and
 /// the processor cases'), loaded through the real entry point (IImageProcessor.Load picks the class by
-/// image_processor_type) and, when that succeeds, run on a landscape, a portrait and a tiny picture. Every case ends in
+/// image_processor_type) and, when that succeeds, run on a landscape, a portrait or a one-pixel picture. Every case ends in
 /// pixel values or a ConfigException naming the file; quickly.
 /// </summary>
 public sealed class ProcessorConfigFuzzTests(ITestOutputHelper output) : IDisposable
@@ -48,18 +48,14 @@ public sealed class ProcessorConfigFuzzTests(ITestOutputHelper output) : IDispos
         RgbImage[] pictures = [Picture(64, 48, 1), Picture(30, 50, 2), Picture(1, 1, 3)];
         var rng = new Random(seed);
         string path = Path.Combine(_dir, "preprocessor_config.json");
-        void LoadAndPreprocess()
-        {
-            var processor = IImageProcessor.Load(path);
-            foreach (var picture in pictures) processor.Preprocess([picture]);
-        }
+        void LoadAndPreprocess(RgbImage picture) => IImageProcessor.Load(path).Preprocess([picture]);
         var supported = new List<string>();
         foreach (var (name, json) in corpus)
         {
             File.WriteAllText(path, json);
             try
             {
-                LoadAndPreprocess();
+                foreach (var picture in pictures) LoadAndPreprocess(picture);
                 supported.Add(name);
             }
             catch (ConfigException e) when (e.Message.Contains("is not supported", StringComparison.Ordinal)) { }
@@ -79,7 +75,8 @@ public sealed class ProcessorConfigFuzzTests(ITestOutputHelper output) : IDispos
                 how = $"byte {at} set to {bytes[at]:x2}";
             }
             else File.WriteAllText(path, mutator.Mutate(json, rng, out how));
-            tally.Run($"variant {v} of {name} ({how})", path, LoadAndPreprocess);
+            var picture = pictures[v % pictures.Length];
+            tally.Run($"variant {v} of {name} ({how}), {picture.Width}x{picture.Height} picture", path, () => LoadAndPreprocess(picture));
         }
         tally.Report(output, topMessages: 30);
         tally.AssertComplete(variants, limit);
