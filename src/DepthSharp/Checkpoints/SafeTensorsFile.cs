@@ -1,5 +1,7 @@
-using System.IO.MemoryMappedFiles;
+using System.Buffers;
+using System.Runtime.InteropServices;
 using System.Text.Json;
+using Microsoft.Win32.SafeHandles;
 using DepthSharp.Tensors;
 
 namespace DepthSharp.Checkpoints;
@@ -16,59 +18,73 @@ public sealed record TensorEntry(string Name, StoredDType DType, int[] Shape, lo
 public sealed record TensorToWrite(string Name, StoredDType DType, int[] Shape, Func<ReadOnlyMemory<byte>> Bytes);
 
 /// <summary>
-/// A memory-mapped .safetensors file: an 8-byte little-endian header length, a JSON header, then raw data.
-/// The header is checked whole on open (dtypes, shapes, offsets inside the file, no overlaps), so a lying file is
-/// refused before any tensor is read.
+/// A .safetensors file: an 8-byte little-endian header length, a JSON header, then raw data. The header is checked whole
+/// on open (dtypes, shapes, offsets inside the file, no overlaps), so a lying file is refused before any tensor is read.
+/// Tensors are read with positioned reads into their own buffers, not through a mapping of the file: mapped pages stay
+/// charged to the process while it is mapped, which doubled a float32 model's resident memory as it loaded (the mapping
+/// beside the packed weights), and a file truncated behind the reader's back would fault instead of failing cleanly.
 /// </summary>
 public sealed class SafeTensorsFile : IDisposable
 {
     private const long MaxHeaderBytes = 100L << 20;
-    private readonly MemoryMappedFile? _map;
-    private readonly MemoryMappedViewAccessor? _view;
+    private readonly SafeFileHandle _file;
     private readonly long _dataStart;
 
     public string Path { get; }
     public IReadOnlyDictionary<string, TensorEntry> Entries { get; }
     public IReadOnlyDictionary<string, string> Metadata { get; }
 
-    private SafeTensorsFile(string path, MemoryMappedFile? map, MemoryMappedViewAccessor? view, long dataStart,
-        Dictionary<string, TensorEntry> entries, Dictionary<string, string> metadata)
+    private SafeTensorsFile(string path, SafeFileHandle file, long dataStart, Dictionary<string, TensorEntry> entries, Dictionary<string, string> metadata)
     {
-        Path = path; _map = map; _view = view; _dataStart = dataStart; Entries = entries; Metadata = metadata;
+        Path = path; _file = file; _dataStart = dataStart; Entries = entries; Metadata = metadata;
     }
 
     public static SafeTensorsFile Open(string path)
     {
         if (!File.Exists(path)) throw new CheckpointException(path, "file not found");
-        long fileLength;
-        // The stream's length, not FileInfo's: a Hub cache snapshot holds symlinks, and FileInfo measures the link.
-        try { using var probe = File.OpenRead(path); fileLength = probe.Length; }
+        SafeFileHandle file;
+        // The handle's length, not FileInfo's: a Hub cache snapshot holds symlinks, and FileInfo measures the link.
+        try { file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.RandomAccess); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         { throw new CheckpointException(path, $"cannot read: {e.Message}"); }
-        if (fileLength < 8) throw new CheckpointException(path, $"truncated: {fileLength} bytes, shorter than the 8-byte header length");
-
-        byte[] header;
-        using (var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read))
+        try
         {
+            long fileLength = RandomAccess.GetLength(file);
+            if (fileLength < 8) throw new CheckpointException(path, $"truncated: {fileLength} bytes, shorter than the 8-byte header length");
             Span<byte> lenBytes = stackalloc byte[8];
-            fs.ReadExactly(lenBytes);
+            ReadExactly(file, path, lenBytes, 0, "the header length");
             ulong headerLen = BitConverter.ToUInt64(lenBytes);
             if (headerLen > (ulong)(fileLength - 8))
                 throw new CheckpointException(path, $"truncated: header says {headerLen} bytes of JSON but only {fileLength - 8} follow");
             if (headerLen > MaxHeaderBytes)
                 throw new CheckpointException(path, $"header of {headerLen} bytes is larger than the {MaxHeaderBytes} allowed");
-            header = new byte[headerLen];
-            fs.ReadExactly(header);
+            var header = new byte[headerLen];
+            ReadExactly(file, path, header, 8, "the header");
+            long dataStart = 8 + header.LongLength;
+            var (entries, metadata) = ParseHeader(path, header, fileLength - dataStart);
+            return new SafeTensorsFile(path, file, dataStart, entries, metadata);
         }
-        long dataStart = 8 + header.LongLength;
-        long dataLength = fileLength - dataStart;
-        var (entries, metadata) = ParseHeader(path, header, dataLength);
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
 
-        if (dataLength == 0)
-            return new SafeTensorsFile(path, null, null, dataStart, entries, metadata);
-        var map = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
-        var view = map.CreateViewAccessor(0, fileLength, MemoryMappedFileAccess.Read);
-        return new SafeTensorsFile(path, map, view, dataStart, entries, metadata);
+    /// <summary>Fills <paramref name="buffer"/> from <paramref name="offset"/>; a file shorter than its header said (changed since it was opened) or unreadable is a CheckpointException.</summary>
+    private static void ReadExactly(SafeFileHandle file, string path, Span<byte> buffer, long offset, string what)
+    {
+        try
+        {
+            while (buffer.Length > 0)
+            {
+                int n = RandomAccess.Read(file, buffer, offset);
+                if (n == 0) throw new CheckpointException(path, $"truncated while reading {what}: the file ends at byte {offset} (was it changed after it was opened?)");
+                buffer = buffer[n..];
+                offset += n;
+            }
+        }
+        catch (IOException e) { throw new CheckpointException(path, $"cannot read {what}: {e.Message}"); }
     }
 
     private static (Dictionary<string, TensorEntry>, Dictionary<string, string>) ParseHeader(string path, byte[] header, long dataLength)
@@ -210,7 +226,7 @@ public sealed class SafeTensorsFile : IDisposable
     }
 
     /// <summary>Reads an F16 or BF16 tensor as stored, without widening.</summary>
-    public unsafe HalfTensor ReadHalf(string name)
+    public HalfTensor ReadHalf(string name)
     {
         if (!Entries.TryGetValue(name, out var e)) throw new CheckpointException(Path, $"no tensor '{name}'");
         var kind = e.DType switch
@@ -220,47 +236,66 @@ public sealed class SafeTensorsFile : IDisposable
             _ => throw new CheckpointException(Path, $"tensor '{name}' is {e.DType}, not a 16-bit float"),
         };
         var bits = GC.AllocateUninitializedArray<ushort>(checked((int)e.ElementCount));
-        byte* basePtr = null;
-        _view!.SafeMemoryMappedViewHandle.AcquirePointer(ref basePtr);
-        try
-        {
-            new ReadOnlySpan<ushort>(basePtr + _view.PointerOffset + _dataStart + e.Begin, bits.Length).CopyTo(bits);
-        }
-        finally { _view.SafeMemoryMappedViewHandle.ReleasePointer(); }
+        ReadBytes(e, 0, MemoryMarshal.AsBytes(bits.AsSpan()));
         return new HalfTensor(bits, kind, e.Shape);
     }
 
-    private unsafe void ReadInto(TensorEntry e, float[] dst)
+    /// <summary>Bytes of a tensor's data from <paramref name="skip"/> on, in reads of at most 1 GiB (one call's limit is 2 GiB).</summary>
+    private void ReadBytes(TensorEntry e, long skip, Span<byte> dst)
     {
-        byte* basePtr = null;
-        _view!.SafeMemoryMappedViewHandle.AcquirePointer(ref basePtr);
+        for (long done = 0; done < dst.Length;)
+        {
+            int n = (int)Math.Min(dst.Length - done, 1L << 30);
+            ReadExactly(_file, Path, dst.Slice((int)done, n), _dataStart + e.Begin + skip + done, $"tensor '{e.Name}'");
+            done += n;
+        }
+    }
+
+    private void ReadInto(TensorEntry e, float[] dst)
+    {
+        if (e.DType == StoredDType.F32)
+        {
+            // Straight into the tensor's buffer: nothing of the file stays with the process.
+            ReadBytes(e, 0, MemoryMarshal.AsBytes(dst.AsSpan()));
+            return;
+        }
+        // Other types go through a staging buffer a few hundred kilobytes long, converted as they come.
+        int size = ElementSize(e.DType), perChunk = (256 << 10) / size;
+        byte[] stage = ArrayPool<byte>.Shared.Rent(perChunk * size);
         try
         {
-            byte* src = basePtr + _view.PointerOffset + _dataStart + e.Begin;
-            switch (e.DType)
+            for (int at = 0; at < dst.Length; at += perChunk)
             {
-                case StoredDType.F32:
-                    new ReadOnlySpan<float>(src, dst.Length).CopyTo(dst);
-                    break;
-                case StoredDType.F16:
-                    System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(src, dst.Length), dst);
-                    break;
-                case StoredDType.BF16:
-                    fixed (float* d = dst) HalfConvert.Widen((ushort*)src, HalfKind.BF16, d, dst.Length);
-                    break;
-                // Integer and double tensors (labels, counters, reference outputs) are widened or narrowed to float.
-                case StoredDType.F64: Widen(new ReadOnlySpan<double>(src, dst.Length), dst, v => (float)v); break;
-                case StoredDType.I64: Widen(new ReadOnlySpan<long>(src, dst.Length), dst, v => v); break;
-                case StoredDType.U64: Widen(new ReadOnlySpan<ulong>(src, dst.Length), dst, v => v); break;
-                case StoredDType.I32: Widen(new ReadOnlySpan<int>(src, dst.Length), dst, v => v); break;
-                case StoredDType.U32: Widen(new ReadOnlySpan<uint>(src, dst.Length), dst, v => v); break;
-                case StoredDType.I16: Widen(new ReadOnlySpan<short>(src, dst.Length), dst, v => v); break;
-                case StoredDType.U16: Widen(new ReadOnlySpan<ushort>(src, dst.Length), dst, v => v); break;
-                case StoredDType.I8: Widen(new ReadOnlySpan<sbyte>(src, dst.Length), dst, v => v); break;
-                case StoredDType.U8: case StoredDType.Bool: Widen(new ReadOnlySpan<byte>(src, dst.Length), dst, v => v); break;
+                int count = Math.Min(perChunk, dst.Length - at);
+                var src = stage.AsSpan(0, count * size);
+                ReadBytes(e, (long)at * size, src);
+                Convert(e.DType, src, dst.AsSpan(at, count));
             }
         }
-        finally { _view.SafeMemoryMappedViewHandle.ReleasePointer(); }
+        finally { ArrayPool<byte>.Shared.Return(stage); }
+    }
+
+    private static void Convert(StoredDType dtype, ReadOnlySpan<byte> src, Span<float> dst)
+    {
+        switch (dtype)
+        {
+            case StoredDType.F16:
+                System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<byte, Half>(src), dst);
+                break;
+            case StoredDType.BF16:
+                HalfConvert.Widen(MemoryMarshal.Cast<byte, ushort>(src), HalfKind.BF16, dst);
+                break;
+            // Integer and double tensors (labels, counters, reference outputs) are widened or narrowed to float.
+            case StoredDType.F64: Widen(MemoryMarshal.Cast<byte, double>(src), dst, v => (float)v); break;
+            case StoredDType.I64: Widen(MemoryMarshal.Cast<byte, long>(src), dst, v => v); break;
+            case StoredDType.U64: Widen(MemoryMarshal.Cast<byte, ulong>(src), dst, v => v); break;
+            case StoredDType.I32: Widen(MemoryMarshal.Cast<byte, int>(src), dst, v => v); break;
+            case StoredDType.U32: Widen(MemoryMarshal.Cast<byte, uint>(src), dst, v => v); break;
+            case StoredDType.I16: Widen(MemoryMarshal.Cast<byte, short>(src), dst, v => v); break;
+            case StoredDType.U16: Widen(MemoryMarshal.Cast<byte, ushort>(src), dst, v => v); break;
+            case StoredDType.I8: Widen(MemoryMarshal.Cast<byte, sbyte>(src), dst, v => v); break;
+            default: Widen(src, dst, v => v); break; // U8 and Bool
+        }
     }
 
     private static void Widen<T>(ReadOnlySpan<T> src, Span<float> dst, Func<T, float> convert)
@@ -321,9 +356,5 @@ public sealed class SafeTensorsFile : IDisposable
         });
     }
 
-    public void Dispose()
-    {
-        _view?.Dispose();
-        _map?.Dispose();
-    }
+    public void Dispose() => _file.Dispose();
 }

@@ -290,6 +290,65 @@ public sealed class CheckpointErrorTests : IDisposable
     }
 
     [Fact]
+    public void FileTruncatedAfterItWasOpenedFailsCleanly()
+    {
+        // A mapping of the file would fault (SIGBUS) on the vanished pages; positioned reads see the end and say so.
+        string path = Write("shrinks.safetensors", SafeTensorsWriter.BuildF32(("a", [2], [1, 2]), ("b", [1000], new float[1000])));
+        using var f = SafeTensorsFile.Open(path);
+        using (var s = new FileStream(path, FileMode.Open, FileAccess.Write)) s.SetLength(s.Length - 100);
+        Assert.Equal([1f, 2], f.Read("a").Data);
+        var e = Assert.Throws<CheckpointException>(() => f.Read("b"));
+        Assert.StartsWith($"{path}: truncated while reading tensor 'b'", e.Message);
+    }
+
+    [Fact]
+    public void EmptyTensorsReadInEveryForm()
+    {
+        string header = """{"h":{"dtype":"F16","shape":[0,4],"data_offsets":[0,0]},"f":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}}""";
+        using var f = SafeTensorsFile.Open(Write("empty.safetensors", SafeTensorsWriter.Build(header, [])));
+        Assert.Empty(f.ReadHalf("h").Bits);
+        Assert.Equal([0, 4], f.Read("h").Shape);
+        Assert.Empty(f.Read("f").Data);
+    }
+
+    [Fact]
+    public void EveryStoredTypeWidensToFloat()
+    {
+        var data = new List<byte>();
+        void Add(string name, string dtype, int count, byte[] bytes, List<string> header)
+        {
+            header.Add($"\"{name}\":{{\"dtype\":\"{dtype}\",\"shape\":[{count}],\"data_offsets\":[{data.Count},{data.Count + bytes.Length}]}}");
+            data.AddRange(bytes);
+        }
+        var entries = new List<string>();
+        Add("f64", "F64", 2, [.. BitConverter.GetBytes(0.5), .. BitConverter.GetBytes(-3.0)], entries);
+        Add("i64", "I64", 1, BitConverter.GetBytes(-7L), entries);
+        Add("u16", "U16", 1, BitConverter.GetBytes((ushort)65535), entries);
+        Add("i8", "I8", 2, [0xFF, 0x05], entries);
+        Add("b", "BOOL", 2, [1, 0], entries);
+        Add("bf", "BF16", 1, BitConverter.GetBytes((ushort)(BitConverter.SingleToUInt32Bits(-1.5f) >> 16)), entries);
+        using var f = SafeTensorsFile.Open(Write("types.safetensors", SafeTensorsWriter.Build("{" + string.Join(",", entries) + "}", data.ToArray())));
+        Assert.Equal([0.5f, -3f], f.Read("f64").Data);
+        Assert.Equal([-7f], f.Read("i64").Data);
+        Assert.Equal([65535f], f.Read("u16").Data);
+        Assert.Equal([-1f, 5f], f.Read("i8").Data);
+        Assert.Equal([1f, 0f], f.Read("b").Data);
+        Assert.Equal([-1.5f], f.Read("bf").Data);
+    }
+
+    [Fact]
+    public void LargeHalfTensorsWidenAcrossReadChunks()
+    {
+        // More values than one staging read holds, so the chunk boundaries are crossed.
+        var values = Enumerable.Range(0, 300_000).Select(i => (Half)(i % 2048 - 1024)).ToArray();
+        var bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()).ToArray();
+        using var f = SafeTensorsFile.Open(Write("big16.safetensors",
+            SafeTensorsWriter.Build("{\"h\":{\"dtype\":\"F16\",\"shape\":[" + values.Length + "],\"data_offsets\":[0," + bytes.Length + "]}}", bytes)));
+        var read = f.Read("h").Data;
+        for (int i = 0; i < values.Length; i++) Assert.Equal((float)values[i], read[i]);
+    }
+
+    [Fact]
     public void ReadTensorValuesRoundTrip()
     {
         string path = Write("rt.safetensors", SafeTensorsWriter.BuildF32(("t", [2, 2], [1, 2, 3, 4])));
