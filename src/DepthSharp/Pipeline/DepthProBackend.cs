@@ -14,31 +14,41 @@ public sealed class DepthProBackend : IDepthBackend
     private readonly DepthProImageProcessor _processor;
     private readonly DepthEstimatorOptions _options;
 
-    private DepthProBackend(DepthProForDepthEstimation model, DepthProImageProcessor processor, DepthEstimatorOptions options)
+    private readonly DepthProConfig _config;
+    private readonly string _configPath;
+
+    private DepthProBackend(DepthProForDepthEstimation model, DepthProImageProcessor processor, DepthEstimatorOptions options, DepthProConfig config, string configPath)
     {
-        _model = model; _processor = processor; _options = options;
+        _model = model; _processor = processor; _options = options; _config = config; _configPath = configPath;
     }
+
+    /// <summary>The processor's size (or, without resizing, the picture's) against the config's patch scales: a ConfigException, not a failure inside the model.</summary>
+    private Tensor Checked(Tensor pixelValues) =>
+        DepthProPatchEncoder.InputProblem(_config, pixelValues.Dim(2), pixelValues.Dim(3)) is string problem
+            ? throw new ConfigException(_configPath, $"{problem} (the input's size comes from preprocessor_config.json)")
+            : pixelValues;
 
     public static IDepthBackend Create(string modelDir, IWeightSource weights, DepthEstimatorOptions options, out string[] ignoredUnusedPrefixes)
     {
-        var config = ConfigLoader.LoadDepthPro(Path.Combine(modelDir, "config.json"));
+        string configPath = Path.Combine(modelDir, "config.json");
+        var config = ConfigLoader.LoadDepthPro(configPath);
         // A folder without a processor config gets the reference processor's defaults (1536², mean/std 0.5).
         var processor = IImageProcessor.LoadFromFolder(modelDir, () => new DepthProImageProcessor(new ImageProcessorConfig()), "DepthPro models");
         ignoredUnusedPrefixes = DepthProForDepthEstimation.IgnoredUnusedPrefixes;
-        return new DepthProBackend(new DepthProForDepthEstimation(new Weights(weights), config, options.UseFovModel), processor, options);
+        return new DepthProBackend(new DepthProForDepthEstimation(new Weights(weights), config, options.UseFovModel), processor, options, config, configPath);
     }
 
     public string ModelType => "depth_pro";
     public int ForwardSteps => _model.ForwardSteps;
 
     public Tensor Forward(Tensor pixelValues, IProgress<ModelProgress>? progress, CancellationToken cancel) =>
-        _model.Forward(pixelValues, progress, cancel).PredictedDepth;
+        _model.Forward(Checked(pixelValues), progress, cancel).PredictedDepth;
 
     public Tensor Preprocess(IReadOnlyList<RgbImage> images) => _processor.Preprocess(images);
 
     public IReadOnlyList<DepthResult> Estimate(IReadOnlyList<LoadedImage> images, IProgress<ModelProgress>? progress, CancellationToken cancel)
     {
-        var pixelValues = _processor.Preprocess(images.Select(i => i.Image).ToList());
+        var pixelValues = Checked(_processor.Preprocess(images.Select(i => i.Image).ToList()));
         var output = _model.Forward(pixelValues, progress, cancel);
         // The user's focal length first, then EXIF's (unless switched off), else the FOV head's estimate.
         var exifFocal = images.Select(i => _options.FocalLengthPixels ?? (_options.PreferExifFocalLength ? i.ExifFocalLengthPixels : null)).ToList();

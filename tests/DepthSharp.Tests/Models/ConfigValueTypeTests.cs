@@ -102,6 +102,27 @@ public sealed class ConfigValueTypeTests : IDisposable
     }
 
     [Fact]
+    public void DepthProRatiosAboveOneAreRefused()
+    {
+        // 2147483648 once overflowed the scaled image's size inside the model.
+        string path = Edited("depth_pro_tiny", "config.json", "\"scaled_images_ratios\": [\n    0.25,\n    0.5,\n    1.0\n  ]", "\"scaled_images_ratios\": [0.25, 0.5, 2147483648]");
+        var e = Assert.Throws<ConfigException>(() => ConfigLoader.LoadDepthPro(path));
+        Assert.StartsWith($"{path}: scaled_images_ratios: must be in (0, 1]", e.Message);
+    }
+
+    [Fact]
+    public void DepthProInputTooSmallForItsPatchesIsAConfigError()
+    {
+        // patch_size 65 still fits the weights, but the processor's 256² input scaled by 0.25 is 64 pixels: no patch.
+        string src = Fixtures.Path("models", "depth_pro_tiny");
+        foreach (string f in new[] { "model.safetensors", "preprocessor_config.json" }) File.Copy(Path.Combine(src, f), Path.Combine(_dir, f));
+        string path = Edited("depth_pro_tiny", "config.json", "\n  \"patch_size\": 64,", "\n  \"patch_size\": 65,");
+        var estimator = DepthEstimator.Load(_dir);
+        var e = Assert.Throws<ConfigException>(() => estimator.Estimate(ImageFile.Load(Path.Combine(src, "image0.png"))));
+        Assert.StartsWith($"{path}: an input of 256x256 is too small to be scaled with scaled_images_ratios=[0.25, 0.5, 1] when patch_size=65", e.Message);
+    }
+
+    [Fact]
     public void ModelFolderWithANullConfigValueIsRefusedBeforeAnyWeightIsRead()
     {
         string src = Fixtures.Path("models", "dpt_tiny");
