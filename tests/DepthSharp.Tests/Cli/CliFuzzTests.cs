@@ -5,9 +5,9 @@ using Xunit.Abstractions;
 namespace DepthSharp.Tests.Cli;
 
 /// <summary>
-/// `depthsharp inspect` and `estimate` as processes on fixture model folders with one file mutated (config.json,
-/// preprocessor_config.json or the weights, including non-finite values): each run ends with exit code 0 and its
-/// output, or 1 with one "error:" line and nothing written; never a stack trace.
+/// `depthsharp inspect` and `estimate` as processes on fixture model folders with one file mutated in turn: config.json,
+/// preprocessor_config.json, the weights file, or the weights' values (made non-finite). Each run ends with exit code 0
+/// and its output, or 1 with one "error:" line and nothing written; never a stack trace.
 /// </summary>
 public sealed class CliFuzzTests(ITestOutputHelper output) : IDisposable
 {
@@ -38,7 +38,7 @@ public sealed class CliFuzzTests(ITestOutputHelper output) : IDisposable
             foreach (string f in new[] { "config.json", "preprocessor_config.json", "model.safetensors" })
                 File.Copy(Path.Combine(src, f), Path.Combine(folder, f));
             string how;
-            switch (v % 3)
+            switch (v % 4)
             {
                 case 0:
                     File.WriteAllText(Path.Combine(folder, "config.json"), configs.Mutate(File.ReadAllText(Path.Combine(src, "config.json")), rng, out how));
@@ -49,9 +49,14 @@ public sealed class CliFuzzTests(ITestOutputHelper output) : IDisposable
                         processors.Mutate(File.ReadAllText(Path.Combine(src, "preprocessor_config.json")), rng, out how));
                     how = "preprocessor_config.json: " + how;
                     break;
-                default:
+                case 2:
                     File.WriteAllBytes(Path.Combine(folder, "model.safetensors"),
                         SafeTensorsMutator.Mutate(File.ReadAllBytes(Path.Combine(src, "model.safetensors")), headers, rng, out how));
+                    how = "model.safetensors: " + how;
+                    break;
+                default:
+                    // Weights that decode to non-finite values: the depth they give once broke the JSON writer.
+                    File.WriteAllBytes(Path.Combine(folder, "model.safetensors"), SafeTensorsMutator.Poison(File.ReadAllBytes(Path.Combine(src, "model.safetensors")), rng, out how));
                     how = "model.safetensors: " + how;
                     break;
             }

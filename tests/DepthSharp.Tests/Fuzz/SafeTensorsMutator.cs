@@ -111,16 +111,24 @@ internal static class SafeTensorsMutator
                 return original[..^n];
             }
             default:
-            {
-                // Values no model can use; the reader passes them on (the model's output check refuses what they cause).
-                byte[] d = (byte[])original.Clone();
-                int dataStart = d.Length - data.Length, n = rng.Next(1, 5);
-                float[] bad = [float.NaN, float.PositiveInfinity, float.NegativeInfinity, float.MaxValue];
-                for (int i = 0; i < n && data.Length >= 4; i++)
-                    BitConverter.TryWriteBytes(d.AsSpan(dataStart + rng.Next(data.Length / 4) * 4, 4), bad[rng.Next(bad.Length)]);
-                how = $"{n} data words set to non-finite floats";
-                return d;
-            }
+                return Poison(original, data.Length, rng, out how);
         }
+    }
+
+    /// <summary>
+    /// A few float32 words of the data set to NaN, ±∞ or the largest float: values no model can use, which the reader passes
+    /// on and the estimator's output check refuses.
+    /// </summary>
+    public static byte[] Poison(byte[] original, Random rng, out string how) => Poison(original, Split(original).Data.Length, rng, out how);
+
+    private static byte[] Poison(byte[] original, int dataLength, Random rng, out string how)
+    {
+        byte[] d = (byte[])original.Clone();
+        int dataStart = d.Length - dataLength, n = rng.Next(1, 5);
+        float[] bad = [float.NaN, float.PositiveInfinity, float.NegativeInfinity, float.MaxValue];
+        for (int i = 0; i < n && dataLength >= 4; i++)
+            BitConverter.TryWriteBytes(d.AsSpan(dataStart + rng.Next(dataLength / 4) * 4, 4), bad[rng.Next(bad.Length)]);
+        how = $"{n} data words set to non-finite floats";
+        return d;
     }
 }
