@@ -5,6 +5,7 @@ using DepthSharp.Models;
 using DepthSharp.Pipeline;
 using DepthSharp.Processing;
 using DepthSharp.Tensors;
+using DepthSharp.Tensors.Kernels;
 using DepthSharp.Tests.Models;
 
 namespace DepthSharp.Tests.Pipeline;
@@ -18,10 +19,11 @@ public class ZoeDepthPipelineTests
             .EnumerateArray().Select(e => ImageFile.Load(Path.Combine(dir, e.GetString()!))).ToList();
 
     /// <summary>The pipeline end to end (picture in, depth at the picture's size out) against post.*, post_flip.* and pipeline.*.</summary>
-    [Theory(Skip = ZoeDepthModelTests.RoundingBound)]
-    [MemberData(nameof(Cases))]
-    public void EstimatorMatchesReference(string name)
+    [Theory]
+    [MemberData(nameof(ZoeDepthModelTests.CasesOnBothKernels), MemberType = typeof(ZoeDepthModelTests))]
+    public void EstimatorMatchesReference(string name, bool referenceKernels)
     {
+        using var kernels = KernelOptions.UseReference(referenceKernels);
         string dir = Fixtures.Path("models", name);
         var images = Images(dir);
         using var expected = SafeTensorsFile.Open(Path.Combine(dir, "expected.safetensors"));
