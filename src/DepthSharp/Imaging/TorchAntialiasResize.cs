@@ -4,7 +4,8 @@ namespace DepthSharp.Imaging;
 
 /// <summary>
 /// torchvision's F.resize of an 8-bit image tensor with antialias=True (bilinear or bicubic), value for value: PyTorch's
-/// CPU kernel for uint8 (the AVX2 one on x86-64, whose integer arithmetic the generic uint8 loop shares). Pillow's
+/// CPU kernel for uint8 (the AVX2 one on x86-64, whose integer arithmetic the generic uint8 loop shares; torchvision
+/// takes it for bicubic on any CPU, for bilinear on AVX2 and AVX-512 ones, and otherwise resizes in float). Pillow's
 /// separable passes and filter bounds (horizontal first, rounded to 8 bits, then vertical), but the normalised double
 /// weights become int16 with a precision chosen per pass so that the largest weight fits 15 bits (about 14, where
 /// Pillow keeps 22), and the filter polynomials are PyTorch's. The coarser weights round about 0.3–0.5% of values one

@@ -14,6 +14,9 @@ public sealed class DPTImageProcessorFast : IImageProcessor
     private readonly DPTImageProcessor _slow;
     private readonly TorchvisionNormalize _normalize;
 
+    /// <param name="config">The preprocessor config (the class's defaults where a field is absent).</param>
+    /// <param name="file">The config's path, for error messages.</param>
+    /// <exception cref="ConfigException">A field has an impossible value, or resample is not bilinear or bicubic.</exception>
     public DPTImageProcessorFast(ImageProcessorConfig config, string? file = null)
     {
         // The slow class validates the fields both share and owns the output-size rule.
@@ -46,6 +49,7 @@ public sealed class DPTImageProcessorFast : IImageProcessor
         return _normalize.RescaleAndNormalize(image);
     }
 
+    /// <inheritdoc/>
     public Tensor Preprocess(IReadOnlyList<RgbImage> images)
     {
         if (images.Count == 0) throw new ArgumentException("no images");
