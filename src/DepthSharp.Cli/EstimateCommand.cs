@@ -39,7 +39,8 @@ internal static class EstimateCommand
         var int8 = new Option<bool>("--int8-weights") { Description = "Quantise the linear layers' weights to 8 bits as they load: less memory, slightly different depth" };
         var batchSize = new Option<int>("--batch-size") { Description = "Run this many pictures as one batch when their model inputs have the same size", DefaultValueFactory = _ => 1 };
         batchSize.Validators.Add(r => { if (r.GetValue(batchSize) < 1) r.AddError("--batch-size must be at least 1"); });
-        var command = new Command("estimate", "Estimate depth for each picture (PNG or JPEG)") { images, model, output, threads, noFov, noExif, noOrient, formats, colormap, flip, batchSize, skipExisting, focalLength, plyScale, int8 };
+        var processor = ProcessorOption.Create();
+        var command = new Command("estimate", "Estimate depth for each picture (PNG or JPEG)") { images, model, output, threads, noFov, noExif, noOrient, formats, colormap, flip, batchSize, skipExisting, focalLength, plyScale, int8, processor };
         command.SetAction((parse, cancel) => CliErrors.Run(async () =>
         {
             if (parse.GetValue(threads) is int t) KernelOptions.Threads = t;
@@ -52,6 +53,7 @@ internal static class EstimateCommand
                 FlipAverage = parse.GetValue(flip),
                 FocalLengthPixels = parse.GetValue(focalLength),
                 Int8Weights = parse.GetValue(int8),
+                ImageProcessor = parse.GetValue(processor),
             };
             var log = Console.Error;
             await log.WriteLineAsync($"loading {parse.GetValue(model)}");

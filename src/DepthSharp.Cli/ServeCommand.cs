@@ -16,15 +16,16 @@ internal static class ServeCommand
         var concurrent = new Option<int>("--max-concurrent") { Description = "Forward passes at once", DefaultValueFactory = _ => 1 };
         var queue = new Option<int>("--max-queue") { Description = "Requests that may wait; more get 503", DefaultValueFactory = _ => 8 };
         var int8 = new Option<bool>("--int8-weights") { Description = "Quantise the linear layers' weights to 8 bits as they load: less memory, slightly different depth" };
+        var processor = ProcessorOption.Create();
         concurrent.Validators.Add(r => { if (r.GetValue(concurrent) < 1) r.AddError("--max-concurrent must be at least 1"); });
         queue.Validators.Add(r => { if (r.GetValue(queue) < 0) r.AddError("--max-queue must not be negative"); });
-        var command = new Command("serve", "Serve the HTTP API (/api/health, /api/model, POST /api/depth) for one model") { model, urls, threads, concurrent, queue, int8 };
+        var command = new Command("serve", "Serve the HTTP API (/api/health, /api/model, POST /api/depth) for one model") { model, urls, threads, concurrent, queue, int8, processor };
         command.SetAction((parse, cancel) => CliErrors.Run(async () =>
         {
             if (parse.GetValue(threads) is int t) KernelOptions.Threads = t;
             string dir = parse.GetValue(model)!;
             var estimator = DepthEstimator.Load(await HubCommands.ResolveAsync(dir, cancel),
-                new DepthEstimatorOptions { Int8Weights = parse.GetValue(int8) });
+                new DepthEstimatorOptions { Int8Weights = parse.GetValue(int8), ImageProcessor = parse.GetValue(processor) });
             var options = new ServeOptions { MaxConcurrent = parse.GetValue(concurrent), MaxQueue = parse.GetValue(queue) };
             await using var app = DepthServer.Build(estimator, Path.GetFileName(Path.TrimEndingDirectorySeparator(dir)), options, parse.GetValue(urls)!);
             await app.StartAsync(cancel);

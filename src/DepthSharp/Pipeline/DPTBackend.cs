@@ -8,16 +8,16 @@ using DepthSharp.Tensors;
 namespace DepthSharp.Pipeline;
 
 /// <summary>
-/// DPT and Depth Anything: DPTImageProcessor in, depth resized bicubically to each picture out. Relative models give
-/// inverse depth (larger is nearer); Depth Anything's metric models give metres.
+/// DPT and Depth Anything: DPTImageProcessor (or its fast flavour) in, depth resized bicubically to each picture out.
+/// Relative models give inverse depth (larger is nearer); Depth Anything's metric models give metres.
 /// </summary>
 public sealed class DPTBackend : IDepthBackend
 {
     private readonly Func<Tensor, IProgress<ModelProgress>?, CancellationToken, Tensor> _forward;
-    private readonly DPTImageProcessor _processor;
+    private readonly IImageProcessor _processor;
 
     private DPTBackend(string modelType, int forwardSteps, bool isMetric, Func<Tensor, IProgress<ModelProgress>?, CancellationToken, Tensor> forward,
-        DPTImageProcessor processor)
+        IImageProcessor processor)
     {
         ModelType = modelType;
         ForwardSteps = forwardSteps;
@@ -29,7 +29,7 @@ public sealed class DPTBackend : IDepthBackend
     public static IDepthBackend CreateDepthAnything(string modelDir, IWeightSource weights, DepthEstimatorOptions options, out string[] ignoredUnusedPrefixes)
     {
         var config = ConfigLoader.LoadDepthAnything(Path.Combine(modelDir, "config.json"));
-        var processor = LoadProcessor(modelDir);
+        var processor = LoadProcessor(modelDir, options.ImageProcessor);
         var model = new DepthAnythingForDepthEstimation(new Weights(weights), config);
         ignoredUnusedPrefixes = [];
         return new DPTBackend("depth_anything", model.ForwardSteps, config.IsMetric, model.Forward, processor);
@@ -38,15 +38,16 @@ public sealed class DPTBackend : IDepthBackend
     public static IDepthBackend CreateDpt(string modelDir, IWeightSource weights, DepthEstimatorOptions options, out string[] ignoredUnusedPrefixes)
     {
         var config = ConfigLoader.LoadDpt(Path.Combine(modelDir, "config.json"));
-        var processor = LoadProcessor(modelDir);
+        var processor = LoadProcessor(modelDir, options.ImageProcessor);
         var model = new DPTForDepthEstimation(new Weights(weights), config);
         ignoredUnusedPrefixes = [];
         return new DPTBackend("dpt", model.ForwardSteps, isMetric: false, model.Forward, processor);
     }
 
-    /// <summary>The folder's processor; without preprocessor_config.json, the reference class's defaults (384², mean/std 0.5).</summary>
-    private static DPTImageProcessor LoadProcessor(string modelDir) =>
-        IImageProcessor.LoadFromFolder(modelDir, () => new DPTImageProcessor(new ImageProcessorConfig()), "DPT and Depth Anything models");
+    /// <summary>The folder's processor, slow or fast; without preprocessor_config.json, the reference class's defaults (384², mean/std 0.5).</summary>
+    private static IImageProcessor LoadProcessor(string modelDir, ImageProcessorKind kind) =>
+        IImageProcessor.LoadFromFolder(modelDir, () => new DPTImageProcessor(new ImageProcessorConfig()),
+            () => new DPTImageProcessorFast(new ImageProcessorConfig()), "DPT and Depth Anything models", kind);
 
     public string ModelType { get; }
     public int ForwardSteps { get; }

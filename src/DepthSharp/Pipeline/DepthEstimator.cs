@@ -2,6 +2,7 @@ using DepthSharp.Checkpoints;
 using DepthSharp.Imaging;
 using DepthSharp.Models;
 using DepthSharp.Models.Configs;
+using DepthSharp.Processing;
 using DepthSharp.Tensors;
 
 namespace DepthSharp.Pipeline;
@@ -45,6 +46,12 @@ public sealed record DepthEstimatorOptions
     /// a quarter of their float32 memory, computed in float32; the depth moves by the weights' rounding (see BENCHMARKS.md).
     /// </summary>
     public bool Int8Weights { get; init; }
+
+    /// <summary>
+    /// The image processor: the class preprocessor_config.json names (<see cref="ImageProcessorKind.Auto"/>), or
+    /// transformers' slow or fast one forced; for DPT and Depth Anything their pixel values differ (see <see cref="DPTImageProcessorFast"/>).
+    /// </summary>
+    public ImageProcessorKind ImageProcessor { get; init; }
 }
 
 /// <summary>

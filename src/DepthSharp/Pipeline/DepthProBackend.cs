@@ -23,7 +23,7 @@ public sealed class DepthProBackend : IDepthBackend
     {
         var config = ConfigLoader.LoadDepthPro(Path.Combine(modelDir, "config.json"));
         // A folder without a processor config gets the reference processor's defaults (1536², mean/std 0.5).
-        var processor = IImageProcessor.LoadFromFolder(modelDir, () => new DepthProImageProcessor(new ImageProcessorConfig()), "DepthPro models");
+        var processor = IImageProcessor.LoadFromFolder(modelDir, () => new DepthProImageProcessor(new ImageProcessorConfig()), "DepthPro models", options.ImageProcessor);
         ignoredUnusedPrefixes = DepthProForDepthEstimation.IgnoredUnusedPrefixes;
         return new DepthProBackend(new DepthProForDepthEstimation(new Weights(weights), config, options.UseFovModel), processor, options);
     }

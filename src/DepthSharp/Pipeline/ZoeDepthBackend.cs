@@ -23,7 +23,7 @@ public sealed class ZoeDepthBackend : IDepthBackend
     {
         var config = ConfigLoader.LoadZoeDepth(Path.Combine(modelDir, "config.json"));
         // A folder without a processor config gets the reference processor's defaults (384x512, padding, multiples of 32).
-        var processor = IImageProcessor.LoadFromFolder(modelDir, () => new ZoeDepthImageProcessor(new ImageProcessorConfig()), "ZoeDepth models");
+        var processor = IImageProcessor.LoadFromFolder(modelDir, () => new ZoeDepthImageProcessor(new ImageProcessorConfig()), "ZoeDepth models", options.ImageProcessor);
         // Every tensor of a ZoeDepth checkpoint is a parameter the model uses (its index buffers are not saved).
         ignoredUnusedPrefixes = [];
         return new ZoeDepthBackend(new ZoeDepthForDepthEstimation(new Weights(weights), config), processor, options);

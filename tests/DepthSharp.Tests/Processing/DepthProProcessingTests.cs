@@ -42,7 +42,8 @@ public class DepthProProcessingTests
         }
     }
 
-    private static Tensor EveryNth(Tensor x, int n)
+    /// <summary>x[:, ::n, ::n], as the fixtures store 1536² outputs.</summary>
+    internal static Tensor EveryNth(Tensor x, int n)
     {
         int c = x.Dim(0), h = (x.Dim(1) + n - 1) / n, w = (x.Dim(2) + n - 1) / n;
         var y = Tensor.Empty(c, h, w);
