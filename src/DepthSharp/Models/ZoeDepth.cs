@@ -1,6 +1,7 @@
 using DepthSharp.Checkpoints;
 using DepthSharp.Models.Configs;
 using DepthSharp.Tensors;
+using DepthSharp.Tensors.Kernels.Bins;
 
 namespace DepthSharp.Models;
 
@@ -221,7 +222,7 @@ public sealed class ZoeDepthSeedBinRegressor
     public Tensor Forward(Tensor x)
     {
         var y = Conv2.Forward(Ops.ReluInPlace(Conv1.Forward(x)));
-        if (!_normed) return Ops.Softplus(y);
+        if (!_normed) return BinOps.Softplus(y);
         // Positive widths, normalised to span [min, max], summed into edges; centres are the midpoints.
         y = Ops.ReluInPlace(y);
         int batch = y.Dim(0), plane = y.Dim(2) * y.Dim(3);
@@ -280,10 +281,10 @@ public sealed class ZoeDepthAttractorLayer
         int height = x.Dim(2), width = x.Dim(3);
         x = Ops.Add(x, Ops.Interpolate(previousEmbedding, height, width, InterpolationMode.Bilinear, alignCorners: true));
         var a = Conv2.Forward(Ops.ReluInPlace(Conv1.Forward(x)));
-        a = Normed ? Ops.ReluInPlace(a) : Ops.Softplus(a);
+        a = Normed ? Ops.ReluInPlace(a) : BinOps.Softplus(a);
         var centers = Ops.Interpolate(previousBins, height, width, InterpolationMode.Bilinear, alignCorners: true);
         // Δc = Σ d / (1 + α·d²) over the attractors, d = attractor − centre (normed attractors are offset by 1e-3).
-        var next = Ops.AttractorShift(centers, a, _attractors, Normed ? 2 : 1, Normed ? 1e-3f : 0f, Alpha, _c.AttractorKind == "mean");
+        var next = BinOps.AttractorShift(centers, a, _attractors, Normed ? 2 : 1, Normed ? 1e-3f : 0f, Alpha, _c.AttractorKind == "mean");
         centers.Release();
         a.Release();
         return (next, Normed ? ScaleSortClip(next) : next);
@@ -291,7 +292,7 @@ public sealed class ZoeDepthAttractorLayer
 
     /// <summary>Normalised centres to metres, sorted along the bins of each pixel and clipped to [min, max].</summary>
     private Tensor ScaleSortClip(Tensor normalised) =>
-        Ops.SortChannelsClamp(normalised, (float)(_maxDepth - _minDepth), (float)_minDepth, (float)_minDepth, (float)_maxDepth);
+        BinOps.SortChannelsClamp(normalised, (float)(_maxDepth - _minDepth), (float)_minDepth, (float)_minDepth, (float)_maxDepth);
 }
 
 /// <summary>
@@ -317,10 +318,10 @@ public sealed class ZoeDepthConditionalLogBinomialSoftmax
     /// <summary>Bin probabilities [B, K, H, W].</summary>
     public Tensor Forward(Tensor main, Tensor condition)
     {
-        var pt = Ops.Softplus(Mlp2.Forward(Ops.Gelu(Mlp0.Forward(Ops.Concat(1, main, condition)))));
+        var pt = BinOps.Softplus(Mlp2.Forward(Ops.Gelu(Mlp0.Forward(Ops.Concat(1, main, condition)))));
         var logBinom = new float[_bins];
         for (int i = 0; i < _bins; i++) logBinom[i] = LogBinomial(_bins - 1, i);
-        return Ops.LogBinomialSoftmax(pt, logBinom, (float)_c.MinTemp, (float)(_c.MaxTemp - _c.MinTemp));
+        return BinOps.LogBinomialSoftmax(pt, logBinom, (float)_c.MinTemp, (float)(_c.MaxTemp - _c.MinTemp));
     }
 
     /// <summary>log C(n, k) by Stirling, with the reference's 1e-7 offsets, in float32 as it computes it.</summary>

@@ -8,6 +8,65 @@ using System.Runtime.Intrinsics.X86;
 
 namespace DepthSharp.Tensors.Kernels;
 
+internal static partial class Reference
+{
+    /// <summary>y[B,Cout,OH,OW] = conv(x[B,Cin,H,W], w[Cout,Cin,KH,KW]) + bias[Cout], zero padding.</summary>
+    public static void Conv2d(ConvShape s, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y)
+    {
+        int oh = s.OutH, ow = s.OutW;
+        for (int b = 0; b < s.Batch; b++)
+            for (int o = 0; o < s.OutChannels; o++)
+                for (int yy = 0; yy < oh; yy++)
+                    for (int xx = 0; xx < ow; xx++)
+                    {
+                        float sum = bias.IsEmpty ? 0f : bias[o];
+                        for (int c = 0; c < s.InChannels; c++)
+                            for (int ky = 0; ky < s.KernelH; ky++)
+                            {
+                                int iy = yy * s.StrideH - s.PadH + ky;
+                                if ((uint)iy >= (uint)s.InH) continue;
+                                for (int kx = 0; kx < s.KernelW; kx++)
+                                {
+                                    int ix = xx * s.StrideW - s.PadW + kx;
+                                    if ((uint)ix >= (uint)s.InW) continue;
+                                    sum += x[((b * s.InChannels + c) * s.InH + iy) * s.InW + ix]
+                                         * w[((o * s.InChannels + c) * s.KernelH + ky) * s.KernelW + kx];
+                                }
+                            }
+                        y[((b * s.OutChannels + o) * oh + yy) * ow + xx] = sum;
+                    }
+    }
+
+    /// <summary>y[B,Cout,OH,OW] = conv_transpose(x[B,Cin,H,W], w[Cin,Cout,KH,KW]) + bias[Cout].</summary>
+    public static void ConvTranspose2d(ConvShape s, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y)
+    {
+        int oh = s.TransposedOutH, ow = s.TransposedOutW;
+        for (int b = 0; b < s.Batch; b++)
+            for (int o = 0; o < s.OutChannels; o++)
+                y.Slice((b * s.OutChannels + o) * oh * ow, oh * ow).Fill(bias.IsEmpty ? 0f : bias[o]);
+        for (int b = 0; b < s.Batch; b++)
+            for (int c = 0; c < s.InChannels; c++)
+                for (int iy = 0; iy < s.InH; iy++)
+                    for (int ix = 0; ix < s.InW; ix++)
+                    {
+                        float v = x[((b * s.InChannels + c) * s.InH + iy) * s.InW + ix];
+                        for (int o = 0; o < s.OutChannels; o++)
+                            for (int ky = 0; ky < s.KernelH; ky++)
+                            {
+                                int yy = iy * s.StrideH - s.PadH + ky;
+                                if ((uint)yy >= (uint)oh) continue;
+                                for (int kx = 0; kx < s.KernelW; kx++)
+                                {
+                                    int xx = ix * s.StrideW - s.PadW + kx;
+                                    if ((uint)xx >= (uint)ow) continue;
+                                    y[((b * s.OutChannels + o) * oh + yy) * ow + xx] +=
+                                        v * w[((c * s.OutChannels + o) * s.KernelH + ky) * s.KernelW + kx];
+                                }
+                            }
+                    }
+    }
+}
+
 /// <summary>
 /// Implicit im2col for one image: op(B)[p, j] = x[c, oy·sh − ph + ky, ox·sw − pw + kx] with p = (c, ky, kx) and
 /// j = (oy, ox). The GEMM packs it a KC × NC panel at a time, so the full column matrix never exists.
@@ -423,10 +482,5 @@ internal static partial class Fast
                         }
                     }
         }
-    }
-
-    private static void RequireLength(int length, long needed, string name)
-    {
-        if (length < needed) throw new ArgumentException($"needs {needed} values, has {length}", name);
     }
 }

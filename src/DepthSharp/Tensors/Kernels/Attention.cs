@@ -8,6 +8,77 @@ using System.Runtime.Intrinsics.X86;
 
 namespace DepthSharp.Tensors.Kernels;
 
+internal static partial class Reference
+{
+    /// <summary>
+    /// Multi-head scaled dot-product attention, heads interleaved in the last dimension:
+    /// q[B,Nq,H·D], k,v[B,Nk,H·D] → out[B,Nq,H·D], out_h = softmax(q_h k_hᵀ · scale) v_h.
+    /// </summary>
+    public static void Attention(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v,
+        int batch, int nq, int nk, int heads, int headDim, float scale, Span<float> output)
+    {
+        int width = heads * headDim;
+        var scores = new float[nk];
+        for (int b = 0; b < batch; b++)
+            for (int h = 0; h < heads; h++)
+                for (int i = 0; i < nq; i++)
+                {
+                    float max = float.NegativeInfinity;
+                    for (int j = 0; j < nk; j++)
+                    {
+                        float dot = 0;
+                        for (int d = 0; d < headDim; d++)
+                            dot += q[(b * nq + i) * width + h * headDim + d] * k[(b * nk + j) * width + h * headDim + d];
+                        scores[j] = dot * scale;
+                        max = MathF.Max(max, scores[j]);
+                    }
+                    double sum = 0;
+                    for (int j = 0; j < nk; j++) { scores[j] = MathF.Exp(scores[j] - max); sum += scores[j]; }
+                    for (int d = 0; d < headDim; d++)
+                    {
+                        double acc = 0;
+                        for (int j = 0; j < nk; j++) acc += scores[j] * v[(b * nk + j) * width + h * headDim + d];
+                        output[(b * nq + i) * width + h * headDim + d] = (float)(acc / sum);
+                    }
+                }
+    }
+
+    /// <summary>
+    /// <see cref="Attention"/> with an additive bias before the softmax, shared by every batch element:
+    /// out_h = softmax(q_h k_hᵀ · scale + bias_h) v_h, where bias_h[i, j] = table[h·entries + index[j·nq + i]]
+    /// (a relative position table [H, entries] and a key-major [Nk, Nq] index into it).
+    /// </summary>
+    public static void AttentionWithBias(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v,
+        ReadOnlySpan<float> table, int entries, ReadOnlySpan<int> index,
+        int batch, int nq, int nk, int heads, int headDim, float scale, Span<float> output)
+    {
+        int width = heads * headDim;
+        var scores = new float[nk];
+        for (int b = 0; b < batch; b++)
+            for (int h = 0; h < heads; h++)
+                for (int i = 0; i < nq; i++)
+                {
+                    float max = float.NegativeInfinity;
+                    for (int j = 0; j < nk; j++)
+                    {
+                        float dot = 0;
+                        for (int d = 0; d < headDim; d++)
+                            dot += q[(b * nq + i) * width + h * headDim + d] * k[(b * nk + j) * width + h * headDim + d];
+                        scores[j] = dot * scale + table[h * entries + index[j * nq + i]];
+                        max = MathF.Max(max, scores[j]);
+                    }
+                    double sum = 0;
+                    for (int j = 0; j < nk; j++) { scores[j] = MathF.Exp(scores[j] - max); sum += scores[j]; }
+                    for (int d = 0; d < headDim; d++)
+                    {
+                        double acc = 0;
+                        for (int j = 0; j < nk; j++) acc += scores[j] * v[(b * nk + j) * width + h * headDim + d];
+                        output[(b * nq + i) * width + h * headDim + d] = (float)(acc / sum);
+                    }
+                }
+    }
+}
+
 internal static partial class Fast
 {
     /// <summary>Query rows per block: a multiple of the GEMM tile width, and Sᵀ (Nk × 64) stays in L2 for Nk up to ~1000.</summary>

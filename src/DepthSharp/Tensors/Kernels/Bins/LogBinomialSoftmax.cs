@@ -6,6 +6,62 @@ using System.Runtime.Intrinsics;
 
 namespace DepthSharp.Tensors.Kernels;
 
+internal static partial class Reference
+{
+    /// <summary>
+    /// The log-binomial distribution over K bins, per pixel: from pt [B, 4, plane] (softplus outputs
+    /// p₀, p₁, t₀, t₁) the probability p = p₀ / (p₀ + p₁) and temperature t = min + range · t₀ / (t₀ + t₁) (each term
+    /// offset by 1e-4), then y[b, k] = softmax_k((logBinom[k] + k·log p + (K-1-k)·log(1-p)) / t), y [B, K, plane].
+    /// </summary>
+    public static void LogBinomialSoftmax(ReadOnlySpan<float> pt, int batch, int plane, ReadOnlySpan<float> logBinom,
+        float minTemp, float tempRange, Span<float> y)
+    {
+        int k = logBinom.Length;
+        var logP = new float[plane];
+        var log1mP = new float[plane];
+        var temperature = new float[plane];
+        var max = new float[plane];
+        var sum = new float[plane];
+        for (int b = 0; b < batch; b++)
+        {
+            var src = pt.Slice(b * 4 * plane, 4 * plane);
+            for (int p = 0; p < plane; p++)
+                BinParameters(src[p], src[plane + p], src[2 * plane + p], src[3 * plane + p], minTemp, tempRange, out logP[p], out log1mP[p], out temperature[p]);
+            var planes = y.Slice(b * k * plane, k * plane);
+            for (int i = 0; i < k; i++)
+            {
+                var logits = planes.Slice(i * plane, plane);
+                for (int p = 0; p < plane; p++)
+                {
+                    logits[p] = (logBinom[i] + i * logP[p] + (k - 1 - i) * log1mP[p]) / temperature[p];
+                    max[p] = i == 0 ? logits[p] : MathF.Max(max[p], logits[p]);
+                }
+            }
+            Array.Clear(sum);
+            for (int i = 0; i < k; i++)
+                for (int p = 0; p < plane; p++)
+                {
+                    planes[i * plane + p] = MathF.Exp(planes[i * plane + p] - max[p]);
+                    sum[p] += planes[i * plane + p];
+                }
+            for (int i = 0; i < k; i++)
+                for (int p = 0; p < plane; p++) planes[i * plane + p] /= sum[p];
+        }
+    }
+
+    /// <summary>One pixel's log p, log(1 − p) (p clamped to [1e-4, 1]) and temperature from its four softplus outputs.</summary>
+    internal static void BinParameters(float p0, float p1, float t0, float t1, float minTemp, float tempRange,
+        out float logP, out float log1mP, out float temperature)
+    {
+        const float eps = 1e-4f;
+        p0 += eps; p1 += eps; t0 += eps; t1 += eps;
+        float prob = p0 / (p0 + p1);
+        temperature = tempRange * (t0 / (t0 + t1)) + minTemp;
+        logP = MathF.Log(Math.Clamp(prob, eps, 1f));
+        log1mP = MathF.Log(Math.Clamp(1f - prob, eps, 1f));
+    }
+}
+
 internal static partial class Fast
 {
     /// <summary>
@@ -80,85 +136,6 @@ internal static partial class Fast
                             var e = new Span<float>(dst + (long)i * plane, n);
                             System.Numerics.Tensors.TensorPrimitives.Divide(e, new ReadOnlySpan<float>(sum, n), e);
                         }
-                    }
-                });
-            }
-        }
-    }
-
-    /// <summary><see cref="Reference.AttractorShift"/> with the bins of each batch element in parallel, each over whole vectors of pixels.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void AttractorShift(ReadOnlySpan<float> centers, int batch, int bins, int plane, ReadOnlySpan<float> attractors,
-        int count, int stride, float offset, float alpha, bool mean, Span<float> next)
-    {
-        RequireLength(centers.Length, (long)batch * bins * plane, nameof(centers));
-        RequireLength(attractors.Length, (long)batch * count * stride * plane, nameof(attractors));
-        RequireLength(next.Length, (long)batch * bins * plane, nameof(next));
-        unsafe
-        {
-            fixed (float* pc = centers, pa = attractors, pn = next)
-            {
-                nint cA = (nint)pc, aA = (nint)pa, nA = (nint)pn;
-                ParallelChunks((long)batch * bins, Math.Max(1, (1 << 14) / Math.Max(1, (long)plane * count)), [MethodImpl(MethodImplOptions.AggressiveOptimization)] (t0, t1) =>
-                {
-                    for (long t = t0; t < t1; t++)
-                    {
-                        long b = t / bins;
-                        float* c = (float*)cA + t * plane, y = (float*)nA + t * plane;
-                        float* a0 = (float*)aA + b * count * stride * plane;
-                        int p = 0;
-                        if (Vector512.IsHardwareAccelerated)
-                            for (; p + 16 <= plane; p += 16)
-                            {
-                                var cv = Vector512.Load(c + p);
-                                var delta = Vector512<float>.Zero;
-                                for (int i = 0; i < count; i++)
-                                {
-                                    var d = Vector512.Load(a0 + (long)i * stride * plane + p) + Vector512.Create(offset) - cv;
-                                    delta += d / (Vector512<float>.One + Vector512.Create(alpha) * (d * d));
-                                }
-                                if (mean) delta /= Vector512.Create((float)count);
-                                Vector512.Store(cv + delta, y + p);
-                            }
-                        for (; p < plane; p++)
-                        {
-                            float delta = 0f;
-                            for (int i = 0; i < count; i++)
-                            {
-                                float d = a0[(long)i * stride * plane + p] + offset - c[p];
-                                delta += d / (1f + alpha * (d * d));
-                            }
-                            if (mean) delta /= count;
-                            y[p] = c[p] + delta;
-                        }
-                    }
-                });
-            }
-        }
-    }
-
-    /// <summary><see cref="Reference.SortChannelsClamp"/> over parallel chunks of pixels.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void SortChannelsClamp(ReadOnlySpan<float> x, int batch, int channels, int plane, float scale, float shift,
-        float min, float max, Span<float> y)
-    {
-        RequireLength(x.Length, (long)batch * channels * plane, nameof(x));
-        RequireLength(y.Length, (long)batch * channels * plane, nameof(y));
-        unsafe
-        {
-            fixed (float* px = x, py = y)
-            {
-                nint xA = (nint)px, yA = (nint)py;
-                ParallelChunks((long)batch * plane, Math.Max(1, 4096 / channels), [MethodImpl(MethodImplOptions.AggressiveOptimization)] (t0, t1) =>
-                {
-                    var column = new float[channels];
-                    for (long t = t0; t < t1; t++)
-                    {
-                        long b = t / plane, p = t % plane;
-                        float* src = (float*)xA + b * channels * plane + p, dst = (float*)yA + b * channels * plane + p;
-                        for (int k = 0; k < channels; k++) column[k] = scale * src[(long)k * plane] + shift;
-                        Array.Sort(column);
-                        for (int k = 0; k < channels; k++) dst[(long)k * plane] = Math.Clamp(column[k], min, max);
                     }
                 });
             }

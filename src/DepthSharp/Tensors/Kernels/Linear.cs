@@ -1,5 +1,38 @@
 namespace DepthSharp.Tensors.Kernels;
 
+internal static partial class Reference
+{
+    /// <summary>C[m,n] (+)= op(A)[m,k] · op(B)[k,n]. op(A)[i,p] = transA ? a[p*lda+i] : a[i*lda+p]; likewise B.</summary>
+    public static void Gemm(int m, int n, int k, ReadOnlySpan<float> a, int lda, bool transA,
+        ReadOnlySpan<float> b, int ldb, bool transB, Span<float> c, int ldc, bool accumulate)
+    {
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                float sum = 0;
+                for (int p = 0; p < k; p++)
+                {
+                    float av = transA ? a[p * lda + i] : a[i * lda + p];
+                    float bv = transB ? b[j * ldb + p] : b[p * ldb + j];
+                    sum += av * bv;
+                }
+                c[i * ldc + j] = accumulate ? c[i * ldc + j] + sum : sum;
+            }
+    }
+
+    /// <summary>y[rows,outF] = x[rows,inF] · wT[inF,outF] + bias[outF] (bias may be empty).</summary>
+    public static void LinearWeightT(ReadOnlySpan<float> x, int rows, int inF, ReadOnlySpan<float> wT, ReadOnlySpan<float> bias, int outF, Span<float> y)
+    {
+        for (int r = 0; r < rows; r++)
+            for (int o = 0; o < outF; o++)
+            {
+                float sum = bias.IsEmpty ? 0f : bias[o];
+                for (int i = 0; i < inF; i++) sum += x[r * inF + i] * wT[i * outF + o];
+                y[r * outF + o] = sum;
+            }
+    }
+}
+
 internal static partial class Fast
 {
     /// <summary>C[m,n] (+)= op(A)[m,k] · op(B)[k,n]; same contract as <see cref="Reference.Gemm"/>.</summary>

@@ -4,6 +4,46 @@ using System.Runtime.CompilerServices;
 
 namespace DepthSharp.Tensors.Kernels;
 
+internal static partial class Reference
+{
+    /// <summary>y = x with dimensions reordered (output dim i is input dim perm[i]); both contiguous, row-major.</summary>
+    public static void Permute(ReadOnlySpan<float> x, int[] shape, int[] perm, Span<float> y)
+    {
+        int rank = shape.Length;
+        var inStrides = new long[rank];
+        long st = 1;
+        for (int i = rank - 1; i >= 0; i--) { inStrides[i] = st; st *= shape[i]; }
+        var outShape = new int[rank];
+        for (int i = 0; i < rank; i++) outShape[i] = shape[perm[i]];
+        var idx = new int[rank];
+        for (long o = 0; o < y.Length; o++)
+        {
+            long src = 0;
+            for (int i = 0; i < rank; i++) src += idx[i] * inStrides[perm[i]];
+            y[(int)o] = x[(int)src];
+            for (int i = rank - 1; i >= 0; i--)
+            {
+                if (++idx[i] < outShape[i]) break;
+                idx[i] = 0;
+            }
+        }
+    }
+
+    /// <summary>F.unfold, no padding: x[B,C,H,W] → y[B, C·k·k, L]; row (c, ky, kx), column = block index (row-major).</summary>
+    public static void Unfold(ReadOnlySpan<float> x, int batch, int channels, int h, int w, int kernel, int stride, Span<float> y)
+    {
+        int nh = (h - kernel) / stride + 1, nw = (w - kernel) / stride + 1, blocks = nh * nw;
+        for (int b = 0; b < batch; b++)
+            for (int c = 0; c < channels; c++)
+                for (int ky = 0; ky < kernel; ky++)
+                    for (int kx = 0; kx < kernel; kx++)
+                        for (int by = 0; by < nh; by++)
+                            for (int bx = 0; bx < nw; bx++)
+                                y[(((b * channels + c) * kernel + ky) * kernel + kx) * blocks + by * nw + bx] =
+                                    x[((b * channels + c) * h + by * stride + ky) * w + bx * stride + kx];
+    }
+}
+
 /// <summary>Data-movement kernels: the same copies as the reference, split over threads, innermost runs copied as blocks.</summary>
 internal static partial class Fast
 {
