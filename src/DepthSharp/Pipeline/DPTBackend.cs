@@ -32,7 +32,7 @@ public sealed class DPTBackend : IDepthBackend
         var processor = LoadProcessor(modelDir);
         var model = new DepthAnythingForDepthEstimation(new Weights(weights), config);
         ignoredUnusedPrefixes = [];
-        return new DPTBackend("depth_anything", model.ForwardSteps, config.IsMetric, model.Forward, processor);
+        return new DPTBackend("depth_anything", model.ForwardSteps, config.DepthEstimationType == DepthEstimationType.Metric, model.Forward, processor);
     }
 
     public static IDepthBackend CreateDpt(string modelDir, IWeightSource weights, DepthEstimatorOptions options, out string[] ignoredUnusedPrefixes)

@@ -79,13 +79,14 @@ public sealed class DPTFamilyConfigTests : IDisposable
         Assert.Equal([9, 10, 11, 12], da.BackboneModel.OutStageIndices);
         Assert.False(da.BackboneModel.ReshapeHiddenStates);
         Assert.Equal(64, da.FusionHiddenSize);
-        Assert.False(da.IsMetric);
+        Assert.Equal(DepthEstimationType.Relative, da.DepthEstimationType);
         Assert.Equal(1, da.MaxDepthScale);
 
         File.WriteAllText(path, """{"model_type": "dpt"}""");
         var dpt = ConfigLoader.LoadDpt(path);
         Assert.Equal([2, 5, 8, 11], dpt.SelectedLayers);
-        Assert.Equal("project", dpt.ReadoutType);
+        Assert.Equal(ReadoutType.Project, dpt.ReadoutType);
+        Assert.Equal(HiddenAct.Gelu, dpt.HiddenAct);
         Assert.Equal(768, dpt.HiddenSize);
         Assert.Null(dpt.BackboneConfig);
     }

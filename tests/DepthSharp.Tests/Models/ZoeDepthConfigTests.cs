@@ -37,7 +37,7 @@ public sealed class ZoeDepthConfigTests : IDisposable
         Assert.True(nk.BeitBackbone.Extra!.ContainsKey("pool_scales"));
         var n = ConfigLoader.LoadZoeDepth(Fixtures.Path("models", "zoedepth_tiny_n_normed", "config.json"));
         Assert.False(n.HasMultipleHeads);
-        Assert.Equal("normed", n.BinCentersType);
+        Assert.Equal(BinCentersType.Normed, n.BinCentersType);
     }
 
     [Fact]
@@ -52,7 +52,9 @@ public sealed class ZoeDepthConfigTests : IDisposable
         Assert.True(c.BeitBackbone.UseRelativePositionBias);
         Assert.Equal([6, 12, 18, 24], c.BeitBackbone.OutStageIndices);
         Assert.Equal([96, 192, 384, 768], c.NeckHiddenSizes);
-        Assert.Equal("softplus", c.BinCentersType);
+        Assert.Equal(BinCentersType.Softplus, c.BinCentersType);
+        Assert.Equal(AttractorKind.Mean, c.AttractorKind);
+        Assert.Equal(ReadoutType.Project, c.ReadoutType);
         Assert.Equal(64, Assert.Single(c.BinConfigurations).Bins);
         Assert.Null(c.BinConfigurations[0].Name);
     }

@@ -17,7 +17,7 @@ public sealed class DepthAnythingNeck
             new DPTReassembleLayer(w["reassemble_stage"]["layers"][i], c.ReassembleHiddenSize, ch, c.ReassembleFactors[i])).ToArray();
         Convs = c.NeckHiddenSizes.Select((ch, i) => new Conv2d(w["convs"][i], ch, c.FusionHiddenSize, 3, 1, 1, bias: false)).ToArray();
         FusionStage = new DPTFeatureFusionStage(w["fusion_stage"], w.Prefix, Convs.Length, c.FusionHiddenSize,
-            useBatchNorm: false, bias: true, c.HeadInIndex, sizeFromNext: true);
+            new ResidualUnitStyle(BatchNorm: false, Bias: true), c.HeadInIndex, FusionUpsampling.ToNextMap);
     }
 
     /// <summary>Backbone token sequences (released as they are used) → the fused map the head reads.</summary>
@@ -43,6 +43,7 @@ public sealed class DepthAnythingDepthEstimationHead
 {
     private readonly DepthAnythingConfig _c;
     private readonly string _path;
+    private readonly Func<Tensor, Tensor> _activation2;
     public Conv2d Conv1 { get; }
     public Conv2d Conv2 { get; }
     public Conv2d Conv3 { get; }
@@ -51,6 +52,7 @@ public sealed class DepthAnythingDepthEstimationHead
     {
         _c = c;
         _path = w.Prefix;
+        _activation2 = c.DepthEstimationType == DepthEstimationType.Metric ? Ops.SigmoidInPlace : Ops.ReluInPlace;
         int f = c.FusionHiddenSize;
         Conv1 = new Conv2d(w["conv1"], f, f / 2, 3, 1, 1);
         Conv2 = new Conv2d(w["conv2"], f / 2, c.HeadHiddenSize, 3, 1, 1);
@@ -64,7 +66,7 @@ public sealed class DepthAnythingDepthEstimationHead
         x = Lifetimes.Replace(x, Ops.Interpolate(x, gridH * _c.PatchSize, gridW * _c.PatchSize, InterpolationMode.Bilinear, alignCorners: true));
         x = Lifetimes.Replace(x, Conv2.Forward(x));
         x = Lifetimes.Replace(x, Conv3.Forward(x, reluInput: true));
-        x = _c.IsMetric ? Ops.SigmoidInPlace(x) : Ops.ReluInPlace(x);
+        x = _activation2(x);
         if (_c.MaxDepthScale != 1) Ops.ScaleInPlace(x, (float)_c.MaxDepthScale);
         var depth = x.Reshape(x.Dim(0), x.Dim(2), x.Dim(3));
         ActivationTrace.Record(_path, depth);

@@ -14,7 +14,7 @@ public sealed class DPTConfig
     public int NumHiddenLayers { get; set; } = 12;
     public int NumAttentionHeads { get; set; } = 12;
     public int IntermediateSize { get; set; } = 3072;
-    public string HiddenAct { get; set; } = "gelu";
+    public HiddenAct HiddenAct { get; set; } = HiddenAct.Gelu;
     public double HiddenDropoutProb { get; set; }
     public double AttentionProbsDropoutProb { get; set; }
     public double InitializerRange { get; set; } = 0.02;
@@ -25,8 +25,8 @@ public sealed class DPTConfig
     public bool IsHybrid { get; set; }
     public bool QkvBias { get; set; } = true;
     public List<int>? BackboneOutIndices { get; set; } = [2, 5, 8, 11];
-    /// <summary>How the class token joins the patch tokens in the neck: "ignore", "add" or "project".</summary>
-    public string ReadoutType { get; set; } = "project";
+    /// <summary>How the class token joins the patch tokens in the neck.</summary>
+    public ReadoutType ReadoutType { get; set; } = ReadoutType.Project;
     public List<double> ReassembleFactors { get; set; } = [4, 2, 1, 0.5];
     public List<int> NeckHiddenSizes { get; set; } = [96, 192, 384, 768];
     public int FusionHiddenSize { get; set; } = 256;
@@ -55,8 +55,6 @@ public sealed class DPTConfig
         if (IsHybrid) Fail("is_hybrid", "DPT-Hybrid (BiT backbone) is not supported");
         if (Backbone is not null) Fail("backbone", $"named backbones ('{Backbone}') are not supported; give backbone_config");
         if (UseTimmBackbone) Fail("use_timm_backbone", "timm backbones are not supported");
-        if (ReadoutType is not ("ignore" or "add" or "project")) Fail("readout_type", $"must be 'ignore', 'add' or 'project', got '{ReadoutType}'");
-        if (HiddenAct is not ("gelu" or "relu" or "silu" or "swish")) Fail("hidden_act", $"'{HiddenAct}' is not supported (gelu, relu, silu)");
         if (AddProjection && FusionHiddenSize != 256)
             Fail("add_projection", $"the reference's projection is fixed at 256 channels, but fusion_hidden_size is {FusionHiddenSize}");
         if (BackboneConfig is { } backbone)

@@ -4,140 +4,6 @@ using DepthSharp.Tensors;
 
 namespace DepthSharp.Models;
 
-/// <summary>Token sequences to feature maps and back, shared by the DPT-style necks.</summary>
-public static class TokenMaps
-{
-    /// <summary>Drops the class token of [B, 1 + h·w, C] and returns the patch tokens as a map [B, C, h, w].</summary>
-    public static Tensor PatchTokensToMap(Tensor hidden, int gridH, int gridW)
-    {
-        int b = hidden.Dim(0), n = hidden.Dim(1) - 1, c = hidden.Dim(2);
-        if (n != gridH * gridW) throw new ArgumentException($"{n} patch tokens do not form a {gridH}x{gridW} grid");
-        var tokens = Ops.Narrow(hidden, 1, 1, n);
-        return Lifetimes.Replace(tokens, Ops.Permute(tokens.Reshape(b, gridH, gridW, c), 0, 3, 1, 2));
-    }
-
-    /// <summary>
-    /// Releases entry <paramref name="i"/> of the backbone's outputs once it has been read, unless a later entry is the
-    /// same tensor (a stage listed twice), which is then released when that entry is.
-    /// </summary>
-    public static void ReleaseRead(Tensor[] hiddenStates, int i)
-    {
-        for (int j = i + 1; j < hiddenStates.Length; j++)
-            if (ReferenceEquals(hiddenStates[j], hiddenStates[i])) return;
-        hiddenStates[i].Release();
-    }
-}
-
-/// <summary>Projects a token map to its neck width, then resizes it by the reassemble factor.</summary>
-public sealed class DPTReassembleLayer
-{
-    private readonly Func<Tensor, Tensor>? _resize;
-    public Conv2d Projection { get; }
-
-    public DPTReassembleLayer(Weights w, int inChannels, int channels, double factor)
-    {
-        Projection = new Conv2d(w["projection"], inChannels, channels, 1);
-        if (factor > 1)
-        {
-            int k = (int)factor;
-            _resize = new ConvTranspose2d(w["resize"], channels, channels, k, k).Forward;
-        }
-        else if (factor < 1)
-        {
-            _resize = new Conv2d(w["resize"], channels, channels, 3, (int)(1 / factor), 1).Forward;
-        }
-    }
-
-    /// <summary>The map [B, C, h, w] (the caller's, kept) → [B, channels, h·factor, w·factor].</summary>
-    public Tensor Forward(Tensor x)
-    {
-        x = Projection.Forward(x);
-        return _resize is null ? x : Lifetimes.Replace(x, _resize(x));
-    }
-}
-
-/// <summary>Merges the running map with the next neck map, refines it, up-samples it (align_corners) and projects it.</summary>
-public sealed class DPTFeatureFusionLayer(Weights w, int channels, bool useBatchNorm, bool bias, double batchNormEps = 1e-5)
-{
-    public PreActResidualLayer ResidualLayer1 { get; } = new(w["residual_layer1"], channels, useBatchNorm, bias, batchNormEps);
-    public PreActResidualLayer ResidualLayer2 { get; } = new(w["residual_layer2"], channels, useBatchNorm, bias, batchNormEps);
-    public Conv2d Projection { get; } = new(w["projection"], channels, channels, 1);
-
-    /// <param name="size">Output size; null doubles the input's, as scale_factor=2 does.</param>
-    /// <param name="consumeHiddenState">The running map is the caller's to lose: it is released (or written over) once read.</param>
-    /// <param name="consumeResidual">The same for the next neck map.</param>
-    public Tensor Forward(Tensor hiddenState, Tensor? residual = null, (int H, int W)? size = null,
-        bool consumeHiddenState = false, bool consumeResidual = false)
-    {
-        if (residual is not null)
-        {
-            // Odd grids leave the maps a pixel apart; the reference resizes the incoming map to the running one.
-            if (!residual.Shape.AsSpan().SequenceEqual(hiddenState.Shape))
-            {
-                var resized = Ops.Interpolate(residual, hiddenState.Dim(2), hiddenState.Dim(3), InterpolationMode.Bilinear, alignCorners: false);
-                if (consumeResidual) residual.Release();
-                residual = resized;
-                consumeResidual = true;
-            }
-            var refined = ResidualLayer1.Forward(residual, consumeInput: consumeResidual);
-            Ops.AddInPlace(refined, hiddenState);
-            if (consumeHiddenState) hiddenState.Release();
-            hiddenState = refined;
-        }
-        hiddenState = ResidualLayer2.Forward(hiddenState, consumeInput: residual is not null || consumeHiddenState);
-        // The reference resizes, then projects. A 1×1 convolution mixes channels pixel by pixel and a bilinear resize mixes
-        // pixels channel by channel with weights summing to one, so the two commute (bias included): projecting first
-        // does the same on a quarter of the pixels.
-        hiddenState = Lifetimes.Replace(hiddenState, Projection.Forward(hiddenState));
-        return Lifetimes.Replace(hiddenState, size is (int h, int wd)
-            ? Ops.Interpolate(hiddenState, h, wd, InterpolationMode.Bilinear, alignCorners: true)
-            : Ops.Interpolate(hiddenState, 2.0, InterpolationMode.Bilinear, alignCorners: true));
-    }
-}
-
-/// <summary>
-/// The fusion stage: layers run from the coarsest map to the finest. Records every fused map under <c>{neck}.{i}</c>
-/// and returns the one the head reads.
-/// </summary>
-public sealed class DPTFeatureFusionStage
-{
-    private readonly string _tracePath;
-    private readonly int _headIndex;
-    private readonly bool _sizeFromNext;
-    public DPTFeatureFusionLayer[] Layers { get; }
-
-    /// <param name="tracePath">The neck's path: the reference's neck returns the fused maps.</param>
-    /// <param name="sizeFromNext">Depth Anything resizes each fused map to the next map's size instead of doubling it.</param>
-    public DPTFeatureFusionStage(Weights w, string tracePath, int count, int channels, bool useBatchNorm, bool bias, int headInIndex, bool sizeFromNext)
-    {
-        _tracePath = tracePath;
-        _headIndex = headInIndex < 0 ? headInIndex + count : headInIndex;
-        _sizeFromNext = sizeFromNext;
-        Layers = Enumerable.Range(0, count).Select(i => new DPTFeatureFusionLayer(w["layers"][i], channels, useBatchNorm, bias)).ToArray();
-    }
-
-    /// <param name="features">Neck maps from finest to coarsest; entries are released as they are fused.</param>
-    public Tensor Forward(Tensor[] features, ForwardContext context)
-    {
-        if (features.Length != Layers.Length) throw new ArgumentException($"fusion stage has {Layers.Length} layers but got {features.Length} maps");
-        Tensor? fused = null, forHead = null;
-        for (int i = 0; i < Layers.Length; i++)
-        {
-            int from = features.Length - 1 - i;
-            (int, int)? size = _sizeFromNext && from > 0 ? (features[from - 1].Dim(2), features[from - 1].Dim(3)) : null;
-            // The map handed to the head stays alive; every other input is released as it is fused.
-            fused = fused is null
-                ? Layers[i].Forward(features[from], null, size, consumeHiddenState: true)
-                : Layers[i].Forward(fused, features[from], size, consumeHiddenState: !ReferenceEquals(fused, forHead), consumeResidual: true);
-            features[from] = null!;
-            ActivationTrace.Record($"{_tracePath}.{i}", fused);
-            if (i == _headIndex) forHead = fused;
-            context.Step("fusion");
-        }
-        return forHead!;
-    }
-}
-
 public sealed class DPTViTEmbeddings
 {
     private readonly DPTConfig _c;
@@ -279,64 +145,6 @@ public sealed class DPTViTModel
     }
 }
 
-/// <summary>Turns the backbone's token sequences into feature maps, folding in the class token as readout_type says.</summary>
-public sealed class DPTReassembleStage
-{
-    private readonly string _readout;
-    private readonly string _activation;
-    public DPTReassembleLayer[] Layers { get; }
-    public Linear[]? ReadoutProjects { get; }
-
-    public DPTReassembleStage(Weights w, DPTConfig c)
-    {
-        _readout = c.ReadoutType;
-        _activation = c.HiddenAct;
-        int hidden = c.BackboneHiddenSize;
-        Layers = c.NeckHiddenSizes.Select((ch, i) => new DPTReassembleLayer(w["layers"][i], hidden, ch, c.ReassembleFactors[i])).ToArray();
-        if (_readout == "project")
-            ReadoutProjects = Enumerable.Range(0, Layers.Length).Select(i => new Linear(w["readout_projects"][i][0], 2 * hidden, hidden)).ToArray();
-    }
-
-    public Tensor Forward(int index, Tensor hidden, int gridH, int gridW)
-    {
-        int b = hidden.Dim(0), n = hidden.Dim(1) - 1, c = hidden.Dim(2);
-        if (n != gridH * gridW) throw new ArgumentException($"{n} patch tokens do not form a {gridH}x{gridW} grid");
-        Tensor map;
-        switch (_readout)
-        {
-            case "project":
-            {
-                // Each patch token next to its image's class token, [B, N, 2C], through Linear and the activation.
-                var joined = Tensor.Empty(b, n, 2 * c);
-                for (int bi = 0; bi < b; bi++)
-                    for (int t = 0; t < n; t++)
-                    {
-                        long dst = ((long)bi * n + t) * 2 * c;
-                        Array.Copy(hidden.Data, ((long)bi * (n + 1) + 1 + t) * c, joined.Data, dst, c);
-                        Array.Copy(hidden.Data, (long)bi * (n + 1) * c, joined.Data, dst + c, c);
-                    }
-                var projected = Lifetimes.Replace(joined, Activation.ApplyInPlace(_activation, ReadoutProjects![index].Forward(joined)));
-                map = Lifetimes.Replace(projected, Ops.Permute(projected.Reshape(b, gridH, gridW, c), 0, 3, 1, 2));
-                break;
-            }
-            case "add":
-            {
-                var tokens = Ops.Narrow(hidden, 1, 1, n);
-                for (int bi = 0; bi < b; bi++)
-                    for (int t = 0; t < n; t++)
-                        for (int ch = 0; ch < c; ch++)
-                            tokens.Data[((long)bi * n + t) * c + ch] += hidden.Data[(long)bi * (n + 1) * c + ch];
-                map = Lifetimes.Replace(tokens, Ops.Permute(tokens.Reshape(b, gridH, gridW, c), 0, 3, 1, 2));
-                break;
-            }
-            default:
-                map = TokenMaps.PatchTokensToMap(hidden, gridH, gridW);
-                break;
-        }
-        return Lifetimes.Replace(map, Layers[index].Forward(map));
-    }
-}
-
 public sealed class DPTNeck
 {
     public DPTReassembleStage ReassembleStage { get; }
@@ -345,11 +153,11 @@ public sealed class DPTNeck
 
     public DPTNeck(Weights w, DPTConfig c)
     {
-        ReassembleStage = new DPTReassembleStage(w["reassemble_stage"], c);
+        ReassembleStage = new DPTReassembleStage(w["reassemble_stage"], c.BackboneHiddenSize, c.NeckHiddenSizes, c.ReassembleFactors,
+            c.ReadoutType, c.HiddenAct);
         Convs = c.NeckHiddenSizes.Select((ch, i) => new Conv2d(w["convs"][i], ch, c.FusionHiddenSize, 3, 1, 1, bias: false)).ToArray();
-        bool bias = c.UseBiasInFusionResidual ?? !c.UseBatchNormInFusionResidual;
         FusionStage = new DPTFeatureFusionStage(w["fusion_stage"], w.Prefix, Convs.Length, c.FusionHiddenSize,
-            c.UseBatchNormInFusionResidual, bias, c.HeadInIndex, sizeFromNext: false);
+            ResidualUnitStyle.FromConfig(c.UseBatchNormInFusionResidual, c.UseBiasInFusionResidual), c.HeadInIndex, FusionUpsampling.Double);
     }
 
     /// <summary>Backbone token sequences (released as they are used) → the fused map the head reads.</summary>

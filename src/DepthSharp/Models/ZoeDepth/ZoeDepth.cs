@@ -5,135 +5,38 @@ using DepthSharp.Tensors.Kernels.Bins;
 
 namespace DepthSharp.Models;
 
-/// <summary>Projection of one backbone stage to a feature map: 1×1 convolution, then up- or downsampling by the stage's factor.</summary>
-public sealed class ZoeDepthReassembleLayer
-{
-    private readonly Func<Tensor, Tensor>? _resize;
-    public Conv2d Projection { get; }
-
-    public ZoeDepthReassembleLayer(Weights w, ZoeDepthConfig c, int channels, double factor)
-    {
-        Projection = new Conv2d(w["projection"], c.BeitBackbone.HiddenSize, channels, 1);
-        if (factor > 1)
-        {
-            int f = (int)factor;
-            _resize = new ConvTranspose2d(w["resize"], channels, channels, f, f).Forward;
-        }
-        else if (factor < 1)
-            _resize = new Conv2d(w["resize"], channels, channels, 3, (int)(1 / factor), 1).Forward;
-    }
-
-    /// <summary>The map (the caller's, kept) projected, then resized.</summary>
-    public Tensor Forward(Tensor x)
-    {
-        x = Projection.Forward(x);
-        return _resize is null ? x : Lifetimes.Replace(x, _resize(x));
-    }
-}
-
-/// <summary>Turns each stage's token sequence into a feature map, using the class token as the readout type says.</summary>
-public sealed class ZoeDepthReassembleStage
-{
-    private readonly ZoeDepthConfig _c;
-    public ZoeDepthReassembleLayer[] Layers { get; }
-    public Linear[]? ReadoutProjects { get; }
-
-    public ZoeDepthReassembleStage(Weights w, ZoeDepthConfig c)
-    {
-        _c = c;
-        int hidden = c.BeitBackbone.HiddenSize;
-        Layers = c.NeckHiddenSizes.Select((ch, i) => new ZoeDepthReassembleLayer(w["layers"][i], c, ch, c.ReassembleFactors[i])).ToArray();
-        if (c.ReadoutType == "project")
-            ReadoutProjects = c.NeckHiddenSizes.Select((_, i) => new Linear(w["readout_projects"][i][0], 2 * hidden, hidden)).ToArray();
-    }
-
-    /// <param name="stages">[B, 1 + h·w, hidden] per stage, distinct tensors, each released once read.</param>
-    public List<Tensor> Forward(List<Tensor> stages, int patchHeight, int patchWidth)
-    {
-        var maps = new List<Tensor>(stages.Count);
-        for (int s = 0; s < stages.Count; s++)
-        {
-            var tokens = stages[s];
-            int batch = tokens.Dim(0), n = tokens.Dim(1) - 1, dim = tokens.Dim(2);
-            if (n != patchHeight * patchWidth)
-                throw new ArgumentException($"stage {s} has {n} patch tokens, not {patchHeight}x{patchWidth}");
-            var patches = Ops.Narrow(tokens, 1, 1, n);
-            var cls = Ops.Narrow(tokens, 1, 0, 1);
-            tokens.Release();
-            var readout = _c.ReadoutType switch
-            {
-                // Each patch token next to the class token, projected back to the hidden width.
-                "project" => ProjectWithClassToken(s, patches, cls),
-                // The reference's ZoeDepth stage fails on "add" and "ignore" (shape errors); these follow DPT's definitions.
-                "add" => AddClassToken(patches, cls),
-                _ => patches,
-            };
-            if (!ReferenceEquals(readout, patches)) patches.Release();
-            cls.Release();
-            var map = Lifetimes.Replace(readout, Ops.Permute(readout, 0, 2, 1)).Reshape(batch, dim, patchHeight, patchWidth);
-            maps.Add(Lifetimes.Replace(map, Layers[s].Forward(map)));
-        }
-        return maps;
-    }
-
-    private Tensor ProjectWithClassToken(int stage, Tensor patches, Tensor cls)
-    {
-        var joined = WithClassToken(patches, cls);
-        return Lifetimes.Replace(joined, Activation.ApplyInPlace(_c.HiddenAct, ReadoutProjects![stage].Forward(joined)));
-    }
-
-    /// <summary>[B, n, d] and [B, 1, d] → [B, n, 2d]: each token followed by the class token.</summary>
-    private static Tensor WithClassToken(Tensor patches, Tensor cls)
-    {
-        int batch = patches.Dim(0), n = patches.Dim(1), d = patches.Dim(2);
-        var y = Tensor.Empty(batch, n, 2 * d);
-        for (int b = 0; b < batch; b++)
-        {
-            var c = cls.Data.AsSpan(b * d, d);
-            for (int t = 0; t < n; t++)
-            {
-                var dst = y.Data.AsSpan((b * n + t) * 2 * d, 2 * d);
-                patches.Data.AsSpan((b * n + t) * d, d).CopyTo(dst);
-                c.CopyTo(dst[d..]);
-            }
-        }
-        return y;
-    }
-
-    private static Tensor AddClassToken(Tensor patches, Tensor cls)
-    {
-        int batch = patches.Dim(0), n = patches.Dim(1), d = patches.Dim(2);
-        var y = Tensor.Empty(patches.Shape);
-        for (int b = 0; b < batch; b++)
-            for (int t = 0; t < n; t++)
-                System.Numerics.Tensors.TensorPrimitives.Add(patches.Data.AsSpan((b * n + t) * d, d), cls.Data.AsSpan(b * d, d),
-                    y.Data.AsSpan((b * n + t) * d, d));
-        return y;
-    }
-}
-
 public sealed class ZoeDepthNeck
 {
     private readonly string _path;
-    public ZoeDepthReassembleStage ReassembleStage { get; }
+    /// <summary>DPT's reassemble stage: the reference's ZoeDepth copy of it is the same module.</summary>
+    public DPTReassembleStage ReassembleStage { get; }
     public Conv2d[] Convs { get; }
     public DPTFeatureFusionLayer[] FusionLayers { get; }
 
     public ZoeDepthNeck(Weights w, ZoeDepthConfig c)
     {
         _path = w.Prefix;
-        ReassembleStage = new ZoeDepthReassembleStage(w["reassemble_stage"], c);
+        ReassembleStage = new DPTReassembleStage(w["reassemble_stage"], c.BeitBackbone.HiddenSize, c.NeckHiddenSizes, c.ReassembleFactors,
+            c.ReadoutType, c.HiddenAct);
         Convs = c.NeckHiddenSizes.Select((ch, i) => new Conv2d(w["convs"][i], ch, c.FusionHiddenSize, 3, 1, 1, bias: false)).ToArray();
-        // DPT's fusion block, with ZoeDepth's batch-norm epsilon and its bias default (bias unless batch norm).
-        FusionLayers = c.NeckHiddenSizes.Select((_, i) => new DPTFeatureFusionLayer(w["fusion_stage"]["layers"][i], c.FusionHiddenSize,
-            c.UseBatchNormInFusionResidual, c.UseBiasInFusionResidual ?? !c.UseBatchNormInFusionResidual, c.BatchNormEps)).ToArray();
+        // DPT's fusion block, with ZoeDepth's batch-norm epsilon.
+        var residualUnits = ResidualUnitStyle.FromConfig(c.UseBatchNormInFusionResidual, c.UseBiasInFusionResidual, c.BatchNormEps);
+        FusionLayers = c.NeckHiddenSizes.Select((_, i) => new DPTFeatureFusionLayer(w["fusion_stage"]["layers"][i], c.FusionHiddenSize, residualUnits)).ToArray();
     }
 
-    /// <summary>The fused maps from coarse to fine, and the coarsest projected map before fusion (the metric head's bottleneck).</summary>
+    /// <summary>
+    /// The fused maps from coarse to fine, and the coarsest projected map before fusion (the metric head's bottleneck).
+    /// <paramref name="stages"/> (distinct tensors) are released as they are reassembled.
+    /// </summary>
     public (List<Tensor> Fused, Tensor Bottleneck) Forward(List<Tensor> stages, int patchHeight, int patchWidth, ForwardContext context)
     {
-        var maps = ReassembleStage.Forward(stages, patchHeight, patchWidth);
-        var features = maps.Select((m, i) => Lifetimes.Replace(m, Convs[i].Forward(m))).ToList();
+        var features = new List<Tensor>(stages.Count);
+        for (int i = 0; i < stages.Count; i++)
+        {
+            var map = ReassembleStage.Forward(i, stages[i], patchHeight, patchWidth);
+            stages[i].Release();
+            features.Add(Lifetimes.Replace(map, Convs[i].Forward(map)));
+        }
         var bottleneck = features[^1];
         ActivationTrace.Record($"{_path}.1", bottleneck);
         var fused = new List<Tensor>(features.Count);
@@ -210,7 +113,7 @@ public sealed class ZoeDepthSeedBinRegressor
 
     public ZoeDepthSeedBinRegressor(Weights w, ZoeDepthConfig c, int nBins, int mlpDim, double minDepth, double maxDepth)
     {
-        _normed = c.BinCentersType == "normed";
+        _normed = c.BinCentersType == BinCentersType.Normed;
         _bins = nBins;
         _minDepth = minDepth;
         _maxDepth = maxDepth;
@@ -273,7 +176,7 @@ public sealed class ZoeDepthAttractorLayer
         Conv2 = new Conv2d(w["conv2"], c.BinEmbeddingDim, nAttractors * (Normed ? 2 : 1), 1);
     }
 
-    private bool Normed => _c.BinCentersType == "normed";
+    private bool Normed => _c.BinCentersType == BinCentersType.Normed;
 
     /// <returns>The new centres (normalised for "normed"), and the centres in metres.</returns>
     public (Tensor Next, Tensor Centers) Forward(Tensor x, Tensor previousBins, Tensor previousEmbedding)
@@ -284,7 +187,7 @@ public sealed class ZoeDepthAttractorLayer
         a = Normed ? Ops.ReluInPlace(a) : BinOps.Softplus(a);
         var centers = Ops.Interpolate(previousBins, height, width, InterpolationMode.Bilinear, alignCorners: true);
         // Δc = Σ d / (1 + α·d²) over the attractors, d = attractor − centre (normed attractors are offset by 1e-3).
-        var next = BinOps.AttractorShift(centers, a, _attractors, Normed ? 2 : 1, Normed ? 1e-3f : 0f, Alpha, _c.AttractorKind == "mean");
+        var next = BinOps.AttractorShift(centers, a, _attractors, Normed ? 2 : 1, Normed ? 1e-3f : 0f, Alpha, _c.AttractorKind == AttractorKind.Mean);
         centers.Release();
         a.Release();
         return (next, Normed ? ScaleSortClip(next) : next);
@@ -365,7 +268,7 @@ internal static class AttractorChain
     {
         var seedCenters = seed.Forward(bottleneck);
         var previous = seedCenters;
-        if (c.BinCentersType == "normed")
+        if (c.BinCentersType == BinCentersType.Normed)
         {
             // The attractors of the bounded kind work on centres normalised to [0, 1].
             previous = Tensor.Empty(seedCenters.Shape);

@@ -27,10 +27,10 @@ public sealed class ZoeDepthConfig
     public string? Backbone { get; set; }
     public bool UsePretrainedBackbone { get; set; }
     public Dictionary<string, JsonElement>? BackboneKwargs { get; set; }
-    public string HiddenAct { get; set; } = "gelu";
+    public HiddenAct HiddenAct { get; set; } = HiddenAct.Gelu;
     public double InitializerRange { get; set; } = 0.02;
     public double BatchNormEps { get; set; } = 1e-5;
-    public string ReadoutType { get; set; } = "project";
+    public ReadoutType ReadoutType { get; set; } = ReadoutType.Project;
     public List<double> ReassembleFactors { get; set; } = [4, 2, 1, 0.5];
     public List<int> NeckHiddenSizes { get; set; } = [96, 192, 384, 768];
     public int FusionHiddenSize { get; set; } = 256;
@@ -44,10 +44,10 @@ public sealed class ZoeDepthConfig
     public int BinEmbeddingDim { get; set; } = 128;
     public double AttractorAlpha { get; set; } = 1000;
     public double AttractorGamma { get; set; } = 2;
-    public string AttractorKind { get; set; } = "mean";
+    public AttractorKind AttractorKind { get; set; } = AttractorKind.Mean;
     public double MinTemp { get; set; } = 0.0212;
     public double MaxTemp { get; set; } = 50.0;
-    public string BinCentersType { get; set; } = "softplus";
+    public BinCentersType BinCentersType { get; set; } = BinCentersType.Softplus;
     public List<ZoeDepthBinConfiguration> BinConfigurations { get; set; } = [new() { NBins = 64, MinDepth = 0.001, MaxDepth = 10.0 }];
     public int? NumPatchTransformerLayers { get; set; }
     public int? PatchTransformerHiddenSize { get; set; }
@@ -102,8 +102,6 @@ public sealed class ZoeDepthConfig
         if (BeitBackbone.ReshapeHiddenStates)
             fail("backbone_config.reshape_hidden_states", "must be false: the neck reads the backbone's token sequences with the class token");
         if (BeitBackbone.AddFpn) fail("backbone_config.add_fpn", "must be false: the neck reads the backbone's token sequences");
-        if (ReadoutType is not ("ignore" or "add" or "project")) fail("readout_type", $"'{ReadoutType}' is not one of ignore, add, project");
-        if (HiddenAct is not ("gelu" or "relu" or "silu" or "swish")) fail("hidden_act", $"'{HiddenAct}' is not supported (gelu, relu, silu)");
         if (!(BatchNormEps > 0)) fail("batch_norm_eps", $"must be positive, got {BatchNormEps}");
         ValidateNeck(fail);
         ValidateHeads(fail);
@@ -132,8 +130,6 @@ public sealed class ZoeDepthConfig
 
     private void ValidateHeads(Action<string, string> fail)
     {
-        if (BinCentersType is not ("normed" or "softplus")) fail("bin_centers_type", $"'{BinCentersType}' is not supported (normed, softplus)");
-        if (AttractorKind is not ("mean" or "sum")) fail("attractor_kind", $"'{AttractorKind}' is not one of mean, sum");
         if (BottleneckFeatures != FusionHiddenSize)
             fail("bottleneck_features", $"{BottleneckFeatures} must equal fusion_hidden_size {FusionHiddenSize}: the bottleneck is a fused-width feature map");
         if (BinEmbeddingDim < (HasMultipleHeads ? 2 : 1))

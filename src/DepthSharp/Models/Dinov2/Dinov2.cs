@@ -144,18 +144,6 @@ public sealed class Dinov2SwiGluFfn(Weights w, Dinov2Config c)
     }
 }
 
-public static class Activation
-{
-    /// <summary>Applies the config's hidden_act over x's own storage.</summary>
-    public static Tensor ApplyInPlace(string name, Tensor x) => name switch
-    {
-        "gelu" => Ops.GeluInPlace(x),
-        "relu" => Ops.ReluInPlace(x),
-        "silu" or "swish" => Ops.SiluInPlace(x),
-        _ => throw new ArgumentException($"unsupported activation '{name}'"),
-    };
-}
-
 public sealed class Dinov2Layer
 {
     private readonly string _path;

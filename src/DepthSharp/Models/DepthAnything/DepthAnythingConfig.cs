@@ -19,15 +19,13 @@ public sealed class DepthAnythingConfig
     public int FusionHiddenSize { get; set; } = 64;
     public int HeadInIndex { get; set; } = -1;
     public int HeadHiddenSize { get; set; } = 32;
-    /// <summary>"relative" (ReLU ending, inverse depth) or "metric" (sigmoid × max_depth, metres).</summary>
-    public string DepthEstimationType { get; set; } = "relative";
+    /// <summary>Relative (ReLU ending, inverse depth) or metric (sigmoid × max_depth, metres).</summary>
+    public DepthEstimationType DepthEstimationType { get; set; } = DepthEstimationType.Relative;
     public double? MaxDepth { get; set; }
 
     [JsonExtensionData] public Dictionary<string, JsonElement>? Extra { get; set; }
 
     [JsonIgnore] public Dinov2Config BackboneModel => BackboneConfig!;
-
-    [JsonIgnore] public bool IsMetric => DepthEstimationType == "metric";
 
     /// <summary>The head's final scale: the reference keeps max_depth when it is truthy, else 1.</summary>
     [JsonIgnore] public double MaxDepthScale => MaxDepth is double d && d != 0 ? d : 1;
@@ -50,8 +48,6 @@ public sealed class DepthAnythingConfig
         if (ModelType != "depth_anything") Fail("model_type", $"expected 'depth_anything', got '{ModelType}'");
         if (Backbone is not null) Fail("backbone", $"named backbones ('{Backbone}') are not supported; give backbone_config");
         if (UseTimmBackbone) Fail("use_timm_backbone", "timm backbones are not supported");
-        if (DepthEstimationType is not ("relative" or "metric"))
-            Fail("depth_estimation_type", $"must be 'relative' or 'metric', got '{DepthEstimationType}'");
         if (!double.IsFinite(MaxDepthScale)) Fail("max_depth", $"must be finite, got {MaxDepth}");
         if (PatchSize <= 0) Fail("patch_size", $"must be positive, got {PatchSize}");
         if (HeadHiddenSize <= 0) Fail("head_hidden_size", $"must be positive, got {HeadHiddenSize}");

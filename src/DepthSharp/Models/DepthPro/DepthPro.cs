@@ -288,7 +288,7 @@ public sealed class DepthProFeatureFusionLayer(Weights w, DepthProConfig c, bool
     public PreActResidualLayer ResidualLayer2 { get; } = ResidualLayer(w["residual_layer2"], c);
 
     private static PreActResidualLayer ResidualLayer(Weights w, DepthProConfig c) =>
-        new(w, c.FusionHiddenSize, c.UseBatchNormInFusionResidual, c.UseBiasInFusionResidual ?? !c.UseBatchNormInFusionResidual);
+        new(w, c.FusionHiddenSize, ResidualUnitStyle.FromConfig(c.UseBatchNormInFusionResidual, c.UseBiasInFusionResidual));
     public ConvTranspose2d? Deconv { get; } = useDeconv ? new(w["deconv"], c.FusionHiddenSize, c.FusionHiddenSize, 2, 2, bias: false) : null;
     public Conv2d Projection { get; } = new(w["projection"], c.FusionHiddenSize, c.FusionHiddenSize, 1);
 

@@ -11,7 +11,7 @@ public sealed class BeitConfig
     public int NumHiddenLayers { get; set; } = 12;
     public int NumAttentionHeads { get; set; } = 12;
     public int IntermediateSize { get; set; } = 3072;
-    public string HiddenAct { get; set; } = "gelu";
+    public HiddenAct HiddenAct { get; set; } = HiddenAct.Gelu;
     public double HiddenDropoutProb { get; set; }
     public double AttentionProbsDropoutProb { get; set; }
     public double InitializerRange { get; set; } = 0.02;
@@ -57,7 +57,6 @@ public sealed class BeitConfig
         if (NumAttentionHeads <= 0 || HiddenSize % NumAttentionHeads != 0)
             Fail("num_attention_heads", $"{NumAttentionHeads} does not divide hidden_size {HiddenSize}");
         if (IntermediateSize <= 0) Fail("intermediate_size", $"must be positive, got {IntermediateSize}");
-        if (HiddenAct is not ("gelu" or "relu" or "silu" or "swish")) Fail("hidden_act", $"'{HiddenAct}' is not supported (gelu, relu, silu)");
         if (!(LayerNormEps > 0)) Fail("layer_norm_eps", $"must be positive, got {LayerNormEps}");
         if (PatchSize <= 0) Fail("patch_size", $"must be positive, got {PatchSize}");
         if (ImageSize < PatchSize) Fail("image_size", $"{ImageSize} is smaller than patch_size {PatchSize}");
