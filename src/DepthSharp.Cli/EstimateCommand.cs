@@ -106,15 +106,14 @@ internal static class EstimateCommand
         return command;
     }
 
-    /// <summary>The whole chunk as one batch when every picture's model input has the same size, else each picture alone (saying why).</summary>
-    private static IEnumerable<int[]> Batches(string[] paths, List<LoadedImage> images, DepthEstimator estimator, TextWriter log)
+    /// <summary>The estimator's batches for the chunk, saying why when it is not one.</summary>
+    private static IReadOnlyList<int[]> Batches(string[] paths, List<LoadedImage> images, DepthEstimator estimator, TextWriter log)
     {
-        if (images.Count == 1) return [[0]];
-        var sizes = images.Select(i => estimator.Backend.InputSize(i.Image)).ToList();
-        if (sizes.All(s => s == sizes[0])) return [Enumerable.Range(0, images.Count).ToArray()];
-        log.WriteLine("not one batch: the model inputs differ in size (" +
-            string.Join(", ", paths.Select((p, i) => $"{Path.GetFileName(p)} {sizes[i].Height}x{sizes[i].Width}")) + "); running them one at a time");
-        return Enumerable.Range(0, images.Count).Select(i => new[] { i });
+        var batches = estimator.Batches(images.Select(i => i.Image).ToList(), out var sizes);
+        if (batches.Count > 1)
+            log.WriteLine("not one batch: the model inputs differ in size (" +
+                string.Join(", ", paths.Select((p, i) => $"{Path.GetFileName(p)} {sizes[i].Height}x{sizes[i].Width}")) + "); running them one at a time");
+        return batches;
     }
 
     /// <summary>Runs a forward pass with a Spectre progress bar on a terminal, plain stage lines otherwise.</summary>

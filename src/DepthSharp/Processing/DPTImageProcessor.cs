@@ -8,8 +8,15 @@ namespace DepthSharp.Processing;
 /// keep_aspect_ratio and ensure_multiple_of), rescale and normalise in float32, then optionally centre-pad with zeros
 /// to a multiple of size_divisor.
 /// </summary>
-public sealed class DPTImageProcessor : IImageProcessor
+public sealed class DPTImageProcessor : IImageProcessor<DPTImageProcessor>
 {
+    /// <inheritdoc/>
+    /// <remarks>The fast variant's config is the same; both get the Pillow path the reference's slow class takes.</remarks>
+    public static IReadOnlyList<string> ImageProcessorTypes { get; } = ["DPTImageProcessor", "DPTImageProcessorFast"];
+
+    /// <inheritdoc/>
+    public static DPTImageProcessor Create(ImageProcessorConfig config, string? file) => new(config, file);
+
     public ImageProcessorConfig Config { get; }
     public int Height { get; }
     public int Width { get; }

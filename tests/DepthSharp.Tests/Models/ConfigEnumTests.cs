@@ -16,16 +16,16 @@ public sealed class ConfigEnumTests : IDisposable
     /// <summary>Where each enum-like field lives: a fixture whose config has it, and how to read the parsed value back.</summary>
     private static readonly Dictionary<string, (string Fixture, Func<string, object> Read)> Fields = new()
     {
-        ["dpt:hidden_act"] = ("dpt_tiny", p => ConfigLoader.LoadDpt(p).HiddenAct),
-        ["dpt:readout_type"] = ("dpt_tiny", p => ConfigLoader.LoadDpt(p).ReadoutType),
-        ["depth_anything:depth_estimation_type"] = ("depth_anything_tiny_relative", p => ConfigLoader.LoadDepthAnything(p).DepthEstimationType),
-        ["depth_anything:backbone_config.hidden_act"] = ("depth_anything_tiny_relative", p => ConfigLoader.LoadDepthAnything(p).BackboneModel.HiddenAct),
-        ["depth_pro:image_model_config.hidden_act"] = ("depth_pro_tiny", p => ConfigLoader.LoadDepthPro(p).ImageModel.HiddenAct),
-        ["zoedepth:hidden_act"] = ("zoedepth_tiny_nk", p => ConfigLoader.LoadZoeDepth(p).HiddenAct),
-        ["zoedepth:readout_type"] = ("zoedepth_tiny_nk", p => ConfigLoader.LoadZoeDepth(p).ReadoutType),
-        ["zoedepth:bin_centers_type"] = ("zoedepth_tiny_nk", p => ConfigLoader.LoadZoeDepth(p).BinCentersType),
-        ["zoedepth:attractor_kind"] = ("zoedepth_tiny_nk", p => ConfigLoader.LoadZoeDepth(p).AttractorKind),
-        ["zoedepth:backbone_config.hidden_act"] = ("zoedepth_tiny_nk", p => ConfigLoader.LoadZoeDepth(p).BeitBackbone.HiddenAct),
+        ["dpt:hidden_act"] = ("dpt_tiny", p => DPTConfig.Load(p).HiddenAct),
+        ["dpt:readout_type"] = ("dpt_tiny", p => DPTConfig.Load(p).ReadoutType),
+        ["depth_anything:depth_estimation_type"] = ("depth_anything_tiny_relative", p => DepthAnythingConfig.Load(p).DepthEstimationType),
+        ["depth_anything:backbone_config.hidden_act"] = ("depth_anything_tiny_relative", p => DepthAnythingConfig.Load(p).BackboneModel.HiddenAct),
+        ["depth_pro:image_model_config.hidden_act"] = ("depth_pro_tiny", p => DepthProConfig.Load(p).ImageModel.HiddenAct),
+        ["zoedepth:hidden_act"] = ("zoedepth_tiny_nk", p => ZoeDepthConfig.Load(p).HiddenAct),
+        ["zoedepth:readout_type"] = ("zoedepth_tiny_nk", p => ZoeDepthConfig.Load(p).ReadoutType),
+        ["zoedepth:bin_centers_type"] = ("zoedepth_tiny_nk", p => ZoeDepthConfig.Load(p).BinCentersType),
+        ["zoedepth:attractor_kind"] = ("zoedepth_tiny_nk", p => ZoeDepthConfig.Load(p).AttractorKind),
+        ["zoedepth:backbone_config.hidden_act"] = ("zoedepth_tiny_nk", p => ZoeDepthConfig.Load(p).BeitBackbone.HiddenAct),
     };
 
     public static TheoryData<string, string, object> AllowedValues => new()

@@ -1,18 +1,9 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 
 namespace DepthSharp.Models.Configs;
 
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
-    NumberHandling = JsonNumberHandling.Strict, ReadCommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true)]
-[JsonSerializable(typeof(DepthProConfig))]
-[JsonSerializable(typeof(Dinov2Config))]
-[JsonSerializable(typeof(ZoeDepthConfig))]
-[JsonSerializable(typeof(DepthAnythingConfig))]
-[JsonSerializable(typeof(DPTConfig))]
-internal sealed partial class ConfigJsonContext : JsonSerializerContext;
-
-/// <summary>Reads config.json files: model_type picks the class; JSON and type errors become <see cref="ConfigException"/>s.</summary>
+/// <summary>Reads config.json files: JSON and type errors become <see cref="ConfigException"/>s naming the file and the field.</summary>
 public static class ConfigLoader
 {
     /// <summary>The model_type a config.json declares.</summary>
@@ -25,31 +16,14 @@ public static class ConfigLoader
         return mt.GetString()!;
     }
 
-    public static DepthProConfig LoadDepthPro(string path)
+    /// <summary>
+    /// Reads a config.json as <typeparamref name="T"/> (its source-generated <paramref name="info"/>), then completes and
+    /// validates it (<see cref="IPretrainedConfig.Complete"/>): every problem is a <see cref="ConfigException"/> naming the file and field.
+    /// </summary>
+    public static T Load<T>(string path, JsonTypeInfo<T> info) where T : class, IPretrainedConfig
     {
-        var config = Deserialize(path, ConfigJsonContext.Default.DepthProConfig);
+        var config = Deserialize(path, info);
         config.Complete(path);
-        return config;
-    }
-
-    public static ZoeDepthConfig LoadZoeDepth(string path)
-    {
-        var config = Deserialize(path, ConfigJsonContext.Default.ZoeDepthConfig);
-        config.Complete(path);
-        return config;
-    }
-
-    public static DepthAnythingConfig LoadDepthAnything(string path)
-    {
-        var config = Deserialize(path, ConfigJsonContext.Default.DepthAnythingConfig);
-        config.Complete(path);
-        return config;
-    }
-
-    public static DPTConfig LoadDpt(string path)
-    {
-        var config = Deserialize(path, ConfigJsonContext.Default.DPTConfig);
-        config.Validate(path);
         return config;
     }
 
@@ -62,7 +36,7 @@ public static class ConfigLoader
         catch (JsonException e) { throw new ConfigException(path, $"not valid JSON: {e.Message}"); }
     }
 
-    internal static T Deserialize<T>(string path, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> info) where T : class
+    internal static T Deserialize<T>(string path, JsonTypeInfo<T> info) where T : class
     {
         byte[] bytes;
         try { bytes = File.ReadAllBytes(path); }

@@ -7,8 +7,11 @@ namespace DepthSharp.Models.Configs;
 /// transformers' DPTConfig: names as in config.json, defaults as the reference's. The ViT fields describe the
 /// built-in backbone (Intel/dpt-large); a DINOv2 backbone_config replaces it. Segmentation-only keys stay in <see cref="Extra"/>.
 /// </summary>
-public sealed class DPTConfig
+public sealed class DPTConfig : IPretrainedConfig
 {
+    /// <summary>Reads and validates a dpt config.json.</summary>
+    public static DPTConfig Load(string path) => ConfigLoader.Load(path, DPTConfigJson.Default.DPTConfig);
+
     public string ModelType { get; set; } = "dpt";
     public int HiddenSize { get; set; } = 768;
     public int NumHiddenLayers { get; set; } = 12;
@@ -48,7 +51,8 @@ public sealed class DPTConfig
     /// <summary>Width of the tokens the neck receives: the DINOv2 backbone's when there is one, else the ViT's.</summary>
     [JsonIgnore] public int BackboneHiddenSize => BackboneConfig?.HiddenSize ?? HiddenSize;
 
-    public void Validate(string? file)
+    /// <summary>Validates every value the model needs (nothing is filled in: the ViT fields have their defaults).</summary>
+    public void Complete(string? file)
     {
         void Fail(string field, string why) => throw new ConfigException(file, $"{field}: {why}");
         if (ModelType != "dpt") Fail("model_type", $"expected 'dpt', got '{ModelType}'");
@@ -83,3 +87,8 @@ public sealed class DPTConfig
         NeckChecks.Validate(Fail, NeckHiddenSizes, ReassembleFactors, FusionHiddenSize, HeadInIndex);
     }
 }
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    NumberHandling = JsonNumberHandling.Strict, ReadCommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true)]
+[JsonSerializable(typeof(DPTConfig))]
+internal sealed partial class DPTConfigJson : JsonSerializerContext;

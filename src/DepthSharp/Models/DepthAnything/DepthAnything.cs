@@ -82,6 +82,18 @@ public sealed class DepthAnythingForDepthEstimation
     public DepthAnythingNeck Neck { get; }
     public DepthAnythingDepthEstimationHead Head { get; }
 
+    /// <summary>
+    /// The model of a folder (config.json and model.safetensors or a sharded index), loaded strictly: every missing,
+    /// unused or misshapen tensor is reported by name. <paramref name="options"/> asks for 8-bit or random weights.
+    /// </summary>
+    /// <exception cref="ConfigException">config.json is missing a value or has an impossible one.</exception>
+    /// <exception cref="CheckpointException">The weights are broken or do not fit the config.</exception>
+    public static DepthAnythingForDepthEstimation FromPretrained(string folder, PretrainedOptions? options = null)
+    {
+        var config = DepthAnythingConfig.Load(Path.Combine(folder, "config.json"));
+        return Pretrained.Load(folder, options, w => new DepthAnythingForDepthEstimation(w, config));
+    }
+
     public DepthAnythingForDepthEstimation(Weights w, DepthAnythingConfig c)
     {
         Config = c;

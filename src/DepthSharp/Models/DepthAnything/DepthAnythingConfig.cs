@@ -4,8 +4,11 @@ using System.Text.Json.Serialization;
 namespace DepthSharp.Models.Configs;
 
 /// <summary>transformers' DepthAnythingConfig: names as in config.json, defaults as the reference's.</summary>
-public sealed class DepthAnythingConfig
+public sealed class DepthAnythingConfig : IPretrainedConfig
 {
+    /// <summary>Reads a depth_anything config.json, fills an absent backbone with the reference's default and validates it.</summary>
+    public static DepthAnythingConfig Load(string path) => ConfigLoader.Load(path, DepthAnythingConfigJson.Default.DepthAnythingConfig);
+
     public string ModelType { get; set; } = "depth_anything";
     public Dinov2Config? BackboneConfig { get; set; }
     /// <summary>A named (timm or Hub) backbone; only an inline backbone_config is supported.</summary>
@@ -63,3 +66,8 @@ public sealed class DepthAnythingConfig
         NeckChecks.Validate(Fail, NeckHiddenSizes, ReassembleFactors, FusionHiddenSize, HeadInIndex);
     }
 }
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    NumberHandling = JsonNumberHandling.Strict, ReadCommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true)]
+[JsonSerializable(typeof(DepthAnythingConfig))]
+internal sealed partial class DepthAnythingConfigJson : JsonSerializerContext;

@@ -569,6 +569,20 @@ public sealed class DepthProForDepthEstimation
     public DepthProDepthEstimationHead Head { get; }
     public DepthProFovModel? FovModel { get; }
 
+    /// <summary>
+    /// The model of a folder (config.json and model.safetensors or a sharded index), loaded strictly: every missing,
+    /// unused or misshapen tensor is reported by name, except the FOV model's when it is not built (as the reference
+    /// ignores them). <paramref name="options"/> asks for 8-bit or random weights.
+    /// </summary>
+    /// <param name="useFovModel">Overrides the config's use_fov_model, as the reference's constructor argument does.</param>
+    /// <exception cref="ConfigException">config.json is missing a value or has an impossible one.</exception>
+    /// <exception cref="CheckpointException">The weights are broken or do not fit the config.</exception>
+    public static DepthProForDepthEstimation FromPretrained(string folder, PretrainedOptions? options = null, bool? useFovModel = null)
+    {
+        var config = DepthProConfig.Load(Path.Combine(folder, "config.json"));
+        return Pretrained.Load(folder, options, w => new DepthProForDepthEstimation(w, config, useFovModel), IgnoredUnusedPrefixes);
+    }
+
     /// <param name="useFovModel">Overrides the config's use_fov_model, as the reference's constructor argument does.</param>
     public DepthProForDepthEstimation(Weights w, DepthProConfig c, bool? useFovModel = null)
     {

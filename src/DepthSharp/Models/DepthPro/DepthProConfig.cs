@@ -4,8 +4,11 @@ using System.Text.Json.Serialization;
 namespace DepthSharp.Models.Configs;
 
 /// <summary>transformers' DepthProConfig: names as in config.json, defaults as the reference's.</summary>
-public sealed class DepthProConfig
+public sealed class DepthProConfig : IPretrainedConfig
 {
+    /// <summary>Reads a depth_pro config.json, fills absent backbones with the reference's defaults and validates it.</summary>
+    public static DepthProConfig Load(string path) => ConfigLoader.Load(path, DepthProConfigJson.Default.DepthProConfig);
+
     public string ModelType { get; set; } = "depth_pro";
     public int FusionHiddenSize { get; set; } = 256;
     public int PatchSize { get; set; } = 384;
@@ -66,3 +69,8 @@ public sealed class DepthProConfig
                 Fail("intermediate_hook_ids", $"{hook} is not a layer of the patch encoder (0..{PatchModel.NumHiddenLayers - 1})");
     }
 }
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    NumberHandling = JsonNumberHandling.Strict, ReadCommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true)]
+[JsonSerializable(typeof(DepthProConfig))]
+internal sealed partial class DepthProConfigJson : JsonSerializerContext;

@@ -530,6 +530,19 @@ public sealed class ZoeDepthForDepthEstimation
     public ZoeDepthMetricDepthEstimationHead? MetricHead { get; }
     public ZoeDepthMultipleMetricDepthEstimationHeads? MetricHeads { get; }
 
+    /// <summary>
+    /// The model of a folder (config.json and model.safetensors or a sharded index), loaded strictly: every missing,
+    /// unused or misshapen tensor is reported by name (every tensor of a ZoeDepth checkpoint is a parameter the model uses:
+    /// its index buffers are not saved). <paramref name="options"/> asks for 8-bit or random weights.
+    /// </summary>
+    /// <exception cref="ConfigException">config.json is missing a value or has an impossible one.</exception>
+    /// <exception cref="CheckpointException">The weights are broken or do not fit the config.</exception>
+    public static ZoeDepthForDepthEstimation FromPretrained(string folder, PretrainedOptions? options = null)
+    {
+        var config = ZoeDepthConfig.Load(Path.Combine(folder, "config.json"));
+        return Pretrained.Load(folder, options, w => new ZoeDepthForDepthEstimation(w, config));
+    }
+
     public ZoeDepthForDepthEstimation(Weights w, ZoeDepthConfig c)
     {
         Config = c;

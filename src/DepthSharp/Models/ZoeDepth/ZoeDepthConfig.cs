@@ -20,8 +20,11 @@ public sealed class ZoeDepthBinConfiguration
 }
 
 /// <summary>transformers' ZoeDepthConfig: names as in config.json, defaults as the reference's.</summary>
-public sealed class ZoeDepthConfig
+public sealed class ZoeDepthConfig : IPretrainedConfig
 {
+    /// <summary>Reads a zoedepth config.json, fills an absent backbone with the reference's default BEiT and validates it.</summary>
+    public static ZoeDepthConfig Load(string path) => ConfigLoader.Load(path, ZoeDepthConfigJson.Default.ZoeDepthConfig);
+
     public string ModelType { get; set; } = "zoedepth";
     public BeitConfig? BackboneConfig { get; set; }
     public string? Backbone { get; set; }
@@ -180,3 +183,8 @@ public sealed class ZoeDepthConfig
         if (heads <= 0 || hidden % heads != 0) fail("patch_transformer_num_attention_heads", $"{heads} does not divide patch_transformer_hidden_size {hidden}");
     }
 }
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    NumberHandling = JsonNumberHandling.Strict, ReadCommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true)]
+[JsonSerializable(typeof(ZoeDepthConfig))]
+internal sealed partial class ZoeDepthConfigJson : JsonSerializerContext;
