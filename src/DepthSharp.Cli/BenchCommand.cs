@@ -26,7 +26,7 @@ internal static class BenchCommand
         runs.Validators.Add(r => { if (r.GetValue(runs) < 1) r.AddError("--runs must be at least 1"); });
         size.Validators.Add(r => { if (r.GetValue(size) is string s && ParseSize(s) is null) r.AddError($"--size '{s}' is not S or HxW with positive numbers"); });
         var command = new Command("bench", "Time the forward pass; prints one JSON line") { model, random, weightDtype, runs, threads, size };
-        command.SetAction((parse, cancel) => CliErrors.Run(() =>
+        command.SetAction((parse, cancellationToken) => CliErrors.Run(() =>
         {
             if (parse.GetValue(threads) is int t) KernelOptions.Threads = t;
             string dir = parse.GetValue(model)!;
@@ -54,7 +54,7 @@ internal static class BenchCommand
                 var clock = Stopwatch.StartNew();
                 var cpu = Process.GetCurrentProcess().TotalProcessorTime;
                 var stages = new StageTimer();
-                var depth = estimator.Forward(input, stages, cancel);
+                var depth = estimator.Forward(input, stages, cancellationToken);
                 if (r > 0) times.Add(clock.Elapsed.TotalSeconds);
                 // CPU time tells how much of a shared machine a run got: wall ≈ cpu / threads when no one else competes.
                 if (r > 0) cpuTimes.Add((Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds);

@@ -40,7 +40,7 @@ internal static class EstimateCommand
         var batchSize = new Option<int>("--batch-size") { Description = "Run this many pictures as one batch when their model inputs have the same size", DefaultValueFactory = _ => 1 };
         batchSize.Validators.Add(r => { if (r.GetValue(batchSize) < 1) r.AddError("--batch-size must be at least 1"); });
         var command = new Command("estimate", "Estimate depth for each picture (PNG or JPEG)") { images, model, output, threads, noFov, noExif, noOrient, formats, colormap, flip, batchSize, skipExisting, focalLength, plyScale, int8 };
-        command.SetAction((parse, cancel) => CliErrors.Run(async () =>
+        command.SetAction((parse, cancellationToken) => CliErrors.Run(async () =>
         {
             if (parse.GetValue(threads) is int t) KernelOptions.Threads = t;
             string outDir = parse.GetValue(output)!;
@@ -55,7 +55,7 @@ internal static class EstimateCommand
             };
             var log = Console.Error;
             await log.WriteLineAsync($"loading {parse.GetValue(model)}");
-            var estimator = DepthEstimator.Load(await HubCommands.ResolveAsync(parse.GetValue(model)!, cancel), options);
+            var estimator = DepthEstimator.Load(await HubCommands.ResolveAsync(parse.GetValue(model)!, cancellationToken), options);
             var decode = new ImageDecodeOptions { ApplyExifOrientation = !parse.GetValue(noOrient) };
             var writer = new OutputWriter(parse.GetValue(formats)!, parse.GetValue(colormap), parse.GetValue(plyScale));
             var pictures = InputExpander.Expand(parse.GetValue(images)!);
@@ -82,7 +82,7 @@ internal static class EstimateCommand
                 foreach (var group in Batches(paths, loaded, estimator, log))
                 {
                     var results = await RunWithProgress(string.Join(", ", group.Select(i => Path.GetFileName(paths[i]))), estimator.ForwardSteps,
-                        progress => estimator.Estimate(group.Select(i => loaded[i]).ToList(), progress, cancel));
+                        progress => estimator.Estimate(group.Select(i => loaded[i]).ToList(), progress, cancellationToken));
                     for (int k = 0; k < group.Length; k++)
                     {
                         var input = readable[group[k]].Input;

@@ -35,6 +35,11 @@ public sealed record ServeOptions
 /// <summary>The HTTP API over one loaded model: /api/health, /api/model, POST /api/depth.</summary>
 public static class DepthServer
 {
+    /// <summary>The app, not yet started, serving <paramref name="estimator"/> on <paramref name="urls"/>.</summary>
+    /// <param name="estimator">The loaded model.</param>
+    /// <param name="modelName">How /api/model names it.</param>
+    /// <param name="options">Limits.</param>
+    /// <param name="urls">Kestrel's URLs (port 0: a free one).</param>
     public static WebApplication Build(DepthEstimator estimator, string modelName, ServeOptions options, params string[] urls)
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -214,9 +219,31 @@ internal sealed class InferenceGate(int maxConcurrent, int maxQueue)
     public void Leave() => Interlocked.Decrement(ref _admitted);
 }
 
+/// <summary>GET /api/health's answer.</summary>
+/// <param name="Status">"ok".</param>
 public sealed record Health(string Status);
+
+/// <summary>GET /api/model's answer.</summary>
+/// <param name="Name">The model as given to serve (folder or repo id).</param>
+/// <param name="ModelType">config.json's model_type.</param>
 public sealed record ModelInfo(string Name, string ModelType);
+
+/// <summary>An error's JSON body.</summary>
+/// <param name="Error">What went wrong.</param>
 public sealed record ErrorBody(string Error);
+
+/// <summary>POST /api/depth's JSON answer.</summary>
+/// <param name="Id">The result's id in /api/results/{id}/{format}.</param>
+/// <param name="Width">The picture's width.</param>
+/// <param name="Height">The picture's height.</param>
+/// <param name="DepthKind">"metric" or "relative".</param>
+/// <param name="DepthIsInverse">The values are relative inverse depth (larger is nearer).</param>
+/// <param name="FieldOfView">Horizontal field of view in degrees, when the model estimates one.</param>
+/// <param name="FocalLength">Focal length in pixels, when known.</param>
+/// <param name="FocalLengthSource">none, model, exif or user.</param>
+/// <param name="DepthMin">The smallest value.</param>
+/// <param name="DepthMax">The largest value.</param>
+/// <param name="Outputs">Each output format's link.</param>
 public sealed record DepthSummary(string Id, int Width, int Height, string DepthKind, bool DepthIsInverse, double? FieldOfView, double? FocalLength,
     string FocalLengthSource, float DepthMin, float DepthMax, Dictionary<string, string> Outputs);
 

@@ -20,6 +20,7 @@ public static class ModelFamilies
     public static IEnumerable<string> ModelTypes => All.Select(f => f.ModelType);
 
     /// <summary>The family of a model_type.</summary>
+    /// <param name="modelType">config.json's model_type.</param>
     /// <param name="configPath">The config.json that declared it, named in the error.</param>
     /// <exception cref="ConfigException">No family has that model_type; the message lists the supported ones.</exception>
     public static DepthModelFamily ForModelType(string modelType, string? configPath = null) =>

@@ -28,7 +28,7 @@ public sealed class BufferLifetimeTests : IDisposable
     [InlineData("head projection", """{"add_projection": true, "fusion_hidden_size": 256}""")]
     [InlineData("readout add", """{"readout_type": "add"}""")]
     [InlineData("readout ignore", """{"readout_type": "ignore"}""")]
-    public void DptGivesTheSameBitsWithEveryBufferPooled(string variant, string patch)
+    public void DPTGivesTheSameBitsWithEveryBufferPooled(string variant, string patch)
     {
         var config = DPTConfig.Load(Patched("dpt_tiny", patch, variant));
         var model = new DPTForDepthEstimation(new Weights(new RandomWeights(3)), config);

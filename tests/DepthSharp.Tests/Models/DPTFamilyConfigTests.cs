@@ -18,12 +18,12 @@ public sealed class DPTFamilyConfigTests : IDisposable
         var data = new TheoryData<string>();
         // By what the config declares, not the folder's name: Prompt Depth Anything shares the depth-anything org.
         foreach (var dir in Directory.GetDirectories(Fixtures.Path("checkpoints")).Order(StringComparer.Ordinal))
-            if (IsDepthAnythingOrViTDpt(Path.Combine(dir, "config.json"))) data.Add(Path.GetFileName(dir));
+            if (IsDepthAnythingOrViTDPT(Path.Combine(dir, "config.json"))) data.Add(Path.GetFileName(dir));
         return data;
     }
 
     /// <summary>depth_anything, or dpt on its own ViT (no backbone_config: the hybrid, BEiT and Swin V2 ones have one).</summary>
-    private static bool IsDepthAnythingOrViTDpt(string configPath)
+    private static bool IsDepthAnythingOrViTDPT(string configPath)
     {
         using var doc = JsonDocument.Parse(File.ReadAllBytes(configPath));
         var root = doc.RootElement;
@@ -33,7 +33,7 @@ public sealed class DPTFamilyConfigTests : IDisposable
     }
 
     [Fact]
-    public void AllNineDepthAnythingCheckpointsAndDptLargeAreCovered() => Assert.Equal(10, Checkpoints().Count);
+    public void AllNineDepthAnythingCheckpointsAndDPTLargeAreCovered() => Assert.Equal(10, Checkpoints().Count);
 
     [Theory]
     [MemberData(nameof(Checkpoints))]
@@ -142,7 +142,7 @@ public sealed class DPTFamilyConfigTests : IDisposable
     [InlineData("\"reassemble_factors\": [\n    4,", "\"reassemble_factors\": [\n    -4,", "reassemble_factors")]
     [InlineData("\"neck_hidden_sizes\": [\n    8,", "\"neck_hidden_sizes\": [\n    0,", "neck_hidden_sizes")]
     [InlineData("\"fusion_hidden_size\": 16", "\"fusion_hidden_size\": 1", "fusion_hidden_size")]
-    public void ImpossibleDptValuesAreRefusedWithTheField(string from, string to, string field)
+    public void ImpossibleDPTValuesAreRefusedWithTheField(string from, string to, string field)
     {
         string path = WriteConfig("dpt_tiny", t => t.Replace(from, to));
         var e = Assert.Throws<ConfigException>(() => DPTConfig.Load(path));
@@ -182,7 +182,7 @@ public sealed class DPTFamilyConfigTests : IDisposable
     }
 
     [Fact]
-    public void ADptCheckpointUnderADepthAnythingConfigIsRefused()
+    public void ADPTCheckpointUnderADepthAnythingConfigIsRefused()
     {
         string src = Fixtures.Path("models", "dpt_tiny");
         File.Copy(Path.Combine(src, "model.safetensors"), Path.Combine(_dir, "model.safetensors"));

@@ -14,12 +14,23 @@ public enum FusionUpsampling
 }
 
 /// <summary>Merges the running map with the next neck map, refines it, up-samples it (align_corners) and projects it.</summary>
+/// <param name="w">The layer's weights (…fusion_stage.layers.{i}).</param>
+/// <param name="channels">fusion_hidden_size.</param>
+/// <param name="residualUnits">How its two residual units are built.</param>
 public sealed class DPTFeatureFusionLayer(Weights w, int channels, ResidualUnitStyle residualUnits)
 {
+    /// <summary>Refines the next neck map before it joins the running one.</summary>
     public PreActResidualLayer ResidualLayer1 { get; } = new(w["residual_layer1"], channels, residualUnits);
+
+    /// <summary>Refines the sum.</summary>
     public PreActResidualLayer ResidualLayer2 { get; } = new(w["residual_layer2"], channels, residualUnits);
+
+    /// <summary>The 1×1 output projection.</summary>
     public Conv2d Projection { get; } = new(w["projection"], channels, channels, 1);
 
+    /// <summary>The fused map: unit2(hiddenState + unit1(residual)) (or unit2(hiddenState) for the first layer), up-sampled and projected.</summary>
+    /// <param name="hiddenState">The running map [B, C, h, w].</param>
+    /// <param name="residual">The next (finer) neck map, or null for the first layer.</param>
     /// <param name="size">Output size; null doubles the input's, as scale_factor=2 does.</param>
     /// <param name="consumeHiddenState">The running map is the caller's to lose: it is released (or written over) once read.</param>
     /// <param name="consumeResidual">The same for the next neck map.</param>
@@ -61,10 +72,17 @@ public sealed class DPTFeatureFusionStage
     private readonly string _tracePath;
     private readonly int _headIndex;
     private readonly FusionUpsampling _upsampling;
+
+    /// <summary>One layer per neck map, the first for the coarsest.</summary>
     public DPTFeatureFusionLayer[] Layers { get; }
 
+    /// <param name="w">The stage's weights (…fusion_stage).</param>
     /// <param name="tracePath">The neck's path: the reference's neck returns the fused maps.</param>
+    /// <param name="count">Neck maps to fuse.</param>
+    /// <param name="channels">fusion_hidden_size.</param>
+    /// <param name="residualUnits">How the layers' residual units are built.</param>
     /// <param name="headInIndex">head_in_index: the fused map the head reads (negative counts from the last).</param>
+    /// <param name="upsampling">How each fused map is sized.</param>
     public DPTFeatureFusionStage(Weights w, string tracePath, int count, int channels, ResidualUnitStyle residualUnits, int headInIndex,
         FusionUpsampling upsampling)
     {
@@ -74,7 +92,9 @@ public sealed class DPTFeatureFusionStage
         Layers = Enumerable.Range(0, count).Select(i => new DPTFeatureFusionLayer(w["layers"][i], channels, residualUnits)).ToArray();
     }
 
+    /// <summary>Fuses the maps from the coarsest to the finest and returns the fused map the head reads (head_in_index).</summary>
     /// <param name="features">Neck maps from finest to coarsest; entries are released as they are fused.</param>
+    /// <param name="context">Progress (a step per layer) and cancellation.</param>
     public Tensor Forward(Tensor[] features, ForwardContext context)
     {
         if (features.Length != Layers.Length) throw new ArgumentException($"fusion stage has {Layers.Length} layers but got {features.Length} maps");

@@ -8,6 +8,9 @@ namespace DepthSharp.Models;
 public static class TokenMaps
 {
     /// <summary>Drops the class token of [B, 1 + h·w, C] and returns the patch tokens as a map [B, C, h, w].</summary>
+    /// <param name="hidden">The tokens (the caller's, kept).</param>
+    /// <param name="gridH">Patch rows.</param>
+    /// <param name="gridW">Patch columns.</param>
     public static Tensor PatchTokensToMap(Tensor hidden, int gridH, int gridW)
     {
         int b = hidden.Dim(0), n = hidden.Dim(1) - 1, c = hidden.Dim(2);
@@ -32,8 +35,14 @@ public static class TokenMaps
 public sealed class DPTReassembleLayer
 {
     private readonly Func<Tensor, Tensor>? _resize;
+
+    /// <summary>The 1×1 projection to the neck width.</summary>
     public Conv2d Projection { get; }
 
+    /// <param name="w">The layer's weights (…reassemble_stage.layers.{i}).</param>
+    /// <param name="inChannels">The backbone's hidden size.</param>
+    /// <param name="channels">This neck map's width (neck_hidden_sizes[i]).</param>
+    /// <param name="factor">reassemble_factors[i]: above 1 a transposed convolution of that size and stride, below 1 a 3×3 convolution of stride 1/factor.</param>
     public DPTReassembleLayer(Weights w, int inChannels, int channels, double factor)
     {
         Projection = new Conv2d(w["projection"], inChannels, channels, 1);
@@ -64,9 +73,14 @@ public sealed class DPTReassembleStage
 {
     private readonly ReadoutType _readout;
     private readonly HiddenAct _activation;
+
+    /// <summary>Each map's projection and resize.</summary>
     public DPTReassembleLayer[] Layers { get; }
+
+    /// <summary>The readout projections (readout_type "project" only).</summary>
     public Linear[]? ReadoutProjects { get; }
 
+    /// <param name="w">The stage's weights (…reassemble_stage).</param>
     /// <param name="hiddenSize">Width of the backbone's tokens.</param>
     /// <param name="neckHiddenSizes">Channels of each reassembled map (neck_hidden_sizes).</param>
     /// <param name="reassembleFactors">Resize factor of each map (reassemble_factors).</param>

@@ -23,11 +23,21 @@ public sealed record ResidualUnitStyle(bool BatchNorm, bool Bias, double BatchNo
 /// </summary>
 public sealed class PreActResidualLayer
 {
+    /// <summary>The first 3×3 convolution.</summary>
     public Conv2d Convolution1 { get; }
+
+    /// <summary>The second 3×3 convolution.</summary>
     public Conv2d Convolution2 { get; }
+
+    /// <summary>The batch norm after the first convolution, when the style has them.</summary>
     public BatchNorm2d? BatchNorm1 { get; }
+
+    /// <summary>The batch norm after the second convolution, when the style has them.</summary>
     public BatchNorm2d? BatchNorm2 { get; }
 
+    /// <param name="w">The unit's weights (…residual_layer1 or 2).</param>
+    /// <param name="channels">Channels in and out.</param>
+    /// <param name="style">Batch norms and biases.</param>
     public PreActResidualLayer(Weights w, int channels, ResidualUnitStyle style)
     {
         Convolution1 = new Conv2d(w["convolution1"], channels, channels, 3, 1, 1, style.Bias);
@@ -84,6 +94,8 @@ public sealed class PreActResidualLayer
         return hiddenState;
     }
 
+    /// <summary>x + conv2(relu(conv1(relu(x)))), batch-normed after each convolution when the style says so.</summary>
+    /// <param name="hiddenState">x, [B, C, H, W].</param>
     /// <param name="consumeInput">
     /// The input is the caller's to lose: without batch norm the residual branch is then added straight into it (the
     /// result is the input tensor), so only one map besides it is ever alive.

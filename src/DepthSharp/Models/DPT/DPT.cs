@@ -216,7 +216,7 @@ public sealed class DPTDepthEstimationHead
 public sealed class DPTForDepthEstimation
 {
     public DPTConfig Config { get; }
-    public DPTViTModel? Dpt { get; }
+    public DPTViTModel? DPT { get; }
     public Dinov2Backbone? Backbone { get; }
     public DPTNeck Neck { get; }
     public DPTDepthEstimationHead Head { get; }
@@ -237,7 +237,7 @@ public sealed class DPTForDepthEstimation
     {
         Config = c;
         if (c.BackboneConfig is { } backbone) Backbone = new Dinov2Backbone(w["backbone"], backbone);
-        else Dpt = new DPTViTModel(w["dpt"], c);
+        else DPT = new DPTViTModel(w["dpt"], c);
         Neck = new DPTNeck(w["neck"], c);
         Head = new DPTDepthEstimationHead(w["head"], c);
     }
@@ -247,9 +247,9 @@ public sealed class DPTForDepthEstimation
         (Backbone is null ? Config.SelectedLayers[^1] + 1 : Config.BackboneConfig!.NumHiddenLayers) + Neck.Convs.Length + 1;
 
     /// <summary>Relative inverse depth [B, h, w] for pixel values [B, 3, H, W].</summary>
-    public Tensor Forward(Tensor pixelValues, IProgress<ModelProgress>? progress = null, CancellationToken cancel = default)
+    public Tensor Forward(Tensor pixelValues, IProgress<ModelProgress>? progress = null, CancellationToken cancellationToken = default)
     {
-        var context = new ForwardContext(ForwardSteps, progress, cancel);
+        var context = new ForwardContext(ForwardSteps, progress, cancellationToken);
         Tensor[] hidden;
         int patch;
         if (Backbone is not null)
@@ -259,7 +259,7 @@ public sealed class DPTForDepthEstimation
         }
         else
         {
-            hidden = Dpt!.Forward(pixelValues, Config.SelectedLayers, context);
+            hidden = DPT!.Forward(pixelValues, Config.SelectedLayers, context);
             patch = Config.PatchSize;
         }
         // The ViT path of the reference takes the grid as the square root of the token count, which only square inputs

@@ -106,9 +106,9 @@ public sealed class DepthAnythingForDepthEstimation
     public int ForwardSteps => Config.BackboneModel.NumHiddenLayers + Neck.Convs.Length + 1;
 
     /// <summary>Depth [B, h, w] for pixel values [B, 3, H, W]: relative inverse depth, or metres for metric models.</summary>
-    public Tensor Forward(Tensor pixelValues, IProgress<ModelProgress>? progress = null, CancellationToken cancel = default)
+    public Tensor Forward(Tensor pixelValues, IProgress<ModelProgress>? progress = null, CancellationToken cancellationToken = default)
     {
-        var context = new ForwardContext(ForwardSteps, progress, cancel);
+        var context = new ForwardContext(ForwardSteps, progress, cancellationToken);
         var hidden = Backbone.Forward(pixelValues, context);
         int gridH = pixelValues.Dim(2) / Config.PatchSize, gridW = pixelValues.Dim(3) / Config.PatchSize;
         var fused = Neck.Forward(hidden, gridH, gridW, context);

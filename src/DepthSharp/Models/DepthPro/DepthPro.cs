@@ -574,6 +574,8 @@ public sealed class DepthProForDepthEstimation
     /// unused or misshapen tensor is reported by name, except the FOV model's when it is not built (as the reference
     /// ignores them). <paramref name="options"/> asks for 8-bit or random weights.
     /// </summary>
+    /// <param name="folder">The model folder.</param>
+    /// <param name="options">8-bit or random weights; null: the checkpoint's as stored.</param>
     /// <param name="useFovModel">Overrides the config's use_fov_model, as the reference's constructor argument does.</param>
     /// <exception cref="ConfigException">config.json is missing a value or has an impossible one.</exception>
     /// <exception cref="CheckpointException">The weights are broken or do not fit the config.</exception>
@@ -607,9 +609,9 @@ public sealed class DepthProForDepthEstimation
     /// The encoders and the neck (and, with <paramref name="includeFusion"/>, the fusion stage) without the depth and FOV
     /// heads: the reference's DepthProModel output with output_hidden_states.
     /// </summary>
-    public DepthProFeatures ExtractFeatures(Tensor pixelValues, bool includeFusion = false, IProgress<ModelProgress>? progress = null, CancellationToken cancel = default)
+    public DepthProFeatures ExtractFeatures(Tensor pixelValues, bool includeFusion = false, IProgress<ModelProgress>? progress = null, CancellationToken cancellationToken = default)
     {
-        var context = new ForwardContext(ForwardSteps, progress, cancel);
+        var context = new ForwardContext(ForwardSteps, progress, cancellationToken);
         var hidden = new Dictionary<int, Tensor>();
         var features = Neck.Forward(Encoder.Forward(pixelValues, context, hidden));
         List<Tensor>? fusion = null;
@@ -622,9 +624,9 @@ public sealed class DepthProForDepthEstimation
         return new DepthProFeatures(hidden, features, fusion);
     }
 
-    public DepthProOutput Forward(Tensor pixelValues, IProgress<ModelProgress>? progress = null, CancellationToken cancel = default)
+    public DepthProOutput Forward(Tensor pixelValues, IProgress<ModelProgress>? progress = null, CancellationToken cancellationToken = default)
     {
-        var context = new ForwardContext(ForwardSteps, progress, cancel);
+        var context = new ForwardContext(ForwardSteps, progress, cancellationToken);
         var features = Neck.Forward(Encoder.Forward(pixelValues, context));
         var globalFeatures = features[0];
         var fused = FusionStage.Forward(features, context);

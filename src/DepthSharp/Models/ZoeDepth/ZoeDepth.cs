@@ -557,9 +557,9 @@ public sealed class ZoeDepthForDepthEstimation
     /// <summary>Progress steps of one forward pass: backbone layers, fusion layers, heads.</summary>
     public int ForwardSteps => Backbone.ForwardSteps + Neck.FusionLayers.Length + 2;
 
-    public ZoeDepthOutput Forward(Tensor pixelValues, IProgress<ModelProgress>? progress = null, CancellationToken cancel = default)
+    public ZoeDepthOutput Forward(Tensor pixelValues, IProgress<ModelProgress>? progress = null, CancellationToken cancellationToken = default)
     {
-        var context = new ForwardContext(ForwardSteps, progress, cancel);
+        var context = new ForwardContext(ForwardSteps, progress, cancellationToken);
         int patch = Config.BeitBackbone.PatchSize;
         var stages = Backbone.Forward(pixelValues, context);
         var (fused, bottleneck) = Neck.Forward(stages, pixelValues.Dim(2) / patch, pixelValues.Dim(3) / patch, context);
