@@ -27,36 +27,6 @@ public enum ReadoutType
     Project,
 }
 
-/// <summary>ZoeDepth's <c>bin_centers_type</c>: how the metric head's bin centres are bounded.</summary>
-[JsonConverter(typeof(BinCentersTypeJson))]
-public enum BinCentersType
-{
-    /// <summary>"normed": centres in [min_depth, max_depth] (widths normalised to the range; attractors on [0, 1]).</summary>
-    Normed,
-    /// <summary>"softplus": unbounded positive centres in metres.</summary>
-    Softplus,
-}
-
-/// <summary>ZoeDepth's <c>attractor_kind</c>: how the attractors' pulls on a bin centre combine.</summary>
-[JsonConverter(typeof(AttractorKindJson))]
-public enum AttractorKind
-{
-    /// <summary>"mean": the average pull.</summary>
-    Mean,
-    /// <summary>"sum": the summed pull.</summary>
-    Sum,
-}
-
-/// <summary>Depth Anything's <c>depth_estimation_type</c>.</summary>
-[JsonConverter(typeof(DepthEstimationTypeJson))]
-public enum DepthEstimationType
-{
-    /// <summary>"relative": relative inverse depth (ReLU ending).</summary>
-    Relative,
-    /// <summary>"metric": metres (sigmoid × max_depth ending).</summary>
-    Metric,
-}
-
 /// <summary>
 /// Reads an enum-like config string as its C# enum when config.json is read, so that no forward pass compares strings; an
 /// unknown value is a <see cref="JsonException"/> naming the allowed ones, which the config loader turns into a
@@ -97,12 +67,3 @@ internal sealed class HiddenActJson() : ConfigEnumConverter<HiddenAct>(
 
 internal sealed class ReadoutTypeJson() : ConfigEnumConverter<ReadoutType>(
     ("ignore", ReadoutType.Ignore), ("add", ReadoutType.Add), ("project", ReadoutType.Project));
-
-internal sealed class BinCentersTypeJson() : ConfigEnumConverter<BinCentersType>(
-    ("normed", BinCentersType.Normed), ("softplus", BinCentersType.Softplus));
-
-internal sealed class AttractorKindJson() : ConfigEnumConverter<AttractorKind>(
-    ("mean", AttractorKind.Mean), ("sum", AttractorKind.Sum));
-
-internal sealed class DepthEstimationTypeJson() : ConfigEnumConverter<DepthEstimationType>(
-    ("relative", DepthEstimationType.Relative), ("metric", DepthEstimationType.Metric));

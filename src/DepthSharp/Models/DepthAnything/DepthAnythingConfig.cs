@@ -3,6 +3,16 @@ using System.Text.Json.Serialization;
 
 namespace DepthSharp.Models.Configs;
 
+/// <summary>Depth Anything's <c>depth_estimation_type</c>.</summary>
+[JsonConverter(typeof(DepthEstimationTypeJson))]
+public enum DepthEstimationType
+{
+    /// <summary>"relative": relative inverse depth (ReLU ending).</summary>
+    Relative,
+    /// <summary>"metric": metres (sigmoid × max_depth ending).</summary>
+    Metric,
+}
+
 /// <summary>transformers' DepthAnythingConfig: names as in config.json, defaults as the reference's.</summary>
 public sealed class DepthAnythingConfig : IPretrainedConfig
 {
@@ -71,3 +81,6 @@ public sealed class DepthAnythingConfig : IPretrainedConfig
     NumberHandling = JsonNumberHandling.Strict, ReadCommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true)]
 [JsonSerializable(typeof(DepthAnythingConfig))]
 internal sealed partial class DepthAnythingConfigJson : JsonSerializerContext;
+
+internal sealed class DepthEstimationTypeJson() : ConfigEnumConverter<DepthEstimationType>(
+    ("relative", DepthEstimationType.Relative), ("metric", DepthEstimationType.Metric));

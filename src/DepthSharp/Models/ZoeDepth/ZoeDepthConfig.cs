@@ -3,6 +3,26 @@ using System.Text.Json.Serialization;
 
 namespace DepthSharp.Models.Configs;
 
+/// <summary>ZoeDepth's <c>bin_centers_type</c>: how the metric head's bin centres are bounded.</summary>
+[JsonConverter(typeof(BinCentersTypeJson))]
+public enum BinCentersType
+{
+    /// <summary>"normed": centres in [min_depth, max_depth] (widths normalised to the range; attractors on [0, 1]).</summary>
+    Normed,
+    /// <summary>"softplus": unbounded positive centres in metres.</summary>
+    Softplus,
+}
+
+/// <summary>ZoeDepth's <c>attractor_kind</c>: how the attractors' pulls on a bin centre combine.</summary>
+[JsonConverter(typeof(AttractorKindJson))]
+public enum AttractorKind
+{
+    /// <summary>"mean": the average pull.</summary>
+    Mean,
+    /// <summary>"sum": the summed pull.</summary>
+    Sum,
+}
+
 /// <summary>One metric head's bins: how many, over which depth range (metres), and the head's name.</summary>
 public sealed class ZoeDepthBinConfiguration
 {
@@ -188,3 +208,9 @@ public sealed class ZoeDepthConfig : IPretrainedConfig
     NumberHandling = JsonNumberHandling.Strict, ReadCommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true)]
 [JsonSerializable(typeof(ZoeDepthConfig))]
 internal sealed partial class ZoeDepthConfigJson : JsonSerializerContext;
+
+internal sealed class BinCentersTypeJson() : ConfigEnumConverter<BinCentersType>(
+    ("normed", BinCentersType.Normed), ("softplus", BinCentersType.Softplus));
+
+internal sealed class AttractorKindJson() : ConfigEnumConverter<AttractorKind>(
+    ("mean", AttractorKind.Mean), ("sum", AttractorKind.Sum));
