@@ -522,30 +522,22 @@ public sealed class DepthProDepthEstimationHead
     /// <param name="consumeInput">The input is the caller's to lose: it is released once read.</param>
     public Tensor Forward(Tensor hiddenStates, bool consumeInput = false)
     {
-        int batch = hiddenStates.Dim(0), h = hiddenStates.Dim(2), w = hiddenStates.Dim(3);
-        long bytesPerRow = 2L * (2 * w) * Upsample.Weight.Dim(1) * batch * sizeof(float); // two upsampled rows per input row
-        int band = RowBands.Rows(BandBytes, bytesPerRow, 2, h);
-        var depth = Tensor.Empty(batch, 1, 2 * h, 2 * w);
-        for (int a = 0; a < h; a += band)
-        {
-            int b = Math.Min(h, a + band);
-            // Output rows [2a, 2b) need the upsampled rows one beyond, i.e. first-conv rows [c0, c1), which need input rows
-            // [x0, x1). A band's edge row that is not the image's was convolved against false zero padding: dropped.
-            var (c0, c1) = RowBands.Widen(a, b, 1, h);
-            var (x0, x1) = RowBands.Widen(c0, c1, 1, h);
-            var rows = Ops.Narrow(hiddenStates, 2, x0, x1 - x0);
-            var first = Lifetimes.Replace(rows, Conv1.Forward(rows));
-            first = Lifetimes.Replace(first, Ops.Narrow(first, 2, c0 - x0, c1 - c0));
-            var up = Lifetimes.Replace(first, Upsample.Forward(first));
-            var second = Lifetimes.Replace(up, Conv2.Forward(up));
-            second = Lifetimes.Replace(second, Ops.Narrow(second, 2, 2 * (a - c0), 2 * (b - a)));
-            var band1 = Lifetimes.Replace(second, Conv3.Forward(second, reluInput: true));
-            Ops.ReluInPlace(band1);
-            Ops.CopySlice(band1, 0, depth, 2 * a, 2, 2 * (b - a));
-            band1.Release();
-        }
+        var depth = UpsamplingHeadBands.Run(hiddenStates, BandBytes, Upsample.Weight.Dim(1), Layers);
         if (consumeInput) hiddenStates.Release();
-        return depth.Reshape(batch, 2 * h, 2 * w);
+        return depth;
+    }
+
+    /// <summary>The reference's layers on one band of rows (which it loses); the band drops the rows its edges spoiled.</summary>
+    private Tensor Layers(Tensor rows, UpsamplingHeadBands.Band band)
+    {
+        var x = Lifetimes.Replace(rows, Conv1.Forward(rows));
+        x = band.KeepFirstConvolutionRows(x);
+        x = Lifetimes.Replace(x, Upsample.Forward(x));
+        x = Lifetimes.Replace(x, Conv2.Forward(x));
+        x = band.KeepOutputRows(x);
+        // The ReLU between the second and the third convolution is applied as the third reads its input.
+        x = Lifetimes.Replace(x, Conv3.Forward(x, reluInput: true));
+        return Ops.ReluInPlace(x);
     }
 }
 
