@@ -1,4 +1,3 @@
-using DepthSharp.Imaging;
 using DepthSharp.Models;
 using DepthSharp.Processing;
 using DepthSharp.Tensors;
