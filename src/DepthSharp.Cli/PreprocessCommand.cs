@@ -1,7 +1,7 @@
 using System.CommandLine;
 using DepthSharp.Imaging;
 using DepthSharp.IO;
-using DepthSharp.Processing;
+using DepthSharp.Pipeline;
 
 namespace DepthSharp.Cli;
 
@@ -16,7 +16,7 @@ internal static class PreprocessCommand
         var command = new Command("preprocess", "Write the pixel_values the model sees for a picture") { image, model, output, kind };
         command.SetAction((parse, _) => CliErrors.Run(() =>
         {
-            var processor = IImageProcessor.Load(Path.Combine(parse.GetValue(model)!, "preprocessor_config.json"), parse.GetValue(kind));
+            var processor = ModelFamilies.LoadProcessor(Path.Combine(parse.GetValue(model)!, "preprocessor_config.json"), parse.GetValue(kind));
             var pixels = processor.Preprocess([ImageFile.Load(parse.GetValue(image)!).Image]);
             Npy.Write(parse.GetValue(output)!, pixels.Data, pixels.Shape.AsSpan(1));
             return Task.FromResult(0);

@@ -20,17 +20,17 @@ internal static class ServeCommand
         concurrent.Validators.Add(r => { if (r.GetValue(concurrent) < 1) r.AddError("--max-concurrent must be at least 1"); });
         queue.Validators.Add(r => { if (r.GetValue(queue) < 0) r.AddError("--max-queue must not be negative"); });
         var command = new Command("serve", "Serve the HTTP API (/api/health, /api/model, POST /api/depth) for one model") { model, urls, threads, concurrent, queue, int8, processor };
-        command.SetAction((parse, cancel) => CliErrors.Run(async () =>
+        command.SetAction((parse, cancellationToken) => CliErrors.Run(async () =>
         {
             if (parse.GetValue(threads) is int t) KernelOptions.Threads = t;
             string dir = parse.GetValue(model)!;
-            var estimator = DepthEstimator.Load(await HubCommands.ResolveAsync(dir, cancel),
+            var estimator = DepthEstimator.Load(await HubCommands.ResolveAsync(dir, cancellationToken),
                 new DepthEstimatorOptions { Int8Weights = parse.GetValue(int8), ImageProcessor = parse.GetValue(processor) });
             var options = new ServeOptions { MaxConcurrent = parse.GetValue(concurrent), MaxQueue = parse.GetValue(queue) };
             await using var app = DepthServer.Build(estimator, Path.GetFileName(Path.TrimEndingDirectorySeparator(dir)), options, parse.GetValue(urls)!);
-            await app.StartAsync(cancel);
+            await app.StartAsync(cancellationToken);
             await Console.Error.WriteLineAsync($"serving {estimator.ModelType} model {dir} on {string.Join(", ", app.Urls)}");
-            await app.WaitForShutdownAsync(cancel);
+            await app.WaitForShutdownAsync(cancellationToken);
             return 0;
         }));
         return command;

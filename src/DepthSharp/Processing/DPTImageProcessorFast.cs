@@ -9,7 +9,7 @@ namespace DepthSharp.Processing;
 /// bytes to a multiple of size_divisor before rescale and normalise (so the border holds −mean/std, not 0), then
 /// rescaled and normalised in one fused float32 step.
 /// </summary>
-public sealed class DPTImageProcessorFast : IImageProcessor
+public sealed class DPTImageProcessorFast : IFastImageProcessor<DPTImageProcessor>
 {
     private readonly DPTImageProcessor _slow;
     private readonly TorchvisionNormalize _normalize;
@@ -25,6 +25,9 @@ public sealed class DPTImageProcessorFast : IImageProcessor
             throw new ConfigException(file, $"resample: filter {(int)_slow.Resample} is not supported by DPTImageProcessorFast (2 bilinear, 3 bicubic)");
         _normalize = new TorchvisionNormalize(config);
     }
+
+    /// <inheritdoc/>
+    public DPTImageProcessor Slow => _slow;
 
     /// <summary>The preprocessor_config.json it was made from.</summary>
     public ImageProcessorConfig Config => _slow.Config;

@@ -9,49 +9,45 @@ public interface IImageProcessor
     /// <summary>[batch, 3, H, W] for pictures that all come out at the same size.</summary>
     Tensor Preprocess(IReadOnlyList<RgbImage> images);
 
-    /// <summary>
-    /// A model folder's processor, which must be a <typeparamref name="T"/>; a folder without preprocessor_config.json gets
-    /// <paramref name="defaults"/> (the reference class's defaults).
-    /// </summary>
-    public static T LoadFromFolder<T>(string modelDir, Func<T> defaults, string models, ImageProcessorKind kind = ImageProcessorKind.Auto)
-        where T : class, IImageProcessor
+    /// <summary>[H, W] of the pixel values for a picture: pictures form one batch only when theirs agree.</summary>
+    (int Height, int Width) InputSize(RgbImage image)
     {
-        string path = Path.Combine(modelDir, "preprocessor_config.json");
-        return File.Exists(path)
-            ? Load(path, kind) as T ?? throw new DepthSharp.ConfigException(path, $"image_processor_type: {models} need {typeof(T).Name}")
-            : defaults();
+        var pixels = Preprocess([image]);
+        return (pixels.Dim(2), pixels.Dim(3));
     }
+}
+
+/// <summary>
+/// An image processor class as preprocessor_config.json names it: the image_processor_type values that select it and how
+/// it is made from the file's fields. Model families name the processor class they take by this type.
+/// </summary>
+public interface IImageProcessor<TSelf> : IImageProcessor where TSelf : IImageProcessor<TSelf>
+{
+    /// <summary>The image_processor_type values of this class: the reference's processor and its "Fast" variant.</summary>
+    static abstract IReadOnlyList<string> ImageProcessorTypes { get; }
 
     /// <summary>
-    /// A model folder's processor for a family whose slow and fast classes differ: a <typeparamref name="TSlow"/> or a
-    /// <typeparamref name="TFast"/> as <paramref name="kind"/> picks; a folder without preprocessor_config.json gets the
-    /// picked class's defaults (the slow one's unless fast is forced).
+    /// The processor for preprocessor_config.json's fields (<paramref name="file"/>: its path, named in errors); an empty
+    /// <see cref="ImageProcessorConfig"/> gives the reference class's defaults, for a model folder without the file.
     /// </summary>
-    public static IImageProcessor LoadFromFolder<TSlow, TFast>(string modelDir, Func<TSlow> slowDefaults, Func<TFast> fastDefaults, string models,
-        ImageProcessorKind kind) where TSlow : class, IImageProcessor where TFast : class, IImageProcessor
-    {
-        string path = Path.Combine(modelDir, "preprocessor_config.json");
-        if (!File.Exists(path)) return kind == ImageProcessorKind.Fast ? fastDefaults() : slowDefaults();
-        var processor = Load(path, kind);
-        return processor is TSlow or TFast ? processor
-            : throw new DepthSharp.ConfigException(path, $"image_processor_type: {models} need {typeof(TSlow).Name} or {typeof(TFast).Name}");
-    }
+    /// <exception cref="ConfigException">A field has a value the processor cannot take.</exception>
+    static abstract TSelf Create(ImageProcessorConfig config, string? file);
 
     /// <summary>
-    /// Reads preprocessor_config.json and returns the processor its image_processor_type names, or that family's slow or
-    /// fast class when <paramref name="kind"/> forces one.
+    /// The processor of <paramref name="kind"/>'s flavour for these fields: transformers' slow class, or its fast one where
+    /// their pixel values differ (DPT's); a class whose two flavours agree gives itself either way.
     /// </summary>
-    public static IImageProcessor Load(string path, ImageProcessorKind kind = ImageProcessorKind.Auto)
-    {
-        var config = ImageProcessorConfig.Load(path);
-        return config.ImageProcessorType switch
-        {
-            // DepthPro's and ZoeDepth's fast classes give the slow ones' values (processors_fast fixtures): one class each.
-            "DepthProImageProcessor" or "DepthProImageProcessorFast" => new DepthProImageProcessor(config, path),
-            "ZoeDepthImageProcessor" or "ZoeDepthImageProcessorFast" => new ZoeDepthImageProcessor(config, path),
-            "DPTImageProcessor" or "DPTImageProcessorFast" => kind.PicksFast(config.ImageProcessorType)
-                ? new DPTImageProcessorFast(config, path) : new DPTImageProcessor(config, path),
-            var other => throw new DepthSharp.ConfigException(path, $"image_processor_type: '{other}' is not supported"),
-        };
-    }
+    /// <exception cref="ConfigException">A field has a value the processor cannot take.</exception>
+    static virtual IImageProcessor Create(ImageProcessorConfig config, string? file, ImageProcessorKind kind) => TSelf.Create(config, file);
+}
+
+/// <summary>
+/// A fast flavour of a slow processor class (transformers' *ImageProcessorFast): different pixel values, the same fields,
+/// output sizes and post-processing settings, which its <see cref="Slow"/> twin carries.
+/// </summary>
+/// <typeparam name="TSlow">The slow class.</typeparam>
+public interface IFastImageProcessor<out TSlow> : IImageProcessor where TSlow : IImageProcessor
+{
+    /// <summary>The slow class made from the same fields.</summary>
+    TSlow Slow { get; }
 }

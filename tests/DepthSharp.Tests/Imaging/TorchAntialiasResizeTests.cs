@@ -48,11 +48,8 @@ public sealed class TorchAntialiasResizeTests(ITestOutputHelper output)
     {
         var image = RandomImage(width, height, width * 1000 + height);
         byte[] expected;
-        using (new KernelTestHelpers.Options(1))
-        {
-            KernelOptions.ForceReference = true;
+        using (new KernelTestHelpers.Options(1, reference: true))
             expected = TorchAntialiasResize.Resize(image, outWidth, outHeight, filter).Pixels;
-        }
         foreach (int threads in new[] { 1, 2 })
         {
             using var _ = new KernelTestHelpers.Options(threads);
@@ -76,8 +73,7 @@ public sealed class TorchAntialiasResizeTests(ITestOutputHelper output)
         var image = new RgbImage(2, 1, [0, 0, 0, 255, 255, 255]);
         foreach (bool reference in new[] { false, true })
         {
-            using var _ = new KernelTestHelpers.Options(1);
-            KernelOptions.ForceReference = reference;
+            using var _ = new KernelTestHelpers.Options(1, reference);
             var resized = TorchAntialiasResize.Resize(image, 4, 1, PilFilter.Bicubic);
             Assert.Equal(new byte[] { 0, 0, 0, 53, 53, 53, 202, 202, 202, 255, 255, 255 }, resized.Pixels);
         }

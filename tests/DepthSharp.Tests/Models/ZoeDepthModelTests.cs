@@ -11,16 +11,7 @@ public class ZoeDepthModelTests(ITestOutputHelper output)
 {
     private static readonly string[] Names = ["zoedepth_tiny_n_normed", "zoedepth_tiny_nk"];
 
-    internal static ZoeDepthForDepthEstimation LoadModel(string name)
-    {
-        string dir = Fixtures.Path("models", name);
-        var config = ConfigLoader.LoadZoeDepth(Path.Combine(dir, "config.json"));
-        using var checkpoint = Checkpoint.OpenDirectory(dir);
-        var source = new CheckpointWeights(checkpoint);
-        var model = new ZoeDepthForDepthEstimation(new Weights(source), config);
-        source.Finish();
-        return model;
-    }
+    internal static ZoeDepthForDepthEstimation LoadModel(string name) => ZoeDepthForDepthEstimation.FromPretrained(Fixtures.Path("models", name));
 
     /// <summary>Asserts the fixtures' rule and logs the relative L2 error, so reports can quote it.</summary>
     private void AssertClose(string name, Tensor expected, Tensor actual)

@@ -1,3 +1,4 @@
+using DepthSharp.Pipeline;
 using DepthSharp.Checkpoints;
 using DepthSharp.Imaging;
 using DepthSharp.Processing;
@@ -57,7 +58,7 @@ public class FastProcessingTests(ITestOutputHelper output)
     {
         // Each config names its Fast class, which the default (Auto) picks.
         string path = Fixtures.Path("processors_fast", "processors", caseName, "preprocessor_config.json");
-        var processor = IImageProcessor.Load(path);
+        var processor = ModelFamilies.LoadProcessor(path);
         Assert.IsType(picked, processor);
         Assert.Equal(0, CompareStrict(processor, "processors_fast", caseName, "fast"));
     }
@@ -69,7 +70,7 @@ public class FastProcessingTests(ITestOutputHelper output)
     [MemberData(nameof(DPTCases))]
     public void DPTSlowConfigForcedFastGivesTheFastValues(string name)
     {
-        var processor = IImageProcessor.Load(Fixtures.Path("processors", "processors", name, "preprocessor_config.json"), ImageProcessorKind.Fast);
+        var processor = ModelFamilies.LoadProcessor(Fixtures.Path("processors", "processors", name, "preprocessor_config.json"), ImageProcessorKind.Fast);
         Assert.IsType<DPTImageProcessorFast>(processor);
         Assert.Equal(0, CompareStrict(processor, "processors_fast", name + "_fast", "forced fast"));
     }
@@ -78,7 +79,7 @@ public class FastProcessingTests(ITestOutputHelper output)
     [MemberData(nameof(DPTCases))]
     public void DPTFastConfigForcedSlowGivesTheSlowValues(string name)
     {
-        var processor = IImageProcessor.Load(Fixtures.Path("processors_fast", "processors", name + "_fast", "preprocessor_config.json"), ImageProcessorKind.Slow);
+        var processor = ModelFamilies.LoadProcessor(Fixtures.Path("processors_fast", "processors", name + "_fast", "preprocessor_config.json"), ImageProcessorKind.Slow);
         Assert.IsType<DPTImageProcessor>(processor);
         Assert.Equal(0, CompareStrict(processor, "processors", name, "forced slow"));
     }
@@ -91,7 +92,7 @@ public class FastProcessingTests(ITestOutputHelper output)
     [MemberData(nameof(DPTCases))]
     public void DPTSlowValuesAreOffTheFastFixture(string name)
     {
-        var slow = IImageProcessor.Load(Fixtures.Path("processors_fast", "processors", name + "_fast", "preprocessor_config.json"), ImageProcessorKind.Slow);
+        var slow = ModelFamilies.LoadProcessor(Fixtures.Path("processors_fast", "processors", name + "_fast", "preprocessor_config.json"), ImageProcessorKind.Slow);
         int off = CompareStrict(slow, "processors_fast", name + "_fast", "slow against fast");
         Assert.True(off > 0, $"{name}: the slow processor gives the fast fixture's values");
     }

@@ -40,7 +40,7 @@ public sealed class ImageProcessorSelectionTests : IDisposable
     [InlineData("DPTImageProcessorFast", ImageProcessorKind.Slow, typeof(DPTImageProcessor))]
     [InlineData("DPTImageProcessor", ImageProcessorKind.Fast, typeof(DPTImageProcessorFast))]
     public void LoadPicksTheNamedClassUnlessForced(string type, ImageProcessorKind kind, Type expected) =>
-        Assert.IsType(expected, IImageProcessor.Load(Path.Combine(ModelFolder("dpt_tiny", type), "preprocessor_config.json"), kind));
+        Assert.IsType(expected, ModelFamilies.LoadProcessor(Path.Combine(ModelFolder("dpt_tiny", type), "preprocessor_config.json"), kind));
 
     [Theory]
     [InlineData("depth_pro_tiny", "DepthProImageProcessorFast", typeof(DepthProImageProcessor))]
@@ -49,7 +49,7 @@ public sealed class ImageProcessorSelectionTests : IDisposable
     {
         string path = Path.Combine(ModelFolder(model, type), "preprocessor_config.json");
         foreach (var kind in Enum.GetValues<ImageProcessorKind>())
-            Assert.IsType(expected, IImageProcessor.Load(path, kind));
+            Assert.IsType(expected, ModelFamilies.LoadProcessor(path, kind));
     }
 
     /// <summary>
@@ -71,7 +71,7 @@ public sealed class ImageProcessorSelectionTests : IDisposable
         Assert.NotEqual(slowValues, fastValues);
 
         var estimator = DepthEstimator.LoadRandom(dir, options: new DepthEstimatorOptions { ImageProcessor = kind });
-        Assert.Equal(fast ? fastValues : slowValues, estimator.Backend.Preprocess([image]).Data);
+        Assert.Equal(fast ? fastValues : slowValues, estimator.Preprocess([image]).Data);
     }
 
     [Fact]
@@ -79,10 +79,9 @@ public sealed class ImageProcessorSelectionTests : IDisposable
     {
         string dir = Path.Combine(_dir, "bare");
         Directory.CreateDirectory(dir);
-        Assert.IsType<DPTImageProcessor>(IImageProcessor.LoadFromFolder(dir, () => new DPTImageProcessor(new ImageProcessorConfig()),
-            () => new DPTImageProcessorFast(new ImageProcessorConfig()), "DPT models", ImageProcessorKind.Auto));
-        Assert.IsType<DPTImageProcessorFast>(IImageProcessor.LoadFromFolder(dir, () => new DPTImageProcessor(new ImageProcessorConfig()),
-            () => new DPTImageProcessorFast(new ImageProcessorConfig()), "DPT models", ImageProcessorKind.Fast));
+        var family = ModelFamilies.ForModelType("dpt");
+        Assert.IsType<DPTImageProcessor>(ModelFamilies.LoadProcessor(family, dir, ImageProcessorKind.Auto));
+        Assert.IsType<DPTImageProcessorFast>(ModelFamilies.LoadProcessor(family, dir, ImageProcessorKind.Fast));
     }
 
     [Theory]
