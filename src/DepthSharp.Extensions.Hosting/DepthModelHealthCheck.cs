@@ -21,7 +21,7 @@ public sealed class DepthModelHealthCheck(DepthPipelineProvider provider) : IHea
         var result = provider.State switch
         {
             DepthModelState.Ready when provider.Pipeline is { } p => HealthCheckResult.Healthy(
-                $"{p.ModelType} model {provider.Model} is loaded (from {p.ModelFolder})",
+                $"{p.ModelType} model {provider.Model} is loaded" + (SameFolder(provider.Model, p.ModelFolder) ? "" : $" (from {p.ModelFolder})"),
                 new Dictionary<string, object>(data) { ["model_type"] = p.ModelType, ["folder"] = p.ModelFolder }),
             DepthModelState.Failed => new HealthCheckResult(failure,
                 $"model {provider.Model} could not be loaded: {provider.LoadError?.Message}", provider.LoadError, data),
@@ -30,4 +30,8 @@ public sealed class DepthModelHealthCheck(DepthPipelineProvider provider) : IHea
         };
         return Task.FromResult(result);
     }
+
+    /// <summary>Whether the model was named by the folder it was loaded from (a Hub id names a cache snapshot instead).</summary>
+    private static bool SameFolder(string model, string folder) =>
+        Directory.Exists(model) && Path.TrimEndingDirectorySeparator(Path.GetFullPath(model)) == Path.TrimEndingDirectorySeparator(folder);
 }

@@ -90,7 +90,8 @@ public sealed class DepthEstimationHostingTests
             .BuildServiceProvider();
         var provider = services.GetRequiredService<DepthPipelineProvider>();
         using (var scope = services.CreateScope()) Assert.Same(provider, scope.ServiceProvider.GetRequiredService<DepthPipelineProvider>());
-        Assert.Single(services.GetServices<IHostedService>());
+        Assert.Single(services.GetServices<IHostedService>().OfType<DepthPipelineWarmup>());
+        Assert.Single(services.GetRequiredService<IOptions<HealthCheckServiceOptions>>().Value.Registrations, r => r.Name == DepthModelHealthCheck.Name);
 
         var loads = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(() => provider.GetPipelineAsync())));
         Assert.All(loads, p => Assert.Same(loads[0], p));
