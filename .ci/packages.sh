@@ -7,11 +7,14 @@ cd "$(dirname "$0")/.."
 repo="$PWD"
 start=$SECONDS
 
+# The fixtures sit beside the clone (../shared/fixtures) or in a folder above it, as the tests look for them.
 fixtures=""
-for dir in "$repo/shared/fixtures" "$repo/../shared/fixtures"; do
-  [ -d "$dir" ] && fixtures="$(cd "$dir" && pwd)" && break
+up="$repo"
+for _ in 1 2 3 4 5 6 7 8; do
+  [ -d "$up/shared/fixtures" ] && fixtures="$(cd "$up/shared/fixtures" && pwd)" && break
+  up="$up/.."
 done
-[ -n "$fixtures" ] || { echo "packages: no shared/fixtures beside the repository" >&2; exit 1; }
+[ -n "$fixtures" ] || { echo "packages: no shared/fixtures beside or above the repository" >&2; exit 1; }
 model="$fixtures/models/depth_pro_tiny"
 picture="$fixtures/images/exif_focal_35mm.jpg"   # 160x240, EXIF 35 mm focal length: 173.3 px
 
@@ -120,7 +123,7 @@ wait_for "http://127.0.0.1:$port/api/health" 120 || { cat "$work/serve.log" >&2;
 curl -fsS "http://127.0.0.1:$port/" | grep -q importmap || fail "serve's page is not served"
 curl -fsS -o "$work/three.module.js" "http://127.0.0.1:$port/vendor/three.module.js"
 [ "$(stat -c %s "$work/three.module.js")" -gt 100000 ] && grep -q "REVISION" "$work/three.module.js" || fail "serve's three.module.js is not three.js"
-curl -fsS --data-binary "@$picture" "http://127.0.0.1:$port/api/depth" | grep -q '"width":160' || fail "serve's /api/depth did not answer with the depth"
+curl -fsS -H "Content-Type: image/jpeg" --data-binary "@$picture" "http://127.0.0.1:$port/api/depth" | grep -q '"width":160' || fail "serve's /api/depth did not answer with the depth"
 kill "${server_pids[0]}"; wait "${server_pids[0]}" 2>/dev/null || true
 echo "packages: installed tool's serve answered /, /vendor/three.module.js and /api/depth"
 
@@ -194,7 +197,7 @@ port="$(free_port)"
 DepthEstimation__Model="$model" ASPNETCORE_URLS="http://127.0.0.1:$port" dotnet "$app/bin/ReadmeExamples.dll" hosting >"$work/hosting.log" 2>&1 &
 server_pids+=($!)
 wait_for "http://127.0.0.1:$port/health" 120 || { cat "$work/hosting.log" >&2; fail "the hosting example never became healthy"; }
-answer="$(curl -fsS --data-binary "@$picture" "http://127.0.0.1:$port/depth")"
+answer="$(curl -fsS -H "Content-Type: image/jpeg" --data-binary "@$picture" "http://127.0.0.1:$port/depth")"
 grep -q '"width":160,"height":240,"isMetric":true' <<<"$answer" || fail "the hosting example answered: $answer"
 echo "packages: README's hosting example: /health 200, /depth $answer"
 

@@ -119,8 +119,11 @@ public sealed partial class DepthPipelineProvider : IDisposable
     /// <summary>Cancels a load still under way (a Hub download, for instance).</summary>
     public void Dispose()
     {
-        lock (_gate) _disposed.Cancel();
-        _disposed.Dispose();
+        lock (_gate)
+        {
+            if (_disposed.IsCancellationRequested) return;
+            _disposed.Cancel();
+        }
     }
 
     [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Loading depth model {Model}")]
