@@ -1,11 +1,14 @@
 using System.Text.Json.Serialization;
+using DepthSharp.Extensions.Hosting;
 using DepthSharp.Imaging;
 using DepthSharp.Models;
 using DepthSharp.Pipeline;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
 
 namespace DepthSharp.Web;
@@ -32,28 +35,42 @@ public sealed record ServeOptions
     public int KeptResults { get; init; } = 16;
 }
 
-/// <summary>The HTTP API over one loaded model: /api/health, /api/model, POST /api/depth.</summary>
+/// <summary>The HTTP API over one model: /api/health, /api/model, POST /api/depth.</summary>
 public static class DepthServer
 {
-    /// <summary>The app, not yet started, serving <paramref name="estimator"/> on <paramref name="urls"/>.</summary>
-    /// <param name="estimator">The loaded model.</param>
-    /// <param name="modelName">How /api/model names it.</param>
-    /// <param name="options">Limits.</param>
-    /// <param name="urls">Kestrel's URLs (port 0: a free one).</param>
-    public static WebApplication Build(DepthEstimator estimator, string modelName, ServeOptions options, params string[] urls)
+    /// <summary>
+    /// The server for the model <paramref name="configure"/> sets, through DepthSharp.Extensions.Hosting: the model starts
+    /// loading when the server starts; requests that need it wait for it; /api/health is the model's health check
+    /// (503 until the model is loaded, with the reason when it failed to load).
+    /// </summary>
+    /// <param name="configure">The model and its options.</param>
+    /// <param name="modelName">The name /api/model reports.</param>
+    /// <param name="options">The service's limits.</param>
+    /// <param name="urls">Addresses to listen on.</param>
+    public static WebApplication Build(Action<DepthEstimationOptions> configure, string modelName, ServeOptions options, params string[] urls)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls(urls);
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxBodyBytes);
         builder.Services.ConfigureHttpJsonOptions(j => j.SerializerOptions.TypeInfoResolverChain.Insert(0, WebJson.Default));
+        builder.Services.AddDepthEstimation(configure);
         var app = builder.Build();
+        var model = app.Services.GetRequiredService<DepthPipelineProvider>();
         var gate = new InferenceGate(options.MaxConcurrent, options.MaxQueue);
         var store = new ResultStore(options.KeptResults);
 
-        app.MapGet("/api/health", () => Results.Json(new Health("ok"), WebJson.Default.Health));
-        app.MapGet("/api/model", () => Results.Json(new ModelInfo(modelName, estimator.ModelType), WebJson.Default.ModelInfo));
-        app.MapPost("/api/depth", (Delegate)((HttpContext http) => Estimate(http, estimator, options, gate, store)));
+        app.MapHealthChecks("/api/health", new HealthCheckOptions { ResponseWriter = WriteHealth });
+        app.MapGet("/api/model", async (HttpContext http) =>
+        {
+            var (estimator, problem) = await Model(model, http.RequestAborted);
+            return problem ?? Results.Json(new ModelInfo(modelName, estimator!.ModelType), WebJson.Default.ModelInfo);
+        });
+        app.MapPost("/api/depth", (Delegate)(async (HttpContext http) =>
+        {
+            var (estimator, problem) = await Model(model, http.RequestAborted);
+            return problem ?? await Estimate(http, estimator!, options, gate, store);
+        }));
         app.MapGet("/api/results/{id}/{format}", (string id, string format, string? colormap) =>
             store.TryGet(id, out var kept) ? DepthFile(kept.Image, kept.Result, format, colormap)
                 : Problem(StatusCodes.Status404NotFound, $"no result '{id}' (only the last {options.KeptResults} are kept)"));
@@ -61,6 +78,23 @@ public static class DepthServer
         app.MapGet("/app.js", () => Site("app.js", "text/javascript"));
         app.MapGet("/vendor/{name}", (string name) => Site($"vendor/{name}", "text/javascript"));
         return app;
+    }
+
+    /// <summary>The shared model's estimator, waiting while it loads; a 503 naming the reason when it could not be loaded.</summary>
+    private static async Task<(DepthEstimator? Estimator, IResult? Problem)> Model(DepthPipelineProvider model, CancellationToken cancellationToken)
+    {
+        try { return ((await model.GetPipelineAsync(cancellationToken)).Estimator, null); }
+        catch (Exception e) when (model.State == DepthModelState.Failed)
+        { return (null, Problem(StatusCodes.Status503ServiceUnavailable, $"model {model.Model} could not be loaded: {e.Message}")); }
+    }
+
+    /// <summary>The health report as JSON: {"status": "healthy" | "unhealthy" | "degraded", "description": ...}.</summary>
+    private static Task WriteHealth(HttpContext http, HealthReport report)
+    {
+        report.Entries.TryGetValue(DepthModelHealthCheck.Name, out var entry);
+        var health = new Health(report.Status.ToString().ToLowerInvariant(), entry.Description);
+        http.Response.ContentType = "application/json; charset=utf-8";
+        return http.Response.WriteAsync(System.Text.Json.JsonSerializer.Serialize(health, WebJson.Default.Health));
     }
 
     private static async Task<IResult> Estimate(HttpContext http, DepthEstimator estimator, ServeOptions options, InferenceGate gate, ResultStore store)
@@ -219,9 +253,10 @@ internal sealed class InferenceGate(int maxConcurrent, int maxQueue)
     public void Leave() => Interlocked.Decrement(ref _admitted);
 }
 
-/// <summary>GET /api/health's answer.</summary>
-/// <param name="Status">"ok".</param>
-public sealed record Health(string Status);
+/// <summary>GET /api/health's answer: the model's health check.</summary>
+/// <param name="Status">"healthy" once the model is loaded, else "unhealthy".</param>
+/// <param name="Description">What the check says: the model, or why it is not loaded.</param>
+public sealed record Health(string Status, string? Description);
 
 /// <summary>GET /api/model's answer.</summary>
 /// <param name="Name">The model as given to serve (folder or repo id).</param>

@@ -44,7 +44,7 @@ public sealed record DepthEstimate(DepthResult Depth, string? FileName, TimeSpan
 /// Console.WriteLine($"{estimate.Depth.Width}x{estimate.Depth.Height} in {estimate.TotalTime.TotalSeconds:F1} s");
 /// </code>
 /// </example>
-public sealed class DepthPipeline
+public sealed partial class DepthPipeline
 {
     private static readonly string[] PictureExtensions = [".png", ".jpg", ".jpeg"];
     private readonly ImageDecodeOptions _decode;

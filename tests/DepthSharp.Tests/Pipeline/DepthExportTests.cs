@@ -87,7 +87,7 @@ public sealed class DepthExportTests : IDisposable
         var cli = PngDecoder.DecodeFile(stem + ".png").ToRgb8();
         using var json = JsonDocument.Parse(File.ReadAllBytes(stem + ".json"));
 
-        await using var app = DepthServer.Build(estimator, model, new ServeOptions(), "http://127.0.0.1:0");
+        await using var app = DepthServer.Build(o => o.Model = dir, model, new ServeOptions(), "http://127.0.0.1:0");
         await app.StartAsync();
         using var client = new HttpClient { BaseAddress = new Uri(app.Urls.First()), Timeout = TimeSpan.FromSeconds(60) };
         var request = new HttpRequestMessage(HttpMethod.Post, "/api/depth") { Content = new ByteArrayContent(File.ReadAllBytes(image)) };
