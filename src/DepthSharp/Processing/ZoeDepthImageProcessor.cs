@@ -8,8 +8,14 @@ namespace DepthSharp.Processing;
 /// at the picture's own resolution, resize (align_corners true) towards the configured size keeping the aspect ratio if
 /// asked and rounding to a multiple, then normalise.
 /// </summary>
-public sealed class ZoeDepthImageProcessor : IImageProcessor
+public sealed class ZoeDepthImageProcessor : IImageProcessor<ZoeDepthImageProcessor>
 {
+    /// <inheritdoc/>
+    public static IReadOnlyList<string> ImageProcessorTypes { get; } = ["ZoeDepthImageProcessor", "ZoeDepthImageProcessorFast"];
+
+    /// <inheritdoc/>
+    public static ZoeDepthImageProcessor Create(ImageProcessorConfig config, string? file) => new(config, file);
+
     private readonly float[] _mean;
     private readonly float[] _std;
     private readonly string? _file;
@@ -73,6 +79,9 @@ public sealed class ZoeDepthImageProcessor : IImageProcessor
         ImageProcessorConfig.CheckOutput(_file, pictureWidth, pictureHeight, outH, outW);
         return (outH, outW);
     }
+
+    /// <summary>The size <see cref="OutputSize"/> gives, without preprocessing the picture.</summary>
+    public (int Height, int Width) InputSize(RgbImage image) => OutputSize(image.Height, image.Width);
 
     public Tensor Preprocess(IReadOnlyList<RgbImage> images)
     {

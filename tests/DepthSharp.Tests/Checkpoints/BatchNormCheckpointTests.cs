@@ -102,7 +102,7 @@ public sealed partial class BatchNormCheckpointTests : IDisposable
     private static void AssertReferenceDepth(string fixture, DepthEstimator estimator)
     {
         using var expected = SafeTensorsFile.Open(Fixtures.Path("models", fixture, "expected.safetensors"));
-        var depth = estimator.Backend.Forward(expected.Read("pixel_values"), null, CancellationToken.None);
+        var depth = estimator.Forward(expected.Read("pixel_values"));
         Tolerance.AssertModelClose($"{fixture} with batch norm: predicted_depth", expected.Read("predicted_depth"), depth);
     }
 

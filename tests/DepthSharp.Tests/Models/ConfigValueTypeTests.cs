@@ -47,10 +47,10 @@ public sealed class ConfigValueTypeTests : IDisposable
     {
         switch (ConfigLoader.ReadModelType(path))
         {
-            case "depth_pro": ConfigLoader.LoadDepthPro(path); break;
-            case "dpt": ConfigLoader.LoadDpt(path); break;
-            case "zoedepth": ConfigLoader.LoadZoeDepth(path); break;
-            default: ConfigLoader.LoadDepthAnything(path); break;
+            case "depth_pro": DepthProConfig.Load(path); break;
+            case "dpt": DPTConfig.Load(path); break;
+            case "zoedepth": ZoeDepthConfig.Load(path); break;
+            default: DepthAnythingConfig.Load(path); break;
         }
         Assert.Fail($"{fixture}: loaded");
     }
@@ -74,27 +74,32 @@ public sealed class ConfigValueTypeTests : IDisposable
         bytes[Array.IndexOf(bytes, (byte)'?')] = 0xE9;
         File.WriteAllBytes(path, bytes);
         Assert.Equal($"{path}: not valid UTF-8", Assert.Throws<ConfigException>(() => ConfigLoader.ReadModelType(path)).Message);
-        Assert.Equal($"{path}: not valid UTF-8", Assert.Throws<ConfigException>(() => ConfigLoader.LoadDepthPro(path)).Message);
+        Assert.Equal($"{path}: not valid UTF-8", Assert.Throws<ConfigException>(() => DepthProConfig.Load(path)).Message);
     }
 
     [Theory]
-    [InlineData("\"ensure_multiple_of\": 14", "\"ensure_multiple_of\": 100000", "ensure_multiple_of: must be 1 to 1024, got 100000")]
-    [InlineData("\"height\": 70", "\"height\": 100000000", "size: 100000000x70 is not a usable size (height and width 1 to 2048)")]
-    [InlineData("\"image_std\": [", "\"image_std\": [null, ", "image_std[0]: ")]
-    public void ProcessorValuesOutOfRangeAreRefusedByField(string from, string to, string message)
+    [InlineData("\"ensure_multiple_of\": 14", "\"ensure_multiple_of\": 100000", "ensure_multiple_of: must be 1 to 1024, got 100000", ImageProcessorKind.Slow)]
+    [InlineData("\"ensure_multiple_of\": 14", "\"ensure_multiple_of\": 100000", "ensure_multiple_of: must be 1 to 1024, got 100000", ImageProcessorKind.Fast)]
+    [InlineData("\"height\": 70", "\"height\": 100000000", "size: 100000000x70 is not a usable size (height and width 1 to 2048)", ImageProcessorKind.Slow)]
+    [InlineData("\"height\": 70", "\"height\": 100000000", "size: 100000000x70 is not a usable size (height and width 1 to 2048)", ImageProcessorKind.Fast)]
+    [InlineData("\"image_std\": [", "\"image_std\": [null, ", "image_std[0]: ", ImageProcessorKind.Slow)]
+    [InlineData("\"image_std\": [", "\"image_std\": [null, ", "image_std[0]: ", ImageProcessorKind.Fast)]
+    public void ProcessorValuesOutOfRangeAreRefusedByField(string from, string to, string message, ImageProcessorKind kind)
     {
         string path = Edited("depth_anything_tiny_relative", "preprocessor_config.json", from, to);
-        var e = Assert.Throws<ConfigException>(() => IImageProcessor.Load(path));
+        var e = Assert.Throws<ConfigException>(() => ModelFamilies.LoadProcessor(path, kind));
         Assert.StartsWith($"{path}: {message}", e.Message);
     }
 
-    [Fact]
-    public void ProcessorSettingsThatMakeAnEmptyInputAreRefusedForThePicture()
+    [Theory]
+    [InlineData(ImageProcessorKind.Slow)]
+    [InlineData(ImageProcessorKind.Fast)]
+    public void ProcessorSettingsThatMakeAnEmptyInputAreRefusedForThePicture(ImageProcessorKind kind)
     {
         // A height of 1 rounded to a multiple of 14 is 0 rows: the reference fails on it too, later and less clearly.
         string path = Edited("depth_anything_tiny_relative", "preprocessor_config.json", "\"height\": 70", "\"height\": 1",
             "\"keep_aspect_ratio\": true", "\"keep_aspect_ratio\": false");
-        var processor = IImageProcessor.Load(path);
+        var processor = ModelFamilies.LoadProcessor(path, kind);
         var picture = ImageFile.Load(Fixtures.Path("models", "depth_anything_tiny_relative", "image0.png")).Image;
         var e = Assert.Throws<ConfigException>(() => processor.Preprocess([picture]));
         Assert.StartsWith($"{path}: a {picture.Width}x{picture.Height} picture would become a ", e.Message);
@@ -106,7 +111,7 @@ public sealed class ConfigValueTypeTests : IDisposable
     {
         // 2147483648 once overflowed the scaled image's size inside the model.
         string path = Edited("depth_pro_tiny", "config.json", "\"scaled_images_ratios\": [\n    0.25,\n    0.5,\n    1.0\n  ]", "\"scaled_images_ratios\": [0.25, 0.5, 2147483648]");
-        var e = Assert.Throws<ConfigException>(() => ConfigLoader.LoadDepthPro(path));
+        var e = Assert.Throws<ConfigException>(() => DepthProConfig.Load(path));
         Assert.StartsWith($"{path}: scaled_images_ratios: must be in (0, 1]", e.Message);
     }
 

@@ -1,5 +1,6 @@
 using System.Text;
 using DepthSharp.Imaging;
+using DepthSharp.Pipeline;
 using DepthSharp.Processing;
 using DepthSharp.Tests.Fuzz;
 using Xunit.Abstractions;
@@ -8,9 +9,9 @@ namespace DepthSharp.Tests.Processing;
 
 /// <summary>
 /// Mutated preprocessor_config.json files (every one the fixtures hold: the tiny models', the released checkpoints' and
-/// the processor cases'), loaded through the real entry point (IImageProcessor.Load picks the class by
-/// image_processor_type) and, when that succeeds, run on a landscape, a portrait or a one-pixel picture. Every case ends in
-/// pixel values or a ConfigException naming the file; quickly.
+/// the processor cases'), loaded through the real entry point (ModelFamilies.LoadProcessor picks the family by
+/// image_processor_type), as the slow and as the fast class, and, when that succeeds, run on a landscape, a portrait or a
+/// one-pixel picture. Every case ends in pixel values or a ConfigException naming the file; quickly.
 /// </summary>
 public sealed class ProcessorConfigFuzzTests(ITestOutputHelper output) : IDisposable
 {
@@ -48,7 +49,12 @@ public sealed class ProcessorConfigFuzzTests(ITestOutputHelper output) : IDispos
         RgbImage[] pictures = [Picture(64, 48, 1), Picture(30, 50, 2), Picture(1, 1, 3)];
         var rng = new Random(seed);
         string path = Path.Combine(_dir, "preprocessor_config.json");
-        void LoadAndPreprocess(RgbImage picture) => IImageProcessor.Load(path).Preprocess([picture]);
+        // Both flavours, whatever the file names: the fast one has its own resize and padding to keep within bounds.
+        void LoadAndPreprocess(RgbImage picture)
+        {
+            foreach (var kind in new[] { ImageProcessorKind.Slow, ImageProcessorKind.Fast })
+                ModelFamilies.LoadProcessor(path, kind).Preprocess([picture]);
+        }
         var supported = new List<string>();
         foreach (var (name, json) in corpus)
         {
