@@ -31,6 +31,7 @@ public interface IImageProcessor
             "ZoeDepthImageProcessor" or "ZoeDepthImageProcessorFast" => new ZoeDepthImageProcessor(config, path),
             // The fast variant's config is the same; both get the Pillow path the reference's slow class takes.
             "DPTImageProcessor" or "DPTImageProcessorFast" => new DPTImageProcessor(config, path),
+            "GLPNImageProcessor" or "GLPNImageProcessorFast" => new GLPNImageProcessor(config, path),
             var other => throw new DepthSharp.ConfigException(path, $"image_processor_type: '{other}' is not supported"),
         };
     }
