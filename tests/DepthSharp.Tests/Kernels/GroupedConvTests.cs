@@ -8,10 +8,10 @@ namespace DepthSharp.Tests.Kernels;
 [Collection(nameof(KernelOptionsCollection))]
 public sealed class GroupedConvTests
 {
-    /// <summary>[batch, in, h, w, out, groups, kernel h, kernel w, stride, padding] and a thread count.</summary>
-    public static TheoryData<int[], int> Cases()
+    /// <summary>[batch, in, h, w, out, groups, kernel h, kernel w, stride, padding], a thread count and the layout.</summary>
+    public static TheoryData<int[], int, bool> Cases()
     {
-        var data = new TheoryData<int[], int>();
+        var data = new TheoryData<int[], int, bool>();
         int[][] shapes =
         [
             [1, 5, 13, 29, 7, 1, 3, 3, 1, 1],     // one group: the plain convolution
@@ -27,18 +27,20 @@ public sealed class GroupedConvTests
             [1, 12, 11, 21, 8, 4, 3, 3, 2, 1],    // four groups, stride 2
             [1, 6, 9, 9, 4, 2, 1, 1, 1, 0],       // two groups, 1×1
             [1, 256, 22, 76, 256, 256, 3, 3, 1, 1], // a GLPN Mix-FFN shape
+            [1, 83, 7, 9, 83, 83, 3, 3, 1, 1],    // depthwise, channels not a multiple of 16 (64 + 16 + 3)
         ];
         foreach (var shape in shapes)
-        {
-            data.Add(shape, 1);
-            data.Add(shape, 2);
-        }
+            foreach (bool channelsLast in new[] { false, true })
+            {
+                data.Add(shape, 1, channelsLast);
+                data.Add(shape, 2, channelsLast);
+            }
         return data;
     }
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void GroupedConv2d_matches_reference(int[] geometry, int threads)
+    public void GroupedConv2d_matches_reference(int[] geometry, int threads, bool channelsLast)
     {
         using var _ = new Options(threads);
         var (batch, inC, h, w, outC, groups) = (geometry[0], geometry[1], geometry[2], geometry[3], geometry[4], geometry[5]);
@@ -50,9 +52,29 @@ public sealed class GroupedConvTests
         var bias = Random(3, outC);
         var expected = new float[(long)batch * outC * s.OutH * s.OutW];
         var actual = Random(4, expected.Length, 100f);
-        Reference.GroupedConv2d(s, groups, x, wt, bias, expected);
-        Fast.GroupedConv2d(s, groups, x, wt, bias, actual);
-        AssertClose(expected, actual, perGroup * kh * kw, $"grouped conv {s} in {groups} groups T={threads}");
+        Reference.GroupedConv2d(s, groups, channelsLast, x, wt, bias, expected);
+        Fast.GroupedConv2d(s, groups, channelsLast, x, wt, bias, actual);
+        AssertClose(expected, actual, perGroup * kh * kw, $"grouped conv {s} in {groups} groups T={threads} channels last={channelsLast}");
+    }
+
+    [Theory]
+    [InlineData(2, 6, 5, 7, 9, 3, 3, 1, 1)]
+    [InlineData(1, 5, 6, 9, 5, 5, 3, 2, 1)]
+    public void Channels_last_is_the_channels_first_convolution_transposed(int batch, int inC, int h, int w, int outC, int groups, int kernel, int stride, int pad)
+    {
+        var s = new ConvShape(batch, inC, h, w, outC, kernel, kernel, stride, stride, pad, pad);
+        var first = Random(10, (long)batch * inC * h * w);
+        var wt = Random(11, (long)outC * (inC / groups) * kernel * kernel);
+        var bias = Random(12, outC);
+        var yFirst = new float[(long)batch * outC * s.OutH * s.OutW];
+        Reference.GroupedConv2d(s, groups, false, first, wt, bias, yFirst);
+        var last = new float[first.Length];
+        Reference.Permute(first, [batch, inC, h, w], [0, 2, 3, 1], last);
+        var yLast = new float[yFirst.Length];
+        Reference.GroupedConv2d(s, groups, true, last, wt, bias, yLast);
+        var yLastAsFirst = new float[yFirst.Length];
+        Reference.Permute(yLast, [batch, s.OutH, s.OutW, outC], [0, 3, 1, 2], yLastAsFirst);
+        Assert.Equal(yFirst, yLastAsFirst);
     }
 
     [Fact]
@@ -64,9 +86,12 @@ public sealed class GroupedConvTests
         var wt = Random(6, 6 * 9);
         var expected = new float[6 * 7 * 33];
         var actual = new float[expected.Length];
-        Reference.GroupedConv2d(s, 6, x, wt, default, expected);
-        Fast.GroupedConv2d(s, 6, x, wt, default, actual);
-        AssertClose(expected, actual, 9, "depthwise without bias");
+        foreach (bool channelsLast in new[] { false, true })
+        {
+            Reference.GroupedConv2d(s, 6, channelsLast, x, wt, default, expected);
+            Fast.GroupedConv2d(s, 6, channelsLast, x, wt, default, actual);
+            AssertClose(expected, actual, 9, $"depthwise without bias, channels last={channelsLast}");
+        }
     }
 
     [Fact]
@@ -77,12 +102,18 @@ public sealed class GroupedConvTests
         var w = new Tensor(Random(8, 8 * 3 * 3), 8, 1, 3, 3);
         var b = new Tensor(Random(9, 8), 8);
         var fast = Ops.GroupedConv2d(x, w, b, groups: 8, stride: 1, padding: 1);
+        // The same numbers read as a channels-last map [2, 9, 35, 8]: a different convolution, of the same shape.
+        var fastLast = Ops.GroupedConv2d(x.Reshape(2, 9, 35, 8), w, b, groups: 8, stride: 1, padding: 1, channelsLast: true);
         KernelOptions.ForceReference = true;
         var reference = Ops.GroupedConv2d(x, w, b, groups: 8, stride: 1, padding: 1);
+        var referenceLast = Ops.GroupedConv2d(x.Reshape(2, 9, 35, 8), w, b, groups: 8, stride: 1, padding: 1, channelsLast: true);
         Assert.Equal([2, 8, 9, 35], fast.Shape);
+        Assert.Equal([2, 9, 35, 8], fastLast.Shape);
         AssertClose(reference.Data, fast.Data, 9, "Ops.GroupedConv2d");
+        AssertClose(referenceLast.Data, fastLast.Data, 9, "Ops.GroupedConv2d channels last");
         // The two kernels sum in different orders (the fast one fuses multiply and add), so they are not bit-identical.
         Assert.NotEqual(reference.Data, fast.Data);
+        Assert.NotEqual(referenceLast.Data, fastLast.Data);
     }
 
     [Theory]

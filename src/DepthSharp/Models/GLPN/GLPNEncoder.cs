@@ -102,7 +102,7 @@ public sealed class GLPNAttention(Weights w, int hiddenSize, int numAttentionHea
     }
 }
 
-/// <summary>The Mix-FFN's 3×3 depthwise convolution (groups = channels, padding 1) over the tokens laid out as their map.</summary>
+/// <summary>The Mix-FFN's 3×3 depthwise convolution (groups = channels, padding 1) over the tokens' h × w map.</summary>
 public sealed class GLPNDWConv(Weights w, int dim)
 {
     public Tensor Weight { get; } = w["dwconv"].Get("weight", dim, 1, 3, 3);
@@ -111,9 +111,13 @@ public sealed class GLPNDWConv(Weights w, int dim)
     /// <summary>Tokens [B, h·w, C] (the caller's, kept) → tokens [B, h·w, C].</summary>
     public Tensor Forward(Tensor hiddenStates, int height, int width)
     {
-        var map = TokenLayout.TokensToMap(hiddenStates, height, width);
-        map = Lifetimes.Replace(map, Ops.GroupedConv2d(map, Weight, Bias, groups: Weight.Dim(0), stride: 1, padding: 1));
-        return Lifetimes.Replace(map, TokenLayout.MapToTokens(map));
+        int batch = hiddenStates.Dim(0), channels = hiddenStates.Dim(2);
+        if (hiddenStates.Dim(1) != height * width) throw new ArgumentException($"{hiddenStates.Dim(1)} tokens do not form a {height}x{width} map");
+        // The reference transposes the tokens to channels first for its convolution and back; the channels-last kernel
+        // convolves them where they lie, [B, h, w, C].
+        var map = Ops.GroupedConv2d(hiddenStates.Reshape(batch, height, width, channels), Weight, Bias, groups: channels,
+            stride: 1, padding: 1, channelsLast: true);
+        return map.Reshape(batch, height * width, channels);
     }
 }
 
