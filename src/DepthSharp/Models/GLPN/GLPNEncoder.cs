@@ -36,23 +36,38 @@ public sealed class GLPNOverlapPatchEmbeddings
 public sealed class GLPNEfficientSelfAttention
 {
     private readonly int _heads;
+    private readonly int _ratio;
     private readonly float _scale;
     public Linear Query { get; }
     public Linear Key { get; }
     public Linear Value { get; }
-    public Conv2d? Sr { get; }
+
+    /// <summary>
+    /// sr, nn.Conv2d(C, C, kernel = stride = sr_ratio): a kernel that tiles the map is a linear layer over each r × r
+    /// patch of tokens, so its [C, C, r, r] weight is held as [C, r·r·C] in the patches' channels-last order and packed
+    /// for the GEMM (no transposes to a map and back, no im2col).
+    /// </summary>
+    public PackedWeight? Sr { get; }
+    public Tensor? SrBias { get; }
     public LayerNorm? LayerNorm { get; }
 
     public GLPNEfficientSelfAttention(Weights w, int hiddenSize, int numAttentionHeads, int sequenceReductionRatio)
     {
         _heads = numAttentionHeads;
+        _ratio = sequenceReductionRatio;
         _scale = (float)(1 / Math.Sqrt(hiddenSize / numAttentionHeads));
         Query = new Linear(w["query"], hiddenSize, hiddenSize);
         Key = new Linear(w["key"], hiddenSize, hiddenSize);
         Value = new Linear(w["value"], hiddenSize, hiddenSize);
         if (sequenceReductionRatio > 1)
         {
-            Sr = new Conv2d(w["sr"], hiddenSize, hiddenSize, sequenceReductionRatio, sequenceReductionRatio);
+            int r = sequenceReductionRatio;
+            var weight = w["sr"].Get("weight", hiddenSize, hiddenSize, r, r);
+            var patchWeight = TokenLayout.PatchMajorWeight(weight);
+            weight.Discard();
+            Sr = new PackedWeight(patchWeight);
+            patchWeight.Discard();
+            SrBias = w["sr"].Get("bias", hiddenSize);
             LayerNorm = new LayerNorm(w["layer_norm"], hiddenSize, GLPNConfig.ModuleLayerNormEps);
         }
     }
@@ -64,10 +79,9 @@ public sealed class GLPNEfficientSelfAttention
         var keyValueSource = hiddenStates;
         if (Sr is not null)
         {
-            var map = TokenLayout.TokensToMap(hiddenStates, height, width);
-            var reduced = Lifetimes.Replace(map, Sr.Forward(map));
-            var tokens = Lifetimes.Replace(reduced, TokenLayout.MapToTokens(reduced));
-            keyValueSource = Lifetimes.Replace(tokens, LayerNorm!.Forward(tokens));
+            var patches = TokenLayout.Patches(hiddenStates, height, width, _ratio);
+            var reduced = Lifetimes.Replace(patches, Ops.Linear(patches, Sr, SrBias));
+            keyValueSource = Lifetimes.Replace(reduced, LayerNorm!.Forward(reduced));
         }
         var keyLayer = Key.Forward(keyValueSource);
         var valueLayer = Value.Forward(keyValueSource);
@@ -243,5 +257,33 @@ internal static class TokenLayout
     {
         int batch = map.Dim(0), channels = map.Dim(1);
         return Ops.Permute(map.Reshape(batch, channels, map.Dim(2) * map.Dim(3)), 0, 2, 1);
+    }
+
+    /// <summary>
+    /// The tokens [B, h·w, C] of an h × w map cut into r × r patches, as a convolution of kernel and stride r reads
+    /// them (trailing rows and columns that fill no patch are left out): a new [B, (h/r)·(w/r), r·r·C], each patch's
+    /// tokens row by row.
+    /// </summary>
+    public static Tensor Patches(Tensor tokens, int height, int width, int r)
+    {
+        int batch = tokens.Dim(0), channels = tokens.Dim(2), rows = height / r, cols = width / r;
+        if (tokens.Dim(1) != height * width) throw new ArgumentException($"{tokens.Dim(1)} tokens do not form a {height}x{width} map");
+        var map = tokens.Reshape(batch, height, width, channels);
+        bool crop = rows * r != height || cols * r != width;
+        if (crop)
+        {
+            var rowsKept = Ops.Narrow(map, 1, 0, rows * r);
+            map = Lifetimes.Replace(rowsKept, Ops.Narrow(rowsKept, 2, 0, cols * r));
+        }
+        var patches = Ops.Permute(map.Reshape(batch, rows, r, cols, r, channels), 0, 1, 3, 2, 4, 5);
+        if (crop) map.Release();
+        return patches.Reshape(batch, rows * cols, r * r * channels);
+    }
+
+    /// <summary>A convolution weight [O, C, r, r] as the [O, r·r·C] linear weight over <see cref="Patches"/>.</summary>
+    public static Tensor PatchMajorWeight(Tensor weight)
+    {
+        int outChannels = weight.Dim(0);
+        return Ops.Permute(weight, 0, 2, 3, 1).Reshape(outChannels, -1);
     }
 }
