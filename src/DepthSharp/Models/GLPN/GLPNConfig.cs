@@ -59,6 +59,7 @@ public sealed class GLPNConfig
     /// <summary>Which decoder output the head reads (negative counts from the end).</summary>
     public int HeadInIndex { get; set; } = -1;
 
+    /// <summary>Keys of config.json this class does not name, kept as read.</summary>
     [JsonExtensionData] public Dictionary<string, JsonElement>? Extra { get; set; }
 
     /// <summary><see cref="HiddenAct"/> as validated.</summary>

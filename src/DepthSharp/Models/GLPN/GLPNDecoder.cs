@@ -10,12 +10,18 @@ namespace DepthSharp.Models.GLPN;
 public sealed class GLPNSelectiveFeatureFusion
 {
     private readonly string _path;
+    /// <summary>convolutional_layer1.0: 3×3, 2C → C.</summary>
     public Conv2d ConvolutionalLayer1 { get; }
+    /// <summary>convolutional_layer1.1, followed by ReLU.</summary>
     public BatchNorm2d BatchNorm1 { get; }
+    /// <summary>convolutional_layer2.0: 3×3, C → C/2.</summary>
     public Conv2d ConvolutionalLayer2 { get; }
+    /// <summary>convolutional_layer2.1, followed by ReLU.</summary>
     public BatchNorm2d BatchNorm2 { get; }
+    /// <summary>convolutional_layer3: 3×3, C/2 → 2, the two attention planes before the sigmoid.</summary>
     public Conv2d ConvolutionalLayer3 { get; }
 
+    /// <summary>Reads the fusion's weights under <paramref name="w"/> for maps of <paramref name="inChannel"/> channels.</summary>
     public GLPNSelectiveFeatureFusion(Weights w, int inChannel)
     {
         _path = w.Prefix;
@@ -70,9 +76,12 @@ public sealed class GLPNSelectiveFeatureFusion
 /// <summary>A 1×1 convolution to the decoder's width (none when the widths agree), fusion with the previous stage, ×2 bilinear upsampling.</summary>
 public sealed class GLPNDecoderStage
 {
+    /// <summary>The 1×1 convolution to the decoder's width; null (nn.Identity) when the encoder map already has it.</summary>
     public Conv2d? Convolution { get; }
+    /// <summary>The fusion with the previous stage's output; null in the first stage.</summary>
     public GLPNSelectiveFeatureFusion? Fusion { get; }
 
+    /// <summary>A stage from an encoder map of <paramref name="inChannels"/> to <paramref name="outChannels"/>, fusing when <paramref name="fuse"/>.</summary>
     public GLPNDecoderStage(Weights w, int inChannels, int outChannels, bool fuse)
     {
         if (inChannels != outChannels) Convolution = new Conv2d(w["convolution"], inChannels, outChannels, 1);
@@ -100,8 +109,10 @@ public sealed class GLPNDecoderStage
 public sealed class GLPNDecoder
 {
     private readonly string _path;
+    /// <summary>One stage per encoder map, deepest first.</summary>
     public GLPNDecoderStage[] Stages { get; }
 
+    /// <summary>Reads the decoder's weights under <paramref name="w"/>.</summary>
     public GLPNDecoder(Weights w, GLPNConfig c)
     {
         _path = w.Prefix;
@@ -148,9 +159,12 @@ public sealed class GLPNDepthEstimationHead
 {
     private readonly string _path;
     private readonly float _maxDepth;
+    /// <summary>head.0: 3×3, C → C.</summary>
     public Conv2d Head0 { get; }
+    /// <summary>head.2: 3×3, C → 1 (after the ReLU at head.1).</summary>
     public Conv2d Head2 { get; }
 
+    /// <summary>Reads the head's weights under <paramref name="w"/>.</summary>
     public GLPNDepthEstimationHead(Weights w, GLPNConfig c)
     {
         _path = w.Prefix;

@@ -7,9 +7,12 @@ namespace DepthSharp.Models.GLPN;
 public sealed class GLPNOverlapPatchEmbeddings
 {
     private readonly string _path;
+    /// <summary>The overlapping strided convolution.</summary>
     public Conv2d Proj { get; }
+    /// <summary>Over each token's channels (eps 1e-5).</summary>
     public LayerNorm LayerNorm { get; }
 
+    /// <summary>A stage's embedding: <paramref name="numChannels"/> → <paramref name="hiddenSize"/> channels, kernel <paramref name="patchSize"/>, stride <paramref name="stride"/>.</summary>
     public GLPNOverlapPatchEmbeddings(Weights w, int patchSize, int stride, int numChannels, int hiddenSize)
     {
         _path = w.Prefix;
@@ -38,8 +41,11 @@ public sealed class GLPNEfficientSelfAttention
     private readonly int _heads;
     private readonly int _ratio;
     private readonly float _scale;
+    /// <summary>Queries from every token.</summary>
     public Linear Query { get; }
+    /// <summary>Keys from the (reduced) tokens.</summary>
     public Linear Key { get; }
+    /// <summary>Values from the (reduced) tokens.</summary>
     public Linear Value { get; }
 
     /// <summary>
@@ -48,9 +54,12 @@ public sealed class GLPNEfficientSelfAttention
     /// for the GEMM (no transposes to a map and back, no im2col).
     /// </summary>
     public PackedWeight? Sr { get; }
+    /// <summary>sr's bias.</summary>
     public Tensor? SrBias { get; }
+    /// <summary>Over the reduced tokens (eps 1e-5); with <see cref="Sr"/> only.</summary>
     public LayerNorm? LayerNorm { get; }
 
+    /// <summary>Reads self-attention's weights under <paramref name="w"/>.</summary>
     public GLPNEfficientSelfAttention(Weights w, int hiddenSize, int numAttentionHeads, int sequenceReductionRatio)
     {
         _heads = numAttentionHeads;
@@ -98,14 +107,19 @@ public sealed class GLPNEfficientSelfAttention
 /// <summary>The attention's output projection (its residual is added by the layer).</summary>
 public sealed class GLPNSelfOutput(Weights w, int hiddenSize)
 {
+    /// <summary>attention.output.dense.</summary>
     public Linear Dense { get; } = new(w["dense"], hiddenSize, hiddenSize);
 
+    /// <summary>The context (the caller's, kept) projected.</summary>
     public Tensor Forward(Tensor hiddenStates) => Dense.Forward(hiddenStates);
 }
 
+/// <summary>Efficient self-attention and its output projection.</summary>
 public sealed class GLPNAttention(Weights w, int hiddenSize, int numAttentionHeads, int sequenceReductionRatio)
 {
+    /// <summary>attention.self.</summary>
     public GLPNEfficientSelfAttention Self { get; } = new(w["self"], hiddenSize, numAttentionHeads, sequenceReductionRatio);
+    /// <summary>attention.output.</summary>
     public GLPNSelfOutput Output { get; } = new(w["output"], hiddenSize);
 
     /// <summary>Tokens (the caller's, kept) → the projected attention output.</summary>
@@ -119,7 +133,9 @@ public sealed class GLPNAttention(Weights w, int hiddenSize, int numAttentionHea
 /// <summary>The Mix-FFN's 3×3 depthwise convolution (groups = channels, padding 1) over the tokens' h × w map.</summary>
 public sealed class GLPNDWConv(Weights w, int dim)
 {
+    /// <summary>dwconv.weight, [C, 1, 3, 3].</summary>
     public Tensor Weight { get; } = w["dwconv"].Get("weight", dim, 1, 3, 3);
+    /// <summary>dwconv.bias.</summary>
     public Tensor Bias { get; } = w["dwconv"].Get("bias", dim);
 
     /// <summary>Tokens [B, h·w, C] (the caller's, kept) → tokens [B, h·w, C].</summary>
@@ -138,8 +154,11 @@ public sealed class GLPNDWConv(Weights w, int dim)
 /// <summary>dense1 → depthwise 3×3 convolution → activation → dense2.</summary>
 public sealed class GLPNMixFFN(Weights w, GLPNHiddenAct activation, int inFeatures, int hiddenFeatures)
 {
+    /// <summary>C → the Mix-FFN's width.</summary>
     public Linear Dense1 { get; } = new(w["dense1"], inFeatures, hiddenFeatures);
+    /// <summary>The depthwise convolution at the Mix-FFN's width.</summary>
     public GLPNDWConv Dwconv { get; } = new(w["dwconv"], hiddenFeatures);
+    /// <summary>The Mix-FFN's width → C.</summary>
     public Linear Dense2 { get; } = new(w["dense2"], hiddenFeatures, inFeatures);
 
     /// <summary>Tokens (the caller's, kept) → tokens.</summary>
@@ -161,11 +180,16 @@ public sealed class GLPNMixFFN(Weights w, GLPNHiddenAct activation, int inFeatur
 public sealed class GLPNLayer
 {
     private readonly string _path;
+    /// <summary>Before attention (eps 1e-5).</summary>
     public LayerNorm LayerNorm1 { get; }
+    /// <summary>Efficient self-attention.</summary>
     public GLPNAttention Attention { get; }
+    /// <summary>Before the Mix-FFN (eps 1e-5).</summary>
     public LayerNorm LayerNorm2 { get; }
+    /// <summary>The Mix-FFN.</summary>
     public GLPNMixFFN Mlp { get; }
 
+    /// <summary>Layer weights under <paramref name="w"/>, sized for encoder stage <paramref name="stage"/>.</summary>
     public GLPNLayer(Weights w, GLPNConfig c, int stage)
     {
         _path = w.Prefix;
@@ -196,10 +220,14 @@ public sealed class GLPNLayer
 public sealed class GLPNEncoder
 {
     private readonly string _path;
+    /// <summary>Per stage, its embedding.</summary>
     public GLPNOverlapPatchEmbeddings[] PatchEmbeddings { get; }
+    /// <summary>Per stage, its layers.</summary>
     public GLPNLayer[][] Block { get; }
+    /// <summary>Per stage, the norm after its layers (eps 1e-5).</summary>
     public LayerNorm[] LayerNorm { get; }
 
+    /// <summary>Reads the encoder's weights under <paramref name="w"/>.</summary>
     public GLPNEncoder(Weights w, GLPNConfig c)
     {
         _path = w.Prefix;
@@ -236,8 +264,10 @@ public sealed class GLPNEncoder
 /// <summary>GLPNModel: the encoder, returning every stage's map for the decoder.</summary>
 public sealed class GLPNModel(Weights w, GLPNConfig c)
 {
+    /// <summary>glpn.encoder.</summary>
     public GLPNEncoder Encoder { get; } = new(w["encoder"], c);
 
+    /// <summary>Every stage's map (see <see cref="GLPNEncoder.Forward"/>).</summary>
     public Tensor[] Forward(Tensor pixelValues, ForwardContext context) => Encoder.Forward(pixelValues, context);
 }
 

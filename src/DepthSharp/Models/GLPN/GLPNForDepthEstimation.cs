@@ -6,11 +6,16 @@ namespace DepthSharp.Models.GLPN;
 /// <summary>transformers' GLPNForDepthEstimation: the Mix Transformer encoder, the fusing decoder and the depth head (metres up to max_depth).</summary>
 public sealed class GLPNForDepthEstimation
 {
+    /// <summary>The validated configuration.</summary>
     public GLPNConfig Config { get; }
+    /// <summary>glpn: the encoder.</summary>
     public GLPNModel Glpn { get; }
+    /// <summary>decoder.</summary>
     public GLPNDecoder Decoder { get; }
+    /// <summary>head.</summary>
     public GLPNDepthEstimationHead Head { get; }
 
+    /// <summary>Builds the model from <paramref name="w"/> (a checkpoint, random weights or a shape recorder) for a validated config.</summary>
     public GLPNForDepthEstimation(Weights w, GLPNConfig c)
     {
         Config = c;
