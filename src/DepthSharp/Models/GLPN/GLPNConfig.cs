@@ -100,7 +100,7 @@ public sealed class GLPNConfig
         PerStage("patch_sizes", PatchSizes, p => p > 0, "a positive kernel size");
         PerStage("strides", Strides, s => s > 0, "a positive stride");
         PerStage("num_attention_heads", NumAttentionHeads, h => h > 0, "a positive head count");
-        PerStage("mlp_ratios", MlpRatios, r => double.IsFinite(r) && r > 0 && r <= 1 << 16, "a positive ratio");
+        PerStage("mlp_ratios", MlpRatios, r => double.IsFinite(r) && r > 0 && r <= 1 << 16, "a positive ratio (at most 65536)");
         for (int i = 0; i < n; i++)
         {
             if (HiddenSizes[i] % NumAttentionHeads[i] != 0)
