@@ -7,8 +7,19 @@ namespace DepthSharp.Processing;
 /// transformers' GLPNImageProcessor: each side floored to a multiple of size_divisor, the 8-bit picture resized to that
 /// with Pillow, then only rescaled (no normalisation), channel-first; and its post_process_depth_estimation.
 /// </summary>
-public sealed class GLPNImageProcessor : IImageProcessor
+public sealed class GLPNImageProcessor : IImageProcessor<GLPNImageProcessor>
 {
+    /// <inheritdoc/>
+    public static IReadOnlyList<string> ImageProcessorTypes { get; } = ["GLPNImageProcessor", "GLPNImageProcessorFast"];
+
+    /// <inheritdoc/>
+    public static GLPNImageProcessor Create(ImageProcessorConfig config, string? file) => new(config, file);
+
+    /// <inheritdoc/>
+    /// <remarks>The two flavours' pixel values differ (see <see cref="GLPNImageProcessorFast"/>).</remarks>
+    public static IImageProcessor Create(ImageProcessorConfig config, string? file, ImageProcessorKind kind) =>
+        kind.PicksFast(config.ImageProcessorType ?? "GLPNImageProcessor") ? new GLPNImageProcessorFast(config, file) : new GLPNImageProcessor(config, file);
+
     /// <summary>The configuration as read (do_resize, size_divisor, resample, do_rescale, rescale_factor are used).</summary>
     public ImageProcessorConfig Config { get; }
     /// <summary>Each side is floored to a multiple of this when resizing.</summary>
@@ -34,18 +45,24 @@ public sealed class GLPNImageProcessor : IImageProcessor
     public (int Height, int Width) OutputSize(int inHeight, int inWidth) =>
         Config.DoResize ? (inHeight / SizeDivisor * SizeDivisor, inWidth / SizeDivisor * SizeDivisor) : (inHeight, inWidth);
 
+    /// <inheritdoc/>
+    public (int Height, int Width) InputSize(RgbImage image) => OutputSize(image.Height, image.Width);
+
     /// <summary>One picture's pixel values [3, H, W].</summary>
     public Tensor PreprocessOne(RgbImage image)
     {
-        if (Config.DoResize)
-        {
-            var (h, w) = OutputSize(image.Height, image.Width);
-            if (h == 0 || w == 0)
-                throw new ArgumentException($"a {image.Width}x{image.Height} picture is smaller than size_divisor {SizeDivisor} on a side");
-            image = PillowResize.Resize(image, w, h, Resample);
-        }
+        if (Config.DoResize) image = PillowResize.Resize(image, ResizedWidth(image), ResizedHeight(image), Resample);
         return Rescale(image);
     }
+
+    /// <summary>The floored height, refusing a picture it would empty.</summary>
+    internal int ResizedHeight(RgbImage image) => NotEmpty(OutputSize(image.Height, image.Width).Height, image);
+
+    /// <summary>The floored width, refusing a picture it would empty.</summary>
+    internal int ResizedWidth(RgbImage image) => NotEmpty(OutputSize(image.Height, image.Width).Width, image);
+
+    private int NotEmpty(int side, RgbImage image) => side > 0 ? side
+        : throw new ArgumentException($"a {image.Width}x{image.Height} picture is smaller than size_divisor {SizeDivisor} on a side");
 
     /// <summary>[batch, 3, H, W] for pictures that all come out at the same size.</summary>
     public Tensor Preprocess(IReadOnlyList<RgbImage> images)

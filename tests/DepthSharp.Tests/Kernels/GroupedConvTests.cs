@@ -101,12 +101,18 @@ public sealed class GroupedConvTests
         var x = new Tensor(Random(7, 2 * 8 * 9 * 35), 2, 8, 9, 35);
         var w = new Tensor(Random(8, 8 * 3 * 3), 8, 1, 3, 3);
         var b = new Tensor(Random(9, 8), 8);
-        var fast = Ops.GroupedConv2d(x, w, b, groups: 8, stride: 1, padding: 1);
-        // The same numbers read as a channels-last map [2, 9, 35, 8]: a different convolution, of the same shape.
-        var fastLast = Ops.GroupedConv2d(x.Reshape(2, 9, 35, 8), w, b, groups: 8, stride: 1, padding: 1, channelsLast: true);
-        KernelOptions.ForceReference = true;
-        var reference = Ops.GroupedConv2d(x, w, b, groups: 8, stride: 1, padding: 1);
-        var referenceLast = Ops.GroupedConv2d(x.Reshape(2, 9, 35, 8), w, b, groups: 8, stride: 1, padding: 1, channelsLast: true);
+        Tensor fast, fastLast, reference, referenceLast;
+        using (KernelOptions.UseReference(false))
+        {
+            fast = Ops.GroupedConv2d(x, w, b, groups: 8, stride: 1, padding: 1);
+            // The same numbers read as a channels-last map [2, 9, 35, 8]: a different convolution, of the same shape.
+            fastLast = Ops.GroupedConv2d(x.Reshape(2, 9, 35, 8), w, b, groups: 8, stride: 1, padding: 1, channelsLast: true);
+        }
+        using (KernelOptions.UseReference(true))
+        {
+            reference = Ops.GroupedConv2d(x, w, b, groups: 8, stride: 1, padding: 1);
+            referenceLast = Ops.GroupedConv2d(x.Reshape(2, 9, 35, 8), w, b, groups: 8, stride: 1, padding: 1, channelsLast: true);
+        }
         Assert.Equal([2, 8, 9, 35], fast.Shape);
         Assert.Equal([2, 9, 35, 8], fastLast.Shape);
         AssertClose(reference.Data, fast.Data, 9, "Ops.GroupedConv2d");

@@ -1,6 +1,8 @@
 using System.Text.Json;
 using DepthSharp.Checkpoints;
-using DepthSharp.Models.GLPN;
+using DepthSharp.Models;
+using DepthSharp.Models.Configs;
+using DepthSharp.Pipeline;
 using DepthSharp.Processing;
 
 namespace DepthSharp.Tests.Models;
@@ -42,9 +44,9 @@ public sealed class GLPNConfigTests : IDisposable
     {
         var config = GLPNConfig.Load(Fixtures.Path("checkpoints", name, "config.json"));
         Assert.Equal([3, 8, 27, 3], config.Depths);
-        Assert.Equal(GLPNHiddenAct.Gelu, config.Activation);
+        Assert.Equal(HiddenAct.Gelu, config.HiddenAct);
         Assert.Equal(3, config.HeadIndex);
-        var processor = Assert.IsType<GLPNImageProcessor>(IImageProcessor.Load(Fixtures.Path("checkpoints", name, "preprocessor_config.json")));
+        var processor = Assert.IsType<GLPNImageProcessor>(ModelFamilies.LoadProcessor(Fixtures.Path("checkpoints", name, "preprocessor_config.json")));
         Assert.Equal(32, processor.SizeDivisor);
         Assert.Equal(DepthSharp.Imaging.PilFilter.Bilinear, processor.Resample);
         Assert.Equal((352, 1216), processor.OutputSize(375, 1242));
@@ -64,7 +66,7 @@ public sealed class GLPNConfigTests : IDisposable
         Assert.Equal([4, 2, 2, 2], c.Strides);
         Assert.Equal([1, 2, 5, 8], c.NumAttentionHeads);
         Assert.Equal([4.0, 4, 4, 4], c.MlpRatios);
-        Assert.Equal(GLPNHiddenAct.Gelu, c.Activation);
+        Assert.Equal(HiddenAct.Gelu, c.HiddenAct);
         Assert.Equal(64, c.DecoderHiddenSize);
         Assert.Equal(10, c.MaxDepth);
         Assert.Equal(-1, c.HeadInIndex);
@@ -132,7 +134,7 @@ public sealed class GLPNConfigTests : IDisposable
         Assert.Contains(from, text);
         string path = Path.Combine(_dir, "preprocessor_config.json");
         File.WriteAllText(path, text.Replace(from, to));
-        var e = Assert.Throws<ConfigException>(() => IImageProcessor.Load(path));
+        var e = Assert.Throws<ConfigException>(() => ModelFamilies.LoadProcessor(path));
         Assert.Contains("preprocessor_config.json", e.Message);
         Assert.Contains(field + ":", e.Message);
     }

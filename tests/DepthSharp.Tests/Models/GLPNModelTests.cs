@@ -1,6 +1,6 @@
 using DepthSharp.Checkpoints;
 using DepthSharp.Models;
-using DepthSharp.Models.GLPN;
+using DepthSharp.Models.Configs;
 using DepthSharp.Tensors;
 using DepthSharp.Tensors.Kernels;
 using DepthSharp.Tests.Kernels;
@@ -22,34 +22,26 @@ public sealed class GLPNModelTests(ITestOutputHelper output) : IDisposable
     [InlineData(true)]
     public void ForwardMatchesReferenceAtEveryStage(bool forceReference)
     {
-        bool saved = KernelOptions.ForceReference;
-        KernelOptions.ForceReference = forceReference;
-        try
-        {
-            var model = GLPNForDepthEstimation.FromPretrained(Dir);
-            using var expected = SafeTensorsFile.Open(Path.Combine(Dir, "expected.safetensors"));
-            var traced = new Dictionary<string, Tensor>();
-            Tensor depth;
-            using (ActivationTrace.Capture((path, t) => traced[path] = t))
-                depth = model.Forward(expected.Read("pixel_values"));
+        using var kernels = KernelOptions.UseReference(forceReference);
+        var model = GLPNForDepthEstimation.FromPretrained(Dir);
+        using var expected = SafeTensorsFile.Open(Path.Combine(Dir, "expected.safetensors"));
+        var traced = new Dictionary<string, Tensor>();
+        Tensor depth;
+        using (ActivationTrace.Capture((path, t) => traced[path] = t))
+            depth = model.Forward(expected.Read("pixel_values"));
 
-            // Stages in model order, so the first disagreeing module is the one reported.
-            var stages = expected.Entries.Keys.Where(k => k.StartsWith("module.", StringComparison.Ordinal)).ToList();
-            Assert.Equal(13, stages.Count);
-            foreach (var key in stages.OrderBy(StageOrder).ThenBy(k => k, StringComparer.Ordinal))
-            {
-                string path = key["module.".Length..];
-                Assert.True(traced.TryGetValue(path, out var actual), $"{key}: the model recorded no such stage");
-                Tolerance.AssertModelClose(key, expected.Read(key), actual);
-                output.WriteLine($"ok: {key}: {Tolerance.DescribeModel(expected.Read(key), actual)}");
-            }
-            Tolerance.AssertModelClose("predicted_depth", expected.Read("predicted_depth"), depth);
-            output.WriteLine($"ok: predicted_depth: {Tolerance.DescribeModel(expected.Read("predicted_depth"), depth)}");
-        }
-        finally
+        // Stages in model order, so the first disagreeing module is the one reported.
+        var stages = expected.Entries.Keys.Where(k => k.StartsWith("module.", StringComparison.Ordinal)).ToList();
+        Assert.Equal(13, stages.Count);
+        foreach (var key in stages.OrderBy(StageOrder).ThenBy(k => k, StringComparer.Ordinal))
         {
-            KernelOptions.ForceReference = saved;
+            string path = key["module.".Length..];
+            Assert.True(traced.TryGetValue(path, out var actual), $"{key}: the model recorded no such stage");
+            Tolerance.AssertModelClose(key, expected.Read(key), actual);
+            output.WriteLine($"ok: {key}: {Tolerance.DescribeModel(expected.Read(key), actual)}");
         }
+        Tolerance.AssertModelClose("predicted_depth", expected.Read("predicted_depth"), depth);
+        output.WriteLine($"ok: predicted_depth: {Tolerance.DescribeModel(expected.Read("predicted_depth"), depth)}");
     }
 
     /// <summary>Encoder stage by stage (embeddings, layers, norm), then decoder stage by stage (fusion, output), then the head.</summary>

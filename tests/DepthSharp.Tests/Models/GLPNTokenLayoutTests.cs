@@ -1,4 +1,4 @@
-using DepthSharp.Models.GLPN;
+using DepthSharp.Models;
 using DepthSharp.Tensors;
 using static DepthSharp.Tests.Kernels.KernelTestHelpers;
 

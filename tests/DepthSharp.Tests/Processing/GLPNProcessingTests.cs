@@ -1,5 +1,6 @@
 using DepthSharp.Checkpoints;
 using DepthSharp.Imaging;
+using DepthSharp.Pipeline;
 using DepthSharp.Processing;
 using Xunit.Abstractions;
 
@@ -10,7 +11,7 @@ public class GLPNProcessingTests(ITestOutputHelper output)
     private static readonly string Dir = Fixtures.Path("models", "glpn_tiny");
 
     private static GLPNImageProcessor Processor() =>
-        Assert.IsType<GLPNImageProcessor>(IImageProcessor.Load(Path.Combine(Dir, "preprocessor_config.json")));
+        Assert.IsType<GLPNImageProcessor>(ModelFamilies.LoadProcessor(Path.Combine(Dir, "preprocessor_config.json")));
 
     [Fact]
     public void PixelValuesMatchReference()
@@ -72,5 +73,55 @@ public class GLPNProcessingTests(ITestOutputHelper output)
     {
         var e = Assert.Throws<ArgumentException>(() => Processor().Preprocess([new RgbImage(100, 31, new byte[100 * 31 * 3])]));
         Assert.Contains("size_divisor", e.Message);
+    }
+
+    [Theory]
+    [InlineData("GLPNImageProcessor", ImageProcessorKind.Auto, typeof(GLPNImageProcessor))]
+    [InlineData("GLPNImageProcessorFast", ImageProcessorKind.Auto, typeof(GLPNImageProcessorFast))]
+    [InlineData("GLPNImageProcessorFast", ImageProcessorKind.Slow, typeof(GLPNImageProcessor))]
+    [InlineData("GLPNImageProcessor", ImageProcessorKind.Fast, typeof(GLPNImageProcessorFast))]
+    public void KindPicksTheSlowOrFastClass(string type, ImageProcessorKind kind, Type expected)
+    {
+        var config = ImageProcessorConfig.Load(Path.Combine(Dir, "preprocessor_config.json"));
+        config.ImageProcessorType = type;
+        Assert.IsType(expected, ModelFamilies.ForModelType("glpn").CreateProcessor(config, null, kind));
+    }
+
+    /// <summary>
+    /// transformers' fast class resizes with torchvision's uint8 kernel, whose coarser weights put a few values one 8-bit
+    /// step from Pillow's (the fixtures hold no GLPN fast case; the resize itself is matched bit for bit on DPT's).
+    /// </summary>
+    [Fact]
+    public void TheFastFlavourResizesWithTorchvisionAndOnlyRescales()
+    {
+        var config = ImageProcessorConfig.Load(Path.Combine(Dir, "preprocessor_config.json"));
+        var image = ImageFile.Load(Path.Combine(Dir, "image0.png")).Image;
+        var slow = new GLPNImageProcessor(config).Preprocess([image]);
+        var fast = new GLPNImageProcessorFast(config).Preprocess([image]);
+        Assert.Equal(slow.Shape, fast.Shape);
+        int offByOneStep = 0;
+        for (int i = 0; i < slow.Data.Length; i++)
+        {
+            float steps = Math.Abs(slow.Data[i] - fast.Data[i]) * 255;
+            Assert.True(steps < 1.001f, $"value {i}: slow {slow.Data[i]}, fast {fast.Data[i]}");
+            if (steps > 0.5f) offByOneStep++;
+        }
+        output.WriteLine($"{offByOneStep} of {slow.Data.Length} values one step apart");
+        Assert.InRange(offByOneStep, 1, slow.Data.Length / 100);
+
+        // Normalisation settings are ignored by both flavours; a picture at a multiple of 32 is not resampled.
+        var normalizing = new ImageProcessorConfig { DoNormalize = true, ImageMean = [0.5, 0.5, 0.5], ImageStd = [0.25, 0.25, 0.25] };
+        var aligned = new RgbImage(32, 64, Enumerable.Range(0, 32 * 64 * 3).Select(i => (byte)(i * 11 % 256)).ToArray());
+        var x = new GLPNImageProcessorFast(normalizing).Preprocess([aligned]);
+        for (int c = 0; c < 3; c++)
+            for (int p = 0; p < 32 * 64; p++)
+                Assert.Equal(aligned.Pixels[p * 3 + c] * (1 / 255f), x.Data[c * 32 * 64 + p]);
+    }
+
+    [Fact]
+    public void TheFastFlavourRefusesFiltersTorchvisionLacks()
+    {
+        var e = Assert.Throws<ConfigException>(() => new GLPNImageProcessorFast(new ImageProcessorConfig { Resample = 1 }, "preprocessor_config.json"));
+        Assert.Contains("resample:", e.Message);
     }
 }

@@ -1,18 +1,14 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using DepthSharp.Models.Configs;
 
-namespace DepthSharp.Models.GLPN;
-
-/// <summary>The activations GLPN's Mix-FFN can use (config.json's hidden_act).</summary>
-public enum GLPNHiddenAct { Gelu, Relu, Silu }
+namespace DepthSharp.Models.Configs;
 
 /// <summary>
 /// transformers' GLPNConfig: names as in config.json, defaults as the reference's. The per-stage lists hold one entry per
 /// encoder block. The dropout, drop-path and initialiser values only matter in training; layer_norm_eps is read but the
 /// reference's layer norms all use PyTorch's default 1e-5 whatever it says.
 /// </summary>
-public sealed class GLPNConfig
+public sealed class GLPNConfig : IPretrainedConfig
 {
     /// <summary>The eps of every layer norm in the reference (nn.LayerNorm's default; layer_norm_eps is not passed on).</summary>
     public const double ModuleLayerNormEps = 1e-5;
@@ -41,7 +37,7 @@ public sealed class GLPNConfig
     /// <summary>Per stage, the Mix-FFN's width as a multiple of the token width (truncated to an integer, as the reference).</summary>
     public List<double> MlpRatios { get; set; } = [4, 4, 4, 4];
     /// <summary>The Mix-FFN's activation: gelu, relu, silu or swish.</summary>
-    public string HiddenAct { get; set; } = "gelu";
+    public HiddenAct HiddenAct { get; set; } = HiddenAct.Gelu;
     /// <summary>Training only.</summary>
     public double HiddenDropoutProb { get; set; }
     /// <summary>Training only.</summary>
@@ -62,24 +58,19 @@ public sealed class GLPNConfig
     /// <summary>Keys of config.json this class does not name, kept as read.</summary>
     [JsonExtensionData] public Dictionary<string, JsonElement>? Extra { get; set; }
 
-    /// <summary><see cref="HiddenAct"/> as validated.</summary>
-    [JsonIgnore] public GLPNHiddenAct Activation { get; private set; }
-
     /// <summary>The decoder output the head reads, as an index from the start.</summary>
     [JsonIgnore] public int HeadIndex => HeadInIndex < 0 ? NumEncoderBlocks + HeadInIndex : HeadInIndex;
 
     /// <summary>The Mix-FFN width of a stage: int(hidden_size · mlp_ratio).</summary>
     public int MlpHiddenSize(int stage) => (int)(HiddenSizes[stage] * MlpRatios[stage]);
 
-    /// <summary>Reads and validates a config.json.</summary>
-    public static GLPNConfig Load(string path)
-    {
-        var config = ConfigLoader.Deserialize(path, ConfigJsonContext.Default.GLPNConfig);
-        config.Validate(path);
-        return config;
-    }
+    /// <summary>Reads and validates a glpn config.json.</summary>
+    public static GLPNConfig Load(string path) => ConfigLoader.Load(path, GLPNConfigJson.Default.GLPNConfig);
 
-    /// <summary>Checks every value the model uses and sets <see cref="Activation"/>; throws a <see cref="ConfigException"/> naming the field.</summary>
+    /// <summary>GLPN fills nothing the file leaves out beyond the defaults: this validates.</summary>
+    public void Complete(string? file) => Validate(file);
+
+    /// <summary>Checks every value the model uses; throws a <see cref="ConfigException"/> naming the field.</summary>
     public void Validate(string? file)
     {
         void Fail(string field, string why) => throw new ConfigException(file, $"{field}: {why}");
@@ -111,16 +102,14 @@ public sealed class GLPNConfig
             if (i > 0 && Strides[i] != 2) Fail("strides", $"stage {i} has stride {Strides[i]}, but the decoder upsamples every stage after the first by 2");
             if (i > 0 && PatchSizes[i] % 2 == 0) Fail("patch_sizes", $"stage {i} has an even kernel {PatchSizes[i]}, whose map the decoder's ×2 upsampling cannot meet");
         }
-        Activation = HiddenAct switch
-        {
-            "gelu" => GLPNHiddenAct.Gelu,
-            "relu" => GLPNHiddenAct.Relu,
-            "silu" or "swish" => GLPNHiddenAct.Silu,
-            _ => throw new ConfigException(file, $"hidden_act: '{HiddenAct}' is not supported (gelu, relu, silu, swish)"),
-        };
         // The fusion's second convolution has decoder_hidden_size / 2 channels.
         if (DecoderHiddenSize < 2) Fail("decoder_hidden_size", $"must be at least 2, got {DecoderHiddenSize}");
         if (!double.IsFinite(MaxDepth) || MaxDepth <= 0) Fail("max_depth", $"must be a positive number, got {MaxDepth}");
         if (HeadInIndex < -n || HeadInIndex >= n) Fail("head_in_index", $"{HeadInIndex} is not a decoder stage (there are {n})");
     }
 }
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    NumberHandling = JsonNumberHandling.Strict, ReadCommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true)]
+[JsonSerializable(typeof(GLPNConfig))]
+internal sealed partial class GLPNConfigJson : JsonSerializerContext;

@@ -1,7 +1,8 @@
 using DepthSharp.Checkpoints;
+using DepthSharp.Models.Configs;
 using DepthSharp.Tensors;
 
-namespace DepthSharp.Models.GLPN;
+namespace DepthSharp.Models;
 
 /// <summary>
 /// Selective feature fusion: from the local and global maps side by side, three 3×3 convolutions make a two-channel

@@ -1,7 +1,8 @@
 using DepthSharp.Checkpoints;
+using DepthSharp.Models.Configs;
 using DepthSharp.Tensors;
 
-namespace DepthSharp.Models.GLPN;
+namespace DepthSharp.Models;
 
 /// <summary>A strided convolution with overlapping windows (padded by half the kernel), its map flattened to tokens and layer-normed.</summary>
 public sealed class GLPNOverlapPatchEmbeddings
@@ -152,7 +153,7 @@ public sealed class GLPNDWConv(Weights w, int dim)
 }
 
 /// <summary>dense1 → depthwise 3×3 convolution → activation → dense2.</summary>
-public sealed class GLPNMixFFN(Weights w, GLPNHiddenAct activation, int inFeatures, int hiddenFeatures)
+public sealed class GLPNMixFFN(Weights w, HiddenAct activation, int inFeatures, int hiddenFeatures)
 {
     /// <summary>C → the Mix-FFN's width.</summary>
     public Linear Dense1 { get; } = new(w["dense1"], inFeatures, hiddenFeatures);
@@ -166,12 +167,7 @@ public sealed class GLPNMixFFN(Weights w, GLPNHiddenAct activation, int inFeatur
     {
         var hidden = Dense1.Forward(hiddenStates);
         hidden = Lifetimes.Replace(hidden, Dwconv.Forward(hidden, height, width));
-        hidden = activation switch
-        {
-            GLPNHiddenAct.Gelu => Ops.GeluInPlace(hidden),
-            GLPNHiddenAct.Relu => Ops.ReluInPlace(hidden),
-            _ => Ops.SiluInPlace(hidden),
-        };
+        hidden = Activation.ApplyInPlace(activation, hidden);
         return Lifetimes.Replace(hidden, Dense2.Forward(hidden));
     }
 }
@@ -197,7 +193,7 @@ public sealed class GLPNLayer
         LayerNorm1 = new LayerNorm(w["layer_norm_1"], hidden, GLPNConfig.ModuleLayerNormEps);
         Attention = new GLPNAttention(w["attention"], hidden, c.NumAttentionHeads[stage], c.SrRatios[stage]);
         LayerNorm2 = new LayerNorm(w["layer_norm_2"], hidden, GLPNConfig.ModuleLayerNormEps);
-        Mlp = new GLPNMixFFN(w["mlp"], c.Activation, hidden, c.MlpHiddenSize(stage));
+        Mlp = new GLPNMixFFN(w["mlp"], c.HiddenAct, hidden, c.MlpHiddenSize(stage));
     }
 
     /// <summary>Tokens [B, h·w, C] (the caller's, kept) → the layer's output tokens.</summary>

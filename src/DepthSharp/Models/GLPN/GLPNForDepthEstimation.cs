@@ -1,7 +1,8 @@
 using DepthSharp.Checkpoints;
+using DepthSharp.Models.Configs;
 using DepthSharp.Tensors;
 
-namespace DepthSharp.Models.GLPN;
+namespace DepthSharp.Models;
 
 /// <summary>transformers' GLPNForDepthEstimation: the Mix Transformer encoder, the fusing decoder and the depth head (metres up to max_depth).</summary>
 public sealed class GLPNForDepthEstimation
@@ -25,18 +26,14 @@ public sealed class GLPNForDepthEstimation
     }
 
     /// <summary>
-    /// A model folder's config.json and weights, loaded strictly: every missing, unused or misshapen tensor is reported
-    /// by name in one <see cref="CheckpointException"/>; a bad config value is a <see cref="ConfigException"/> naming its field.
+    /// A model folder's config.json and weights (or random weights, or 8-bit ones: <paramref name="options"/>), loaded
+    /// strictly: every missing, unused or misshapen tensor is reported by name in one <see cref="CheckpointException"/>; a
+    /// bad config value is a <see cref="ConfigException"/> naming its field.
     /// </summary>
-    public static GLPNForDepthEstimation FromPretrained(string folder)
+    public static GLPNForDepthEstimation FromPretrained(string folder, PretrainedOptions? options = null)
     {
-        if (!Directory.Exists(folder)) throw new ConfigException(folder, "model folder not found");
         var config = GLPNConfig.Load(Path.Combine(folder, "config.json"));
-        using var checkpoint = Checkpoint.OpenDirectory(folder);
-        var source = new CheckpointWeights(checkpoint);
-        var model = new GLPNForDepthEstimation(new Weights(source), config);
-        source.Finish();
-        return model;
+        return Pretrained.Load(folder, options, w => new GLPNForDepthEstimation(w, config));
     }
 
     /// <summary>Progress steps of one forward pass: encoder layers, decoder stages, head.</summary>
