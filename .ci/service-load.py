@@ -8,14 +8,16 @@
                             start, with the requests in flight); OUT gets a JSON summary (answers by status and by
                             replica, each failure, the answers that came after the signal, duration)
   drain URL DIR FIRST N PID OUT
-                            open N requests to URL with pictures FIRST.. and send half of each body, SIGTERM PID, check
-                            that a new connection is refused, then send the other halves: OUT gets each answer's status
-                            and replica (a drained server finishes requests that began before the signal)
+                            begin N requests to URL with pictures FIRST.. (each past the server's 100 Continue, half of
+                            its body sent), SIGTERM PID, wait until a new connection is refused, then send the other
+                            halves: OUT gets each answer's status and replica (a drained server finishes requests that
+                            began before the signal)
 """
 import http.client
 import json
 import os
 import signal
+import socket
 import struct
 import sys
 import threading
@@ -52,6 +54,16 @@ def post(url, body, content_type):
         return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
     finally:
         connection.close()
+
+
+def read_until(sock, marker):
+    data = b""
+    while marker not in data:
+        chunk = sock.recv(1)
+        if not chunk:
+            break
+        data += chunk
+    return data
 
 
 def content_type(path):
@@ -133,30 +145,38 @@ def main():
         for i in range(first, first + count):
             with open(os.path.join(folder, picture_name(i)), "rb") as f:
                 body = f.read()
-            connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
-            connection.putrequest("POST", "/api/depth")
-            connection.putheader("Content-Type", "image/png")
-            connection.putheader("Content-Length", str(len(body)))
-            connection.endheaders()
-            connection.send(body[:len(body) // 2])
-            started.append((connection, body[len(body) // 2:]))
-        time.sleep(0.5)
+            # Expect: 100-continue: the server's "100 Continue" says the request has reached the handler, reading its body.
+            sock = socket.create_connection((parts.hostname, parts.port), timeout=60)
+            sock.sendall((f"POST /api/depth HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Type: image/png\r\n"
+                          f"Content-Length: {len(body)}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n").encode())
+            interim = read_until(sock, b"\r\n\r\n")
+            if not interim.startswith(b"HTTP/1.1 100"):
+                sys.exit(f"expected 100 Continue, got {interim!r}")
+            sock.sendall(body[:len(body) // 2])
+            started.append((sock, body[len(body) // 2:]))
         os.kill(pid, signal.SIGTERM)
-        time.sleep(1.0)
-        try:
-            http.client.HTTPConnection(parts.hostname, parts.port, timeout=5).connect()
-            refused = False
-        except ConnectionRefusedError:
-            refused = True
-        answers = []
-        for connection, rest in started:
+        refused = False
+        for _ in range(20):
+            time.sleep(0.25)
             try:
-                connection.send(rest)
-                response = connection.getresponse()
-                response.read()
-                answers.append({"status": response.status, "served_by": response.getheader("X-Served-By")})
-            except (OSError, http.client.HTTPException) as e:
+                socket.create_connection((parts.hostname, parts.port), timeout=5).close()
+            except ConnectionRefusedError:
+                refused = True
+                break
+        answers = []
+        for sock, rest in started:
+            try:
+                sock.sendall(rest)
+                response = b""
+                while chunk := sock.recv(65536):
+                    response += chunk
+                head = response.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+                headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in head[1:])}
+                answers.append({"status": int(head[0].split()[1]), "served_by": headers.get("x-served-by")})
+            except (OSError, ValueError, IndexError) as e:
                 answers.append({"status": None, "error": repr(e)})
+            finally:
+                sock.close()
         with open(out, "w") as f:
             json.dump({"new_connection_refused": refused, "answers": answers,
                        "ok": sum(1 for a in answers if a["status"] == 200)}, f, indent=1)

@@ -139,7 +139,7 @@ echo "service: haproxy replayed $retried request(s) on another replica"
 
 # --- one replica stopped with SIGTERM drains the requests it holds ---------------------------------------------------
 # Sent to replica3 directly (HAProxy would replay a cut request elsewhere and hide a missing drain): four requests
-# begun (headers and half of each picture sent), SIGTERM, then the rest of each picture a second later. A drained
+# begun (each past the server's 100 Continue, half of its picture sent), SIGTERM, then the rest once the listener is closed. A drained
 # server closes its listener (a new connection is refused: the balancer goes elsewhere) and answers all four.
 python3 "$load" drain "http://127.0.0.1:${replica_port[3]}" "$work/pictures" 220 4 "${replica_pid[3]}" "$work/drain.json"
 code=0; wait "${replica_pid[3]}" || code=$?
