@@ -5,7 +5,8 @@
 # compute it, and its result links work on any replica; the results equal `depthsharp estimate`'s (npy bytes); one
 # replica killed (SIGKILL) under load leaves at most KILL_BOUND failed requests; one stopped with SIGTERM refuses new
 # connections but finishes the requests it holds (drain) and exits 0; with Redis gone the service still answers, by computing.
-# Called by .ci/run (which installs haproxy and redis-server); runs alone too after a Release build.
+# Called by .ci/run (which installs haproxy and redis-server); runs alone too after a Release build. KEEP=1 keeps its
+# work folder (the replicas', Redis's and HAProxy's logs) instead of deleting it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo="$PWD"
