@@ -33,6 +33,19 @@ public sealed class ConfigException : DepthSharpException
         : base(fileName is null ? problem : $"{fileName}: {problem}") => FileName = fileName;
 }
 
+/// <summary>
+/// A prompt depth map (Prompt Depth Anything's second input) that cannot be used: an unreadable or unsupported file, the
+/// wrong shape, non-finite or constant values, or a count that does not match the pictures'.
+/// </summary>
+public sealed class PromptDepthException : DepthSharpException
+{
+    public string? FileName { get; }
+    public PromptDepthException(string? fileName, string problem)
+        : base(fileName is null ? problem : $"{fileName}: {problem}") => FileName = fileName;
+    public PromptDepthException(string? fileName, string problem, Exception inner)
+        : base(fileName is null ? problem : $"{fileName}: {problem}", inner) => FileName = fileName;
+}
+
 /// <summary>Why a Hub model could not be resolved; lets callers (and tests) tell the cases apart without parsing messages.</summary>
 public enum HubErrorKind { InvalidModelId, Unauthorized, RepoNotFound, RevisionNotFound, FileNotFound, NotCached, Transfer, Integrity, Locked }
 

@@ -10,6 +10,7 @@ namespace DepthSharp.Models.Configs;
 [JsonSerializable(typeof(ZoeDepthConfig))]
 [JsonSerializable(typeof(DepthAnythingConfig))]
 [JsonSerializable(typeof(DPTConfig))]
+[JsonSerializable(typeof(PromptDepthAnything.PromptDepthAnythingConfig))]
 internal sealed partial class ConfigJsonContext : JsonSerializerContext;
 
 /// <summary>Reads config.json files: model_type picks the class; JSON and type errors become <see cref="ConfigException"/>s.</summary>
