@@ -39,9 +39,12 @@ public sealed class ConfigException : DepthSharpException
 /// </summary>
 public sealed class PromptDepthException : DepthSharpException
 {
+    /// <summary>The prompt's file, when it came from one.</summary>
     public string? FileName { get; }
+    /// <summary>The message is "<paramref name="fileName"/>: <paramref name="problem"/>", or the problem alone.</summary>
     public PromptDepthException(string? fileName, string problem)
         : base(fileName is null ? problem : $"{fileName}: {problem}") => FileName = fileName;
+    /// <summary>As the other constructor, for a problem a lower-level error (a broken .npy or PNG) explains.</summary>
     public PromptDepthException(string? fileName, string problem, Exception inner)
         : base(fileName is null ? problem : $"{fileName}: {problem}", inner) => FileName = fileName;
 }

@@ -44,6 +44,37 @@ public class PromptDepthAnythingProcessingTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void PaddingToSizeDivisorGoesAsInTheReference()
+    {
+        // The reference's Prompt Depth Anything and DPT processors resize, rescale, normalise and centre-pad alike, so
+        // the DPT fixture with do_pad and size_divisor 32 is this processor's under its own image_processor_type.
+        string text = File.ReadAllText(Fixtures.Path("processors", "processors", "dpt_pad_32", "preprocessor_config.json"));
+        var temp = Directory.CreateTempSubdirectory("depthsharp-pda-pad-");
+        try
+        {
+            string path = Path.Combine(temp.FullName, "preprocessor_config.json");
+            File.WriteAllText(path, text.Replace("\"DPTImageProcessor\"", "\"PromptDepthAnythingImageProcessor\""));
+            var processor = PromptDepthAnythingImageProcessor.Load(path);
+            Assert.True(processor.Images.DoPad);
+            using var expected = SafeTensorsFile.Open(Fixtures.Path("processors", "expected.safetensors"));
+            float step = (float)(processor.Config.RescaleFactor / 0.5);
+            for (int i = 0; i < 3; i++)
+            {
+                var actual = processor.Preprocess([ImageFile.Load(Fixtures.Path("processors", $"image{i}.png")).Image]);
+                actual = actual.Reshape(3, actual.Dim(2), actual.Dim(3));
+                Assert.Equal(0, actual.Dim(1) % 32);
+                Assert.Equal(0, actual.Dim(2) % 32);
+                string key = $"dpt_pad_32.{i}.pixel_values";
+                Assert.Equal(0, Tolerance.AssertPixelValues8BitClose(key, expected.Read(key), actual, [step, step, step]));
+            }
+        }
+        finally
+        {
+            temp.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public void WithoutPromptsThereIsNoPromptDepth()
     {
         var inputs = Processor().Preprocess([Picture()], null);
