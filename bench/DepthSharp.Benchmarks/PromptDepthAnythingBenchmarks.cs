@@ -3,7 +3,8 @@ using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Engines;
 using BenchmarkDotNet.Jobs;
 using DepthSharp.Checkpoints;
-using DepthSharp.Models.PromptDepthAnything;
+using DepthSharp.Models;
+using DepthSharp.Models.Configs;
 using DepthSharp.Tensors;
 using DepthSharp.Tensors.Kernels;
 

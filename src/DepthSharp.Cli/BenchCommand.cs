@@ -26,7 +26,7 @@ internal static class BenchCommand
         runs.Validators.Add(r => { if (r.GetValue(runs) < 1) r.AddError("--runs must be at least 1"); });
         size.Validators.Add(r => { if (r.GetValue(size) is string s && ParseSize(s) is null) r.AddError($"--size '{s}' is not S or HxW with positive numbers"); });
         var command = new Command("bench", "Time the forward pass; prints one JSON line") { model, random, weightDtype, runs, threads, size };
-        command.SetAction((parse, cancel) => CliErrors.Run(() =>
+        command.SetAction((parse, cancellationToken) => CliErrors.Run(() =>
         {
             if (parse.GetValue(threads) is int t) KernelOptions.Threads = t;
             string dir = parse.GetValue(model)!;
@@ -36,9 +36,8 @@ internal static class BenchCommand
             HalfKind? half = parse.GetValue(weightDtype) switch { "f16" => HalfKind.F16, "bf16" => HalfKind.BF16, _ => null };
             var options = new DepthEstimatorOptions { Int8Weights = parse.GetValue(weightDtype) == "int8" };
             var estimator = parse.GetValue(random) ? DepthEstimator.LoadRandom(dir, options: options, halfWeights: half) : DepthEstimator.Load(dir, options);
-            var backend = estimator.Backend;
             // Default: the processor's own output size for a square picture.
-            var (height, width) = requested ?? ProbeSize(backend);
+            var (height, width) = requested ?? estimator.InputSize(new DepthSharp.Imaging.RgbImage(64, 64, new byte[64 * 64 * 3]));
             double loadSeconds = loadClock.Elapsed.TotalSeconds;
 
             var input = Tensor.Empty(1, 3, height, width);
@@ -55,7 +54,7 @@ internal static class BenchCommand
                 var clock = Stopwatch.StartNew();
                 var cpu = Process.GetCurrentProcess().TotalProcessorTime;
                 var stages = new StageTimer();
-                var depth = backend.Forward(input, stages, cancel);
+                var depth = estimator.Forward(input, stages, cancellationToken);
                 if (r > 0) times.Add(clock.Elapsed.TotalSeconds);
                 // CPU time tells how much of a shared machine a run got: wall ≈ cpu / threads when no one else competes.
                 if (r > 0) cpuTimes.Add((Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds);
@@ -120,12 +119,6 @@ internal static class BenchCommand
         if (parts.Length is < 1 or > 2 || !parts.All(p => int.TryParse(p, out int v) && v > 0)) return null;
         int h = int.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture);
         return (h, parts.Length == 2 ? int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture) : h);
-    }
-
-    private static (int, int) ProbeSize(IDepthBackend backend)
-    {
-        var probe = backend.Preprocess([new DepthSharp.Imaging.RgbImage(64, 64, new byte[64 * 64 * 3])]);
-        return (probe.Dim(2), probe.Dim(3));
     }
 
     /// <summary>The process's peak resident set (VmHWM on Linux), else the runtime's peak working set.</summary>

@@ -39,8 +39,9 @@ internal static class EstimateCommand
         var int8 = new Option<bool>("--int8-weights") { Description = "Quantise the linear layers' weights to 8 bits as they load: less memory, slightly different depth" };
         var batchSize = new Option<int>("--batch-size") { Description = "Run this many pictures as one batch when their model inputs have the same size", DefaultValueFactory = _ => 1 };
         batchSize.Validators.Add(r => { if (r.GetValue(batchSize) < 1) r.AddError("--batch-size must be at least 1"); });
-        var command = new Command("estimate", "Estimate depth for each picture (PNG or JPEG)") { images, model, output, threads, noFov, noExif, noOrient, formats, colormap, flip, batchSize, skipExisting, focalLength, plyScale, int8 };
-        command.SetAction((parse, cancel) => CliErrors.Run(async () =>
+        var processor = ProcessorOption.Create();
+        var command = new Command("estimate", "Estimate depth for each picture (PNG or JPEG)") { images, model, output, threads, noFov, noExif, noOrient, formats, colormap, flip, batchSize, skipExisting, focalLength, plyScale, int8, processor };
+        command.SetAction((parse, cancellationToken) => CliErrors.Run(async () =>
         {
             if (parse.GetValue(threads) is int t) KernelOptions.Threads = t;
             string outDir = parse.GetValue(output)!;
@@ -52,10 +53,11 @@ internal static class EstimateCommand
                 FlipAverage = parse.GetValue(flip),
                 FocalLengthPixels = parse.GetValue(focalLength),
                 Int8Weights = parse.GetValue(int8),
+                ImageProcessor = parse.GetValue(processor),
             };
             var log = Console.Error;
             await log.WriteLineAsync($"loading {parse.GetValue(model)}");
-            var estimator = DepthEstimator.Load(await HubCommands.ResolveAsync(parse.GetValue(model)!, cancel), options);
+            var estimator = DepthEstimator.Load(await HubCommands.ResolveAsync(parse.GetValue(model)!, cancellationToken), options);
             var decode = new ImageDecodeOptions { ApplyExifOrientation = !parse.GetValue(noOrient) };
             var writer = new OutputWriter(parse.GetValue(formats)!, parse.GetValue(colormap), parse.GetValue(plyScale));
             var pictures = InputExpander.Expand(parse.GetValue(images)!);
@@ -82,7 +84,7 @@ internal static class EstimateCommand
                 foreach (var group in Batches(paths, loaded, estimator, log))
                 {
                     var results = await RunWithProgress(string.Join(", ", group.Select(i => Path.GetFileName(paths[i]))), estimator.ForwardSteps,
-                        progress => estimator.Estimate(group.Select(i => loaded[i]).ToList(), progress, cancel));
+                        progress => estimator.Estimate(group.Select(i => loaded[i]).ToList(), progress, cancellationToken));
                     for (int k = 0; k < group.Length; k++)
                     {
                         var input = readable[group[k]].Input;
@@ -106,15 +108,14 @@ internal static class EstimateCommand
         return command;
     }
 
-    /// <summary>The whole chunk as one batch when every picture's model input has the same size, else each picture alone (saying why).</summary>
-    private static IEnumerable<int[]> Batches(string[] paths, List<LoadedImage> images, DepthEstimator estimator, TextWriter log)
+    /// <summary>The estimator's batches for the chunk, saying why when it is not one.</summary>
+    private static IReadOnlyList<int[]> Batches(string[] paths, List<LoadedImage> images, DepthEstimator estimator, TextWriter log)
     {
-        if (images.Count == 1) return [[0]];
-        var sizes = images.Select(i => estimator.Backend.InputSize(i.Image)).ToList();
-        if (sizes.All(s => s == sizes[0])) return [Enumerable.Range(0, images.Count).ToArray()];
-        log.WriteLine("not one batch: the model inputs differ in size (" +
-            string.Join(", ", paths.Select((p, i) => $"{Path.GetFileName(p)} {sizes[i].Height}x{sizes[i].Width}")) + "); running them one at a time");
-        return Enumerable.Range(0, images.Count).Select(i => new[] { i });
+        var batches = estimator.Batches(images.Select(i => i.Image).ToList(), out var sizes);
+        if (batches.Count > 1)
+            log.WriteLine("not one batch: the model inputs differ in size (" +
+                string.Join(", ", paths.Select((p, i) => $"{Path.GetFileName(p)} {sizes[i].Height}x{sizes[i].Width}")) + "); running them one at a time");
+        return batches;
     }
 
     /// <summary>Runs a forward pass with a Spectre progress bar on a terminal, plain stage lines otherwise.</summary>

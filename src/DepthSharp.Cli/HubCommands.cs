@@ -15,7 +15,7 @@ internal static class HubCommands
     };
 
     /// <summary>The model's folder, downloading a repo id into the cache with a byte count on stderr every 64 MiB.</summary>
-    public static async Task<string> ResolveAsync(string model, CancellationToken cancel)
+    public static async Task<string> ResolveAsync(string model, CancellationToken cancellationToken)
     {
         if (Directory.Exists(model)) return Path.GetFullPath(model);
         long lastShown = 0;
@@ -25,16 +25,16 @@ internal static class HubCommands
             lastShown = bytes;
             Console.Error.WriteLine($"{model}: {bytes >> 20} MiB downloaded");
         });
-        return await ModelResolver.ResolveAsync(model, HubOptions.FromEnvironment(), progress, cancel);
+        return await ModelResolver.ResolveAsync(model, HubOptions.FromEnvironment(), progress, cancellationToken);
     }
 
     public static Command Download()
     {
         var model = new Argument<string>("model") { Description = "Hub repo id org/name[@revision] (or a model folder)" };
         var command = new Command("download", "Fetch a model into the Hugging Face cache and print its snapshot folder") { model };
-        command.SetAction((parse, cancel) => CliErrors.Run(async () =>
+        command.SetAction((parse, cancellationToken) => CliErrors.Run(async () =>
         {
-            Console.WriteLine(await ResolveAsync(parse.GetValue(model)!, cancel));
+            Console.WriteLine(await ResolveAsync(parse.GetValue(model)!, cancellationToken));
             return 0;
         }));
         return command;
@@ -44,9 +44,9 @@ internal static class HubCommands
     {
         var model = new Argument<string>("model") { Description = "Model folder or Hub repo id org/name[@revision]" };
         var command = new Command("inspect", "Model type, config summary, tensor count, dtypes and parameter count (reads only the safetensors headers); one JSON object") { model };
-        command.SetAction((parse, cancel) => CliErrors.Run(async () =>
+        command.SetAction((parse, cancellationToken) => CliErrors.Run(async () =>
         {
-            string folder = await ResolveAsync(parse.GetValue(model)!, cancel);
+            string folder = await ResolveAsync(parse.GetValue(model)!, cancellationToken);
             using var checkpoint = Checkpoint.OpenDirectory(folder);
             var entries = checkpoint.Names.Select(checkpoint.Entry).ToList();
             var config = ConfigSummary(Path.Combine(folder, "config.json"));

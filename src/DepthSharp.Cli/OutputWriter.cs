@@ -10,18 +10,6 @@ internal sealed class OutputWriter(IReadOnlyCollection<string> formats, Colormap
 {
     public static readonly string[] Formats = ["npy", "pfm", "png16", "gray8", "color", "side-by-side", "ply"];
 
-    /// <summary>
-    /// Near is warm. Inverse depth (relative models) is shown as it is; DepthPro's and ZoeDepth's metric depth over its
-    /// inverse, as Apple's tool does; Depth Anything's metric depth linearly, as its own tools do: its bicubic resize can
-    /// reach zero, where an inverse blows up.
-    /// </summary>
-    private RgbImage Picture(DepthResult r, string modelType)
-    {
-        if (r.IsInverseDepth) return DepthRender.Colorize(r.Depth, r.Width, r.Height, colormap, inverse: false);
-        if (modelType is "depth_pro" or "zoedepth") return DepthRender.Colorize(r.Depth, r.Width, r.Height, colormap, inverse: true);
-        return DepthRender.Colorize(r.Depth.Select(d => -d).ToArray(), r.Width, r.Height, colormap, inverse: false);
-    }
-
     /// <summary>Writes &lt;stem&gt;.json and the requested formats; returns the paths written.</summary>
     public List<string> Write(string stem, RgbImage photo, DepthResult r, string modelType, TextWriter log)
     {
@@ -30,35 +18,35 @@ internal sealed class OutputWriter(IReadOnlyCollection<string> formats, Colormap
         var set = formats.ToHashSet(StringComparer.Ordinal);
         if (set.Contains("npy")) { Npy.Write(stem + ".npy", r.Depth, [r.Height, r.Width]); Add(stem + ".npy"); }
         if (set.Contains("pfm")) { DepthRender.WritePfm(stem + ".pfm", r.Depth, r.Width, r.Height); Add(stem + ".pfm"); }
-        if (set.Contains("png16")) { DepthRender.WriteDepthPng16(stem + "_16bit.png", r.Depth, r.Width, r.Height, r.IsMetric); Add(stem + "_16bit.png"); }
+        if (set.Contains("png16")) { PngEncoder.WriteGray16(stem + "_16bit.png", DepthExport.Png16(r), r.Width, r.Height); Add(stem + "_16bit.png"); }
         if (set.Contains("gray8"))
         {
             PngEncoder.WriteGray8(stem + "_gray.png", DepthRender.PipelineGray8(r.Depth), r.Width, r.Height);
             Add(stem + "_gray.png");
         }
+        // Near is warm, drawn as the library's policy says for the family and kind (the web page draws it the same way).
         RgbImage? colour = null;
         if (set.Contains("color") || set.Contains("side-by-side"))
-            colour = Picture(r, modelType);
+            colour = DepthExport.Colorize(r, colormap);
         if (set.Contains("color")) { PngEncoder.WriteRgb8(stem + ".png", colour!); Add(stem + ".png"); }
         if (set.Contains("side-by-side")) { PngEncoder.WriteRgb8(stem + "_side.png", DepthRender.SideBySide(photo, colour!)); Add(stem + "_side.png"); }
         if (set.Contains("ply"))
         {
-            if (r.IsMetric && r.FocalLength is double focal && !r.IsInverseDepth)
+            switch (DepthExport.PointCloudBlocker(r, plyScale))
             {
-                PointCloud.WritePly(stem + ".ply", photo, r.Depth, focal);
-                Add(stem + ".ply");
+                case PointCloudBlocker.None:
+                    var points = DepthExport.PointCloud(r, plyScale);
+                    PointCloud.WritePly(stem + ".ply", photo, points.Metres, points.FocalLength);
+                    Add(stem + ".ply");
+                    if (points.FocalLengthAssumed) log.WriteLine($"{stem}.ply: no focal length known, a 60° horizontal field of view assumed (--focal-length sets it)");
+                    break;
+                case PointCloudBlocker.NoFocalLength:
+                    log.WriteLine($"{stem}.ply skipped: {modelType} gives no focal length (--focal-length sets one), so the points would have no scale");
+                    break;
+                default:
+                    log.WriteLine($"{stem}.ply skipped: {modelType} gives relative depth (--ply-scale gives it a scale), so the points would have no scale");
+                    break;
             }
-            else if (!r.IsMetric && plyScale is double scale)
-            {
-                // Relative depth given a scale by the user; without a focal length a 60° horizontal field of view is assumed.
-                double f = r.FocalLength ?? 0.5 * r.Width / Math.Tan(Math.PI / 6);
-                var metres = r.Depth.Select(v => r.IsInverseDepth ? (v > 0 ? (float)(scale / v) : float.NaN) : (float)(scale * v)).ToArray();
-                PointCloud.WritePly(stem + ".ply", photo, metres, f);
-                Add(stem + ".ply");
-                if (r.FocalLength is null) log.WriteLine($"{stem}.ply: no focal length known, a 60° horizontal field of view assumed (--focal-length sets it)");
-            }
-            else
-                log.WriteLine($"{stem}.ply skipped: {modelType} gives {(r.IsMetric ? "no focal length (--focal-length sets one)" : "relative depth (--ply-scale gives it a scale)")}, so the points would have no scale");
         }
 
         var json = new Dictionary<string, object?>
@@ -66,9 +54,9 @@ internal sealed class OutputWriter(IReadOnlyCollection<string> formats, Colormap
             ["model_type"] = modelType,
             ["width"] = r.Width,
             ["height"] = r.Height,
-            ["depth_kind"] = r.IsMetric ? "metric" : "relative",
-            ["depth_units"] = r.IsMetric ? "metres" : "relative",
-            ["depth_is_inverse"] = r.IsInverseDepth,
+            ["depth_kind"] = DepthExport.KindLabel(r.Kind),
+            ["depth_units"] = DepthExport.UnitsLabel(r.Kind),
+            ["depth_is_inverse"] = r.Kind == DepthKind.RelativeInverse,
             ["field_of_view"] = r.FieldOfView,
             ["focal_length"] = r.FocalLength,
             ["focal_length_source"] = r.FocalLengthSource.ToString().ToLowerInvariant(),

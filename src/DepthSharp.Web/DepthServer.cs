@@ -1,11 +1,14 @@
 using System.Text.Json.Serialization;
+using DepthSharp.Extensions.Hosting;
 using DepthSharp.Imaging;
 using DepthSharp.Models;
 using DepthSharp.Pipeline;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
 
 namespace DepthSharp.Web;
@@ -32,23 +35,42 @@ public sealed record ServeOptions
     public int KeptResults { get; init; } = 16;
 }
 
-/// <summary>The HTTP API over one loaded model: /api/health, /api/model, POST /api/depth.</summary>
+/// <summary>The HTTP API over one model: /api/health, /api/model, POST /api/depth.</summary>
 public static class DepthServer
 {
-    public static WebApplication Build(DepthEstimator estimator, string modelName, ServeOptions options, params string[] urls)
+    /// <summary>
+    /// The server for the model <paramref name="configure"/> sets, through DepthSharp.Extensions.Hosting: the model starts
+    /// loading when the server starts; requests that need it wait for it; /api/health is the model's health check
+    /// (503 until the model is loaded, with the reason when it failed to load).
+    /// </summary>
+    /// <param name="configure">The model and its options.</param>
+    /// <param name="modelName">The name /api/model reports.</param>
+    /// <param name="options">The service's limits.</param>
+    /// <param name="urls">Addresses to listen on.</param>
+    public static WebApplication Build(Action<DepthEstimationOptions> configure, string modelName, ServeOptions options, params string[] urls)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls(urls);
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxBodyBytes);
         builder.Services.ConfigureHttpJsonOptions(j => j.SerializerOptions.TypeInfoResolverChain.Insert(0, WebJson.Default));
+        builder.Services.AddDepthEstimation(configure);
         var app = builder.Build();
+        var model = app.Services.GetRequiredService<DepthPipelineProvider>();
         var gate = new InferenceGate(options.MaxConcurrent, options.MaxQueue);
         var store = new ResultStore(options.KeptResults);
 
-        app.MapGet("/api/health", () => Results.Json(new Health("ok"), WebJson.Default.Health));
-        app.MapGet("/api/model", () => Results.Json(new ModelInfo(modelName, estimator.ModelType), WebJson.Default.ModelInfo));
-        app.MapPost("/api/depth", (Delegate)((HttpContext http) => Estimate(http, estimator, options, gate, store)));
+        app.MapHealthChecks("/api/health", new HealthCheckOptions { ResponseWriter = WriteHealth });
+        app.MapGet("/api/model", async (HttpContext http) =>
+        {
+            var (estimator, problem) = await Model(model, http.RequestAborted);
+            return problem ?? Results.Json(new ModelInfo(modelName, estimator!.ModelType), WebJson.Default.ModelInfo);
+        });
+        app.MapPost("/api/depth", (Delegate)(async (HttpContext http) =>
+        {
+            var (estimator, problem) = await Model(model, http.RequestAborted);
+            return problem ?? await Estimate(http, estimator!, options, gate, store);
+        }));
         app.MapGet("/api/results/{id}/{format}", (string id, string format, string? colormap) =>
             store.TryGet(id, out var kept) ? DepthFile(kept.Image, kept.Result, format, colormap)
                 : Problem(StatusCodes.Status404NotFound, $"no result '{id}' (only the last {options.KeptResults} are kept)"));
@@ -56,6 +78,23 @@ public static class DepthServer
         app.MapGet("/app.js", () => Site("app.js", "text/javascript"));
         app.MapGet("/vendor/{name}", (string name) => Site($"vendor/{name}", "text/javascript"));
         return app;
+    }
+
+    /// <summary>The shared model's estimator, waiting while it loads; a 503 naming the reason when it could not be loaded.</summary>
+    private static async Task<(DepthEstimator? Estimator, IResult? Problem)> Model(DepthPipelineProvider model, CancellationToken cancellationToken)
+    {
+        try { return ((await model.GetPipelineAsync(cancellationToken)).Estimator, null); }
+        catch (Exception e) when (model.State == DepthModelState.Failed)
+        { return (null, Problem(StatusCodes.Status503ServiceUnavailable, $"model {model.Model} could not be loaded: {e.Message}")); }
+    }
+
+    /// <summary>The health report as JSON: {"status": "healthy" | "unhealthy" | "degraded", "description": ...}.</summary>
+    private static Task WriteHealth(HttpContext http, HealthReport report)
+    {
+        report.Entries.TryGetValue(DepthModelHealthCheck.Name, out var entry);
+        var health = new Health(report.Status.ToString().ToLowerInvariant(), entry.Description);
+        http.Response.ContentType = "application/json; charset=utf-8";
+        return http.Response.WriteAsync(System.Text.Json.JsonSerializer.Serialize(health, WebJson.Default.Health));
     }
 
     private static async Task<IResult> Estimate(HttpContext http, DepthEstimator estimator, ServeOptions options, InferenceGate gate, ResultStore store)
@@ -90,7 +129,9 @@ public static class DepthServer
         var headers = http.Response.Headers;
         headers["X-Depth-Width"] = result.Width.ToString(inv);
         headers["X-Depth-Height"] = result.Height.ToString(inv);
-        headers["X-Depth-Kind"] = result.IsMetric ? "metric" : "relative";
+        headers["X-Depth-Kind"] = DepthExport.KindLabel(result.Kind);
+        headers["X-Depth-Inverse"] = result.Kind == DepthKind.RelativeInverse ? "true" : "false";
+        headers["X-Depth-Outputs"] = string.Join(",", Formats(result));
         if (result.FieldOfView is double fov) headers["X-Field-Of-View"] = fov.ToString("R", inv);
         if (result.FocalLength is double focal)
         {
@@ -109,24 +150,24 @@ public static class DepthServer
             return Results.Bytes(bytes, "application/octet-stream");
         }
         var links = Formats(result).ToDictionary(f => f, f => $"/api/results/{id}/{f}");
-        return Results.Json(new DepthSummary(id, result.Width, result.Height, result.IsMetric ? "metric" : "relative", result.FieldOfView,
-            result.FocalLength, result.FocalLengthSource.ToString().ToLowerInvariant(), result.Depth.Min(), result.Depth.Max(), links),
+        return Results.Json(new DepthSummary(id, result.Width, result.Height, DepthExport.KindLabel(result.Kind), result.Kind == DepthKind.RelativeInverse,
+            result.FieldOfView, result.FocalLength, result.FocalLengthSource.ToString().ToLowerInvariant(), result.Depth.Min(), result.Depth.Max(), links),
             WebJson.Default.DepthSummary);
     }
 
-    /// <summary>The output formats a result offers; a point cloud needs metric depth and a focal length.</summary>
+    /// <summary>The output formats a result offers; a point cloud only where the library's policy gives one without a scale.</summary>
     private static IEnumerable<string> Formats(DepthResult r)
     {
         string[] always = ["raw", "npy", "pfm", "png16", "gray8", "color", "side-by-side"];
-        return r.IsMetric && r.FocalLength is not null && !r.IsInverseDepth ? [.. always, "ply"] : always;
+        return DepthExport.PointCloudBlocker(r) == PointCloudBlocker.None ? [.. always, "ply"] : always;
     }
 
     /// <summary>One of the tool's output files for a result: raw, npy, pfm, png16, gray8, color or side-by-side (with ?colormap=), ply.</summary>
     private static IResult DepthFile(RgbImage photo, DepthResult r, string format, string? colormapName)
     {
         var map = Enum.TryParse<Colormap>(colormapName, ignoreCase: true, out var m) ? m : Colormap.Turbo;
-        // Near is warm: metric depth is coloured by its inverse, relative models already give inverse depth.
-        RgbImage Colour() => DepthRender.Colorize(r.Depth, r.Width, r.Height, map, inverse: r.IsMetric && !r.IsInverseDepth);
+        // Near is warm, drawn as the library's policy says for the family and kind (the command line draws it the same way).
+        RgbImage Colour() => DepthExport.Colorize(r, map);
         switch (format)
         {
             case "raw":
@@ -134,14 +175,16 @@ public static class DepthServer
                 Buffer.BlockCopy(r.Depth, 0, raw, 0, raw.Length);
                 return Results.Bytes(raw, "application/octet-stream", "depth.f32");
             case "side-by-side": return Results.Bytes(PngEncoder.EncodeRgb8(DepthRender.SideBySide(photo, Colour())), "image/png", "depth_side.png");
-            case "ply" when r.IsMetric && r.FocalLength is double focal && !r.IsInverseDepth:
-                return Results.Bytes(DepthSharp.IO.PointCloud.EncodePly(photo, r.Depth, focal), "application/octet-stream", "depth.ply");
-            case "ply": return Problem(StatusCodes.Status400BadRequest, "a point cloud needs metric depth and a focal length; this model gives neither");
+            case "ply" when DepthExport.PointCloudBlocker(r) == PointCloudBlocker.None:
+                var points = DepthExport.PointCloud(r);
+                return Results.Bytes(DepthSharp.IO.PointCloud.EncodePly(photo, points.Metres, points.FocalLength), "application/octet-stream", "depth.ply");
+            case "ply" when DepthExport.PointCloudBlocker(r) == PointCloudBlocker.NoFocalLength:
+                return Problem(StatusCodes.Status400BadRequest, "a point cloud needs a focal length, and none is known for this picture");
+            case "ply": return Problem(StatusCodes.Status400BadRequest, "a point cloud needs metric depth; this model gives relative depth");
             case "npy": return Results.Bytes(DepthSharp.IO.Npy.Encode(r.Depth, [r.Height, r.Width]), "application/octet-stream", "depth.npy");
             case "pfm": return Results.Bytes(DepthRender.EncodePfm(r.Depth, r.Width, r.Height), "application/octet-stream", "depth.pfm");
             case "png16":
-                var samples = r.IsMetric ? DepthRender.MetricMillimetres16(r.Depth) : DepthRender.Relative16(r.Depth);
-                return Results.Bytes(PngEncoder.EncodeGray16(samples, r.Width, r.Height), "image/png", "depth_16bit.png");
+                return Results.Bytes(PngEncoder.EncodeGray16(DepthExport.Png16(r), r.Width, r.Height), "image/png", "depth_16bit.png");
             case "gray8": return Results.Bytes(PngEncoder.EncodeGray8(DepthRender.PipelineGray8(r.Depth), r.Width, r.Height), "image/png", "depth_gray.png");
             case "color": return Results.Bytes(PngEncoder.EncodeRgb8(Colour()), "image/png", "depth.png");
             default:
@@ -157,18 +200,18 @@ public static class DepthServer
     }
 
     /// <summary>The raw body, or the first file of a multipart form.</summary>
-    private static async Task<byte[]> ReadPicture(HttpRequest request, CancellationToken cancel)
+    private static async Task<byte[]> ReadPicture(HttpRequest request, CancellationToken cancellationToken)
     {
         if (request.HasFormContentType)
         {
-            var form = await request.ReadFormAsync(cancel);
+            var form = await request.ReadFormAsync(cancellationToken);
             if (form.Files.Count == 0) return [];
             using var ms = new MemoryStream();
-            await form.Files[0].CopyToAsync(ms, cancel);
+            await form.Files[0].CopyToAsync(ms, cancellationToken);
             return ms.ToArray();
         }
         using var body = new MemoryStream();
-        await request.Body.CopyToAsync(body, cancel);
+        await request.Body.CopyToAsync(body, cancellationToken);
         return body.ToArray();
     }
 
@@ -205,15 +248,38 @@ internal sealed class InferenceGate(int maxConcurrent, int maxQueue)
         return false;
     }
 
-    public Task WaitTurn(CancellationToken cancel) => _running.WaitAsync(cancel);
+    public Task WaitTurn(CancellationToken cancellationToken) => _running.WaitAsync(cancellationToken);
     public void ReleaseTurn() => _running.Release();
     public void Leave() => Interlocked.Decrement(ref _admitted);
 }
 
-public sealed record Health(string Status);
+/// <summary>GET /api/health's answer: the model's health check.</summary>
+/// <param name="Status">"healthy" once the model is loaded, else "unhealthy".</param>
+/// <param name="Description">What the check says: the model, or why it is not loaded.</param>
+public sealed record Health(string Status, string? Description);
+
+/// <summary>GET /api/model's answer.</summary>
+/// <param name="Name">The model as given to serve (folder or repo id).</param>
+/// <param name="ModelType">config.json's model_type.</param>
 public sealed record ModelInfo(string Name, string ModelType);
+
+/// <summary>An error's JSON body.</summary>
+/// <param name="Error">What went wrong.</param>
 public sealed record ErrorBody(string Error);
-public sealed record DepthSummary(string Id, int Width, int Height, string DepthKind, double? FieldOfView, double? FocalLength,
+
+/// <summary>POST /api/depth's JSON answer.</summary>
+/// <param name="Id">The result's id in /api/results/{id}/{format}.</param>
+/// <param name="Width">The picture's width.</param>
+/// <param name="Height">The picture's height.</param>
+/// <param name="DepthKind">"metric" or "relative".</param>
+/// <param name="DepthIsInverse">The values are relative inverse depth (larger is nearer).</param>
+/// <param name="FieldOfView">Horizontal field of view in degrees, when the model estimates one.</param>
+/// <param name="FocalLength">Focal length in pixels, when known.</param>
+/// <param name="FocalLengthSource">none, model, exif or user.</param>
+/// <param name="DepthMin">The smallest value.</param>
+/// <param name="DepthMax">The largest value.</param>
+/// <param name="Outputs">Each output format's link.</param>
+public sealed record DepthSummary(string Id, int Width, int Height, string DepthKind, bool DepthIsInverse, double? FieldOfView, double? FocalLength,
     string FocalLengthSource, float DepthMin, float DepthMax, Dictionary<string, string> Outputs);
 
 /// <summary>The last few results, by id, so the links in a response can be fetched; memory stays bounded.</summary>

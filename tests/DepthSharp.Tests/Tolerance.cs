@@ -79,6 +79,27 @@ public static class Tolerance
         return offByStep;
     }
 
+    /// <summary>
+    /// The fast processors' strict rule (processors_fast): every value within 1e-5, with no allowance for 8-bit steps.
+    /// Returns how many values are off (callers report the count and assert it is 0), the largest |Δ|, and how many
+    /// values differ at all.
+    /// </summary>
+    public static (int Off, double MaxDiff, int NotIdentical) PixelValuesStrict(string name, Tensor expected, Tensor actual)
+    {
+        AssertShape(name, expected, actual);
+        int off = 0, notIdentical = 0;
+        double maxDiff = 0;
+        for (int i = 0; i < expected.Data.Length; i++)
+        {
+            Assert.True(float.IsFinite(actual.Data[i]), $"{name}: value {i} is {actual.Data[i]}");
+            double d = Math.Abs((double)actual.Data[i] - expected.Data[i]);
+            if (d > 1e-5) off++;
+            if (d != 0) notIdentical++;
+            maxDiff = Math.Max(maxDiff, d);
+        }
+        return (off, maxDiff, notIdentical);
+    }
+
     public static void AssertShape(string name, Tensor expected, Tensor actual) =>
         Assert.True(expected.Shape.AsSpan().SequenceEqual(actual.Shape),
             $"{name}: shape [{string.Join(", ", actual.Shape)}], expected [{string.Join(", ", expected.Shape)}]");

@@ -2,41 +2,25 @@ import * as THREE from 'three';
 import { OrbitControls } from '/vendor/OrbitControls.js';
 
 const $ = (id) => document.getElementById(id);
-let current = null; // { file, depth: Float32Array, width, height, kind, focal }
+let current = null; // { file, id, depth: Float32Array, width, height, kind, inverse, focal }
 
 fetch('/api/model').then((r) => r.json()).then((m) => { $('model').textContent = `model: ${m.name} (${m.model_type})`; });
 
-// Google's Turbo colour map, polynomial approximation (near is warm: larger "nearness" maps to red).
-function turbo(t) {
-  t = Math.min(1, Math.max(0, t));
-  const r = 0.13572138 + t * (4.6153926 + t * (-42.66032258 + t * (132.13108234 + t * (-152.94239396 + t * 59.28637943))));
-  const g = 0.09140261 + t * (2.19418839 + t * (4.84296658 + t * (-14.18503333 + t * (4.27729857 + t * 2.82956604))));
-  const b = 0.1066733 + t * (12.64194608 + t * (-60.58204836 + t * (110.36276771 + t * (-89.90310912 + t * 27.34824973))));
-  return [r, g, b].map((v) => Math.round(255 * Math.min(1, Math.max(0, v))));
-}
-
-function nearness(d, kind) { return kind === 'metric' ? (d > 0 ? 1 / d : 0) : d; }
-
-function drawDepth() {
+// The depth picture is the server's own (/api/results/{id}/color): coloured by the library's policy for the model's
+// family and depth kind, exactly as the command line colours it.
+async function drawDepth() {
   if (!current) return;
-  const { depth, width, height, kind } = current;
+  const { id, width, height } = current;
+  const response = await fetch(`/api/results/${id}/color?colormap=${$('colormap').value}`);
+  if (!response.ok) { $('status').textContent = `error ${response.status}: ${(await response.json()).error}`; return; }
+  const picture = await createImageBitmap(await response.blob());
   const canvas = $('depth');
   canvas.width = width; canvas.height = height;
-  const ctx = canvas.getContext('2d');
-  const img = ctx.createImageData(width, height);
-  let lo = Infinity, hi = -Infinity;
-  for (const d of depth) { const n = nearness(d, kind); if (Number.isFinite(n)) { lo = Math.min(lo, n); hi = Math.max(hi, n); } }
-  const gray = $('colormap').value === 'gray';
-  for (let i = 0; i < depth.length; i++) {
-    const t = hi > lo ? (nearness(depth[i], kind) - lo) / (hi - lo) : 0;
-    const [r, g, b] = gray ? [255 * t, 255 * t, 255 * t] : turbo(t);
-    img.data.set([r, g, b, 255], i * 4);
-  }
-  ctx.putImageData(img, 0, 0);
+  canvas.getContext('2d').drawImage(picture, 0, 0);
 }
 
 function draw3d(photoPixels) {
-  const { depth, width, height, kind, focal } = current;
+  const { depth, width, height, inverse, focal } = current;
   const host = $('view3d');
   host.replaceChildren();
   const renderer = new THREE.WebGLRenderer({ antialias: true, preserveDrawingBuffer: true });
@@ -45,14 +29,14 @@ function draw3d(photoPixels) {
   host.appendChild(renderer.domElement);
   const scene = new THREE.Scene();
   const camera = new THREE.PerspectiveCamera(60, host.clientWidth / host.clientHeight, 0.01, 1000);
-  // Pinhole lift: metric depth in metres through the focal length; relative depth on an arbitrary scale.
+  // Pinhole lift: metric depth in metres through the focal length; relative depth (inverted first if inverse depth) on an arbitrary scale.
   const f = focal || 0.5 * width / Math.tan(Math.PI / 6);
   const step = Math.max(1, Math.round(Math.sqrt(width * height / 150000)));
   const positions = [], colors = [];
   let sum = 0, n = 0;
   for (let v = 0; v < height; v += step) for (let u = 0; u < width; u += step) {
     const raw = depth[v * width + u];
-    const z = kind === 'metric' ? raw : (raw > 0 ? 1 / raw : 0);
+    const z = inverse ? (raw > 0 ? 1 / raw : 0) : raw;
     if (!(z > 0) || !Number.isFinite(z)) continue;
     positions.push((u + 0.5 - width / 2) * z / f, -(v + 0.5 - height / 2) * z / f, -z);
     const p = (v * width + u) * 4;
@@ -78,24 +62,24 @@ async function estimate(file) {
   if (!response.ok) { $('status').textContent = `error ${response.status}: ${(await response.json()).error}`; return; }
   const h = (name) => response.headers.get(name);
   current = {
-    file, depth: new Float32Array(await response.arrayBuffer()),
-    width: +h('X-Depth-Width'), height: +h('X-Depth-Height'), kind: h('X-Depth-Kind'),
+    file, id: h('X-Result-Id'), depth: new Float32Array(await response.arrayBuffer()),
+    width: +h('X-Depth-Width'), height: +h('X-Depth-Height'), kind: h('X-Depth-Kind'), inverse: h('X-Depth-Inverse') === 'true',
     focal: h('X-Focal-Length') ? +h('X-Focal-Length') : null,
   };
   $('fov').textContent = h('X-Field-Of-View') ? `field of view ${(+h('X-Field-Of-View')).toFixed(1)}°` : '';
   $('focal').textContent = current.focal ? `focal length ${current.focal.toFixed(1)} px (${h('X-Focal-Length-Source')})` : '';
-  drawDepth();
+  await drawDepth();
   const photo = await createImageBitmap(file, { imageOrientation: 'from-image' });
   const scratch = new OffscreenCanvas(current.width, current.height).getContext('2d');
   scratch.drawImage(photo, 0, 0, current.width, current.height);
   draw3d(scratch.getImageData(0, 0, current.width, current.height).data);
-  const id = h('X-Result-Id');
-  const formats = ['npy', 'pfm', 'png16', 'gray8', 'color', 'side-by-side', 'raw'].concat(current.kind === 'metric' && current.focal ? ['ply'] : []);
+  // The outputs the server offers for this result (a point cloud only where the library's policy gives one).
+  const formats = h('X-Depth-Outputs').split(',');
   const stem = file.name.replace(/\.[^.]+$/, '');
   $('downloads').replaceChildren(...formats.map((format) => {
     const a = document.createElement('a');
     a.textContent = format;
-    a.href = `/api/results/${id}/${format}?colormap=${$('colormap').value}`;
+    a.href = `/api/results/${current.id}/${format}?colormap=${$('colormap').value}`;
     a.download = `${stem}.${{ png16: '16bit.png', gray8: 'gray.png', color: 'png', 'side-by-side': 'side.png', raw: 'f32' }[format] ?? format}`;
     return a;
   }));

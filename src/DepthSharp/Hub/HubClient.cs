@@ -30,7 +30,7 @@ public sealed partial class HubClient
     /// The local path of <paramref name="file"/> at the id's revision (snapshots/{commit}/{file}), downloading it when it is not cached.
     /// <paramref name="progress"/> receives the bytes received so far by this call.
     /// </summary>
-    public async Task<string> DownloadAsync(HubModelId id, string file, IProgress<long>? progress = null, CancellationToken cancel = default)
+    public async Task<string> DownloadAsync(HubModelId id, string file, IProgress<long>? progress = null, CancellationToken cancellationToken = default)
     {
         // Repo paths use '/'; anything that could climb out of the snapshot folder is refused.
         if (file.Split('/').Any(s => s is "" or "." or "..") || file.Contains('\\') || Path.IsPathRooted(file))
@@ -44,7 +44,7 @@ public sealed partial class HubClient
         (string commit, string etag) meta;
         try
         {
-            meta = await MetadataAsync(id, file, url, cancel);
+            meta = await MetadataAsync(id, file, url, cancellationToken);
         }
         catch (HttpRequestException e)
         {
@@ -60,21 +60,21 @@ public sealed partial class HubClient
         if (!File.Exists(blob))
         {
             Directory.CreateDirectory(Path.GetDirectoryName(blob)!);
-            await using var held = await LockAsync(blob + ".lock", id, file, cancel);
+            await using var held = await LockAsync(blob + ".lock", id, file, cancellationToken);
             // Whoever held the lock before us may have finished the blob.
-            if (!File.Exists(blob)) await FetchBlobAsync(id, file, url, blob, meta.etag, progress, cancel);
+            if (!File.Exists(blob)) await FetchBlobAsync(id, file, url, blob, meta.etag, progress, cancellationToken);
         }
         HubCache.Link(blob, pointer);
         return pointer;
     }
 
     /// <summary>Commit and blob name from a HEAD request; LFS files answer with a redirect carrying X-Linked-Etag (their sha256).</summary>
-    private async Task<(string commit, string etag)> MetadataAsync(HubModelId id, string file, Uri url, CancellationToken cancel)
+    private async Task<(string commit, string etag)> MetadataAsync(HubModelId id, string file, Uri url, CancellationToken cancellationToken)
     {
         string? commit = null, etag = null;
         for (int hop = 0; hop <= MaxRedirects; hop++)
         {
-            using var response = await SendAsync(HttpMethod.Head, url, null, cancel);
+            using var response = await SendAsync(HttpMethod.Head, url, null, cancellationToken);
             commit ??= Header(response, "X-Repo-Commit");
             etag ??= Header(response, "X-Linked-Etag");
             if (IsRedirect(response.StatusCode))
@@ -100,18 +100,18 @@ public sealed partial class HubClient
     }
 
     /// <summary>Downloads into {blob}.incomplete (resuming what is there with a Range request), verifies LFS sha256s, then renames into place.</summary>
-    private async Task FetchBlobAsync(HubModelId id, string file, Uri url, string blob, string etag, IProgress<long>? progress, CancellationToken cancel)
+    private async Task FetchBlobAsync(HubModelId id, string file, Uri url, string blob, string etag, IProgress<long>? progress, CancellationToken cancellationToken)
     {
         string partial = blob + ".incomplete";
         long have = File.Exists(partial) ? new FileInfo(partial).Length : 0;
-        var response = await GetFollowingAsync(id, file, url, have, cancel);
+        var response = await GetFollowingAsync(id, file, url, have, cancellationToken);
         if (response.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable)
         {
             // The partial file is not a prefix the server can continue (e.g. as long as the whole file): start over.
             response.Dispose();
             File.Delete(partial);
             have = 0;
-            response = await GetFollowingAsync(id, file, url, 0, cancel);
+            response = await GetFollowingAsync(id, file, url, 0, cancellationToken);
         }
         using var _ = response;
         if (response.StatusCode != HttpStatusCode.PartialContent) have = 0; // the server sent the whole file
@@ -121,15 +121,15 @@ public sealed partial class HubClient
         await using (var output = new FileStream(partial, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1 << 16, useAsync: true))
         {
             output.SetLength(have);
-            if (lfs && have > 0) await HashPrefixAsync(output, hash, cancel);
+            if (lfs && have > 0) await HashPrefixAsync(output, hash, cancellationToken);
             output.Position = have;
             var buffer = new byte[1 << 16];
             try
             {
-                await using var body = await response.Content.ReadAsStreamAsync(cancel);
-                for (int n; (n = await body.ReadAsync(buffer, cancel)) > 0;)
+                await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
+                for (int n; (n = await body.ReadAsync(buffer, cancellationToken)) > 0;)
                 {
-                    await output.WriteAsync(buffer.AsMemory(0, n), cancel);
+                    await output.WriteAsync(buffer.AsMemory(0, n), cancellationToken);
                     if (lfs) hash.AppendData(buffer, 0, n);
                     received += n;
                     progress?.Report(received);
@@ -155,18 +155,18 @@ public sealed partial class HubClient
         File.Move(partial, blob, overwrite: true);
     }
 
-    private static async Task HashPrefixAsync(FileStream file, IncrementalHash hash, CancellationToken cancel)
+    private static async Task HashPrefixAsync(FileStream file, IncrementalHash hash, CancellationToken cancellationToken)
     {
         file.Position = 0;
         var buffer = new byte[1 << 16];
-        for (int n; (n = await file.ReadAsync(buffer, cancel)) > 0;) hash.AppendData(buffer, 0, n);
+        for (int n; (n = await file.ReadAsync(buffer, cancellationToken)) > 0;) hash.AppendData(buffer, 0, n);
     }
 
-    private async Task<HttpResponseMessage> GetFollowingAsync(HubModelId id, string file, Uri url, long from, CancellationToken cancel)
+    private async Task<HttpResponseMessage> GetFollowingAsync(HubModelId id, string file, Uri url, long from, CancellationToken cancellationToken)
     {
         for (int hop = 0; hop <= MaxRedirects; hop++)
         {
-            var response = await SendAsync(HttpMethod.Get, url, from > 0 ? new RangeHeaderValue(from, null) : null, cancel);
+            var response = await SendAsync(HttpMethod.Get, url, from > 0 ? new RangeHeaderValue(from, null) : null, cancellationToken);
             if (IsRedirect(response.StatusCode))
             {
                 using (response) url = RedirectTarget(response, url, id, file);
@@ -180,13 +180,13 @@ public sealed partial class HubClient
         throw new HubException(HubErrorKind.Transfer, $"{id}: more than {MaxRedirects} redirects for {file}");
     }
 
-    private Task<HttpResponseMessage> SendAsync(HttpMethod method, Uri url, RangeHeaderValue? range, CancellationToken cancel)
+    private Task<HttpResponseMessage> SendAsync(HttpMethod method, Uri url, RangeHeaderValue? range, CancellationToken cancellationToken)
     {
         var request = new HttpRequestMessage(method, url);
         if (_options.Token is string token && url.Authority == _endpoint.Authority)
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         request.Headers.Range = range;
-        return Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancel);
+        return Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
     }
 
     private void ThrowOnError(HttpResponseMessage response, HubModelId id, string file)
@@ -220,14 +220,14 @@ public sealed partial class HubClient
         return value.Trim('"');
     }
 
-    private async Task<FileStream> LockAsync(string path, HubModelId id, string file, CancellationToken cancel)
+    private async Task<FileStream> LockAsync(string path, HubModelId id, string file, CancellationToken cancellationToken)
     {
         // FileShare.None is an exclusive lock that other processes (and other handles in this one) see; retry until the timeout.
         var waited = Stopwatch.StartNew();
         while (true)
         {
             try { return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
-            catch (IOException) when (waited.Elapsed < _options.LockTimeout) { await Task.Delay(50, cancel); }
+            catch (IOException) when (waited.Elapsed < _options.LockTimeout) { await Task.Delay(50, cancellationToken); }
             catch (IOException e) { throw new HubException(HubErrorKind.Locked, $"{id}: {file}: {path} stayed locked by another download for {_options.LockTimeout}", e); }
         }
     }

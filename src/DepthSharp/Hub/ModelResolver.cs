@@ -13,28 +13,28 @@ public static class ModelResolver
     /// (or model.safetensors.index.json and each shard it names) are fetched into the cache. Returns the snapshot folder.
     /// <paramref name="progress"/> receives the bytes downloaded so far by this call.
     /// </summary>
-    public static async Task<string> ResolveAsync(string model, HubOptions? options = null, IProgress<long>? progress = null, CancellationToken cancel = default)
+    public static async Task<string> ResolveAsync(string model, HubOptions? options = null, IProgress<long>? progress = null, CancellationToken cancellationToken = default)
     {
         if (Directory.Exists(model)) return Path.GetFullPath(model);
         var id = HubModelId.Parse(model);
         var client = new HubClient(options ?? HubOptions.FromEnvironment());
         var total = new Total(progress);
-        string config = await client.DownloadAsync(id, "config.json", total.Next(), cancel);
-        await client.DownloadAsync(id, "preprocessor_config.json", total.Next(), cancel);
+        string config = await client.DownloadAsync(id, "config.json", total.Next(), cancellationToken);
+        await client.DownloadAsync(id, "preprocessor_config.json", total.Next(), cancellationToken);
         try
         {
-            await client.DownloadAsync(id, "model.safetensors", total.Next(), cancel);
+            await client.DownloadAsync(id, "model.safetensors", total.Next(), cancellationToken);
         }
         catch (HubException single) when (single.Kind is HubErrorKind.FileNotFound or HubErrorKind.NotCached)
         {
             string index;
-            try { index = await client.DownloadAsync(id, "model.safetensors.index.json", total.Next(), cancel); }
+            try { index = await client.DownloadAsync(id, "model.safetensors.index.json", total.Next(), cancellationToken); }
             catch (HubException e) when (e.Kind == single.Kind)
             {
                 throw new HubException(single.Kind, $"{single.Message}; nor is model.safetensors.index.json (a sharded checkpoint)", e);
             }
             foreach (string shard in Shards(index, id))
-                await client.DownloadAsync(id, shard, total.Next(), cancel);
+                await client.DownloadAsync(id, shard, total.Next(), cancellationToken);
         }
         return Path.GetDirectoryName(config)!;
     }

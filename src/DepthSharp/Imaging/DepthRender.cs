@@ -152,13 +152,6 @@ public static class DepthRender
         return o;
     }
 
-    /// <summary>16-bit grayscale PNG of a depth map: millimetres when metric, else stretched over 0..65535.</summary>
-    public static void WriteDepthPng16(string path, ReadOnlySpan<float> depth, int width, int height, bool metric)
-    {
-        CheckSize(depth.Length, width, height);
-        PngEncoder.WriteGray16(path, metric ? MetricMillimetres16(depth) : Relative16(depth), width, height);
-    }
-
     /// <summary>
     /// The photo and a depth picture next to each other. The right picture is scaled (nearest neighbour, aspect kept)
     /// to the photo's height when the two differ, e.g. a raw model output beside the full-size photo.

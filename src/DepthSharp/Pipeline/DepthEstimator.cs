@@ -1,132 +1,50 @@
-using DepthSharp.Checkpoints;
 using DepthSharp.Imaging;
 using DepthSharp.Models;
-using DepthSharp.Models.Configs;
+using DepthSharp.Processing;
 using DepthSharp.Tensors;
 
 namespace DepthSharp.Pipeline;
 
-/// <summary>Where the focal length used to scale metric depth came from.</summary>
-public enum FocalLengthSource { None, Model, Exif, User }
-
 /// <summary>
-/// One picture's depth at its own size, with the camera estimate where the model gives one, and for models with
-/// several domain heads (ZoeDepth) the name of the head that produced it.
+/// A model folder (config.json, preprocessor_config.json, weights) ready to turn pictures into depth. It does what every
+/// family shares: picks the family by model_type (<see cref="ModelFamilies"/>), loads its processor and model, preprocesses,
+/// runs the family's forward pass and post-processing, builds the results (kind, colouring, the user's focal length),
+/// batches pictures by input size and reports progress.
 /// </summary>
-public sealed record DepthResult(
-    float[] Depth, int Width, int Height, bool IsMetric,
-    double? FieldOfView, double? FocalLength, FocalLengthSource FocalLengthSource, string? Domain = null)
-{
-    public Tensor AsTensor() => new(Depth, Height, Width);
-
-    /// <summary>The values are relative inverse depth (disparity: larger is nearer), as DPT and relative Depth Anything give.</summary>
-    public bool IsInverseDepth { get; init; }
-}
-
-public sealed record DepthEstimatorOptions
-{
-    /// <summary>Overrides the config's use_fov_model (DepthPro; null keeps it).</summary>
-    public bool? UseFovModel { get; init; }
-
-    /// <summary>Scale metric depth by the EXIF 35 mm focal length when the picture has one, instead of the model's FOV estimate.</summary>
-    public bool PreferExifFocalLength { get; init; } = true;
-
-    /// <summary>Average with the output for the horizontally flipped picture, as the original ZoeDepth does (ZoeDepth).</summary>
-    public bool FlipAverage { get; init; }
-
-    /// <summary>
-    /// The camera's focal length in pixels of the picture as given, known to the user: DepthPro scales its depth by it
-    /// instead of EXIF or its FOV head, and other models report it for point clouds.
-    /// </summary>
-    public double? FocalLengthPixels { get; init; }
-
-    /// <summary>
-    /// Quantise the linear layers' weights to 8 bits per output feature as they load (<see cref="Tensors.Int8Weight"/>):
-    /// a quarter of their float32 memory, computed in float32; the depth moves by the weights' rounding (see BENCHMARKS.md).
-    /// </summary>
-    public bool Int8Weights { get; init; }
-}
-
-/// <summary>
-/// One model family behind the pipeline: it owns its model, processor and post-processing.
-/// Families register in <see cref="DepthEstimator.Families"/> by their config.json model_type.
-/// </summary>
-public interface IDepthBackend
-{
-    string ModelType { get; }
-
-    /// <summary>Progress steps of one forward pass.</summary>
-    int ForwardSteps { get; }
-
-    /// <summary>Runs the model on raw pixel values [B,3,H,W] (benchmarks time this): its depth [B, h, w] before post-processing.</summary>
-    Tensor Forward(Tensor pixelValues, IProgress<ModelProgress>? progress, CancellationToken cancel);
-
-    /// <summary>The processor's input for a picture (what `preprocess` writes).</summary>
-    Tensor Preprocess(IReadOnlyList<RgbImage> images);
-
-    /// <summary>[H, W] of the model input for a picture: pictures form one batch only when theirs agree.</summary>
-    (int Height, int Width) InputSize(RgbImage image)
-    {
-        var pixels = Preprocess([image]);
-        return (pixels.Dim(2), pixels.Dim(3));
-    }
-
-    /// <summary>Depth for each picture at its own size.</summary>
-    IReadOnlyList<DepthResult> Estimate(IReadOnlyList<LoadedImage> images, IProgress<ModelProgress>? progress, CancellationToken cancel);
-}
-
-/// <summary>How a family builds itself from a model folder, with weights from a source the caller picks.</summary>
-public delegate IDepthBackend BackendFactory(string modelDir, IWeightSource weights, DepthEstimatorOptions options, out string[] ignoredUnusedPrefixes);
-
-/// <summary>A model folder (config.json, preprocessor_config.json, weights) ready to turn pictures into depth.</summary>
 public sealed class DepthEstimator
 {
-    public static IReadOnlyDictionary<string, BackendFactory> Families { get; } = new Dictionary<string, BackendFactory>
-    {
-        ["depth_pro"] = DepthProBackend.Create,
-        ["zoedepth"] = ZoeDepthBackend.Create,
-        ["depth_anything"] = DPTBackend.CreateDepthAnything,
-        ["dpt"] = DPTBackend.CreateDpt,
-    };
-
-    public IDepthBackend Backend { get; }
-    public string ModelType => Backend.ModelType;
-    public int ForwardSteps => Backend.ForwardSteps;
-
     private readonly DepthEstimatorOptions _options;
 
-    private DepthEstimator(IDepthBackend backend, DepthEstimatorOptions options)
+    private DepthEstimator(DepthModelFamily family, IImageProcessor processor, DepthModel model, DepthEstimatorOptions options)
     {
-        Backend = backend;
+        Family = family;
+        Processor = processor;
+        Model = model;
         _options = options;
     }
 
-    private static BackendFactory Family(string modelDir)
-    {
-        if (!Directory.Exists(modelDir)) throw new ConfigException(modelDir, "model folder not found");
-        string configPath = Path.Combine(modelDir, "config.json");
-        string modelType = ConfigLoader.ReadModelType(configPath);
-        return Families.TryGetValue(modelType, out var factory) ? factory
-            : throw new ConfigException(configPath, $"model_type: '{modelType}' is not supported (supported: {string.Join(", ", Families.Keys)})");
-    }
+    /// <summary>The model's family (its descriptor).</summary>
+    public DepthModelFamily Family { get; }
 
-    /// <summary>
-    /// Loading leaves the checkpoint-layout copies of the weights as garbage, and the collector would keep their pages for
-    /// itself: one compacting collection gives them back, so the first forward pass starts from the weights alone.
-    /// </summary>
-    private static void ReturnLoadGarbage() => GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+    /// <summary>config.json's model_type.</summary>
+    public string ModelType => Family.ModelType;
+
+    /// <summary>The image processor: preprocessor_config.json's, or the family's default.</summary>
+    public IImageProcessor Processor { get; }
+
+    /// <summary>The family's loaded model.</summary>
+    public DepthModel Model { get; }
+
+    /// <summary>Progress steps of one estimate.</summary>
+    public int ForwardSteps => Model.ForwardSteps;
 
     /// <summary>Loads a model folder strictly: every missing, unused or misshapen tensor is reported by name.</summary>
+    /// <exception cref="ConfigException">The folder, its config or its processor config is missing, unsupported or impossible.</exception>
+    /// <exception cref="CheckpointException">The weights are broken or do not fit the model.</exception>
     public static DepthEstimator Load(string modelDir, DepthEstimatorOptions? options = null)
     {
-        var factory = Family(modelDir);
         options ??= new DepthEstimatorOptions();
-        using var checkpoint = Checkpoint.OpenDirectory(modelDir);
-        var source = new CheckpointWeights(checkpoint);
-        var backend = factory(modelDir, options.Int8Weights ? new Int8LinearWeights(source, checkpoint.Source) : source, options, out var ignored);
-        source.Finish(ignored);
-        ReturnLoadGarbage();
-        return new DepthEstimator(backend, options);
+        return Load(modelDir, new PretrainedOptions { Int8Weights = options.Int8Weights }, options);
     }
 
     /// <summary>
@@ -136,21 +54,83 @@ public sealed class DepthEstimator
     public static DepthEstimator LoadRandom(string modelDir, int seed = 0, DepthEstimatorOptions? options = null, HalfKind? halfWeights = null)
     {
         options ??= new DepthEstimatorOptions();
-        IWeightSource source = new RandomWeights(seed, halfWeights);
-        var backend = Family(modelDir)(modelDir, options.Int8Weights ? new Int8LinearWeights(source) : source, options, out _);
-        ReturnLoadGarbage();
-        return new(backend, options);
+        return Load(modelDir, new PretrainedOptions { Int8Weights = options.Int8Weights, RandomWeightsSeed = seed, RandomHalfWeights = halfWeights }, options);
     }
 
-    public DepthResult Estimate(LoadedImage image, IProgress<ModelProgress>? progress = null, CancellationToken cancel = default) =>
-        Estimate([image], progress, cancel)[0];
-
-    public IReadOnlyList<DepthResult> Estimate(IReadOnlyList<LoadedImage> images, IProgress<ModelProgress>? progress = null, CancellationToken cancel = default)
+    private static DepthEstimator Load(string modelDir, PretrainedOptions weights, DepthEstimatorOptions options)
     {
-        var results = Backend.Estimate(images, progress, cancel);
+        var family = ModelFamilies.ForFolder(modelDir);
+        // The processor first: its config's errors are found before the weights are read.
+        var processor = ModelFamilies.LoadProcessor(family, modelDir, options.ImageProcessor);
+        return new DepthEstimator(family, processor, family.Load(modelDir, processor, weights, options), options);
+    }
+
+    /// <summary>The processor's pixel values [B, 3, H, W] for pictures (what `preprocess` writes).</summary>
+    public Tensor Preprocess(IReadOnlyList<RgbImage> images) => Processor.Preprocess(images);
+
+    /// <summary>[H, W] of the model input for a picture: pictures form one batch only when theirs agree.</summary>
+    public (int Height, int Width) InputSize(RgbImage image) => Processor.InputSize(image);
+
+    /// <summary>
+    /// The pictures as batches the model can run: all of them when their model inputs have the same size, else each alone.
+    /// <paramref name="sizes"/> receives each picture's input size (to say why).
+    /// </summary>
+    public IReadOnlyList<int[]> Batches(IReadOnlyList<RgbImage> images, out IReadOnlyList<(int Height, int Width)> sizes)
+    {
+        sizes = images.Select(InputSize).ToList();
+        var first = images.Count == 0 ? default : sizes[0];
+        return images.Count <= 1 || sizes.All(s => s == first)
+            ? [Enumerable.Range(0, images.Count).ToArray()]
+            : Enumerable.Range(0, images.Count).Select(i => new[] { i }).ToList();
+    }
+
+    /// <summary>The family's forward pass(es) on pixel values alone (benchmarks time this): predicted depth [B, h, w] before post-processing.</summary>
+    public Tensor Forward(Tensor pixelValues, IProgress<ModelProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        Model.Forward(pixelValues, progress, cancellationToken);
+
+    /// <summary>Depth for one picture at its own size.</summary>
+    public DepthResult Estimate(LoadedImage image, IProgress<ModelProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        Estimate([new DepthInput(image)], progress, cancellationToken)[0];
+
+    /// <summary>Depth for pictures whose model inputs have the same size (see <see cref="Batches"/>), run as one batch.</summary>
+    public IReadOnlyList<DepthResult> Estimate(IReadOnlyList<LoadedImage> images, IProgress<ModelProgress>? progress = null,
+        CancellationToken cancellationToken = default) =>
+        Estimate(images.Select(i => new DepthInput(i)).ToList(), progress, cancellationToken);
+
+    /// <summary>Depth for pictures, each with the extra input the family may take (<see cref="DepthModelFamily.ExtraInput"/>), run as one batch.</summary>
+    /// <exception cref="ArgumentException">No pictures, or an extra input the family does not take (or lacks one it requires).</exception>
+    public IReadOnlyList<DepthResult> Estimate(IReadOnlyList<DepthInput> inputs, IProgress<ModelProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        if (inputs.Count == 0) throw new ArgumentException("no pictures", nameof(inputs));
+        var pixelValues = Processor.Preprocess(inputs.Select(i => i.Picture.Image).ToList());
+        var depths = Model.Estimate(new ModelInputs(pixelValues, ExtraInputs(inputs)), inputs, progress, cancellationToken);
+        if (depths.Count != inputs.Count) throw new InvalidOperationException($"{ModelType} gave {depths.Count} depth maps for {inputs.Count} pictures");
+        return depths.Select((d, b) => Result(d, inputs[b].Picture.Image)).ToList();
+    }
+
+    /// <summary>The pictures' extra inputs as the family takes them: null when none is given.</summary>
+    private List<Tensor?>? ExtraInputs(IReadOnlyList<DepthInput> inputs)
+    {
+        var spec = Family.ExtraInput;
+        bool any = inputs.Any(i => i.Extra is not null);
+        if (spec is null && any) throw new ArgumentException($"{ModelType} models take no input besides the picture", nameof(inputs));
+        if (spec is { Required: true } && inputs.Any(i => i.Extra is null))
+            throw new ArgumentException($"{ModelType} models need a {spec.Name} with every picture", nameof(inputs));
+        return any ? inputs.Select(i => i.Extra).ToList() : null;
+    }
+
+    private DepthResult Result(PictureDepth d, RgbImage picture)
+    {
+        if (d.Depth.Length != (long)picture.Width * picture.Height)
+            throw new InvalidOperationException($"{ModelType} post-processing gave {d.Depth} for a {picture.Width}x{picture.Height} picture");
+        var result = new DepthResult(d.Depth.Data, picture.Width, picture.Height, d.Kind, d.FieldOfView, d.FocalLength, d.FocalLengthSource, d.Domain)
+        {
+            Coloring = Family.ColoringFor(d.Kind),
+        };
         // A user's focal length is reported by every family (DepthPro has already scaled its depth by it).
-        return _options.FocalLengthPixels is double f
-            ? results.Select(r => r.FocalLengthSource == FocalLengthSource.User ? r : r with { FocalLength = f, FocalLengthSource = FocalLengthSource.User }).ToList()
-            : results;
+        return _options.FocalLengthPixels is double f && result.FocalLengthSource != FocalLengthSource.User
+            ? result with { FocalLength = f, FocalLengthSource = FocalLengthSource.User }
+            : result;
     }
 }

@@ -44,7 +44,7 @@ public sealed record DepthEstimate(DepthResult Depth, string? FileName, TimeSpan
 /// Console.WriteLine($"{estimate.Depth.Width}x{estimate.Depth.Height} in {estimate.TotalTime.TotalSeconds:F1} s");
 /// </code>
 /// </example>
-public sealed class DepthPipeline
+public sealed partial class DepthPipeline
 {
     private static readonly string[] PictureExtensions = [".png", ".jpg", ".jpeg"];
     private readonly ImageDecodeOptions _decode;
@@ -73,47 +73,47 @@ public sealed class DepthPipeline
     /// <exception cref="ConfigException">The config is missing a value or names an unsupported model type.</exception>
     /// <exception cref="CheckpointException">The weights are broken or do not fit the model.</exception>
     public static async Task<DepthPipeline> CreateAsync(string model = ModelResolver.DefaultModel, DepthPipelineOptions? options = null,
-        IProgress<long>? downloadProgress = null, CancellationToken cancel = default)
+        IProgress<long>? downloadProgress = null, CancellationToken cancellationToken = default)
     {
         options ??= new DepthPipelineOptions();
         if (options.Threads is int threads) DepthSharp.Tensors.Kernels.KernelOptions.Threads = threads;
-        string folder = await ModelResolver.ResolveAsync(model, options.Hub, downloadProgress, cancel);
-        cancel.ThrowIfCancellationRequested();
+        string folder = await ModelResolver.ResolveAsync(model, options.Hub, downloadProgress, cancellationToken);
+        cancellationToken.ThrowIfCancellationRequested();
         // Loading maps and converts the weights: keep it off the caller's (possibly UI) thread.
-        var estimator = await Task.Run(() => DepthEstimator.Load(folder, options.Estimator), cancel);
+        var estimator = await Task.Run(() => DepthEstimator.Load(folder, options.Estimator), cancellationToken);
         return new DepthPipeline(folder, estimator, options.Decode);
     }
 
     /// <summary>Depth for a PNG or JPEG file.</summary>
     /// <exception cref="ImageFormatException">The file cannot be read or decoded.</exception>
-    public DepthEstimate Estimate(string path, IProgress<ModelProgress>? progress = null, CancellationToken cancel = default)
+    public DepthEstimate Estimate(string path, IProgress<ModelProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var clock = Stopwatch.StartNew();
         var image = ImageFile.Load(path, _decode);
-        return Run(image, path, clock.Elapsed, progress, cancel);
+        return Run(image, path, clock.Elapsed, progress, cancellationToken);
     }
 
     /// <summary>Depth for a PNG or JPEG read to its end from <paramref name="stream"/>; <paramref name="name"/> appears in errors and the result.</summary>
     /// <exception cref="ImageFormatException">The bytes cannot be decoded.</exception>
-    public DepthEstimate Estimate(Stream stream, string? name = null, IProgress<ModelProgress>? progress = null, CancellationToken cancel = default)
+    public DepthEstimate Estimate(Stream stream, string? name = null, IProgress<ModelProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var clock = Stopwatch.StartNew();
         using var buffer = new MemoryStream();
         stream.CopyTo(buffer);
         var image = ImageFile.Decode(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), name, _decode);
-        return Run(image, name, clock.Elapsed, progress, cancel);
+        return Run(image, name, clock.Elapsed, progress, cancellationToken);
     }
 
     /// <summary>Depth for an already decoded upright RGB image (no EXIF, so DepthPro uses its field-of-view head).</summary>
-    public DepthEstimate Estimate(RgbImage image, IProgress<ModelProgress>? progress = null, CancellationToken cancel = default) =>
-        Run(new LoadedImage(image, null, null), null, TimeSpan.Zero, progress, cancel);
+    public DepthEstimate Estimate(RgbImage image, IProgress<ModelProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        Run(new LoadedImage(image, null, null), null, TimeSpan.Zero, progress, cancellationToken);
 
     /// <summary>
     /// Depth for each PNG and JPEG file directly in <paramref name="folder"/>, in file-name order, one at a time off the
     /// caller's thread. A picture that cannot be decoded stops the enumeration with its <see cref="ImageFormatException"/>.
     /// </summary>
     public async IAsyncEnumerable<DepthEstimate> EstimateFolderAsync(string folder, IProgress<ModelProgress>? progress = null,
-        [EnumeratorCancellation] CancellationToken cancel = default)
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         if (!Directory.Exists(folder)) throw new ImageFormatException(folder, "folder not found");
         var files = Directory.EnumerateFiles(folder)
@@ -121,15 +121,15 @@ public sealed class DepthPipeline
             .Order(StringComparer.Ordinal).ToList();
         foreach (string file in files)
         {
-            cancel.ThrowIfCancellationRequested();
-            yield return await Task.Run(() => Estimate(file, progress, cancel), cancel);
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return await Task.Run(() => Estimate(file, progress, cancellationToken), cancellationToken);
         }
     }
 
-    private DepthEstimate Run(LoadedImage image, string? name, TimeSpan decodeTime, IProgress<ModelProgress>? progress, CancellationToken cancel)
+    private DepthEstimate Run(LoadedImage image, string? name, TimeSpan decodeTime, IProgress<ModelProgress>? progress, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
-        var depth = Estimator.Estimate(image, progress, cancel);
+        var depth = Estimator.Estimate(image, progress, cancellationToken);
         return new DepthEstimate(depth, name, decodeTime, clock.Elapsed);
     }
 }

@@ -8,8 +8,19 @@ namespace DepthSharp.Processing;
 /// keep_aspect_ratio and ensure_multiple_of), rescale and normalise in float32, then optionally centre-pad with zeros
 /// to a multiple of size_divisor.
 /// </summary>
-public sealed class DPTImageProcessor : IImageProcessor
+public sealed class DPTImageProcessor : IImageProcessor<DPTImageProcessor>
 {
+    /// <inheritdoc/>
+    public static IReadOnlyList<string> ImageProcessorTypes { get; } = ["DPTImageProcessor", "DPTImageProcessorFast"];
+
+    /// <inheritdoc/>
+    public static DPTImageProcessor Create(ImageProcessorConfig config, string? file) => new(config, file);
+
+    /// <inheritdoc/>
+    /// <remarks>The two flavours' pixel values differ (see <see cref="DPTImageProcessorFast"/>).</remarks>
+    public static IImageProcessor Create(ImageProcessorConfig config, string? file, ImageProcessorKind kind) =>
+        kind.PicksFast(config.ImageProcessorType ?? "DPTImageProcessor") ? new DPTImageProcessorFast(config, file) : new DPTImageProcessor(config, file);
+
     public ImageProcessorConfig Config { get; }
     public int Height { get; }
     public int Width { get; }

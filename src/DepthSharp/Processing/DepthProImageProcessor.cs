@@ -7,8 +7,14 @@ namespace DepthSharp.Processing;
 /// transformers' DepthProImageProcessor: rescale and normalise the 8-bit picture in float32, then resize the float image
 /// bilinearly (align_corners false) to the configured size.
 /// </summary>
-public sealed class DepthProImageProcessor : IImageProcessor
+public sealed class DepthProImageProcessor : IImageProcessor<DepthProImageProcessor>
 {
+    /// <inheritdoc/>
+    public static IReadOnlyList<string> ImageProcessorTypes { get; } = ["DepthProImageProcessor", "DepthProImageProcessorFast"];
+
+    /// <inheritdoc/>
+    public static DepthProImageProcessor Create(ImageProcessorConfig config, string? file) => new(config, file);
+
     public int Height { get; }
     public int Width { get; }
     public InterpolationMode Resample { get; }

@@ -4,7 +4,10 @@ using DepthSharp.Models.Configs;
 
 namespace DepthSharp.Processing;
 
-/// <summary>preprocessor_config.json: the fields the depth processors share; other keys are kept in <see cref="Extra"/>.</summary>
+/// <summary>
+/// preprocessor_config.json: the fields the depth processors share; other keys are kept in <see cref="Extra"/>. A new
+/// instance (no file) leaves every processor-specific field unset, which gives each processor its reference defaults.
+/// </summary>
 public sealed class ImageProcessorConfig
 {
     public string? ImageProcessorType { get; set; }

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using DepthSharp.Imaging;
-using DepthSharp.Models.PromptDepthAnything;
+using DepthSharp.Models;
 using DepthSharp.Tensors;
 
 namespace DepthSharp.Processing;

@@ -8,8 +8,14 @@ namespace DepthSharp.Processing;
 /// at the picture's own resolution, resize (align_corners true) towards the configured size keeping the aspect ratio if
 /// asked and rounding to a multiple, then normalise.
 /// </summary>
-public sealed class ZoeDepthImageProcessor : IImageProcessor
+public sealed class ZoeDepthImageProcessor : IImageProcessor<ZoeDepthImageProcessor>
 {
+    /// <inheritdoc/>
+    public static IReadOnlyList<string> ImageProcessorTypes { get; } = ["ZoeDepthImageProcessor", "ZoeDepthImageProcessorFast"];
+
+    /// <inheritdoc/>
+    public static ZoeDepthImageProcessor Create(ImageProcessorConfig config, string? file) => new(config, file);
+
     private readonly float[] _mean;
     private readonly float[] _std;
     public ImageProcessorConfig Config { get; }
@@ -76,6 +82,9 @@ public sealed class ZoeDepthImageProcessor : IImageProcessor
             throw new ArgumentException($"a {height}x{width} picture resizes to {outH}x{outW} with size {Height}x{Width} and ensure_multiple_of {EnsureMultipleOf}");
         return (outH, outW);
     }
+
+    /// <summary>The size <see cref="OutputSize"/> gives, without preprocessing the picture.</summary>
+    public (int Height, int Width) InputSize(RgbImage image) => OutputSize(image.Height, image.Width);
 
     public Tensor Preprocess(IReadOnlyList<RgbImage> images)
     {

@@ -235,7 +235,7 @@ public sealed class HubTests : IDisposable
     public async Task CancelledTokenStopsTheDownload()
     {
         _hub.WithRepo(Repo, Tiny);
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ModelResolver.ResolveAsync(Repo, Options(), cancel: new CancellationToken(canceled: true)));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ModelResolver.ResolveAsync(Repo, Options(), cancellationToken: new CancellationToken(canceled: true)));
     }
 
     [Fact]

@@ -131,7 +131,7 @@ public sealed class DepthRenderTests(ITestOutputHelper output) : IDisposable
     {
         float[] metres = [0.25f, 1.0006f, 2.0004f, 65.535f, 100f, -3f, float.NaN, float.PositiveInfinity];
         string path = Path.Combine(_dir, "metric.png");
-        DepthRender.WriteDepthPng16(path, metres, 4, 2, metric: true);
+        PngEncoder.WriteGray16(path, DepthRender.MetricMillimetres16(metres), 4, 2);
         PngImage png = PngDecoder.DecodeFile(path);
         Assert.Equal((4, 2, 1, 16), (png.Width, png.Height, png.Channels, png.BitDepth));
         Assert.Equal(new ushort[] { 250, 1001, 2000, 65535, 65535, 0, 0, 0 }, png.Samples16);
@@ -141,7 +141,7 @@ public sealed class DepthRenderTests(ITestOutputHelper output) : IDisposable
     public void RelativeDepthPngStretchesOverSixteenBits()
     {
         string path = Path.Combine(_dir, "rel.png");
-        DepthRender.WriteDepthPng16(path, [1f, 2f, 3f, 1.25f], 2, 2, metric: false);
+        PngEncoder.WriteGray16(path, DepthRender.Relative16([1f, 2f, 3f, 1.25f]), 2, 2);
         Assert.Equal(new ushort[] { 0, 32768, 65535, 8192 }, PngDecoder.DecodeFile(path).Samples16);
         Assert.Equal(new ushort[2], DepthRender.Relative16([4f, 4f]));
     }

@@ -84,8 +84,8 @@ public sealed class Int8WeightTests
         var x = new Tensor(Random(8, 7 * 40), 7, 40);
         var exact = plain.Forward(x);
         var fast = quantised.Forward(x);
-        KernelOptions.ForceReference = true;
-        var reference = quantised.Forward(x);
+        Tensor reference;
+        using (KernelOptions.UseReference(true)) reference = quantised.Forward(x);
         AssertClose(reference.Data, fast.Data, 40, "int8 linear layer, fast against reference");
         // The same layer as its float weights, up to the weights' rounding: each output moves by at most
         // Σ_i |x_i| · step/2, far less than the output itself here.

@@ -312,7 +312,7 @@ public sealed class KernelEquivalenceTests
         // The same through Ops, on the fast and on the reference path.
         foreach (bool force in new[] { false, true })
         {
-            KernelOptions.ForceReference = force;
+            using var kernels = KernelOptions.UseReference(force);
             var target = accumulate ? new Tensor((float[])start.Clone(), batch, outC, s.OutH, s.OutW) : null;
             var y = Ops.Conv2d(new Tensor(x, batch, inC, h, w), new Tensor(wt, outC, inC, kernel, kernel), new Tensor(bias, outC),
                 stride, pad, relu, target);
@@ -615,10 +615,9 @@ public sealed class KernelEquivalenceTests
             Ops.Linear(x, lw, lb),
             Ops.Attention(x.Reshape(2, 54, 10), x.Reshape(2, 54, 10), x.Reshape(2, 54, 10), heads: 2, scale: 0.3f),
         ];
-        KernelOptions.ForceReference = true;
-        var reference = Run();
-        KernelOptions.ForceReference = false;
-        var fast = Run();
+        Tensor[] reference, fast;
+        using (KernelOptions.UseReference(true)) reference = Run();
+        using (KernelOptions.UseReference(false)) fast = Run();
         for (int i = 0; i < reference.Length; i++)
         {
             Assert.Equal(reference[i].Shape, fast[i].Shape);

@@ -29,22 +29,25 @@ internal static class KernelTestHelpers
             $"{what}: max|Δ| = {maxDiff:E3} at {at} (ref {(at >= 0 ? expected[at] : 0)}, fast {(at >= 0 ? actual[at] : 0)}) exceeds {tol:E3}");
     }
 
-    /// <summary>Sets the thread count (and clears ForceReference) for one test and restores both afterwards.</summary>
+    /// <summary>
+    /// Sets the thread count for one test, and the fast kernels (or the reference ones) for its flow only, and restores
+    /// both afterwards.
+    /// </summary>
     internal sealed class Options : IDisposable
     {
         private readonly int _threads = KernelOptions.Threads;
-        private readonly bool _force = KernelOptions.ForceReference;
+        private readonly IDisposable _kernels;
 
-        public Options(int threads)
+        public Options(int threads, bool reference = false)
         {
             KernelOptions.Threads = threads;
-            KernelOptions.ForceReference = false;
+            _kernels = KernelOptions.UseReference(reference);
         }
 
         public void Dispose()
         {
             KernelOptions.Threads = _threads;
-            KernelOptions.ForceReference = _force;
+            _kernels.Dispose();
         }
     }
 }

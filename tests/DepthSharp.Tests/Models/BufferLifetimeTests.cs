@@ -28,9 +28,9 @@ public sealed class BufferLifetimeTests : IDisposable
     [InlineData("head projection", """{"add_projection": true, "fusion_hidden_size": 256}""")]
     [InlineData("readout add", """{"readout_type": "add"}""")]
     [InlineData("readout ignore", """{"readout_type": "ignore"}""")]
-    public void DptGivesTheSameBitsWithEveryBufferPooled(string variant, string patch)
+    public void DPTGivesTheSameBitsWithEveryBufferPooled(string variant, string patch)
     {
-        var config = ConfigLoader.LoadDpt(Patched("dpt_tiny", patch, variant));
+        var config = DPTConfig.Load(Patched("dpt_tiny", patch, variant));
         var model = new DPTForDepthEstimation(new Weights(new RandomWeights(3)), config);
         AssertPoolingChangesNothing(variant, () => model.Forward(Input(64, 64)));
     }
@@ -43,7 +43,7 @@ public sealed class BufferLifetimeTests : IDisposable
         """{"backbone_config": {"apply_layernorm": false}}""")]
     public void DepthAnythingGivesTheSameBitsWithEveryBufferPooled(string variant, string fixture, string patch)
     {
-        var config = ConfigLoader.LoadDepthAnything(Patched(fixture, patch, variant));
+        var config = DepthAnythingConfig.Load(Patched(fixture, patch, variant));
         var model = new DepthAnythingForDepthEstimation(new Weights(new RandomWeights(3)), config);
         AssertPoolingChangesNothing(variant, () => model.Forward(Input(70, 98)));
     }
@@ -53,7 +53,7 @@ public sealed class BufferLifetimeTests : IDisposable
     [InlineData("zoedepth_tiny_nk")]
     public void ZoeDepthGivesTheSameBitsWithEveryBufferPooled(string fixture)
     {
-        var config = ConfigLoader.LoadZoeDepth(Patched(fixture, "{}", fixture));
+        var config = ZoeDepthConfig.Load(Patched(fixture, "{}", fixture));
         var model = new ZoeDepthForDepthEstimation(new Weights(new RandomWeights(3)), config);
         AssertPoolingChangesNothing(fixture, () => model.Forward(Input(32, 48)).PredictedDepth);
     }

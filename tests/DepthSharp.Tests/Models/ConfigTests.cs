@@ -22,7 +22,7 @@ public sealed class ConfigTests : IDisposable
     [Fact]
     public void FixtureConfigParsesWithNestedBackbones()
     {
-        var c = ConfigLoader.LoadDepthPro(Fixtures.Path("models", "depth_pro_tiny", "config.json"));
+        var c = DepthProConfig.Load(Fixtures.Path("models", "depth_pro_tiny", "config.json"));
         Assert.Equal(24, c.FusionHiddenSize);
         Assert.True(c.UseFovModel);
         Assert.Equal(48, c.PatchModel.HiddenSize);
@@ -38,7 +38,7 @@ public sealed class ConfigTests : IDisposable
     {
         string path = Path.Combine(_dir, "config.json");
         File.WriteAllText(path, """{"model_type": "depth_pro"}""");
-        var c = ConfigLoader.LoadDepthPro(path);
+        var c = DepthProConfig.Load(path);
         Assert.Equal(256, c.FusionHiddenSize);
         Assert.Equal([11, 5], c.IntermediateHookIds);
         Assert.Equal(384, c.PatchModel.ImageSize);
@@ -71,7 +71,7 @@ public sealed class ConfigTests : IDisposable
             Assert.Contains(from, t);
             return t.Replace(from, to);
         });
-        var e = Assert.Throws<ConfigException>(() => ConfigLoader.LoadDepthPro(path));
+        var e = Assert.Throws<ConfigException>(() => DepthProConfig.Load(path));
         Assert.Contains("config.json", e.Message);
         Assert.Contains(field, e.Message);
     }
@@ -80,14 +80,14 @@ public sealed class ConfigTests : IDisposable
     public void UnsortedRatiosAreRefused()
     {
         string path = WriteConfig(t => t.Replace("\"scaled_images_ratios\": [\n    0.25,\n    0.5,", "\"scaled_images_ratios\": [\n    0.5,\n    0.25,"));
-        Assert.Contains("scaled_images_ratios", Assert.Throws<ConfigException>(() => ConfigLoader.LoadDepthPro(path)).Message);
+        Assert.Contains("scaled_images_ratios", Assert.Throws<ConfigException>(() => DepthProConfig.Load(path)).Message);
     }
 
     [Fact]
     public void FullSizeDepthProExpectsExactlyTheReleasedTensors()
     {
         string dir = Fixtures.Path("checkpoints", "apple--DepthPro-hf");
-        var config = ConfigLoader.LoadDepthPro(Path.Combine(dir, "config.json"));
+        var config = DepthProConfig.Load(Path.Combine(dir, "config.json"));
         var recorder = new ShapeRecorder();
         _ = new DepthProForDepthEstimation(new Weights(recorder), config, useFovModel: true);
 

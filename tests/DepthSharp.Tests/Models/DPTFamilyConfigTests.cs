@@ -18,12 +18,12 @@ public sealed class DPTFamilyConfigTests : IDisposable
         var data = new TheoryData<string>();
         // By what the config declares, not the folder's name: Prompt Depth Anything shares the depth-anything org.
         foreach (var dir in Directory.GetDirectories(Fixtures.Path("checkpoints")).Order(StringComparer.Ordinal))
-            if (IsDepthAnythingOrViTDpt(Path.Combine(dir, "config.json"))) data.Add(Path.GetFileName(dir));
+            if (IsDepthAnythingOrViTDPT(Path.Combine(dir, "config.json"))) data.Add(Path.GetFileName(dir));
         return data;
     }
 
     /// <summary>depth_anything, or dpt on its own ViT (no backbone_config: the hybrid, BEiT and Swin V2 ones have one).</summary>
-    private static bool IsDepthAnythingOrViTDpt(string configPath)
+    private static bool IsDepthAnythingOrViTDPT(string configPath)
     {
         using var doc = JsonDocument.Parse(File.ReadAllBytes(configPath));
         var root = doc.RootElement;
@@ -33,7 +33,7 @@ public sealed class DPTFamilyConfigTests : IDisposable
     }
 
     [Fact]
-    public void AllNineDepthAnythingCheckpointsAndDptLargeAreCovered() => Assert.Equal(10, Checkpoints().Count);
+    public void AllNineDepthAnythingCheckpointsAndDPTLargeAreCovered() => Assert.Equal(10, Checkpoints().Count);
 
     [Theory]
     [MemberData(nameof(Checkpoints))]
@@ -43,9 +43,9 @@ public sealed class DPTFamilyConfigTests : IDisposable
         string configPath = Path.Combine(dir, "config.json");
         var recorder = new ShapeRecorder();
         if (ConfigLoader.ReadModelType(configPath) == "dpt")
-            _ = new DPTForDepthEstimation(new Weights(recorder), ConfigLoader.LoadDpt(configPath));
+            _ = new DPTForDepthEstimation(new Weights(recorder), DPTConfig.Load(configPath));
         else
-            _ = new DepthAnythingForDepthEstimation(new Weights(recorder), ConfigLoader.LoadDepthAnything(configPath));
+            _ = new DepthAnythingForDepthEstimation(new Weights(recorder), DepthAnythingConfig.Load(configPath));
 
         using var doc = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(dir, "weights.json")));
         var expected = doc.RootElement.GetProperty("tensors").EnumerateObject()
@@ -63,7 +63,7 @@ public sealed class DPTFamilyConfigTests : IDisposable
     [MemberData(nameof(Checkpoints))]
     public void CheckpointProcessorsAreDPTImageProcessors(string name)
     {
-        var processor = Assert.IsType<DPTImageProcessor>(IImageProcessor.Load(Fixtures.Path("checkpoints", name, "preprocessor_config.json")));
+        var processor = Assert.IsType<DPTImageProcessor>(ModelFamilies.LoadProcessor(Fixtures.Path("checkpoints", name, "preprocessor_config.json")));
         var (h, w) = processor.OutputSize(480, 640);
         Assert.Equal(0, h % processor.EnsureMultipleOf);
         Assert.Equal(0, w % processor.EnsureMultipleOf);
@@ -74,18 +74,19 @@ public sealed class DPTFamilyConfigTests : IDisposable
     {
         string path = Path.Combine(_dir, "config.json");
         File.WriteAllText(path, """{"model_type": "depth_anything"}""");
-        var da = ConfigLoader.LoadDepthAnything(path);
+        var da = DepthAnythingConfig.Load(path);
         Assert.Equal(518, da.BackboneModel.ImageSize);
         Assert.Equal([9, 10, 11, 12], da.BackboneModel.OutStageIndices);
         Assert.False(da.BackboneModel.ReshapeHiddenStates);
         Assert.Equal(64, da.FusionHiddenSize);
-        Assert.False(da.IsMetric);
+        Assert.Equal(DepthEstimationType.Relative, da.DepthEstimationType);
         Assert.Equal(1, da.MaxDepthScale);
 
         File.WriteAllText(path, """{"model_type": "dpt"}""");
-        var dpt = ConfigLoader.LoadDpt(path);
+        var dpt = DPTConfig.Load(path);
         Assert.Equal([2, 5, 8, 11], dpt.SelectedLayers);
-        Assert.Equal("project", dpt.ReadoutType);
+        Assert.Equal(ReadoutType.Project, dpt.ReadoutType);
+        Assert.Equal(HiddenAct.Gelu, dpt.HiddenAct);
         Assert.Equal(768, dpt.HiddenSize);
         Assert.Null(dpt.BackboneConfig);
     }
@@ -94,7 +95,7 @@ public sealed class DPTFamilyConfigTests : IDisposable
     public void OutFeaturesAloneSelectTheirStages()
     {
         string path = WriteConfig("depth_anything_tiny_relative", t => t.Replace("\"out_indices\": [\n      1,\n      2,\n      3,\n      4\n    ],", ""));
-        Assert.Equal([1, 2, 3, 4], ConfigLoader.LoadDepthAnything(path).BackboneModel.OutStageIndices);
+        Assert.Equal([1, 2, 3, 4], DepthAnythingConfig.Load(path).BackboneModel.OutStageIndices);
     }
 
     private string WriteConfig(string fixture, Func<string, string> edit)
@@ -125,7 +126,7 @@ public sealed class DPTFamilyConfigTests : IDisposable
     public void ImpossibleDepthAnythingValuesAreRefusedWithTheField(string from, string to, string field)
     {
         string path = WriteConfig("depth_anything_tiny_relative", t => t.Replace(from, to));
-        var e = Assert.Throws<ConfigException>(() => ConfigLoader.LoadDepthAnything(path));
+        var e = Assert.Throws<ConfigException>(() => DepthAnythingConfig.Load(path));
         Assert.Contains("config.json", e.Message);
         Assert.Contains(field + ":", e.Message);
     }
@@ -141,10 +142,10 @@ public sealed class DPTFamilyConfigTests : IDisposable
     [InlineData("\"reassemble_factors\": [\n    4,", "\"reassemble_factors\": [\n    -4,", "reassemble_factors")]
     [InlineData("\"neck_hidden_sizes\": [\n    8,", "\"neck_hidden_sizes\": [\n    0,", "neck_hidden_sizes")]
     [InlineData("\"fusion_hidden_size\": 16", "\"fusion_hidden_size\": 1", "fusion_hidden_size")]
-    public void ImpossibleDptValuesAreRefusedWithTheField(string from, string to, string field)
+    public void ImpossibleDPTValuesAreRefusedWithTheField(string from, string to, string field)
     {
         string path = WriteConfig("dpt_tiny", t => t.Replace(from, to));
-        var e = Assert.Throws<ConfigException>(() => ConfigLoader.LoadDpt(path));
+        var e = Assert.Throws<ConfigException>(() => DPTConfig.Load(path));
         Assert.Contains("config.json", e.Message);
         Assert.Contains(field + ":", e.Message);
     }
@@ -164,7 +165,7 @@ public sealed class DPTFamilyConfigTests : IDisposable
         Assert.Contains(from, text);
         string path = Path.Combine(_dir, "preprocessor_config.json");
         File.WriteAllText(path, text.Replace(from, to));
-        var e = Assert.Throws<ConfigException>(() => IImageProcessor.Load(path));
+        var e = Assert.Throws<ConfigException>(() => ModelFamilies.LoadProcessor(path));
         Assert.Contains("preprocessor_config.json", e.Message);
         Assert.Contains(field + ":", e.Message);
     }
@@ -181,7 +182,7 @@ public sealed class DPTFamilyConfigTests : IDisposable
     }
 
     [Fact]
-    public void ADptCheckpointUnderADepthAnythingConfigIsRefused()
+    public void ADPTCheckpointUnderADepthAnythingConfigIsRefused()
     {
         string src = Fixtures.Path("models", "dpt_tiny");
         File.Copy(Path.Combine(src, "model.safetensors"), Path.Combine(_dir, "model.safetensors"));

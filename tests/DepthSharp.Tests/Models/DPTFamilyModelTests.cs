@@ -15,22 +15,13 @@ public class DPTFamilyModelTests(ITestOutputHelper output)
     internal static Func<Tensor, Tensor> Load(string name)
     {
         string dir = Fixtures.Path("models", name);
-        string configPath = Path.Combine(dir, "config.json");
-        using var checkpoint = Checkpoint.OpenDirectory(dir);
-        var source = new CheckpointWeights(checkpoint);
-        Func<Tensor, Tensor> forward;
-        if (ConfigLoader.ReadModelType(configPath) == "dpt")
+        if (ConfigLoader.ReadModelType(Path.Combine(dir, "config.json")) == "dpt")
         {
-            var model = new DPTForDepthEstimation(new Weights(source), ConfigLoader.LoadDpt(configPath));
-            forward = x => model.Forward(x);
+            var dpt = DPTForDepthEstimation.FromPretrained(dir);
+            return x => dpt.Forward(x);
         }
-        else
-        {
-            var model = new DepthAnythingForDepthEstimation(new Weights(source), ConfigLoader.LoadDepthAnything(configPath));
-            forward = x => model.Forward(x);
-        }
-        source.Finish();
-        return forward;
+        var depthAnything = DepthAnythingForDepthEstimation.FromPretrained(dir);
+        return x => depthAnything.Forward(x);
     }
 
     [Theory]

@@ -21,13 +21,12 @@ public class DPTReadoutTests
     }
 
     [Theory]
-    [InlineData("ignore")]
-    [InlineData("add")]
-    public void ReadoutFoldsTheClassTokenAsConfigured(string readout)
+    [InlineData(ReadoutType.Ignore)]
+    [InlineData(ReadoutType.Add)]
+    public void ReadoutFoldsTheClassTokenAsConfigured(ReadoutType readout)
     {
         const int batch = 2, gridH = 2, gridW = 3, c = 4;
-        var config = new DPTConfig { ReadoutType = readout, HiddenSize = c, NeckHiddenSizes = [c], ReassembleFactors = [1] };
-        var stage = new DPTReassembleStage(new Weights(new IdentityWeights()), config);
+        var stage = new DPTReassembleStage(new Weights(new IdentityWeights()), c, [c], [1], readout, HiddenAct.Gelu);
         var hidden = Tensor.Empty(batch, 1 + gridH * gridW, c);
         var rng = new Random(5);
         for (int i = 0; i < hidden.Data.Length; i++) hidden.Data[i] = (float)rng.NextDouble();
@@ -40,7 +39,7 @@ public class DPTReadoutTests
                 {
                     float token = hidden.Data[(b * (1 + gridH * gridW) + 1 + t) * c + ch];
                     float cls = hidden.Data[b * (1 + gridH * gridW) * c + ch];
-                    float expected = readout == "add" ? token + cls : token;
+                    float expected = readout == ReadoutType.Add ? token + cls : token;
                     Assert.Equal(expected, map.Data[(b * c + ch) * gridH * gridW + t]);
                 }
     }

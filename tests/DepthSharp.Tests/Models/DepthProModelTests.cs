@@ -13,12 +13,7 @@ public class DepthProModelTests(ITestOutputHelper output)
     private static (DepthProForDepthEstimation Model, SafeTensorsFile Expected) Load(string name)
     {
         string dir = Fixtures.Path("models", name);
-        var config = ConfigLoader.LoadDepthPro(Path.Combine(dir, "config.json"));
-        using var checkpoint = Checkpoint.OpenDirectory(dir);
-        var source = new CheckpointWeights(checkpoint);
-        var model = new DepthProForDepthEstimation(new Weights(source), config);
-        source.Finish(DepthProForDepthEstimation.IgnoredUnusedPrefixes);
-        return (model, SafeTensorsFile.Open(Path.Combine(dir, "expected.safetensors")));
+        return (DepthProForDepthEstimation.FromPretrained(dir), SafeTensorsFile.Open(Path.Combine(dir, "expected.safetensors")));
     }
 
     [Theory]

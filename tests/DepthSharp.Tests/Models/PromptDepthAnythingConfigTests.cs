@@ -1,9 +1,9 @@
+using DepthSharp.Checkpoints;
+using DepthSharp.Models;
+using DepthSharp.Models.Configs;
+using DepthSharp.Processing;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using DepthSharp.Checkpoints;
-using DepthSharp.Models.Configs;
-using DepthSharp.Models.PromptDepthAnything;
-using DepthSharp.Processing;
 
 namespace DepthSharp.Tests.Models;
 
@@ -52,7 +52,7 @@ public sealed class PromptDepthAnythingConfigTests : IDisposable
     {
         string dir = Fixtures.Path("checkpoints", name);
         var config = PromptDepthAnythingConfig.Load(Path.Combine(dir, "config.json"));
-        Assert.Equal(DepthEstimationKind.Metric, config.EstimationKind);
+        Assert.Equal(DepthEstimationType.Metric, config.DepthEstimationType);
         var processor = PromptDepthAnythingImageProcessor.Load(Path.Combine(dir, "preprocessor_config.json"));
         Assert.Equal(0.001, processor.PromptScaleToMeter);
         // A phone's 1920x1440 picture comes out at the size the speed target names, 756x1008.
@@ -74,7 +74,7 @@ public sealed class PromptDepthAnythingConfigTests : IDisposable
         Assert.Equal([4, 2, 1, 0.5], c.ReassembleFactors);
         Assert.Equal(64, c.FusionHiddenSize);
         Assert.Equal(32, c.HeadHiddenSize);
-        Assert.Equal(DepthEstimationKind.Relative, c.EstimationKind);
+        Assert.Equal(DepthEstimationType.Relative, c.DepthEstimationType);
 
         File.WriteAllText(Path.Combine(_dir, "preprocessor_config.json"), """{"image_processor_type": "PromptDepthAnythingImageProcessor"}""");
         var p = PromptDepthAnythingImageProcessor.Load(Path.Combine(_dir, "preprocessor_config.json"));

@@ -1,6 +1,6 @@
 using DepthSharp.Checkpoints;
 using DepthSharp.Models;
-using DepthSharp.Models.PromptDepthAnything;
+using DepthSharp.Models.Configs;
 using DepthSharp.Tensors;
 using DepthSharp.Tensors.Kernels;
 using DepthSharp.Tests.Kernels;

@@ -48,7 +48,7 @@ public class RowBandTests
     [InlineData(true, 6, 5)]
     public void ResidualUnitInRowBandsEqualsTheWholeMap(bool batchNorm, int h, int w)
     {
-        var unit = new PreActResidualLayer(new Weights(new AllRandom(1)), Channels, batchNorm, bias: true);
+        var unit = new PreActResidualLayer(new Weights(new AllRandom(1)), Channels, new ResidualUnitStyle(batchNorm, Bias: true));
         var x = Random(2, Channels, h, w, seed: 2);
         var whole = unit.Forward(x);
         foreach (int rows in new[] { 1, 2, 3 })

@@ -27,7 +27,7 @@ public sealed class ZoeDepthConfigTests : IDisposable
     [Fact]
     public void FixtureConfigsParseWithBackboneAndBins()
     {
-        var nk = ConfigLoader.LoadZoeDepth(Fixtures.Path("models", "zoedepth_tiny_nk", "config.json"));
+        var nk = ZoeDepthConfig.Load(Fixtures.Path("models", "zoedepth_tiny_nk", "config.json"));
         Assert.True(nk.HasMultipleHeads);
         Assert.Equal(["nyu", "kitti"], nk.BinConfigurations.Select(b => b.Name));
         Assert.Equal(12, nk.BinConfigurations[1].Bins);
@@ -35,9 +35,9 @@ public sealed class ZoeDepthConfigTests : IDisposable
         Assert.Equal(32, nk.BeitBackbone.HiddenSize);
         Assert.Equal([1, 2, 3, 4], nk.BeitBackbone.OutStageIndices);
         Assert.True(nk.BeitBackbone.Extra!.ContainsKey("pool_scales"));
-        var n = ConfigLoader.LoadZoeDepth(Fixtures.Path("models", "zoedepth_tiny_n_normed", "config.json"));
+        var n = ZoeDepthConfig.Load(Fixtures.Path("models", "zoedepth_tiny_n_normed", "config.json"));
         Assert.False(n.HasMultipleHeads);
-        Assert.Equal("normed", n.BinCentersType);
+        Assert.Equal(BinCentersType.Normed, n.BinCentersType);
     }
 
     [Fact]
@@ -45,14 +45,16 @@ public sealed class ZoeDepthConfigTests : IDisposable
     {
         string path = Path.Combine(_dir, "config.json");
         File.WriteAllText(path, """{"model_type": "zoedepth"}""");
-        var c = ConfigLoader.LoadZoeDepth(path);
+        var c = ZoeDepthConfig.Load(path);
         Assert.Equal(1024, c.BeitBackbone.HiddenSize);
         Assert.Equal(24, c.BeitBackbone.NumHiddenLayers);
         Assert.Equal(384, c.BeitBackbone.ImageSize);
         Assert.True(c.BeitBackbone.UseRelativePositionBias);
         Assert.Equal([6, 12, 18, 24], c.BeitBackbone.OutStageIndices);
         Assert.Equal([96, 192, 384, 768], c.NeckHiddenSizes);
-        Assert.Equal("softplus", c.BinCentersType);
+        Assert.Equal(BinCentersType.Softplus, c.BinCentersType);
+        Assert.Equal(AttractorKind.Mean, c.AttractorKind);
+        Assert.Equal(ReadoutType.Project, c.ReadoutType);
         Assert.Equal(64, Assert.Single(c.BinConfigurations).Bins);
         Assert.Null(c.BinConfigurations[0].Name);
     }
@@ -64,7 +66,7 @@ public sealed class ZoeDepthConfigTests : IDisposable
     public void FullSizeModelsExpectExactlyTheReleasedTensors(string name)
     {
         string dir = Fixtures.Path("checkpoints", name);
-        var config = ConfigLoader.LoadZoeDepth(Path.Combine(dir, "config.json"));
+        var config = ZoeDepthConfig.Load(Path.Combine(dir, "config.json"));
         var recorder = new ShapeRecorder();
         _ = new ZoeDepthForDepthEstimation(new Weights(recorder), config);
 
@@ -85,7 +87,7 @@ public sealed class ZoeDepthConfigTests : IDisposable
     {
         foreach (var name in new[] { "Intel--zoedepth-nyu", "Intel--zoedepth-kitti", "Intel--zoedepth-nyu-kitti" })
         {
-            var p = Assert.IsType<ZoeDepthImageProcessor>(IImageProcessor.Load(Fixtures.Path("checkpoints", name, "preprocessor_config.json")));
+            var p = Assert.IsType<ZoeDepthImageProcessor>(ModelFamilies.LoadProcessor(Fixtures.Path("checkpoints", name, "preprocessor_config.json")));
             Assert.Equal((384, 512), p.OutputSize(480, 640));
         }
     }
@@ -134,7 +136,7 @@ public sealed class ZoeDepthConfigTests : IDisposable
         {
             foreach (var (key, value) in JsonNode.Parse(patch)!.AsObject()) root[key] = value?.DeepClone();
         });
-        var e = Assert.Throws<ConfigException>(() => ConfigLoader.LoadZoeDepth(path));
+        var e = Assert.Throws<ConfigException>(() => ZoeDepthConfig.Load(path));
         Assert.Contains("config.json", e.Message);
         Assert.Contains(field, e.Message);
     }
@@ -143,9 +145,9 @@ public sealed class ZoeDepthConfigTests : IDisposable
     public void SingleHeadNeedsFourAttractorStagesButNoNames()
     {
         string ok = WriteConfig(root => ((JsonObject)root["bin_configurations"]![0]!).Remove("name"), "zoedepth_tiny_n_normed");
-        Assert.Null(ConfigLoader.LoadZoeDepth(ok).BinConfigurations[0].Name);
+        Assert.Null(ZoeDepthConfig.Load(ok).BinConfigurations[0].Name);
         string bad = WriteConfig(root => root["num_attractors"] = new JsonArray(6, 4, 3), "zoedepth_tiny_n_normed");
-        Assert.Contains("num_attractors", Assert.Throws<ConfigException>(() => ConfigLoader.LoadZoeDepth(bad)).Message);
+        Assert.Contains("num_attractors", Assert.Throws<ConfigException>(() => ZoeDepthConfig.Load(bad)).Message);
     }
 
     [Fact]
@@ -178,11 +180,11 @@ public sealed class ZoeDepthConfigTests : IDisposable
     {
         string path = Path.Combine(_dir, "preprocessor_config.json");
         File.WriteAllText(path, """{"image_processor_type": "ZoeDepthImageProcessor", "ensure_multiple_of": 0}""");
-        Assert.Contains("ensure_multiple_of", Assert.Throws<ConfigException>(() => IImageProcessor.Load(path)).Message);
+        Assert.Contains("ensure_multiple_of", Assert.Throws<ConfigException>(() => ModelFamilies.LoadProcessor(path)).Message);
         File.WriteAllText(path, """{"image_processor_type": "ZoeDepthImageProcessor", "keep_aspect_ratio": "yes"}""");
-        Assert.Contains("keep_aspect_ratio", Assert.Throws<ConfigException>(() => IImageProcessor.Load(path)).Message);
+        Assert.Contains("keep_aspect_ratio", Assert.Throws<ConfigException>(() => ModelFamilies.LoadProcessor(path)).Message);
         File.WriteAllText(path, """{"image_processor_type": "ZoeDepthImageProcessor", "resample": 0}""");
-        Assert.Contains("resample", Assert.Throws<ConfigException>(() => IImageProcessor.Load(path)).Message);
+        Assert.Contains("resample", Assert.Throws<ConfigException>(() => ModelFamilies.LoadProcessor(path)).Message);
     }
 }
 
@@ -214,7 +216,7 @@ public sealed class ZoeDepthVariantTests : IDisposable
         foreach (var (key, value) in System.Text.Json.Nodes.JsonNode.Parse(patch)!.AsObject()) root[key] = value?.DeepClone();
         string path = Path.Combine(_dir, "config.json");
         File.WriteAllText(path, root.ToJsonString());
-        var config = ConfigLoader.LoadZoeDepth(path);
+        var config = ZoeDepthConfig.Load(path);
 
         var recorder = new ShapeRecorder();
         _ = new ZoeDepthForDepthEstimation(new Weights(recorder), config);

@@ -2,24 +2,16 @@ using DepthSharp.Checkpoints;
 using DepthSharp.Models;
 using DepthSharp.Models.Configs;
 using DepthSharp.Tensors;
+using DepthSharp.Tensors.Kernels;
 using Xunit.Abstractions;
 
 namespace DepthSharp.Tests.Models;
 
 public class ZoeDepthModelTests(ITestOutputHelper output)
 {
-    public static TheoryData<string> Cases => new() { "zoedepth_tiny_n_normed", "zoedepth_tiny_nk" };
+    private static readonly string[] Names = ["zoedepth_tiny_n_normed", "zoedepth_tiny_nk"];
 
-    internal static ZoeDepthForDepthEstimation LoadModel(string name)
-    {
-        string dir = Fixtures.Path("models", name);
-        var config = ConfigLoader.LoadZoeDepth(Path.Combine(dir, "config.json"));
-        using var checkpoint = Checkpoint.OpenDirectory(dir);
-        var source = new CheckpointWeights(checkpoint);
-        var model = new ZoeDepthForDepthEstimation(new Weights(source), config);
-        source.Finish();
-        return model;
-    }
+    internal static ZoeDepthForDepthEstimation LoadModel(string name) => ZoeDepthForDepthEstimation.FromPretrained(Fixtures.Path("models", name));
 
     /// <summary>Asserts the fixtures' rule and logs the relative L2 error, so reports can quote it.</summary>
     private void AssertClose(string name, Tensor expected, Tensor actual)
@@ -34,21 +26,21 @@ public class ZoeDepthModelTests(ITestOutputHelper output)
         output.WriteLine($"ok: {name} relative L2 {(den > 0 ? Math.Sqrt(num / den) : Math.Sqrt(num)):E2}");
     }
 
-    /// <summary>
-    /// Why the metric depth tests are skipped: the fixtures' metric heads carry weights up to 1e11 (attractor and seed
-    /// regressor convolutions) and 1e3 to 1e5 (the log-binomial MLP, the relative head's last convolution), so their
-    /// outputs keep only a few bits of the sums behind them. Every stage before the metric head agrees to ~3e-7 and
-    /// the router's logits to ~1e-6, but the metric depth then depends on the float32 rounding order inside the head:
-    /// our own fast and reference kernels, both correct, disagree by 1.4e-3 there, and the reference's output is
-    /// 7e-4 from ours (the rule allows 2e-4). Computing the head in double does not get closer (7.6e-4 and 9.6e-4).
-    /// </summary>
-    internal const string RoundingBound = "fixture metric heads amplify float32 rounding past the 2e-4 rule (rel L2 ~7e-4); see RoundingBound";
+    /// <summary>Each case on the fast kernels and on the plain reference loops.</summary>
+    public static TheoryData<string, bool> CasesOnBothKernels()
+    {
+        var data = new TheoryData<string, bool>();
+        foreach (string name in Names)
+            foreach (bool reference in new[] { false, true }) data.Add(name, reference);
+        return data;
+    }
 
     /// <summary>Everything up to the metric head, and the router, by the fixtures' rule.</summary>
     [Theory]
-    [MemberData(nameof(Cases))]
-    public void StagesAndRouterMatchReference(string name)
+    [MemberData(nameof(CasesOnBothKernels))]
+    public void StagesAndRouterMatchReference(string name, bool referenceKernels)
     {
+        using var kernels = KernelOptions.UseReference(referenceKernels);
         var model = LoadModel(name);
         using var expected = SafeTensorsFile.Open(Fixtures.Path("models", name, "expected.safetensors"));
         var traced = new Dictionary<string, Tensor>();
@@ -84,10 +76,11 @@ public class ZoeDepthModelTests(ITestOutputHelper output)
         }
     }
 
-    [Theory(Skip = RoundingBound)]
-    [MemberData(nameof(Cases))]
-    public void MetricDepthMatchesReference(string name)
+    [Theory]
+    [MemberData(nameof(CasesOnBothKernels))]
+    public void MetricDepthMatchesReference(string name, bool referenceKernels)
     {
+        using var kernels = KernelOptions.UseReference(referenceKernels);
         var model = LoadModel(name);
         using var expected = SafeTensorsFile.Open(Fixtures.Path("models", name, "expected.safetensors"));
         var traced = new Dictionary<string, Tensor>();

@@ -10,17 +10,16 @@ namespace DepthSharp.Tests.Pipeline;
 public class DPTPipelineTests(ITestOutputHelper output)
 {
     [Theory]
-    [InlineData("depth_anything_tiny_relative", "depth_anything", false)]
-    [InlineData("depth_anything_tiny_metric", "depth_anything", true)]
-    [InlineData("dpt_tiny", "dpt", false)]
-    public void EstimateMatchesTheReferencePipeline(string name, string modelType, bool metric)
+    [InlineData("depth_anything_tiny_relative", "depth_anything", DepthKind.RelativeInverse)]
+    [InlineData("depth_anything_tiny_metric", "depth_anything", DepthKind.Metric)]
+    [InlineData("dpt_tiny", "dpt", DepthKind.RelativeInverse)]
+    public void EstimateMatchesTheReferencePipeline(string name, string modelType, DepthKind kind)
     {
         string dir = Fixtures.Path("models", name);
         var estimator = DepthEstimator.Load(dir);
         Assert.Equal(modelType, estimator.ModelType);
         var result = estimator.Estimate(ImageFile.Load(Path.Combine(dir, "image0.png")));
-        Assert.Equal(metric, result.IsMetric);
-        Assert.Equal(!metric, result.IsInverseDepth);
+        Assert.Equal(kind, result.Kind);
         Assert.Null(result.FieldOfView);
         Assert.Equal(FocalLengthSource.None, result.FocalLengthSource);
 
@@ -39,7 +38,7 @@ public class DPTPipelineTests(ITestOutputHelper output)
         string dir = Fixtures.Path("models", name);
         var estimator = DepthEstimator.Load(dir);
         var image = ImageFile.Load(Path.Combine(dir, "image0.png")).Image;
-        var pixels = estimator.Backend.Preprocess([image]);
+        var pixels = estimator.Preprocess([image]);
         Assert.Equal([1, 3, height, width], pixels.Shape);
     }
 
@@ -48,10 +47,10 @@ public class DPTPipelineTests(ITestOutputHelper output)
     {
         var estimator = DepthEstimator.LoadRandom(Fixtures.Path("models", "depth_anything_tiny_metric"));
         var input = new DepthSharp.Tensors.Tensor(new float[3 * 42 * 98], 1, 3, 42, 98);
-        estimator.Backend.Forward(input, null, CancellationToken.None);
+        estimator.Forward(input);
         // DPT's neck takes the real grid, so non-square inputs run too (the reference's ViT path wants square ones).
         var dpt = DepthEstimator.LoadRandom(Fixtures.Path("models", "dpt_tiny"));
-        dpt.Backend.Forward(new DepthSharp.Tensors.Tensor(new float[3 * 48 * 80], 1, 3, 48, 80), null, CancellationToken.None);
+        dpt.Forward(new DepthSharp.Tensors.Tensor(new float[3 * 48 * 80], 1, 3, 48, 80));
     }
 }
 
@@ -80,7 +79,7 @@ public sealed class DPTWithDinov2BackboneTests : IDisposable
             """);
         File.Copy(Fixtures.Path("models", "depth_anything_tiny_relative", "preprocessor_config.json"), Path.Combine(_dir, "preprocessor_config.json"));
         var recorder = new DepthSharp.Checkpoints.ShapeRecorder();
-        var config = DepthSharp.Models.Configs.ConfigLoader.LoadDpt(Path.Combine(_dir, "config.json"));
+        var config = DepthSharp.Models.Configs.DPTConfig.Load(Path.Combine(_dir, "config.json"));
         _ = new DepthSharp.Models.DPTForDepthEstimation(new DepthSharp.Checkpoints.Weights(recorder), config);
         Assert.Contains("backbone.embeddings.mask_token", recorder.Shapes.Keys);
         Assert.Contains("backbone.layernorm.weight", recorder.Shapes.Keys);

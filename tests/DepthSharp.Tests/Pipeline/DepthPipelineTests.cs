@@ -98,7 +98,7 @@ public sealed class DepthPipelineTests : IDisposable
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
         {
-            await foreach (var _ in pipeline.EstimateFolderAsync(_temp, cancel: new CancellationToken(canceled: true))) { }
+            await foreach (var _ in pipeline.EstimateFolderAsync(_temp, cancellationToken: new CancellationToken(canceled: true))) { }
         });
         await Assert.ThrowsAsync<ImageFormatException>(async () =>
         {

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using DepthSharp.Checkpoints;
 using DepthSharp.Imaging;
+using DepthSharp.Pipeline;
 using DepthSharp.Processing;
 using DepthSharp.Tensors;
 using Xunit.Abstractions;
@@ -20,7 +21,7 @@ public class DPTProcessingTests(ITestOutputHelper output)
         Enumerable.Range(0, 3).Select(c => (float)(p.Config.RescaleFactor / (p.Config.ImageStd?[c] ?? 0.5))).ToArray();
 
     private static DPTImageProcessor LoadProcessor(string path) =>
-        Assert.IsType<DPTImageProcessor>(IImageProcessor.Load(path));
+        Assert.IsType<DPTImageProcessor>(ModelFamilies.LoadProcessor(path));
 
     [Theory]
     [MemberData(nameof(ModelCases))]

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using DepthSharp.Checkpoints;
 using DepthSharp.Imaging;
+using DepthSharp.Pipeline;
 using DepthSharp.Processing;
 using DepthSharp.Tensors;
 
@@ -19,7 +20,7 @@ public class DepthProProcessingTests
     public void PixelValuesMatchReference(string name)
     {
         string dir = Fixtures.Path("models", name);
-        var processor = IImageProcessor.Load(Path.Combine(dir, "preprocessor_config.json"));
+        var processor = ModelFamilies.LoadProcessor(Path.Combine(dir, "preprocessor_config.json"));
         var images = Images(dir).Select(p => ImageFile.Load(p).Image).ToList();
         using var expected = SafeTensorsFile.Open(Path.Combine(dir, "expected.safetensors"));
         Tolerance.AssertPixelValuesClose("pixel_values", expected.Read("pixel_values"), processor.Preprocess(images));
@@ -30,7 +31,7 @@ public class DepthProProcessingTests
     [InlineData("depth_pro_1536", 7)]
     public void ProcessorFixturesMatchReference(string processorName, int stride)
     {
-        var processor = IImageProcessor.Load(Fixtures.Path("processors", "processors", processorName, "preprocessor_config.json"));
+        var processor = ModelFamilies.LoadProcessor(Fixtures.Path("processors", "processors", processorName, "preprocessor_config.json"));
         using var expected = SafeTensorsFile.Open(Fixtures.Path("processors", "expected.safetensors"));
         for (int i = 0; i < 3; i++)
         {
@@ -42,7 +43,8 @@ public class DepthProProcessingTests
         }
     }
 
-    private static Tensor EveryNth(Tensor x, int n)
+    /// <summary>x[:, ::n, ::n], as the fixtures store 1536² outputs.</summary>
+    internal static Tensor EveryNth(Tensor x, int n)
     {
         int c = x.Dim(0), h = (x.Dim(1) + n - 1) / n, w = (x.Dim(2) + n - 1) / n;
         var y = Tensor.Empty(c, h, w);

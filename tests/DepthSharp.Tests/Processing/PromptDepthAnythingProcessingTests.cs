@@ -1,7 +1,8 @@
 using DepthSharp.Checkpoints;
 using DepthSharp.Imaging;
 using DepthSharp.IO;
-using DepthSharp.Models.PromptDepthAnything;
+using DepthSharp.Models;
+using DepthSharp.Models.Configs;
 using DepthSharp.Processing;
 using DepthSharp.Tensors;
 using Xunit.Abstractions;

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using DepthSharp.Checkpoints;
 using DepthSharp.Imaging;
+using DepthSharp.Pipeline;
 using DepthSharp.Processing;
 using DepthSharp.Tensors;
 
@@ -19,7 +20,7 @@ public class ZoeDepthProcessingTests
     public void PixelValuesMatchReference(string name)
     {
         string dir = Fixtures.Path("models", name);
-        var processor = IImageProcessor.Load(Path.Combine(dir, "preprocessor_config.json"));
+        var processor = ModelFamilies.LoadProcessor(Path.Combine(dir, "preprocessor_config.json"));
         Assert.IsType<ZoeDepthImageProcessor>(processor);
         var images = Images(dir).Select(p => ImageFile.Load(p).Image).ToList();
         using var expected = SafeTensorsFile.Open(Path.Combine(dir, "expected.safetensors"));
@@ -31,7 +32,7 @@ public class ZoeDepthProcessingTests
     [InlineData("zoedepth_nopad_nokeep")]
     public void ProcessorFixturesMatchReference(string processorName)
     {
-        var processor = (ZoeDepthImageProcessor)IImageProcessor.Load(Fixtures.Path("processors", "processors", processorName, "preprocessor_config.json"));
+        var processor = (ZoeDepthImageProcessor)ModelFamilies.LoadProcessor(Fixtures.Path("processors", "processors", processorName, "preprocessor_config.json"));
         using var expected = SafeTensorsFile.Open(Fixtures.Path("processors", "expected.safetensors"));
         for (int i = 0; i < 3; i++)
         {

@@ -13,13 +13,14 @@ namespace DepthSharp.Tests.Web;
 [Collection(nameof(DepthSharp.Tests.Kernels.KernelOptionsCollection))]
 public sealed class DepthServerTests : IAsyncLifetime
 {
-    private static readonly DepthEstimator Estimator = DepthEstimator.Load(Fixtures.Path("models", "depth_pro_tiny"));
+    private static readonly string TinyModel = Fixtures.Path("models", "depth_pro_tiny");
+    private static readonly DepthEstimator Estimator = DepthEstimator.Load(TinyModel);
     private WebApplication? _app;
     private HttpClient? _client;
 
-    private async Task<HttpClient> Start(ServeOptions options)
+    private async Task<HttpClient> Start(ServeOptions options, string? model = null)
     {
-        _app = DepthServer.Build(Estimator, "depth_pro_tiny", options, "http://127.0.0.1:0");
+        _app = DepthServer.Build(o => o.Model = model ?? TinyModel, "depth_pro_tiny", options, "http://127.0.0.1:0");
         await _app.StartAsync();
         _client = new HttpClient { BaseAddress = new Uri(_app.Urls.First()), Timeout = TimeSpan.FromSeconds(60) };
         return _client;
@@ -39,10 +40,36 @@ public sealed class DepthServerTests : IAsyncLifetime
     public async Task HealthAndModelAnswer()
     {
         var client = await Start(new ServeOptions());
-        Assert.Equal("ok", JsonDocument.Parse(await client.GetStringAsync("/api/health")).RootElement.GetProperty("status").GetString());
+        // /api/model waits for the model's load; the health check then names it.
         var model = JsonDocument.Parse(await client.GetStringAsync("/api/model")).RootElement;
         Assert.Equal("depth_pro", model.GetProperty("model_type").GetString());
         Assert.Equal("depth_pro_tiny", model.GetProperty("name").GetString());
+        var health = await client.GetAsync("/api/health");
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        var body = JsonDocument.Parse(await health.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal("healthy", body.GetProperty("status").GetString());
+        Assert.Contains("depth_pro model", body.GetProperty("description").GetString());
+    }
+
+    [Fact]
+    public async Task ModelThatCannotLoadIsReportedWithTheReason()
+    {
+        string empty = Directory.CreateTempSubdirectory("depthsharp-server-noconfig-").FullName;
+        try
+        {
+            var client = await Start(new ServeOptions(), empty);
+            var model = await client.GetAsync("/api/model");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, model.StatusCode);
+            Assert.Contains("config.json", JsonDocument.Parse(await model.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString());
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, (await client.PostAsync("/api/depth", Picture("exif_focal_35mm.jpg"))).StatusCode);
+
+            var health = await client.GetAsync("/api/health");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
+            var body = JsonDocument.Parse(await health.Content.ReadAsStringAsync()).RootElement;
+            Assert.Equal("unhealthy", body.GetProperty("status").GetString());
+            Assert.Contains("config.json", body.GetProperty("description").GetString());
+        }
+        finally { Directory.Delete(empty, recursive: true); }
     }
 
     [Fact]

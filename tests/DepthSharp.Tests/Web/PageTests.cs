@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using DepthSharp.Imaging;
-using DepthSharp.Pipeline;
 using DepthSharp.Web;
 
 namespace DepthSharp.Tests.Web;
@@ -21,8 +20,7 @@ public sealed class PageTests
     [Fact]
     public async Task UploadShowsDepthAndPointCloud()
     {
-        var estimator = DepthEstimator.Load(Fixtures.Path("models", "depth_pro_tiny"));
-        await using var app = DepthServer.Build(estimator, "depth_pro_tiny", new ServeOptions(), "http://127.0.0.1:0");
+        await using var app = DepthServer.Build(o => o.Model = Fixtures.Path("models", "depth_pro_tiny"), "depth_pro_tiny", new ServeOptions(), "http://127.0.0.1:0");
         await app.StartAsync();
         string shot = Environment.GetEnvironmentVariable("DEPTHSHARP_SCREENSHOT") ?? Path.Combine(Path.GetTempPath(), $"depthsharp-page-{Guid.NewGuid():N}.png");
         string script = Path.Combine(RepoRoot(), "src", "DepthSharp.Web", "client", "page-test.mjs");

@@ -1,20 +1,10 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using DepthSharp.Models.Configs;
 
-namespace DepthSharp.Models.PromptDepthAnything;
-
-/// <summary>config.json's depth_estimation_type: how the head ends.</summary>
-public enum DepthEstimationKind
-{
-    /// <summary>"relative": ReLU, an unbounded relative depth.</summary>
-    Relative,
-    /// <summary>"metric": sigmoid, a depth in [0, 1] that the prompt's range scales to metres.</summary>
-    Metric,
-}
+namespace DepthSharp.Models.Configs;
 
 /// <summary>transformers' PromptDepthAnythingConfig: names as in config.json, defaults as the reference's.</summary>
-public sealed class PromptDepthAnythingConfig
+public sealed class PromptDepthAnythingConfig : IPretrainedConfig
 {
     /// <summary>Must be "prompt_depth_anything".</summary>
     public string ModelType { get; set; } = "prompt_depth_anything";
@@ -44,8 +34,8 @@ public sealed class PromptDepthAnythingConfig
     public int HeadInIndex { get; set; } = -1;
     /// <summary>Channels of the head's second convolution.</summary>
     public int HeadHiddenSize { get; set; } = 32;
-    /// <summary>"relative" or "metric"; see <see cref="EstimationKind"/>.</summary>
-    public string DepthEstimationType { get; set; } = "relative";
+    /// <summary>Relative (ReLU ending) or metric (sigmoid ending, scaled by the prompt's range); the released checkpoints are metric.</summary>
+    public DepthEstimationType DepthEstimationType { get; set; } = DepthEstimationType.Relative;
     /// <summary>Stored for fidelity: the reference keeps it (1 when absent) but its head does not apply it.</summary>
     public double? MaxDepth { get; set; }
 
@@ -55,16 +45,9 @@ public sealed class PromptDepthAnythingConfig
     /// <summary>The backbone's configuration; set once <see cref="Complete"/> has run.</summary>
     [JsonIgnore] public Dinov2Config BackboneModel => BackboneConfig!;
 
-    /// <summary>depth_estimation_type as parsed by <see cref="Complete"/>.</summary>
-    [JsonIgnore] public DepthEstimationKind EstimationKind { get; private set; }
-
     /// <summary>Reads and validates a config.json.</summary>
-    public static PromptDepthAnythingConfig Load(string path)
-    {
-        var config = ConfigLoader.Deserialize(path, ConfigJsonContext.Default.PromptDepthAnythingConfig);
-        config.Complete(path);
-        return config;
-    }
+    public static PromptDepthAnythingConfig Load(string path) =>
+        ConfigLoader.Load(path, PromptDepthAnythingConfigJson.Default.PromptDepthAnythingConfig);
 
     /// <summary>Fills an absent backbone with the reference's default, then validates; <paramref name="file"/> names the config in errors.</summary>
     public void Complete(string? file)
@@ -85,12 +68,6 @@ public sealed class PromptDepthAnythingConfig
         if (Backbone is not null) Fail("backbone", $"named backbones ('{Backbone}') are not supported; give backbone_config");
         if (UseTimmBackbone) Fail("use_timm_backbone", "timm backbones are not supported");
         if (BackboneKwargs is { Count: > 0 }) Fail("backbone_kwargs", "cannot be given with backbone_config");
-        EstimationKind = DepthEstimationType switch
-        {
-            "relative" => DepthEstimationKind.Relative,
-            "metric" => DepthEstimationKind.Metric,
-            _ => throw new ConfigException(file, $"depth_estimation_type: must be 'relative' or 'metric', got '{DepthEstimationType}'"),
-        };
         if (PatchSize <= 0) Fail("patch_size", $"must be positive, got {PatchSize}");
         if (HeadHiddenSize <= 0) Fail("head_hidden_size", $"must be positive, got {HeadHiddenSize}");
         BackboneModel.Validate(file, "backbone_config.");
@@ -106,3 +83,8 @@ public sealed class PromptDepthAnythingConfig
         NeckChecks.Validate(Fail, NeckHiddenSizes, ReassembleFactors, FusionHiddenSize, headInIndex: -1);
     }
 }
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    NumberHandling = JsonNumberHandling.Strict, ReadCommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true)]
+[JsonSerializable(typeof(PromptDepthAnythingConfig))]
+internal sealed partial class PromptDepthAnythingConfigJson : JsonSerializerContext;

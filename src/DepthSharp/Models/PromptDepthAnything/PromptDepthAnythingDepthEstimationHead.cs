@@ -1,7 +1,8 @@
 using DepthSharp.Checkpoints;
+using DepthSharp.Models.Configs;
 using DepthSharp.Tensors;
 
-namespace DepthSharp.Models.PromptDepthAnything;
+namespace DepthSharp.Models;
 
 /// <summary>
 /// conv → bilinear resize (align_corners) to the input's patch-aligned size → conv, ReLU → 1×1 conv, then ReLU
@@ -11,7 +12,7 @@ public sealed class PromptDepthAnythingDepthEstimationHead
 {
     private readonly string _path;
     private readonly int _patchSize;
-    private readonly DepthEstimationKind _kind;
+    private readonly DepthEstimationType _kind;
     /// <summary>fusion → fusion / 2 channels, 3×3.</summary>
     public Conv2d Conv1 { get; }
     /// <summary>fusion / 2 → head_hidden_size channels, 3×3.</summary>
@@ -24,7 +25,7 @@ public sealed class PromptDepthAnythingDepthEstimationHead
     {
         _path = w.Prefix;
         _patchSize = c.PatchSize;
-        _kind = c.EstimationKind;
+        _kind = c.DepthEstimationType;
         int f = c.FusionHiddenSize;
         Conv1 = new Conv2d(w["conv1"], f, f / 2, 3, 1, 1);
         Conv2 = new Conv2d(w["conv2"], f / 2, c.HeadHiddenSize, 3, 1, 1);
@@ -40,7 +41,7 @@ public sealed class PromptDepthAnythingDepthEstimationHead
         predictedDepth = Lifetimes.Replace(predictedDepth, Conv2.Forward(predictedDepth));
         // conv3 reads relu(conv2) as it goes (activation1).
         predictedDepth = Lifetimes.Replace(predictedDepth, Conv3.Forward(predictedDepth, reluInput: true));
-        predictedDepth = _kind == DepthEstimationKind.Metric ? Ops.SigmoidInPlace(predictedDepth) : Ops.ReluInPlace(predictedDepth);
+        predictedDepth = _kind == DepthEstimationType.Metric ? Ops.SigmoidInPlace(predictedDepth) : Ops.ReluInPlace(predictedDepth);
         var depth = predictedDepth.Reshape(predictedDepth.Dim(0), predictedDepth.Dim(2), predictedDepth.Dim(3));
         ActivationTrace.Record(_path, depth);
         return depth;

@@ -1,7 +1,8 @@
 using DepthSharp.Checkpoints;
+using DepthSharp.Models.Configs;
 using DepthSharp.Tensors;
 
-namespace DepthSharp.Models.PromptDepthAnything;
+namespace DepthSharp.Models;
 
 /// <summary>
 /// Depth Anything's fusion layer with the prompt added: merges the running map with the next neck map, refines it, adds
@@ -23,8 +24,8 @@ public sealed class PromptDepthAnythingFeatureFusionLayer
     {
         int f = c.FusionHiddenSize;
         Projection = new Conv2d(w["projection"], f, f, 1);
-        ResidualLayer1 = new PreActResidualLayer(w["residual_layer1"], f, useBatchNorm: false, bias: true);
-        ResidualLayer2 = new PreActResidualLayer(w["residual_layer2"], f, useBatchNorm: false, bias: true);
+        ResidualLayer1 = new PreActResidualLayer(w["residual_layer1"], f, new ResidualUnitStyle(BatchNorm: false, Bias: true));
+        ResidualLayer2 = new PreActResidualLayer(w["residual_layer2"], f, new ResidualUnitStyle(BatchNorm: false, Bias: true));
         PromptDepthLayer = new PromptDepthAnythingLayer(w["prompt_depth_layer"], c);
     }
 

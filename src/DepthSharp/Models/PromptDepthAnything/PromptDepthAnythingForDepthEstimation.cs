@@ -1,7 +1,8 @@
 using DepthSharp.Checkpoints;
+using DepthSharp.Models.Configs;
 using DepthSharp.Tensors;
 
-namespace DepthSharp.Models.PromptDepthAnything;
+namespace DepthSharp.Models;
 
 /// <summary>
 /// transformers' PromptDepthAnythingForDepthEstimation: Depth Anything (DINOv2 backbone, DPT-style neck, depth head) with
@@ -32,17 +33,15 @@ public sealed class PromptDepthAnythingForDepthEstimation
     }
 
     /// <summary>
-    /// Loads a model folder strictly (config.json and model.safetensors or its shard index): a bad config is a
-    /// <see cref="ConfigException"/>; every missing, unused or misshapen tensor is reported by name in one <see cref="CheckpointException"/>.
+    /// The model of a folder (config.json and model.safetensors or a sharded index), loaded strictly: every missing,
+    /// unused or misshapen tensor is reported by name. <paramref name="options"/> asks for 8-bit or random weights.
     /// </summary>
-    public static PromptDepthAnythingForDepthEstimation FromPretrained(string folder)
+    /// <exception cref="ConfigException">config.json is missing a value or has an impossible one.</exception>
+    /// <exception cref="CheckpointException">The weights are broken or do not fit the config.</exception>
+    public static PromptDepthAnythingForDepthEstimation FromPretrained(string folder, PretrainedOptions? options = null)
     {
         var config = PromptDepthAnythingConfig.Load(Path.Combine(folder, "config.json"));
-        using var checkpoint = Checkpoint.OpenDirectory(folder);
-        var source = new CheckpointWeights(checkpoint);
-        var model = new PromptDepthAnythingForDepthEstimation(new Weights(source), config);
-        source.Finish();
-        return model;
+        return Pretrained.Load(folder, options, w => new PromptDepthAnythingForDepthEstimation(w, config));
     }
 
     /// <summary>Progress steps of one forward pass: backbone layers, fusion layers, head.</summary>

@@ -1,7 +1,8 @@
 using DepthSharp.Checkpoints;
+using DepthSharp.Models.Configs;
 using DepthSharp.Tensors;
 
-namespace DepthSharp.Models.PromptDepthAnything;
+namespace DepthSharp.Models;
 
 /// <summary>Reassembles the backbone's stages into maps, brings them to the fusion width and fuses them with the prompt.</summary>
 public sealed class PromptDepthAnythingNeck

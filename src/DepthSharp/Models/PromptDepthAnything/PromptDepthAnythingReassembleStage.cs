@@ -1,7 +1,8 @@
 using DepthSharp.Checkpoints;
+using DepthSharp.Models.Configs;
 using DepthSharp.Tensors;
 
-namespace DepthSharp.Models.PromptDepthAnything;
+namespace DepthSharp.Models;
 
 /// <summary>
 /// Turns each backbone stage's patch tokens (class token dropped) into a map, projected to its neck width and resized by

@@ -1,4 +1,4 @@
-namespace DepthSharp.Models.PromptDepthAnything;
+namespace DepthSharp.Models;
 
 /// <summary>The checks on a prompt's values that the processor and the model share.</summary>
 internal static class PromptDepthValues

@@ -5,8 +5,33 @@ public static class KernelOptions
 {
     private static int _threads = Environment.ProcessorCount;
 
-    /// <summary>Run the plain reference loops instead of the SIMD/threaded kernels (DEPTHSHARP_REFERENCE_KERNELS=1 sets it at start).</summary>
-    public static bool ForceReference { get; set; } = Environment.GetEnvironmentVariable("DEPTHSHARP_REFERENCE_KERNELS") == "1";
+    private static bool _forceReference = Environment.GetEnvironmentVariable("DEPTHSHARP_REFERENCE_KERNELS") == "1";
+
+    // A scoped choice for one async flow (tests compare both paths while other tests run in parallel).
+    private static readonly AsyncLocal<bool?> ScopedReference = new();
+
+    /// <summary>
+    /// Run the plain reference loops instead of the SIMD/threaded kernels (DEPTHSHARP_REFERENCE_KERNELS=1 sets it at
+    /// start). Setting it is process-wide; <see cref="UseReference"/> overrides it for the calling flow only.
+    /// </summary>
+    public static bool ForceReference
+    {
+        get => ScopedReference.Value ?? _forceReference;
+        set => _forceReference = value;
+    }
+
+    /// <summary>Makes the calling async flow (and the tasks it starts) use the reference or the fast kernels until disposed.</summary>
+    internal static IDisposable UseReference(bool reference)
+    {
+        var restore = new Restore(ScopedReference.Value);
+        ScopedReference.Value = reference;
+        return restore;
+    }
+
+    private sealed class Restore(bool? previous) : IDisposable
+    {
+        public void Dispose() => ScopedReference.Value = previous;
+    }
 
     /// <summary>Worker threads the fast kernels may use.</summary>
     public static int Threads

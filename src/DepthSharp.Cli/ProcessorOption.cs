@@ -1,0 +1,15 @@
+using System.CommandLine;
+using DepthSharp.Processing;
+
+namespace DepthSharp.Cli;
+
+/// <summary>The --processor option estimate, preprocess and serve share.</summary>
+internal static class ProcessorOption
+{
+    public static Option<ImageProcessorKind> Create() => new("--processor")
+    {
+        Description = "Image processor: the class preprocessor_config.json names (auto), or transformers' slow (Pillow) or fast (torchvision) one; "
+            + "DPT and Depth Anything give different pixel values with each",
+        DefaultValueFactory = _ => ImageProcessorKind.Auto,
+    };
+}

@@ -1,0 +1,117 @@
+using DepthSharp.Checkpoints;
+using DepthSharp.Models.Configs;
+using DepthSharp.Tensors;
+
+namespace DepthSharp.Models;
+
+/// <summary>How a fusion stage sizes each fused map.</summary>
+public enum FusionUpsampling
+{
+    /// <summary>Twice the map's size (scale_factor=2), as DPT and ZoeDepth do.</summary>
+    Double,
+    /// <summary>The size of the next (finer) neck map, as Depth Anything does; the last map is doubled.</summary>
+    ToNextMap,
+}
+
+/// <summary>Merges the running map with the next neck map, refines it, up-samples it (align_corners) and projects it.</summary>
+/// <param name="w">The layer's weights (…fusion_stage.layers.{i}).</param>
+/// <param name="channels">fusion_hidden_size.</param>
+/// <param name="residualUnits">How its two residual units are built.</param>
+public sealed class DPTFeatureFusionLayer(Weights w, int channels, ResidualUnitStyle residualUnits)
+{
+    /// <summary>Refines the next neck map before it joins the running one.</summary>
+    public PreActResidualLayer ResidualLayer1 { get; } = new(w["residual_layer1"], channels, residualUnits);
+
+    /// <summary>Refines the sum.</summary>
+    public PreActResidualLayer ResidualLayer2 { get; } = new(w["residual_layer2"], channels, residualUnits);
+
+    /// <summary>The 1×1 output projection.</summary>
+    public Conv2d Projection { get; } = new(w["projection"], channels, channels, 1);
+
+    /// <summary>The fused map: unit2(hiddenState + unit1(residual)) (or unit2(hiddenState) for the first layer), up-sampled and projected.</summary>
+    /// <param name="hiddenState">The running map [B, C, h, w].</param>
+    /// <param name="residual">The next (finer) neck map, or null for the first layer.</param>
+    /// <param name="size">Output size; null doubles the input's, as scale_factor=2 does.</param>
+    /// <param name="consumeHiddenState">The running map is the caller's to lose: it is released (or written over) once read.</param>
+    /// <param name="consumeResidual">The same for the next neck map.</param>
+    public Tensor Forward(Tensor hiddenState, Tensor? residual = null, (int H, int W)? size = null,
+        bool consumeHiddenState = false, bool consumeResidual = false)
+    {
+        if (residual is not null)
+        {
+            // Odd grids leave the maps a pixel apart; the reference resizes the incoming map to the running one.
+            if (!residual.Shape.AsSpan().SequenceEqual(hiddenState.Shape))
+            {
+                var resized = Ops.Interpolate(residual, hiddenState.Dim(2), hiddenState.Dim(3), InterpolationMode.Bilinear, alignCorners: false);
+                if (consumeResidual) residual.Release();
+                residual = resized;
+                consumeResidual = true;
+            }
+            var refined = ResidualLayer1.Forward(residual, consumeInput: consumeResidual);
+            Ops.AddInPlace(refined, hiddenState);
+            if (consumeHiddenState) hiddenState.Release();
+            hiddenState = refined;
+        }
+        hiddenState = ResidualLayer2.Forward(hiddenState, consumeInput: residual is not null || consumeHiddenState);
+        // The reference resizes, then projects. A 1×1 convolution mixes channels pixel by pixel and a bilinear resize mixes
+        // pixels channel by channel with weights summing to one, so the two commute (bias included): projecting first
+        // does the same on a quarter of the pixels.
+        hiddenState = Lifetimes.Replace(hiddenState, Projection.Forward(hiddenState));
+        return Lifetimes.Replace(hiddenState, size is (int h, int wd)
+            ? Ops.Interpolate(hiddenState, h, wd, InterpolationMode.Bilinear, alignCorners: true)
+            : Ops.Interpolate(hiddenState, 2.0, InterpolationMode.Bilinear, alignCorners: true));
+    }
+}
+
+/// <summary>
+/// The fusion stage: layers run from the coarsest map to the finest. Records every fused map under <c>{neck}.{i}</c>
+/// and returns the one the head reads.
+/// </summary>
+public sealed class DPTFeatureFusionStage
+{
+    private readonly string _tracePath;
+    private readonly int _headIndex;
+    private readonly FusionUpsampling _upsampling;
+
+    /// <summary>One layer per neck map, the first for the coarsest.</summary>
+    public DPTFeatureFusionLayer[] Layers { get; }
+
+    /// <param name="w">The stage's weights (…fusion_stage).</param>
+    /// <param name="tracePath">The neck's path: the reference's neck returns the fused maps.</param>
+    /// <param name="count">Neck maps to fuse.</param>
+    /// <param name="channels">fusion_hidden_size.</param>
+    /// <param name="residualUnits">How the layers' residual units are built.</param>
+    /// <param name="headInIndex">head_in_index: the fused map the head reads (negative counts from the last).</param>
+    /// <param name="upsampling">How each fused map is sized.</param>
+    public DPTFeatureFusionStage(Weights w, string tracePath, int count, int channels, ResidualUnitStyle residualUnits, int headInIndex,
+        FusionUpsampling upsampling)
+    {
+        _tracePath = tracePath;
+        _headIndex = headInIndex < 0 ? headInIndex + count : headInIndex;
+        _upsampling = upsampling;
+        Layers = Enumerable.Range(0, count).Select(i => new DPTFeatureFusionLayer(w["layers"][i], channels, residualUnits)).ToArray();
+    }
+
+    /// <summary>Fuses the maps from the coarsest to the finest and returns the fused map the head reads (head_in_index).</summary>
+    /// <param name="features">Neck maps from finest to coarsest; entries are released as they are fused.</param>
+    /// <param name="context">Progress (a step per layer) and cancellation.</param>
+    public Tensor Forward(Tensor[] features, ForwardContext context)
+    {
+        if (features.Length != Layers.Length) throw new ArgumentException($"fusion stage has {Layers.Length} layers but got {features.Length} maps");
+        Tensor? fused = null, forHead = null;
+        for (int i = 0; i < Layers.Length; i++)
+        {
+            int from = features.Length - 1 - i;
+            (int, int)? size = _upsampling == FusionUpsampling.ToNextMap && from > 0 ? (features[from - 1].Dim(2), features[from - 1].Dim(3)) : null;
+            // The map handed to the head stays alive; every other input is released as it is fused.
+            fused = fused is null
+                ? Layers[i].Forward(features[from], null, size, consumeHiddenState: true)
+                : Layers[i].Forward(fused, features[from], size, consumeHiddenState: !ReferenceEquals(fused, forHead), consumeResidual: true);
+            features[from] = null!;
+            ActivationTrace.Record($"{_tracePath}.{i}", fused);
+            if (i == _headIndex) forHead = fused;
+            context.Step("fusion");
+        }
+        return forHead!;
+    }
+}

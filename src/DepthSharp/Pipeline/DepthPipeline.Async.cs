@@ -1,0 +1,74 @@
+using System.Diagnostics;
+using DepthSharp.Imaging;
+using DepthSharp.Models;
+
+namespace DepthSharp.Pipeline;
+
+// The asynchronous front door, kept beside the synchronous one: each call runs its decoding and inference on the thread
+// pool and checks the token between the stages (before decoding, after decoding, then inside the forward pass).
+public sealed partial class DepthPipeline
+{
+    /// <summary>
+    /// Depth for a PNG or JPEG file, decoded and estimated on the thread pool; the result equals <see cref="Estimate(string, IProgress{ModelProgress}?, CancellationToken)"/>'s.
+    /// </summary>
+    /// <param name="path">The picture file.</param>
+    /// <param name="progress">Receives one report per forward-pass step.</param>
+    /// <param name="cancellationToken">Checked before decoding, before the forward pass and between its steps.</param>
+    /// <exception cref="ImageFormatException">The file cannot be read or decoded.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
+    public Task<DepthEstimate> EstimateAsync(string path, IProgress<ModelProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        return Task.Run(() =>
+        {
+            var clock = Stopwatch.StartNew();
+            var image = ImageFile.Load(path, _decode);
+            return RunDecoded(image, path, clock.Elapsed, progress, cancellationToken);
+        }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Depth for a PNG or JPEG read to its end from <paramref name="stream"/> (asynchronously), then decoded and estimated on
+    /// the thread pool; the result equals <see cref="Estimate(Stream, string?, IProgress{ModelProgress}?, CancellationToken)"/>'s.
+    /// </summary>
+    /// <param name="stream">The picture's bytes; read to its end, not disposed.</param>
+    /// <param name="name">Appears in errors and the result.</param>
+    /// <param name="progress">Receives one report per forward-pass step.</param>
+    /// <param name="cancellationToken">Checked while reading, before decoding, before the forward pass and between its steps.</param>
+    /// <exception cref="ImageFormatException">The bytes cannot be decoded.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
+    public async Task<DepthEstimate> EstimateAsync(Stream stream, string? name = null, IProgress<ModelProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        var clock = Stopwatch.StartNew();
+        using var buffer = new MemoryStream();
+        await stream.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
+        return await Task.Run(() =>
+        {
+            var image = ImageFile.Decode(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), name, _decode);
+            return RunDecoded(image, name, clock.Elapsed, progress, cancellationToken);
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Depth for an already decoded upright RGB image (no EXIF, so DepthPro uses its field-of-view head), estimated on the
+    /// thread pool; the result equals <see cref="Estimate(RgbImage, IProgress{ModelProgress}?, CancellationToken)"/>'s.
+    /// </summary>
+    /// <param name="image">The picture's pixels.</param>
+    /// <param name="progress">Receives one report per forward-pass step.</param>
+    /// <param name="cancellationToken">Checked before the forward pass and between its steps.</param>
+    /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
+    public Task<DepthEstimate> EstimateAsync(RgbImage image, IProgress<ModelProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        return Task.Run(() => RunDecoded(new LoadedImage(image, null, null), null, TimeSpan.Zero, progress, cancellationToken), cancellationToken);
+    }
+
+    /// <summary>The inference stages of a decoded picture, not started when the token was cancelled during decoding.</summary>
+    private DepthEstimate RunDecoded(LoadedImage image, string? name, TimeSpan decodeTime, IProgress<ModelProgress>? progress, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return Run(image, name, decodeTime, progress, cancellationToken);
+    }
+}

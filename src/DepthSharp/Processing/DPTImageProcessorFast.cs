@@ -1,0 +1,77 @@
+using DepthSharp.Imaging;
+using DepthSharp.Tensors;
+
+namespace DepthSharp.Processing;
+
+/// <summary>
+/// transformers' DPTImageProcessorFast (DPT and Depth Anything): the slow class's output size, but the 8-bit picture
+/// is resized by torchvision (antialiased, int16 weights: <see cref="TorchAntialiasResize"/>), centre-padded with zero
+/// bytes to a multiple of size_divisor before rescale and normalise (so the border holds −mean/std, not 0), then
+/// rescaled and normalised in one fused float32 step.
+/// </summary>
+public sealed class DPTImageProcessorFast : IFastImageProcessor<DPTImageProcessor>
+{
+    private readonly DPTImageProcessor _slow;
+    private readonly TorchvisionNormalize _normalize;
+
+    /// <param name="config">The preprocessor config (the class's defaults where a field is absent).</param>
+    /// <param name="file">The config's path, for error messages.</param>
+    /// <exception cref="ConfigException">A field has an impossible value, or resample is not bilinear or bicubic.</exception>
+    public DPTImageProcessorFast(ImageProcessorConfig config, string? file = null)
+    {
+        // The slow class validates the fields both share and owns the output-size rule.
+        _slow = new DPTImageProcessor(config, file);
+        if (_slow.Resample is not (PilFilter.Bilinear or PilFilter.Bicubic))
+            throw new ConfigException(file, $"resample: filter {(int)_slow.Resample} is not supported by DPTImageProcessorFast (2 bilinear, 3 bicubic)");
+        _normalize = new TorchvisionNormalize(config);
+    }
+
+    /// <inheritdoc/>
+    public DPTImageProcessor Slow => _slow;
+
+    /// <summary>The preprocessor_config.json it was made from.</summary>
+    public ImageProcessorConfig Config => _slow.Config;
+
+    /// <summary>Bilinear or bicubic.</summary>
+    public PilFilter Resample => _slow.Resample;
+
+    /// <summary>get_resize_output_image_size: the size a picture of inHeight × inWidth is resized to (as the slow class).</summary>
+    public (int Height, int Width) OutputSize(int inHeight, int inWidth) => _slow.OutputSize(inHeight, inWidth);
+
+    /// <summary>One picture's pixel values [3, H, W].</summary>
+    public Tensor PreprocessOne(RgbImage image)
+    {
+        if (Config.DoResize)
+        {
+            var (h, w) = OutputSize(image.Height, image.Width);
+            if (h <= 0 || w <= 0)
+                throw new ArgumentException($"a {image.Width}x{image.Height} picture resizes to {w}x{h} with ensure_multiple_of {_slow.EnsureMultipleOf}: too small");
+            image = TorchAntialiasResize.Resize(image, w, h, Resample);
+        }
+        if (_slow.DoPad) image = PadToMultiple(image, _slow.SizeDivisor!.Value);
+        return _normalize.RescaleAndNormalize(image);
+    }
+
+    /// <inheritdoc/>
+    public Tensor Preprocess(IReadOnlyList<RgbImage> images)
+    {
+        if (images.Count == 0) throw new ArgumentException("no images");
+        var parts = images.Select(PreprocessOne).ToArray();
+        if (parts.Any(p => p.Dim(1) != parts[0].Dim(1) || p.Dim(2) != parts[0].Dim(2)))
+            throw new ArgumentException("pictures that come out at different sizes cannot form one batch; estimate them one at a time");
+        return Ops.Concat(0, parts.Select(p => p.Reshape(1, 3, p.Dim(1), p.Dim(2))).ToArray());
+    }
+
+    /// <summary>Zero bytes around the picture up to multiples of <paramref name="divisor"/>, the odd pixel going to the bottom and right.</summary>
+    private static RgbImage PadToMultiple(RgbImage image, int divisor)
+    {
+        int h = image.Height, w = image.Width;
+        int ph = (h + divisor - 1) / divisor * divisor, pw = (w + divisor - 1) / divisor * divisor;
+        if (ph == h && pw == w) return image;
+        int top = (ph - h) / 2, left = (pw - w) / 2;
+        var padded = new byte[(long)ph * pw * 3];
+        for (int r = 0; r < h; r++)
+            Array.Copy(image.Pixels, (long)r * w * 3, padded, ((long)(top + r) * pw + left) * 3, w * 3);
+        return new RgbImage(pw, ph, padded);
+    }
+}
