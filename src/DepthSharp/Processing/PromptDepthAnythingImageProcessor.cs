@@ -19,8 +19,18 @@ public sealed record PromptDepthAnythingInputs(Tensor PixelValues, Tensor? Promp
 /// The reference adds 1e-6 to its first value so that the model's normalisation does not divide by zero, which makes the
 /// output a flat map at that depth (and in float32 does nothing at all from 32 m up).
 /// </remarks>
-public sealed class PromptDepthAnythingImageProcessor : IImageProcessor
+public sealed class PromptDepthAnythingImageProcessor : IImageProcessor<PromptDepthAnythingImageProcessor>
 {
+    /// <inheritdoc/>
+    public static IReadOnlyList<string> ImageProcessorTypes { get; } = [nameof(PromptDepthAnythingImageProcessor), "PromptDepthAnythingImageProcessorFast"];
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// Either flavour gets the slow class's Pillow path: no fixture holds the fast class's pixel values to check a
+    /// torchvision path against.
+    /// </remarks>
+    public static PromptDepthAnythingImageProcessor Create(ImageProcessorConfig config, string? file) => new(config, file);
+
     /// <summary>The preprocessor_config.json values.</summary>
     public ImageProcessorConfig Config { get; }
 
@@ -46,7 +56,7 @@ public sealed class PromptDepthAnythingImageProcessor : IImageProcessor
     {
         var config = ImageProcessorConfig.Load(path);
         // The fast variant gets the Pillow path the reference's slow class takes, as DPT's does.
-        if (config.ImageProcessorType is not (nameof(PromptDepthAnythingImageProcessor) or "PromptDepthAnythingImageProcessorFast"))
+        if (!ImageProcessorTypes.Contains(config.ImageProcessorType))
             throw new ConfigException(path, $"image_processor_type: expected PromptDepthAnythingImageProcessor, got '{config.ImageProcessorType}'");
         return new PromptDepthAnythingImageProcessor(config, path);
     }
