@@ -84,7 +84,7 @@ public sealed record ExtraInputSpec(string Name, bool Required);
 
 /// <summary>What a forward pass reads: the processor's pixel values and, for families that take one, each picture's extra input.</summary>
 /// <param name="PixelValues">[B, 3, H, W] from the family's processor.</param>
-/// <param name="Extra">Per picture, the extra input given with it (null entries: none); null when no picture has one (and in benchmarks).</param>
+/// <param name="Extra">Per picture, the extra input given with it (null entries: none); null when no picture has one (and in benchmarks run without one).</param>
 public sealed record ModelInputs(Tensor PixelValues, IReadOnlyList<Tensor?>? Extra = null);
 
 /// <summary>
