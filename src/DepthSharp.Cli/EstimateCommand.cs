@@ -1,7 +1,9 @@
 using System.CommandLine;
+using DepthSharp.IO;
 using DepthSharp.Imaging;
 using DepthSharp.Models;
 using DepthSharp.Pipeline;
+using DepthSharp.Tensors;
 using DepthSharp.Tensors.Kernels;
 using Spectre.Console;
 
@@ -40,7 +42,13 @@ internal static class EstimateCommand
         var batchSize = new Option<int>("--batch-size") { Description = "Run this many pictures as one batch when their model inputs have the same size", DefaultValueFactory = _ => 1 };
         batchSize.Validators.Add(r => { if (r.GetValue(batchSize) < 1) r.AddError("--batch-size must be at least 1"); });
         var processor = ProcessorOption.Create();
-        var command = new Command("estimate", "Estimate depth for each picture (PNG or JPEG)") { images, model, output, threads, noFov, noExif, noOrient, formats, colormap, flip, batchSize, skipExisting, focalLength, plyScale, int8, processor };
+        var promptDepth = new Option<string[]>("--prompt-depth")
+        {
+            Description = "Prompt Depth Anything: each picture's low-resolution metric depth, in the pictures' order: a float32 or uint16 .npy [H, W] " +
+                "holding the raw values (scaled by the model's prompt_scale_to_meter: millimetres for the released checkpoints) or a 16-bit PNG as phones store depth",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var command = new Command("estimate", "Estimate depth for each picture (PNG or JPEG)") { images, model, output, threads, noFov, noExif, noOrient, formats, colormap, flip, batchSize, skipExisting, focalLength, plyScale, int8, processor, promptDepth };
         command.SetAction((parse, cancellationToken) => CliErrors.Run(async () =>
         {
             if (parse.GetValue(threads) is int t) KernelOptions.Threads = t;
@@ -62,6 +70,7 @@ internal static class EstimateCommand
             var writer = new OutputWriter(parse.GetValue(formats)!, parse.GetValue(colormap), parse.GetValue(plyScale));
             var pictures = InputExpander.Expand(parse.GetValue(images)!);
             if (pictures.Count == 0) throw new InputException("no PNG or JPEG pictures in the given inputs");
+            var prompts = PromptFiles(parse.GetValue(promptDepth) ?? [], pictures, estimator);
             if (parse.GetValue(skipExisting))
             {
                 int before = pictures.Count;
@@ -71,20 +80,31 @@ internal static class EstimateCommand
             int failed = 0;
             foreach (var batch in pictures.Chunk(parse.GetValue(batchSize)))
             {
-                // A picture that cannot be read is reported and left out; the rest go on.
-                var readable = new List<(InputPicture Input, LoadedImage Image)>();
+                // A picture (or its prompt) that cannot be read is reported and left out; the rest go on.
+                var readable = new List<(InputPicture Input, LoadedImage Image, Tensor? Prompt)>();
                 foreach (var input in batch)
                 {
-                    try { readable.Add((input, ImageFile.Load(input.Path, decode))); }
-                    catch (ImageFormatException e) { failed++; await log.WriteLineAsync($"error: {e.Message}"); }
+                    try { readable.Add((input, ImageFile.Load(input.Path, decode), prompts is null ? null : PromptDepthFile.Read(prompts[input]))); }
+                    catch (Exception e) when (e is ImageFormatException or PromptDepthException) { failed++; await log.WriteLineAsync($"error: {e.Message}"); }
                 }
                 if (readable.Count == 0) continue;
                 var paths = readable.Select(r => r.Input.Path).ToArray();
                 var loaded = readable.Select(r => r.Image).ToList();
-                foreach (var group in Batches(paths, loaded, estimator, log))
+                foreach (var group in Batches(paths, loaded, readable.Select(r => r.Prompt).ToList(), estimator, log))
                 {
-                    var results = await RunWithProgress(string.Join(", ", group.Select(i => Path.GetFileName(paths[i]))), estimator.ForwardSteps,
-                        progress => estimator.Estimate(group.Select(i => loaded[i]).ToList(), progress, cancellationToken));
+                    IReadOnlyList<DepthResult> results;
+                    try
+                    {
+                        results = await RunWithProgress(string.Join(", ", group.Select(i => Path.GetFileName(paths[i]))), estimator.ForwardSteps,
+                            progress => estimator.Estimate(group.Select(i => new DepthInput(loaded[i], readable[i].Prompt)).ToList(), progress, cancellationToken));
+                    }
+                    catch (PromptDepthException e)
+                    {
+                        // A prompt the model cannot use (constant, non-finite) fails its pictures only.
+                        failed += group.Length;
+                        await log.WriteLineAsync($"error: {string.Join(", ", group.Select(i => prompts![readable[i].Input]))}: {e.Message}");
+                        continue;
+                    }
                     for (int k = 0; k < group.Length; k++)
                     {
                         var input = readable[group[k]].Input;
@@ -108,14 +128,43 @@ internal static class EstimateCommand
         return command;
     }
 
-    /// <summary>The estimator's batches for the chunk, saying why when it is not one.</summary>
-    private static IReadOnlyList<int[]> Batches(string[] paths, List<LoadedImage> images, DepthEstimator estimator, TextWriter log)
+    /// <summary>The estimator's batches for the chunk, saying why when it is not one; prompts of different sizes are not batched either.</summary>
+    private static IReadOnlyList<int[]> Batches(string[] paths, List<LoadedImage> images, List<Tensor?> prompts, DepthEstimator estimator, TextWriter log)
     {
         var batches = estimator.Batches(images.Select(i => i.Image).ToList(), out var sizes);
         if (batches.Count > 1)
             log.WriteLine("not one batch: the model inputs differ in size (" +
                 string.Join(", ", paths.Select((p, i) => $"{Path.GetFileName(p)} {sizes[i].Height}x{sizes[i].Width}")) + "); running them one at a time");
+        else if (prompts.Count > 1 && prompts.Any(p => p is not null && !p.Shape.AsSpan().SequenceEqual(prompts[0]!.Shape)))
+        {
+            log.WriteLine("not one batch: the prompt depths differ in size; running them one at a time");
+            return Enumerable.Range(0, images.Count).Select(i => new[] { i }).ToList();
+        }
         return batches;
+    }
+
+    /// <summary>
+    /// Each picture's --prompt-depth file, given in the pictures' order; null when none are given. The model's family decides
+    /// whether prompts are needed (Prompt Depth Anything: yes) or refused (every other family).
+    /// </summary>
+    private static Dictionary<InputPicture, string>? PromptFiles(string[] files, List<InputPicture> pictures, DepthEstimator estimator)
+    {
+        var spec = estimator.Family.ExtraInput;
+        if (files.Length == 0)
+        {
+            if (spec is { Required: true })
+                throw new InputException($"{estimator.ModelType} models need a {spec.Name} with every picture: give --prompt-depth FILE " +
+                    "(a float32 .npy [H, W] of raw values, or a 16-bit PNG) for each picture, in the pictures' order");
+            return null;
+        }
+        if (spec is null)
+            throw new InputException($"--prompt-depth: {estimator.ModelType} models take no prompt depth (it is Prompt Depth Anything's second input)");
+        if (files.Length != pictures.Count)
+            throw new InputException($"--prompt-depth: {files.Length} file(s) for {pictures.Count} picture(s); give one per picture, in the pictures' order");
+        // By reference: a picture named twice is two inputs, each with its own prompt.
+        var byPicture = new Dictionary<InputPicture, string>(ReferenceEqualityComparer.Instance);
+        for (int i = 0; i < files.Length; i++) byPicture[pictures[i]] = files[i];
+        return byPicture;
     }
 
     /// <summary>Runs a forward pass with a Spectre progress bar on a terminal, plain stage lines otherwise.</summary>

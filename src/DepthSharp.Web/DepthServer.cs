@@ -1,8 +1,10 @@
 using System.Text.Json.Serialization;
 using DepthSharp.Extensions.Hosting;
+using DepthSharp.IO;
 using DepthSharp.Imaging;
 using DepthSharp.Models;
 using DepthSharp.Pipeline;
+using DepthSharp.Tensors;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting;
@@ -71,7 +73,7 @@ public static class DepthServer
         app.MapGet("/api/model", async (HttpContext http) =>
         {
             var (estimator, problem) = await Model(model, http.RequestAborted);
-            return problem ?? Results.Json(new ModelInfo(modelName, estimator!.ModelType), WebJson.Default.ModelInfo);
+            return problem ?? Results.Json(new ModelInfo(modelName, estimator!.ModelType, estimator.Family.ExtraInput is not null), WebJson.Default.ModelInfo);
         });
         app.MapPost("/api/depth", (Delegate)(async (HttpContext http) =>
         {
@@ -114,11 +116,23 @@ public static class DepthServer
         SharedResults? shared)
     {
         byte[] body;
-        try { body = await ReadPicture(http.Request, http.RequestAborted); }
+        byte[]? promptBytes;
+        try { (body, promptBytes) = await ReadUpload(http.Request, http.RequestAborted); }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         { return Problem(StatusCodes.Status413PayloadTooLarge, $"the picture is larger than {options.MaxBodyBytes} bytes"); }
         if (body.Length == 0) return Problem(StatusCodes.Status400BadRequest, "no picture in the request body");
         if (!LooksLikePicture(body)) return Problem(StatusCodes.Status415UnsupportedMediaType, "only PNG and JPEG pictures are read");
+
+        // The model's family says whether the prompt_depth part is needed (Prompt Depth Anything) or refused (the others).
+        var spec = estimator.Family.ExtraInput;
+        if (promptBytes is not null && spec is null)
+            return Problem(StatusCodes.Status400BadRequest, $"{estimator.ModelType} models take no prompt_depth (it is Prompt Depth Anything's second input)");
+        if (promptBytes is null && spec is { Required: true })
+            return Problem(StatusCodes.Status400BadRequest,
+                $"{estimator.ModelType} models need a {spec.Name}: send the picture and a second multipart part 'prompt_depth' (a float32 .npy [H, W] of raw values, or a 16-bit PNG)");
+        Tensor? promptDepth = null;
+        try { if (promptBytes is not null) promptDepth = PromptDepthFile.Read(promptBytes, "prompt_depth"); }
+        catch (PromptDepthException e) { return Problem(StatusCodes.Status400BadRequest, e.Message); }
 
         LoadedImage image;
         try { image = ImageFile.Decode(body, "upload", new ImageDecodeOptions { MaxPixels = options.MaxPixels }); }
@@ -141,9 +155,10 @@ public static class DepthServer
         {
             await gate.WaitTurn(timeout.Token);
             var deadline = new DeadlineProgress(timeout, options.RequestTimeout);
-            try { result = await Task.Run(() => estimator.Estimate(image, deadline, timeout.Token), timeout.Token); }
+            try { result = await Task.Run(() => estimator.Estimate([new DepthInput(image, promptDepth)], deadline, timeout.Token)[0], timeout.Token); }
             finally { gate.ReleaseTurn(); }
         }
+        catch (PromptDepthException e) { return Problem(StatusCodes.Status400BadRequest, e.Message); }
         catch (OperationCanceledException) when (!http.RequestAborted.IsCancellationRequested)
         { return Problem(StatusCodes.Status504GatewayTimeout, $"no result within {options.RequestTimeout}"); }
         finally { gate.Leave(); }
@@ -254,20 +269,29 @@ public static class DepthServer
         return stream is null ? Results.NotFound() : Results.Stream(stream, contentType);
     }
 
-    /// <summary>The raw body, or the first file of a multipart form.</summary>
-    private static async Task<byte[]> ReadPicture(HttpRequest request, CancellationToken cancellationToken)
+    /// <summary>
+    /// The picture and, when sent, the prompt depth: the raw body alone, or a multipart form whose part "prompt_depth" is the
+    /// prompt and whose first other file is the picture.
+    /// </summary>
+    private static async Task<(byte[] Picture, byte[]? PromptDepth)> ReadUpload(HttpRequest request, CancellationToken cancellationToken)
     {
         if (request.HasFormContentType)
         {
             var form = await request.ReadFormAsync(cancellationToken);
-            if (form.Files.Count == 0) return [];
-            using var ms = new MemoryStream();
-            await form.Files[0].CopyToAsync(ms, cancellationToken);
-            return ms.ToArray();
+            var prompt = form.Files.GetFile("prompt_depth");
+            var picture = form.Files.FirstOrDefault(f => f.Name != "prompt_depth");
+            return (picture is null ? [] : await Bytes(picture, cancellationToken), prompt is null ? null : await Bytes(prompt, cancellationToken));
         }
         using var body = new MemoryStream();
         await request.Body.CopyToAsync(body, cancellationToken);
-        return body.ToArray();
+        return (body.ToArray(), null);
+    }
+
+    private static async Task<byte[]> Bytes(IFormFile file, CancellationToken cancellationToken)
+    {
+        using var ms = new MemoryStream();
+        await file.CopyToAsync(ms, cancellationToken);
+        return ms.ToArray();
     }
 
     private static bool LooksLikePicture(byte[] b) =>
@@ -316,7 +340,8 @@ public sealed record Health(string Status, string? Description);
 /// <summary>GET /api/model's answer.</summary>
 /// <param name="Name">The model as given to serve (folder or repo id).</param>
 /// <param name="ModelType">config.json's model_type.</param>
-public sealed record ModelInfo(string Name, string ModelType);
+/// <param name="TakesPromptDepth">The model takes a prompt depth with each picture (POST /api/depth's multipart part "prompt_depth").</param>
+public sealed record ModelInfo(string Name, string ModelType, bool TakesPromptDepth);
 
 /// <summary>An error's JSON body.</summary>
 /// <param name="Error">What went wrong.</param>

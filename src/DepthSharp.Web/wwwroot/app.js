@@ -4,7 +4,11 @@ import { OrbitControls } from '/vendor/OrbitControls.js';
 const $ = (id) => document.getElementById(id);
 let current = null; // { file, id, depth: Float32Array, width, height, kind, inverse, focal }
 
-fetch('/api/model').then((r) => r.json()).then((m) => { $('model').textContent = `model: ${m.name} (${m.model_type})`; });
+fetch('/api/model').then((r) => r.json()).then((m) => {
+  $('model').textContent = `model: ${m.name} (${m.model_type})`;
+  // The prompt picker is shown only for a model that takes a prompt depth (Prompt Depth Anything).
+  $('prompt-row').hidden = !m.takes_prompt_depth;
+});
 
 // The depth picture is the server's own (/api/results/{id}/color): coloured by the library's policy for the model's
 // family and depth kind, exactly as the command line colours it.
@@ -58,7 +62,15 @@ function draw3d(photoPixels) {
 async function estimate(file) {
   $('status').textContent = `estimating ${file.name}…`;
   $('photo').src = URL.createObjectURL(file);
-  const response = await fetch('/api/depth', { method: 'POST', body: file, headers: { Accept: 'application/octet-stream' } });
+  // With a prompt depth the picture and the prompt go as two multipart parts; without one, the picture is the body.
+  const prompt = $('prompt-row').hidden ? null : $('prompt').files[0];
+  let body = file;
+  if (prompt) {
+    body = new FormData();
+    body.append('image', file);
+    body.append('prompt_depth', prompt);
+  }
+  const response = await fetch('/api/depth', { method: 'POST', body, headers: { Accept: 'application/octet-stream' } });
   if (!response.ok) { $('status').textContent = `error ${response.status}: ${(await response.json()).error}`; return; }
   const h = (name) => response.headers.get(name);
   current = {

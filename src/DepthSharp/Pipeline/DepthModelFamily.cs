@@ -84,7 +84,7 @@ public sealed record ExtraInputSpec(string Name, bool Required);
 
 /// <summary>What a forward pass reads: the processor's pixel values and, for families that take one, each picture's extra input.</summary>
 /// <param name="PixelValues">[B, 3, H, W] from the family's processor.</param>
-/// <param name="Extra">Per picture, the extra input given with it (null entries: none); null when no picture has one (and in benchmarks).</param>
+/// <param name="Extra">Per picture, the extra input given with it (null entries: none); null when no picture has one (and in benchmarks run without one).</param>
 public sealed record ModelInputs(Tensor PixelValues, IReadOnlyList<Tensor?>? Extra = null);
 
 /// <summary>
@@ -115,7 +115,14 @@ public abstract class DepthModel
     public abstract int ForwardSteps { get; }
 
     /// <summary>The forward pass(es) on pixel values alone, as benchmarks time them: predicted depth [B, h, w] before post-processing.</summary>
-    public abstract Tensor Forward(Tensor pixelValues, IProgress<ModelProgress>? progress, CancellationToken cancellationToken);
+    public Tensor Forward(Tensor pixelValues, IProgress<ModelProgress>? progress, CancellationToken cancellationToken) =>
+        ForwardDepth(new ModelInputs(pixelValues), progress, cancellationToken);
+
+    /// <summary>
+    /// The forward pass(es) on pixel values and, for a family that takes one, each picture's extra input, as benchmarks time
+    /// them: predicted depth [B, h, w] before post-processing.
+    /// </summary>
+    public abstract Tensor ForwardDepth(ModelInputs inputs, IProgress<ModelProgress>? progress, CancellationToken cancellationToken);
 
     /// <summary>Forward pass(es) and post-processing: one <see cref="PictureDepth"/> per picture, at its size.</summary>
     internal abstract IReadOnlyList<PictureDepth> Estimate(ModelInputs inputs, IReadOnlyList<DepthInput> pictures,
@@ -144,8 +151,8 @@ public abstract class DepthModel<TOutput> : DepthModel
     protected abstract IReadOnlyList<PictureDepth> PostProcess(TOutput output, IReadOnlyList<DepthInput> pictures);
 
     /// <inheritdoc/>
-    public sealed override Tensor Forward(Tensor pixelValues, IProgress<ModelProgress>? progress, CancellationToken cancellationToken) =>
-        PredictedDepth(Forward(new ModelInputs(pixelValues), progress, cancellationToken));
+    public sealed override Tensor ForwardDepth(ModelInputs inputs, IProgress<ModelProgress>? progress, CancellationToken cancellationToken) =>
+        PredictedDepth(Forward(inputs, progress, cancellationToken));
 
     internal sealed override IReadOnlyList<PictureDepth> Estimate(ModelInputs inputs, IReadOnlyList<DepthInput> pictures,
         IProgress<ModelProgress>? progress, CancellationToken cancellationToken) =>

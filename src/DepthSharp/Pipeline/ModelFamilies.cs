@@ -15,6 +15,7 @@ public static class ModelFamilies
         new DepthAnythingFamily(),
         new DPTFamily(),
         new GLPNFamily(),
+        new PromptDepthAnythingFamily(),
     ];
 
     /// <summary>The model_types of <see cref="All"/>, in order.</summary>
