@@ -29,7 +29,7 @@ cleanup() {
     [ -f "$work/$pid.pid" ] && kill "$(cat "$work/$pid.pid")" 2>/dev/null || true
   done
   sleep 1
-  rm -rf "$work"
+  [ -n "${KEEP_SLURM_TEST:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
 
