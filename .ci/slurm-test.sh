@@ -15,9 +15,16 @@ started=$(date +%s)
 dll="$repo/src/DepthSharp.Cli/bin/Release/net10.0/depthsharp.dll"
 [ -f "$dll" ] || dotnet build src/DepthSharp.Cli -c Release -v q
 export DEPTHSHARP="dotnet $dll"
-model="$repo/../shared/fixtures/models/depth_anything_tiny_relative"
-[ -d "$model" ] || model="/work/shared/fixtures/models/depth_anything_tiny_relative"
-images="$(dirname "$model")/../images"
+# The fixtures beside a folder above the checkout (D/../shared/fixtures) or inside one (D/shared/fixtures), as the tests find them.
+fixtures=""
+for dir in "$repo" "$(dirname "$repo")" "$(dirname "$(dirname "$repo")")"; do
+  for candidate in "$dir/shared/fixtures" "$(dirname "$dir")/shared/fixtures"; do
+    [ -z "$fixtures" ] && [ -d "$candidate" ] && fixtures="$(cd "$candidate" && pwd)"
+  done
+done
+[ -n "$fixtures" ] || { echo "slurm test: no shared/fixtures above $repo" >&2; exit 1; }
+model="$fixtures/models/depth_anything_tiny_relative"
+images="$fixtures/images"
 fail() { echo "slurm test FAILED: $*" >&2; exit 1; }
 
 work="$(mktemp -d /tmp/depthsharp-slurm.XXXXXX)"
