@@ -20,12 +20,16 @@ internal sealed class OutputStore : IDisposable
     private readonly OutputWriter _writer;
     private readonly DoneLog _log;
 
-    public OutputStore(string outputDir, Shard shard, OutputWriter writer, Recipe recipe)
+    /// <param name="outputDir">The output folder.</param>
+    /// <param name="doneLogName">The done log's file name (<see cref="Shard.DoneLogName"/> for a shard; see <see cref="DoneLog"/>).</param>
+    /// <param name="writer">Writes the files of the formats asked for.</param>
+    /// <param name="recipe">The model and options the outputs are made with.</param>
+    public OutputStore(string outputDir, string doneLogName, OutputWriter writer, Recipe recipe)
     {
         OutputDir = outputDir;
         Recipe = recipe;
         _writer = writer;
-        _log = new DoneLog(outputDir, shard);
+        _log = new DoneLog(outputDir, doneLogName);
     }
 
     /// <summary>The output folder.</summary>
