@@ -4,9 +4,9 @@
 # --array=0-3%2. One running task is cancelled; its verify job must then never start (afterok), and verify must report
 # missing pictures. The array is resubmitted; its verify job must complete with exit 0, every picture must have been
 # written exactly once, and every output must be byte-identical to one single-process `estimate` of the same folder.
-# "Written exactly once" is counted two ways: "written" lines per picture in all done logs
-# (.depthsharp/done-I-of-4.jsonl, one line per picture as its JSON, the last file, is renamed into place), and the
-# tasks' own "INPUT: OUTPUTS" lines in their Slurm logs, printed once per committed picture.
+# "Written exactly once" is counted two ways: the "written" lines per picture in all done logs
+# (.depthsharp/done-I-of-4.jsonl; a shard appends one right after a picture's JSON, its last file, is renamed into
+# place), and the tasks' own "INPUT: OUTPUTS" lines in their Slurm logs, printed once per committed picture.
 # Needs root, Debian's slurm-wlm and munge, python3 and the built tool (src/DepthSharp.Cli/bin/Release/net10.0).
 set -euo pipefail
 cd "$(dirname "$0")/.."
