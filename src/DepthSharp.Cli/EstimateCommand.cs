@@ -1,4 +1,5 @@
 using System.CommandLine;
+using DepthSharp.Cli.Batch;
 using DepthSharp.IO;
 using DepthSharp.Imaging;
 using DepthSharp.Models;
@@ -49,10 +50,13 @@ internal static class EstimateCommand
             AllowMultipleArgumentsPerToken = true,
         };
         var command = new Command("estimate", "Estimate depth for each picture (PNG or JPEG)") { images, model, output, threads, noFov, noExif, noOrient, formats, colormap, flip, batchSize, skipExisting, focalLength, plyScale, int8, processor, promptDepth };
+        var sharding = new ShardOptions();
+        sharding.AddTo(command);
         command.SetAction((parse, cancellationToken) => CliErrors.Run(async () =>
         {
             if (parse.GetValue(threads) is int t) KernelOptions.Threads = t;
             string outDir = parse.GetValue(output)!;
+            var shard = sharding.Resolve(parse);
             Directory.CreateDirectory(outDir);
             var options = new DepthEstimatorOptions
             {
@@ -71,53 +75,74 @@ internal static class EstimateCommand
             var pictures = InputExpander.Expand(parse.GetValue(images)!);
             if (pictures.Count == 0) throw new InputException("no PNG or JPEG pictures in the given inputs");
             var prompts = PromptFiles(parse.GetValue(promptDepth) ?? [], pictures, estimator);
+            if (shard.Count > 1)
+            {
+                int all = pictures.Count;
+                pictures = pictures.Where(p => shard.Owns(p.RelativePath)).ToList();
+                await log.WriteLineAsync($"shard {shard.Index} of {shard.Count}: {pictures.Count} of {all} picture(s)");
+            }
             if (parse.GetValue(skipExisting))
             {
                 int before = pictures.Count;
                 pictures = pictures.Where(p => !File.Exists(Path.Combine(outDir, p.RelativeStem + ".json"))).ToList();
                 if (before != pictures.Count) await log.WriteLineAsync($"skipping {before - pictures.Count} picture(s) already done");
             }
-            int failed = 0;
+            // Outputs already made from the same input bytes, model and options are left as they are.
+            using var store = new OutputStore(outDir, shard.DoneLogName, writer, Recipe.FromCommandLine(parse, command, parse.GetValue(model)!));
+            var pictureStep = new PictureProcessor(estimator, decode, store, log);
+            int failed = 0, upToDate = 0;
             foreach (var batch in pictures.Chunk(parse.GetValue(batchSize)))
             {
                 // A picture (or its prompt) that cannot be read is reported and left out; the rest go on.
-                var readable = new List<(InputPicture Input, LoadedImage Image, Tensor? Prompt)>();
+                var readable = new List<PreparedPicture>();
+                var readablePrompts = new List<Tensor?>();
                 foreach (var input in batch)
                 {
-                    try { readable.Add((input, ImageFile.Load(input.Path, decode), prompts is null ? null : PromptDepthFile.Read(prompts[input]))); }
-                    catch (Exception e) when (e is ImageFormatException or PromptDepthException) { failed++; await log.WriteLineAsync($"error: {e.Message}"); }
+                    var prepared = pictureStep.Prepare(input);
+                    switch (prepared.Outcome?.Status)
+                    {
+                        case null:
+                            try
+                            {
+                                readablePrompts.Add(prompts is null ? null : PromptDepthFile.Read(prompts[input]));
+                                readable.Add(prepared);
+                            }
+                            catch (PromptDepthException e) { failed++; pictureStep.Fail(prepared, e.Message); await log.WriteLineAsync($"error: {e.Message}"); }
+                            break;
+                        case PictureStatus.UpToDate: upToDate++; break;
+                        default: failed++; await log.WriteLineAsync($"error: {prepared.Outcome.Error}"); break;
+                    }
                 }
                 if (readable.Count == 0) continue;
-                var paths = readable.Select(r => r.Input.Path).ToArray();
-                var loaded = readable.Select(r => r.Image).ToList();
-                foreach (var group in Batches(paths, loaded, readable.Select(r => r.Prompt).ToList(), estimator, log))
+                var paths = readable.Select(r => r.Plan.Input.Path).ToArray();
+                var loaded = readable.Select(r => r.Image!).ToList();
+                foreach (var group in Batches(paths, loaded, readablePrompts, estimator, log))
                 {
                     IReadOnlyList<DepthResult> results;
                     try
                     {
                         results = await RunWithProgress(string.Join(", ", group.Select(i => Path.GetFileName(paths[i]))), estimator.ForwardSteps,
-                            progress => estimator.Estimate(group.Select(i => new DepthInput(loaded[i], readable[i].Prompt)).ToList(), progress, cancellationToken));
+                            progress => estimator.Estimate(group.Select(i => new DepthInput(loaded[i], readablePrompts[i])).ToList(), progress, cancellationToken));
                     }
                     catch (PromptDepthException e)
                     {
                         // A prompt the model cannot use (constant, non-finite) fails its pictures only.
                         failed += group.Length;
-                        await log.WriteLineAsync($"error: {string.Join(", ", group.Select(i => prompts![readable[i].Input]))}: {e.Message}");
+                        foreach (int i in group) pictureStep.Fail(readable[i], e.Message);
+                        await log.WriteLineAsync($"error: {string.Join(", ", group.Select(i => prompts![readable[i].Plan.Input]))}: {e.Message}");
                         continue;
                     }
                     for (int k = 0; k < group.Length; k++)
                     {
-                        var input = readable[group[k]].Input;
-                        string stem = Path.Combine(outDir, input.RelativeStem);
-                        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(stem))!);
                         var result = results[k];
-                        var written = writer.Write(stem, loaded[group[k]].Image, result, estimator.ModelType, log);
-                        await log.WriteLineAsync($"{input.Path}: {string.Join(", ", written)}" +
+                        var outcome = pictureStep.Commit(readable[group[k]], result);
+                        await log.WriteLineAsync($"{outcome.Input.Path}: {string.Join(", ", outcome.Outputs)}" +
                             (result.FocalLength is double f ? $" (focal length {f:F1} px from {result.FocalLengthSource.ToString().ToLowerInvariant()})" : "") +
                             (result.Domain is string domain ? $" (domain head: {domain})" : ""));
                     }
                 }
             }
+            if (upToDate > 0) await log.WriteLineAsync($"{upToDate} picture(s) already up to date");
             if (failed > 0)
             {
                 await log.WriteLineAsync($"{failed} of {pictures.Count} picture(s) failed");

@@ -10,8 +10,11 @@ internal sealed class OutputWriter(IReadOnlyCollection<string> formats, Colormap
 {
     public static readonly string[] Formats = ["npy", "pfm", "png16", "gray8", "color", "side-by-side", "ply"];
 
-    /// <summary>Writes &lt;stem&gt;.json and the requested formats; returns the paths written.</summary>
-    public List<string> Write(string stem, RgbImage photo, DepthResult r, string modelType, TextWriter log)
+    /// <summary>
+    /// Writes &lt;stem&gt;.json and the requested formats; returns the paths written. <paramref name="source"/>, when given,
+    /// is stored as the JSON's "source" (what the outputs were made from: see Batch.Recipe).
+    /// </summary>
+    public List<string> Write(string stem, RgbImage photo, DepthResult r, string modelType, TextWriter log, IReadOnlyDictionary<string, object?>? source = null)
     {
         var written = new List<string>();
         void Add(string path) => written.Add(path);
@@ -66,6 +69,7 @@ internal sealed class OutputWriter(IReadOnlyCollection<string> formats, Colormap
         };
         // Which domain head (e.g. nyu or kitti) ZoeDepth used; other families have none.
         if (r.Domain is not null) json["domain"] = r.Domain;
+        if (source is not null) json["source"] = source;
         AtomicFile.WriteAllBytes(stem + ".json", JsonSerializer.SerializeToUtf8Bytes(json, CliJson.Default.DictionaryStringObject));
         Add(stem + ".json");
         return written;
