@@ -1,11 +1,16 @@
 using System.CommandLine;
 using DepthSharp.Cli;
 using DepthSharp.Cli.Batch;
+using DepthSharp.Cli.Queue;
 
+var worker = WorkerCommand.Create();
 var root = new RootCommand("DepthSharp: monocular depth estimation in managed .NET")
 {
     EstimateCommand.Create(),
     VerifyCommand.Create(),
+    EnqueueCommand.Create(),
+    worker,
+    DeadLettersCommand.Create(),
     PreprocessCommand.Create(),
     BenchCommand.Create(),
     ConvertCommand.Create(),
@@ -14,4 +19,8 @@ var root = new RootCommand("DepthSharp: monocular depth estimation in managed .N
     HubCommands.Download(),
     HubCommands.Inspect(),
 };
-return await root.Parse(args).InvokeAsync();
+var parse = root.Parse(args);
+// The worker handles SIGTERM itself: the default would end the process two seconds after it, mid-picture.
+var invocation = new InvocationConfiguration();
+if (parse.CommandResult.Command == worker) invocation.ProcessTerminationTimeout = null;
+return await parse.InvokeAsync(invocation);

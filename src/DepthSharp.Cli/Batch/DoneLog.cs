@@ -31,11 +31,14 @@ internal sealed class DoneLog : IDisposable
     private readonly FileStream _file;
     private readonly Lock _lock = new();
 
-    public DoneLog(string outputDir, Shard shard)
+    public DoneLog(string outputDir, Shard shard) : this(outputDir, shard.DoneLogName) { }
+
+    /// <summary>A log named <paramref name="fileName"/> (done-*.jsonl, so verify reads it), e.g. one per queue worker.</summary>
+    public DoneLog(string outputDir, string fileName)
     {
         string folder = Path.Combine(outputDir, FolderName);
         Directory.CreateDirectory(folder);
-        FilePath = Path.Combine(folder, shard.DoneLogName);
+        FilePath = Path.Combine(folder, fileName);
         // Shared so that verify can read it while the shard runs.
         _file = new FileStream(FilePath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
     }

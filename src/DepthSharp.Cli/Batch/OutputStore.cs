@@ -21,11 +21,15 @@ internal sealed class OutputStore : IDisposable
     private readonly DoneLog _log;
 
     public OutputStore(string outputDir, Shard shard, OutputWriter writer, Recipe recipe)
+        : this(outputDir, shard.DoneLogName, writer, recipe) { }
+
+    /// <summary>A store whose done log is <c>.depthsharp/&lt;doneLogName&gt;</c> (a queue worker names its own).</summary>
+    public OutputStore(string outputDir, string doneLogName, OutputWriter writer, Recipe recipe)
     {
         OutputDir = outputDir;
         Recipe = recipe;
         _writer = writer;
-        _log = new DoneLog(outputDir, shard);
+        _log = new DoneLog(outputDir, doneLogName);
     }
 
     /// <summary>The output folder.</summary>
