@@ -13,6 +13,9 @@ namespace DepthSharp.Cli.Queue;
 /// </summary>
 internal static class WorkerCommand
 {
+    /// <summary>The worker's options that do not change a picture's outputs: with the rest, its recipe is estimate's.</summary>
+    public static readonly string[] OutputNeutral = [.. Recipe.OutputNeutral, .. QueueOptions.Names, "--finish-within"];
+
     public static Command Create()
     {
         var output = new Option<string>("--output") { Description = "Folder for <stem>.json and the --format files (the pictures' trees mirrored as enqueue found them)", DefaultValueFactory = _ => "." };
@@ -46,7 +49,7 @@ internal static class WorkerCommand
             await using var channel = await connection.CreateChannelAsync(cancellationToken: stop);
             await topology.DeclareAsync(channel, url, stop);
             var estimator = await picture.LoadEstimatorAsync(parse, log, stop);
-            var recipe = Recipe.FromCommandLine(parse, command, picture.Model(parse), [.. Recipe.OutputNeutral, .. QueueOptions.Names, "--finish-within"]);
+            var recipe = Recipe.FromCommandLine(parse, command, picture.Model(parse), OutputNeutral);
             using var store = new OutputStore(outDir, $"done-worker-{Environment.MachineName}-{Environment.ProcessId}.jsonl", picture.Writer(parse), recipe);
             var worker = new QueueWorker(channel, topology, new PictureProcessor(estimator, picture.Decode(parse), store, log), log);
             await worker.RunAsync(TimeSpan.FromSeconds(parse.GetValue(grace)), stop);
