@@ -45,7 +45,7 @@ internal static class EstimateCommand
                 if (before != pictures.Count) await log.WriteLineAsync($"skipping {before - pictures.Count} picture(s) already done");
             }
             // Outputs already made from the same input bytes, model and options are left as they are.
-            using var store = new OutputStore(outDir, shard, writer, Recipe.FromCommandLine(parse, command, picture.Model(parse)));
+            using var store = new OutputStore(outDir, shard.DoneLogName, writer, Recipe.FromCommandLine(parse, command, picture.Model(parse)));
             var pictureStep = new PictureProcessor(estimator, decode, store, log);
             int failed = 0, upToDate = 0;
             foreach (var batch in pictures.Chunk(parse.GetValue(batchSize)))

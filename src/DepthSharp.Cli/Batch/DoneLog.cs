@@ -19,9 +19,11 @@ internal enum PictureStatus
 internal sealed record DoneRecord(string Path, string Sha256, PictureStatus Status, string? Error);
 
 /// <summary>
-/// A shard's done log, <c>DIR/.depthsharp/done-I-of-N.jsonl</c>: one JSON line per picture (path relative to the
-/// input root, the input's SHA-256, status, error), appended and flushed as each picture ends, so a killed shard's log
-/// still says what it finished. A resubmitted shard appends to the same file; the last line for a path wins.
+/// A done log, <c>DIR/.depthsharp/done-*.jsonl</c> (a shard's is <c>done-I-of-N.jsonl</c>): one JSON line per picture
+/// (path relative to the input root, the input's SHA-256, status, error), appended and flushed as each picture ends,
+/// so a killed process's log still says what it finished. A resubmitted shard appends to the same file; verify reads
+/// every <c>done-*.jsonl</c> and the last line for a path wins. Processes that run at the same time should each have
+/// their own file (appends from several machines to one file on a network file system may interleave).
 /// </summary>
 internal sealed class DoneLog : IDisposable
 {
@@ -31,14 +33,15 @@ internal sealed class DoneLog : IDisposable
     private readonly FileStream _file;
     private readonly Lock _lock = new();
 
-    public DoneLog(string outputDir, Shard shard) : this(outputDir, shard.DoneLogName) { }
-
-    /// <summary>A log named <paramref name="fileName"/> (done-*.jsonl, so verify reads it), e.g. one per queue worker.</summary>
-    public DoneLog(string outputDir, string fileName)
+    /// <param name="outputDir">The output folder.</param>
+    /// <param name="name">The file's name inside <see cref="FolderName"/>: <c>done-</c>…<c>.jsonl</c>, so that verify reads it.</param>
+    public DoneLog(string outputDir, string name)
     {
+        if (!name.StartsWith("done-", StringComparison.Ordinal) || !name.EndsWith(".jsonl", StringComparison.Ordinal) || Path.GetFileName(name) != name)
+            throw new ArgumentException($"a done log's name is done-….jsonl, not '{name}'", nameof(name));
         string folder = Path.Combine(outputDir, FolderName);
         Directory.CreateDirectory(folder);
-        FilePath = Path.Combine(folder, fileName);
+        FilePath = Path.Combine(folder, name);
         // Shared so that verify can read it while the shard runs.
         _file = new FileStream(FilePath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
     }

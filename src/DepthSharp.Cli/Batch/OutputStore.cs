@@ -20,10 +20,10 @@ internal sealed class OutputStore : IDisposable
     private readonly OutputWriter _writer;
     private readonly DoneLog _log;
 
-    public OutputStore(string outputDir, Shard shard, OutputWriter writer, Recipe recipe)
-        : this(outputDir, shard.DoneLogName, writer, recipe) { }
-
-    /// <summary>A store whose done log is <c>.depthsharp/&lt;doneLogName&gt;</c> (a queue worker names its own).</summary>
+    /// <param name="outputDir">The output folder.</param>
+    /// <param name="doneLogName">The done log's file name (<see cref="Shard.DoneLogName"/> for a shard; see <see cref="DoneLog"/>).</param>
+    /// <param name="writer">Writes the files of the formats asked for.</param>
+    /// <param name="recipe">The model and options the outputs are made with.</param>
     public OutputStore(string outputDir, string doneLogName, OutputWriter writer, Recipe recipe)
     {
         OutputDir = outputDir;

@@ -29,7 +29,7 @@ public sealed class PictureProcessorTests : IDisposable
 
     private PictureOutcome Run(InputPicture picture, Recipe recipe, CancellationToken cancellationToken = default)
     {
-        using var store = new OutputStore(Output, new Shard(1, 3), new OutputWriter(recipe.Options["--format"], Colormap.Turbo), recipe);
+        using var store = new OutputStore(Output, new Shard(1, 3).DoneLogName, new OutputWriter(recipe.Options["--format"], Colormap.Turbo), recipe);
         return new PictureProcessor(Estimator.Value, new ImageDecodeOptions(), store, TextWriter.Null).Process(picture, cancellationToken);
     }
 
@@ -111,6 +111,16 @@ public sealed class PictureProcessorTests : IDisposable
     }
 
     [Fact]
+    public void DoneLogNamesAreOnesVerifyReads()
+    {
+        Assert.Throws<ArgumentException>(() => new DoneLog(Output, "log.jsonl"));
+        Assert.Throws<ArgumentException>(() => new DoneLog(Output, "done-../../x.jsonl"));
+        using var log = new DoneLog(Output, "done-worker-a.jsonl");
+        log.Append(new DoneRecord("x.png", "ab", PictureStatus.Failed, "bad"));
+        Assert.Equal(new DoneRecord("x.png", "ab", PictureStatus.Failed, "bad"), Assert.Single(DoneLog.ReadAll(Output)));
+    }
+
+    [Fact]
     public void VerifySortsPicturesIntoDoneFailedAndMissing()
     {
         var good = Picture("baseline_420_q75.jpg", "good");
@@ -130,5 +140,39 @@ public sealed class PictureProcessorTests : IDisposable
         var failed = Assert.Single(report.Failed);
         Assert.Equal(bad, failed.Picture);
         Assert.Contains("truncated", failed.Error);
+    }
+}
+
+/// <summary>Which options of a command line make up the recipe an output records.</summary>
+public sealed class RecipeTests
+{
+    [Fact]
+    public void RecordsTheOptionsGivenThatChangeTheOutputs()
+    {
+        var command = EstimateCommand.Create();
+        string[] args = ["pictures", "--model", "m", "--output", "o", "--threads", "2", "--shard", "1/4", "--skip-existing", "--format", "npy", "pfm", "--flip"];
+        var parse = command.Parse(args);
+        Assert.Empty(parse.Errors);
+        var recipe = Recipe.FromCommandLine(parse, command, "m");
+        Assert.Equal("m", recipe.Model);
+        Assert.Equal(["--flip", "--format"], recipe.Options.Keys);
+        Assert.Equal(["npy", "pfm"], recipe.Options["--format"]);
+        Assert.Empty(recipe.Options["--flip"]);
+
+        // Options left at their defaults (here --format and --colormap) are not recorded.
+        var plain = command.Parse(["pictures", "--model", "m"]);
+        Assert.Empty(Recipe.FromCommandLine(plain, command, "m").Options);
+    }
+
+    [Fact]
+    public void MatchesOnlyTheSameHashModelAndOptions()
+    {
+        var recipe = new Recipe("m", new Dictionary<string, string[]> { ["--format"] = ["npy", "pfm"], ["--flip"] = [] });
+        JsonElement Source(Recipe r, string sha) => JsonSerializer.SerializeToElement(r.Provenance("a.jpg", sha), CliJson.Default.DictionaryStringObject);
+        Assert.True(recipe.Matches(Source(recipe, "ab"), "ab"));
+        Assert.False(recipe.Matches(Source(recipe, "ab"), "cd"));
+        Assert.False(recipe.Matches(Source(new Recipe("n", recipe.Options), "ab"), "ab"));
+        Assert.False(recipe.Matches(Source(new Recipe("m", new Dictionary<string, string[]> { ["--format"] = ["npy", "pfm"] }), "ab"), "ab"));
+        Assert.False(recipe.Matches(Source(new Recipe("m", new Dictionary<string, string[]> { ["--format"] = ["npy", "pfm"], ["--flip"] = [], ["--int8-weights"] = [] }), "ab"), "ab"));
     }
 }
