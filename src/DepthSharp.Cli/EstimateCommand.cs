@@ -5,7 +5,6 @@ using DepthSharp.Imaging;
 using DepthSharp.Models;
 using DepthSharp.Pipeline;
 using DepthSharp.Tensors;
-using DepthSharp.Tensors.Kernels;
 using Spectre.Console;
 
 namespace DepthSharp.Cli;
@@ -15,63 +14,30 @@ internal static class EstimateCommand
     public static Command Create()
     {
         var images = new Argument<string[]>("images") { Description = "PNG or JPEG pictures, folders (walked recursively, mirrored into --output) or globs", Arity = ArgumentArity.OneOrMore };
-        var focalLength = new Option<double?>("--focal-length") { Description = "The camera's focal length in pixels (DepthPro scales its depth by it; every model's JSON and point cloud use it)" };
-        var plyScale = new Option<double?>("--ply-scale") { Description = "For relative models: metres per unit of depth (inverse-depth models: metres × disparity) so that --format ply can write a point cloud" };
-        focalLength.Validators.Add(r => { if (r.GetValue(focalLength) is double f && !(f > 0)) r.AddError("--focal-length must be positive"); });
-        plyScale.Validators.Add(r => { if (r.GetValue(plyScale) is double v && !(v > 0)) r.AddError("--ply-scale must be positive"); });
         var skipExisting = new Option<bool>("--skip-existing") { Description = "Skip pictures whose <stem>.json (written last) is already there, to resume a large folder" };
-        var model = HubCommands.ModelOption();
         var output = new Option<string>("--output") { Description = "Folder for <stem>.json and the --format files", DefaultValueFactory = _ => "." };
-        var threads = new Option<int?>("--threads") { Description = "Worker threads (default: all cores)" };
-        var noFov = new Option<bool>("--no-fov") { Description = "Do not run the field-of-view head" };
-        var noExif = new Option<bool>("--no-exif-focal") { Description = "Use the model's field of view even when EXIF gives a focal length" };
-        var noOrient = new Option<bool>("--no-exif-orientation") { Description = "Keep pictures as stored instead of turning them upright" };
-        var formats = new Option<string[]>("--format")
-        {
-            Description = "Outputs besides <stem>.json: npy, pfm, png16 (millimetres when metric), gray8 (the pipeline's picture), color, side-by-side, ply (metric models: coloured point cloud in metres)",
-            DefaultValueFactory = _ => ["npy", "color"],
-            AllowMultipleArgumentsPerToken = true,
-        };
-        var colormap = new Option<Colormap>("--colormap") { Description = "Colours for color and side-by-side (turbo over inverse depth by default)", DefaultValueFactory = _ => Colormap.Turbo };
-        formats.Validators.Add(r =>
-        {
-            foreach (var f in r.GetValue(formats) ?? [])
-                if (!OutputWriter.Formats.Contains(f)) r.AddError($"--format '{f}' is not one of {string.Join(", ", OutputWriter.Formats)}");
-        });
-        var flip = new Option<bool>("--flip") { Description = "Average with the pass on the horizontally flipped picture (ZoeDepth; twice the time)" };
-        var int8 = new Option<bool>("--int8-weights") { Description = "Quantise the linear layers' weights to 8 bits as they load: less memory, slightly different depth" };
         var batchSize = new Option<int>("--batch-size") { Description = "Run this many pictures as one batch when their model inputs have the same size", DefaultValueFactory = _ => 1 };
         batchSize.Validators.Add(r => { if (r.GetValue(batchSize) < 1) r.AddError("--batch-size must be at least 1"); });
-        var processor = ProcessorOption.Create();
         var promptDepth = new Option<string[]>("--prompt-depth")
         {
             Description = "Prompt Depth Anything: each picture's low-resolution metric depth, in the pictures' order: a float32 or uint16 .npy [H, W] " +
                 "holding the raw values (scaled by the model's prompt_scale_to_meter: millimetres for the released checkpoints) or a 16-bit PNG as phones store depth",
             AllowMultipleArgumentsPerToken = true,
         };
-        var command = new Command("estimate", "Estimate depth for each picture (PNG or JPEG)") { images, model, output, threads, noFov, noExif, noOrient, formats, colormap, flip, batchSize, skipExisting, focalLength, plyScale, int8, processor, promptDepth };
+        var command = new Command("estimate", "Estimate depth for each picture (PNG or JPEG)") { images, output, batchSize, skipExisting, promptDepth };
+        var picture = new PictureOptions();
+        picture.AddTo(command);
         var sharding = new ShardOptions();
         sharding.AddTo(command);
         command.SetAction((parse, cancellationToken) => CliErrors.Run(async () =>
         {
-            if (parse.GetValue(threads) is int t) KernelOptions.Threads = t;
             string outDir = parse.GetValue(output)!;
             var shard = sharding.Resolve(parse);
             Directory.CreateDirectory(outDir);
-            var options = new DepthEstimatorOptions
-            {
-                UseFovModel = parse.GetValue(noFov) ? false : null,
-                PreferExifFocalLength = !parse.GetValue(noExif),
-                FlipAverage = parse.GetValue(flip),
-                FocalLengthPixels = parse.GetValue(focalLength),
-                Int8Weights = parse.GetValue(int8),
-                ImageProcessor = parse.GetValue(processor),
-            };
             var log = Console.Error;
-            await log.WriteLineAsync($"loading {parse.GetValue(model)}");
-            var estimator = DepthEstimator.Load(await HubCommands.ResolveAsync(parse.GetValue(model)!, cancellationToken), options);
-            var decode = new ImageDecodeOptions { ApplyExifOrientation = !parse.GetValue(noOrient) };
-            var writer = new OutputWriter(parse.GetValue(formats)!, parse.GetValue(colormap), parse.GetValue(plyScale));
+            var estimator = await picture.LoadEstimatorAsync(parse, log, cancellationToken);
+            var decode = picture.Decode(parse);
+            var writer = picture.Writer(parse);
             var pictures = InputExpander.Expand(parse.GetValue(images)!);
             if (pictures.Count == 0) throw new InputException("no PNG or JPEG pictures in the given inputs");
             var prompts = PromptFiles(parse.GetValue(promptDepth) ?? [], pictures, estimator);
@@ -88,7 +54,7 @@ internal static class EstimateCommand
                 if (before != pictures.Count) await log.WriteLineAsync($"skipping {before - pictures.Count} picture(s) already done");
             }
             // Outputs already made from the same input bytes, model and options are left as they are.
-            using var store = new OutputStore(outDir, shard.DoneLogName, writer, Recipe.FromCommandLine(parse, command, parse.GetValue(model)!));
+            using var store = new OutputStore(outDir, shard.DoneLogName, writer, Recipe.FromCommandLine(parse, command, picture.Model(parse)));
             var pictureStep = new PictureProcessor(estimator, decode, store, log);
             int failed = 0, upToDate = 0;
             foreach (var batch in pictures.Chunk(parse.GetValue(batchSize)))
