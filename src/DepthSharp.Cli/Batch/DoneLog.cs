@@ -30,7 +30,8 @@ internal sealed class DoneLog : IDisposable
     /// <summary>The folder inside the output folder that holds the done logs.</summary>
     public const string FolderName = ".depthsharp";
 
-    private readonly FileStream _file;
+    // Opened at the first line, so a run that ends before any picture does (a model that fails to run) leaves nothing.
+    private FileStream? _file;
     private readonly Lock _lock = new();
 
     /// <param name="outputDir">The output folder.</param>
@@ -39,11 +40,7 @@ internal sealed class DoneLog : IDisposable
     {
         if (!name.StartsWith("done-", StringComparison.Ordinal) || !name.EndsWith(".jsonl", StringComparison.Ordinal) || Path.GetFileName(name) != name)
             throw new ArgumentException($"a done log's name is done-….jsonl, not '{name}'", nameof(name));
-        string folder = Path.Combine(outputDir, FolderName);
-        Directory.CreateDirectory(folder);
-        FilePath = Path.Combine(folder, name);
-        // Shared so that verify can read it while the shard runs.
-        _file = new FileStream(FilePath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+        FilePath = Path.Combine(outputDir, FolderName, name);
     }
 
     /// <summary>The log's path.</summary>
@@ -67,12 +64,20 @@ internal sealed class DoneLog : IDisposable
         lock (_lock)
         {
             // One write per line: the line reaches the file whole even when another process appends too.
+            _file ??= Open();
             _file.Write(buffer.GetBuffer(), 0, (int)buffer.Length);
             _file.Flush();
         }
     }
 
-    public void Dispose() => _file.Dispose();
+    private FileStream Open()
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(FilePath)!);
+        // Shared so that verify can read it while the shard runs.
+        return new FileStream(FilePath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+    }
+
+    public void Dispose() => _file?.Dispose();
 
     /// <summary>The status as written in the log: written, up-to-date, failed.</summary>
     public static string StatusName(PictureStatus status) => status switch

@@ -107,7 +107,7 @@ public sealed class PictureProcessorTests : IDisposable
         var picture = Picture("baseline_420_q75.jpg", "a");
         Assert.Throws<OperationCanceledException>(() => Run(picture, NpyRecipe("npy"), new CancellationToken(canceled: true)));
         Assert.False(File.Exists(Path.Combine(Output, "a.json")));
-        Assert.Empty(File.ReadAllLines(Path.Combine(Output, ".depthsharp", "done-1-of-3.jsonl")));
+        Assert.False(File.Exists(Path.Combine(Output, ".depthsharp", "done-1-of-3.jsonl")), "nothing recorded: the log is opened at its first line");
     }
 
     [Fact]
