@@ -1,4 +1,5 @@
 using System.CommandLine;
+using DepthSharp.Analysis;
 using DepthSharp.Imaging;
 using DepthSharp.Models;
 using DepthSharp.Pipeline;
@@ -40,7 +41,9 @@ internal static class EstimateCommand
         var batchSize = new Option<int>("--batch-size") { Description = "Run this many pictures as one batch when their model inputs have the same size", DefaultValueFactory = _ => 1 };
         batchSize.Validators.Add(r => { if (r.GetValue(batchSize) < 1) r.AddError("--batch-size must be at least 1"); });
         var processor = ProcessorOption.Create();
+        var analysis = new AnalysisOptions();
         var command = new Command("estimate", "Estimate depth for each picture (PNG or JPEG)") { images, model, output, threads, noFov, noExif, noOrient, formats, colormap, flip, batchSize, skipExisting, focalLength, plyScale, int8, processor };
+        foreach (var option in analysis.All) command.Options.Add(option);
         command.SetAction((parse, cancellationToken) => CliErrors.Run(async () =>
         {
             if (parse.GetValue(threads) is int t) KernelOptions.Threads = t;
@@ -54,7 +57,9 @@ internal static class EstimateCommand
                 FocalLengthPixels = parse.GetValue(focalLength),
                 Int8Weights = parse.GetValue(int8),
                 ImageProcessor = parse.GetValue(processor),
+                InputSize = analysis.ReadInputSize(parse),
             };
+            var settings = analysis.Read(parse);
             var log = Console.Error;
             await log.WriteLineAsync($"loading {parse.GetValue(model)}");
             var estimator = DepthEstimator.Load(await HubCommands.ResolveAsync(parse.GetValue(model)!, cancellationToken), options);
@@ -68,6 +73,8 @@ internal static class EstimateCommand
                 pictures = pictures.Where(p => !File.Exists(Path.Combine(outDir, p.RelativeStem + ".json"))).ToList();
                 if (before != pictures.Count) await log.WriteLineAsync($"skipping {before - pictures.Count} picture(s) already done");
             }
+            if (parse.GetValue(analysis.Sequence))
+                return await SequenceRunner.Run(pictures, estimator, decode, writer, settings, outDir, log, cancellationToken);
             int failed = 0;
             foreach (var batch in pictures.Chunk(parse.GetValue(batchSize)))
             {
@@ -81,17 +88,22 @@ internal static class EstimateCommand
                 if (readable.Count == 0) continue;
                 var paths = readable.Select(r => r.Input.Path).ToArray();
                 var loaded = readable.Select(r => r.Image).ToList();
-                foreach (var group in Batches(paths, loaded, estimator, log))
+                foreach (var group in Batches(paths, loaded, estimator, log, out var sizes))
                 {
-                    var results = await RunWithProgress(string.Join(", ", group.Select(i => Path.GetFileName(paths[i]))), estimator.ForwardSteps,
+                    // The model input's size says what memory and time to expect (--input-size changes it).
+                    string label = $"{string.Join(", ", group.Select(i => Path.GetFileName(paths[i])))} ({sizes[group[0]].Height}x{sizes[group[0]].Width} input)";
+                    var results = await RunWithProgress(label, estimator.ForwardSteps,
                         progress => estimator.Estimate(group.Select(i => loaded[i]).ToList(), progress, cancellationToken));
                     for (int k = 0; k < group.Length; k++)
                     {
                         var input = readable[group[k]].Input;
                         string stem = Path.Combine(outDir, input.RelativeStem);
                         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(stem))!);
-                        var result = results[k];
-                        var written = writer.Write(stem, loaded[group[k]].Image, result, estimator.ModelType, log);
+                        DepthResult result;
+                        Dictionary<string, object?> extra;
+                        try { (result, extra) = settings.Apply(results[k]); }
+                        catch (DepthAnalysisException e) { failed++; await log.WriteLineAsync($"error: {input.Path}: {e.Message}"); continue; }
+                        var written = writer.Write(stem, loaded[group[k]].Image, result, estimator.ModelType, log, extra);
                         await log.WriteLineAsync($"{input.Path}: {string.Join(", ", written)}" +
                             (result.FocalLength is double f ? $" (focal length {f:F1} px from {result.FocalLengthSource.ToString().ToLowerInvariant()})" : "") +
                             (result.Domain is string domain ? $" (domain head: {domain})" : ""));
@@ -109,12 +121,14 @@ internal static class EstimateCommand
     }
 
     /// <summary>The estimator's batches for the chunk, saying why when it is not one.</summary>
-    private static IReadOnlyList<int[]> Batches(string[] paths, List<LoadedImage> images, DepthEstimator estimator, TextWriter log)
+    private static IReadOnlyList<int[]> Batches(string[] paths, List<LoadedImage> images, DepthEstimator estimator, TextWriter log,
+        out IReadOnlyList<(int Height, int Width)> sizes)
     {
-        var batches = estimator.Batches(images.Select(i => i.Image).ToList(), out var sizes);
+        var batches = estimator.Batches(images.Select(i => i.Image).ToList(), out var found);
+        sizes = found;
         if (batches.Count > 1)
             log.WriteLine("not one batch: the model inputs differ in size (" +
-                string.Join(", ", paths.Select((p, i) => $"{Path.GetFileName(p)} {sizes[i].Height}x{sizes[i].Width}")) + "); running them one at a time");
+                string.Join(", ", paths.Select((p, i) => $"{Path.GetFileName(p)} {found[i].Height}x{found[i].Width}")) + "); running them one at a time");
         return batches;
     }
 
