@@ -24,9 +24,10 @@ public static class FrameAlignment
     public const int Refits = 3;
 
     /// <summary>
-    /// Scale and shift that map <paramref name="frame"/>'s values onto <paramref name="reference"/>'s: least squares on a
-    /// regular grid of about <see cref="TargetSamples"/> pixels, refitted <see cref="Refits"/> times without the
-    /// <see cref="TrimFraction"/> of samples with the largest residuals. Non-finite samples are left out; with fewer than
+    /// Scale and shift that map <paramref name="frame"/>'s values onto <paramref name="reference"/>'s, on a regular grid of
+    /// about <see cref="TargetSamples"/> pixels: started by matching the medians and median absolute deviations, then
+    /// least squares <see cref="Refits"/> times, each without the <see cref="TrimFraction"/> of samples with the largest
+    /// residuals under the fit before. Non-finite samples are left out; with fewer than
     /// two usable samples, a constant frame or a fit with a non-positive scale, the frame is left as it is (scale 1, shift 0).
     /// </summary>
     /// <exception cref="DepthAnalysisException">The maps differ in size.</exception>
@@ -47,7 +48,9 @@ public static class FrameAlignment
                 if (float.IsFinite(f) && float.IsFinite(r)) { xs.Add(f); ys.Add(r); }
             }
         var keep = Enumerable.Range(0, xs.Count).ToArray();
-        var fit = LeastSquares(xs, ys, keep);
+        // The start must not be pulled by outliers either (a least-squares start can fit them, then keep them): medians
+        // and median absolute deviations, robust up to half the samples.
+        var fit = MedianMatch(xs, ys) ?? LeastSquares(xs, ys, keep);
         for (int round = 0; round < Refits && fit is not null; round++)
         {
             var (s, t) = fit.Value;
@@ -67,6 +70,23 @@ public static class FrameAlignment
         var aligned = new float[frame.Depth.Length];
         for (int i = 0; i < aligned.Length; i++) aligned[i] = (float)(fit.Scale * frame.Depth[i] + fit.Shift);
         return frame with { Depth = aligned };
+    }
+
+    /// <summary>s = MAD(y)/MAD(x), t = median(y) − s·median(x); null when x's deviation is zero.</summary>
+    private static (double Scale, double Shift)? MedianMatch(List<double> xs, List<double> ys)
+    {
+        if (xs.Count < 2) return null;
+        double mx = Median(xs), my = Median(ys);
+        double dx = Median(xs.Select(x => Math.Abs(x - mx)).ToList()), dy = Median(ys.Select(y => Math.Abs(y - my)).ToList());
+        if (!(dx > 0)) return null;
+        return (dy / dx, my - dy / dx * mx);
+    }
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToList();
+        int n = sorted.Count;
+        return n % 2 == 1 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
     }
 
     /// <summary>y ≈ s·x + t over the chosen samples; null when they cannot determine it.</summary>
