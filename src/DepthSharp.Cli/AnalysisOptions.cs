@@ -54,7 +54,7 @@ internal sealed record AnalysisSettings(IReadOnlyList<KnownDepth> KnownDepths, I
 /// </summary>
 internal sealed class AnalysisOptions
 {
-    public Option<string[]> KnownDepth { get; } = new("--known-depth")
+    public Option<string[]> KnownDepthOption { get; } = new("--known-depth")
     {
         Description = "X,Y=METRES: the true depth at pixel (X, Y); repeatable. Metric models fit one scale (one point is enough); "
             + "relative inverse-depth models fit 1/depth = scale·output + shift (two or more). Outputs are then in metres",
@@ -63,7 +63,7 @@ internal sealed class AnalysisOptions
 
     public Option<string?> KnownDepthsFile { get; } = new("--known-depths") { Description = "A CSV file of x,y,metres rows (a header row and # comments allowed), as --known-depth" };
 
-    public Option<string[]> Region { get; } = new("--region") { Description = "X,Y,W,H: a box whose median, min, mean and 10th/90th percentile depth go into the JSON; repeatable" };
+    public Option<string[]> RegionOption { get; } = new("--region") { Description = "X,Y,W,H: a box whose median, min, mean and 10th/90th percentile depth go into the JSON; repeatable" };
 
     public Option<string?> InputSize { get; } = new("--input-size")
     {
@@ -79,15 +79,15 @@ internal sealed class AnalysisOptions
 
     public AnalysisOptions()
     {
-        KnownDepth.Validators.Add(r =>
+        KnownDepthOption.Validators.Add(r =>
         {
-            foreach (var v in r.GetValue(KnownDepth) ?? [])
-                if (ParseKnownDepth(v, out string? error) is null) r.AddError($"--known-depth '{v}': {error}");
+            foreach (var v in r.GetValue(KnownDepthOption) ?? [])
+                if (KnownDepth.Parse(v, out string? error) is null) r.AddError($"--known-depth '{v}': {error}");
         });
-        Region.Validators.Add(r =>
+        RegionOption.Validators.Add(r =>
         {
-            foreach (var v in r.GetValue(Region) ?? [])
-                if (ParseRegion(v, out string? error) is null) r.AddError($"--region '{v}': {error}");
+            foreach (var v in r.GetValue(RegionOption) ?? [])
+                if (DepthRegion.Parse(v, out string? error) is null) r.AddError($"--region '{v}': {error}");
         });
         InputSize.Validators.Add(r =>
         {
@@ -95,39 +95,19 @@ internal sealed class AnalysisOptions
         });
     }
 
-    public IEnumerable<Option> All => [KnownDepth, KnownDepthsFile, Region, InputSize, Sequence];
+    public IEnumerable<Option> All => [KnownDepthOption, KnownDepthsFile, RegionOption, InputSize, Sequence];
 
     /// <summary>The settings from the command line, with the --known-depths file read.</summary>
     /// <exception cref="InputException">The known-depths file cannot be read or has a bad row.</exception>
     public AnalysisSettings Read(ParseResult parse)
     {
-        var known = (parse.GetValue(KnownDepth) ?? []).Select(v => ParseKnownDepth(v, out _)!).ToList();
+        var known = (parse.GetValue(KnownDepthOption) ?? []).Select(v => KnownDepth.Parse(v, out _)!).ToList();
         if (parse.GetValue(KnownDepthsFile) is string file) known.AddRange(ReadKnownDepths(file));
-        var regions = (parse.GetValue(Region) ?? []).Select(v => ParseRegion(v, out _)!).ToList();
+        var regions = (parse.GetValue(RegionOption) ?? []).Select(v => DepthRegion.Parse(v, out _)!).ToList();
         return new AnalysisSettings(known, regions);
     }
 
     public InputSize? ReadInputSize(ParseResult parse) => parse.GetValue(InputSize) is string v ? ParseInputSize(v) : null;
-
-    /// <summary>"X,Y=METRES"; null with the reason when it is not one (a non-positive or non-finite distance included).</summary>
-    internal static KnownDepth? ParseKnownDepth(string text, out string? error)
-    {
-        error = "expected X,Y=METRES";
-        var halves = text.Split('=');
-        if (halves.Length != 2) return null;
-        var xy = halves[0].Split(',');
-        if (xy.Length != 2 || !int.TryParse(xy[0].Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out int x)
-            || !int.TryParse(xy[1].Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out int y)) return null;
-        return Metres(halves[1], x, y, out error);
-    }
-
-    private static KnownDepth? Metres(string text, int x, int y, out string? error)
-    {
-        error = null;
-        if (!double.TryParse(text.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out double metres)) { error = $"'{text.Trim()}' is not a number of metres"; return null; }
-        if (!double.IsFinite(metres) || metres <= 0) { error = $"{text.Trim()} m is not a positive distance"; return null; }
-        return new KnownDepth(x, y, metres);
-    }
 
     /// <summary>The rows of a known-depths CSV file: x,y,metres.</summary>
     internal static List<KnownDepth> ReadKnownDepths(string file)
@@ -148,23 +128,10 @@ internal sealed class AnalysisOptions
             if (cells.Length != 3 || !int.TryParse(cells[0].Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out int x)
                 || !int.TryParse(cells[1].Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out int y))
                 throw new InputException($"{file}: line {i + 1}: expected x,y,metres with whole-number pixel coordinates");
-            points.Add(Metres(cells[2], x, y, out string? error) ?? throw new InputException($"{file}: line {i + 1}: {error}"));
+            points.Add(KnownDepth.FromText(x, y, cells[2], out string? error) ?? throw new InputException($"{file}: line {i + 1}: {error}"));
         }
         if (points.Count == 0) throw new InputException($"{file}: no x,y,metres rows");
         return points;
-    }
-
-    /// <summary>"X,Y,W,H" with W and H positive; null with the reason otherwise.</summary>
-    internal static DepthRegion? ParseRegion(string text, out string? error)
-    {
-        error = "expected X,Y,W,H in whole pixels";
-        var cells = text.Split(',');
-        if (cells.Length != 4) return null;
-        var n = new int[4];
-        for (int i = 0; i < 4; i++)
-            if (!int.TryParse(cells[i].Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out n[i])) return null;
-        if (n[2] <= 0 || n[3] <= 0) { error = "width and height must be positive"; return null; }
-        return new DepthRegion(n[0], n[1], n[2], n[3]);
     }
 
     /// <summary>"N" (N×N) or "HxW", positive.</summary>

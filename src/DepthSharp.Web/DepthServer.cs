@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using DepthSharp.Analysis;
 using DepthSharp.Extensions.Hosting;
 using DepthSharp.Imaging;
 using DepthSharp.Models;
@@ -74,6 +75,16 @@ public static class DepthServer
         app.MapGet("/api/results/{id}/{format}", (string id, string format, string? colormap) =>
             store.TryGet(id, out var kept) ? DepthFile(kept.Image, kept.Result, format, colormap)
                 : Problem(StatusCodes.Status404NotFound, $"no result '{id}' (only the last {options.KeptResults} are kept)"));
+        // Calibrating a kept result (its model output, whichever result of it is named) gives a new result; regions measure one.
+        app.MapPost("/api/results/{id}/calibrate", (HttpContext http, string id) =>
+            store.TryGet(id, out var kept) ? Analyse(http, kept.Image, kept.Original, store, calibrate: true)
+                : Problem(StatusCodes.Status404NotFound, $"no result '{id}' (only the last {options.KeptResults} are kept)"));
+        app.MapGet("/api/results/{id}/regions", (HttpContext http, string id) =>
+        {
+            if (!store.TryGet(id, out var kept)) return Problem(StatusCodes.Status404NotFound, $"no result '{id}' (only the last {options.KeptResults} are kept)");
+            var (regions, problem) = Regions(http, kept.Result);
+            return problem ?? Results.Json(new RegionsAnswer(regions!), WebJson.Default.RegionsAnswer);
+        });
         app.MapGet("/", () => Site("index.html", "text/html; charset=utf-8"));
         app.MapGet("/app.js", () => Site("app.js", "text/javascript"));
         app.MapGet("/vendor/{name}", (string name) => Site($"vendor/{name}", "text/javascript"));
@@ -125,6 +136,32 @@ public static class DepthServer
         { return Problem(StatusCodes.Status504GatewayTimeout, $"no result within {options.RequestTimeout}"); }
         finally { gate.Leave(); }
 
+        return Analyse(http, image.Image, result, store, calibrate: http.Request.Query.ContainsKey("known"));
+    }
+
+    /// <summary>
+    /// The answer for a model output: calibrated by the request's <c>known=X,Y=METRES</c> values when asked, measured in its
+    /// <c>region=X,Y,W,H</c> boxes, kept under a new id; the same answer as POST /api/depth gives.
+    /// </summary>
+    private static IResult Analyse(HttpContext http, RgbImage photo, DepthResult original, ResultStore store, bool calibrate)
+    {
+        var result = original;
+        DepthCalibration? fit = null;
+        if (calibrate)
+        {
+            var known = new List<KnownDepth>();
+            foreach (var text in http.Request.Query["known"])
+            {
+                var point = KnownDepth.Parse(text ?? "", out string? error);
+                if (point is null) return Problem(StatusCodes.Status400BadRequest, $"known '{text}': {error}");
+                known.Add(point);
+            }
+            try { (result, fit) = DepthCalibrator.Calibrate(original, known); }
+            catch (DepthAnalysisException e) { return Problem(StatusCodes.Status400BadRequest, e.Message); }
+        }
+        var (regions, problem) = Regions(http, result);
+        if (problem is not null) return problem;
+
         var inv = System.Globalization.CultureInfo.InvariantCulture;
         var headers = http.Response.Headers;
         headers["X-Depth-Width"] = result.Width.ToString(inv);
@@ -138,11 +175,12 @@ public static class DepthServer
             headers["X-Focal-Length"] = focal.ToString("R", inv);
             headers["X-Focal-Length-Source"] = result.FocalLengthSource.ToString().ToLowerInvariant();
         }
-        string id = store.Add(image.Image, result);
+        headers["X-Depth-Calibrated"] = fit is null ? "false" : "true";
+        string id = store.Add(photo, result, original);
         headers["X-Result-Id"] = id;
         string? format = http.Request.Query["format"];
         if (format is not null and not "json")
-            return DepthFile(image.Image, result, format, http.Request.Query["colormap"]);
+            return DepthFile(photo, result, format, http.Request.Query["colormap"]);
         if (http.Request.Headers.Accept.Any(a => a is not null && a.Contains("application/octet-stream", StringComparison.OrdinalIgnoreCase)))
         {
             var bytes = new byte[result.Depth.Length * sizeof(float)];
@@ -150,9 +188,30 @@ public static class DepthServer
             return Results.Bytes(bytes, "application/octet-stream");
         }
         var links = Formats(result).ToDictionary(f => f, f => $"/api/results/{id}/{f}");
+        var camera = DepthExport.Intrinsics(result);
         return Results.Json(new DepthSummary(id, result.Width, result.Height, DepthExport.KindLabel(result.Kind), result.Kind == DepthKind.RelativeInverse,
-            result.FieldOfView, result.FocalLength, result.FocalLengthSource.ToString().ToLowerInvariant(), result.Depth.Min(), result.Depth.Max(), links),
-            WebJson.Default.DepthSummary);
+            result.FieldOfView, result.FocalLength, result.FocalLengthSource.ToString().ToLowerInvariant(), result.Depth.Min(), result.Depth.Max(), links)
+        {
+            Fx = camera?.Fx, Fy = camera?.Fy, Cx = camera?.Cx, Cy = camera?.Cy,
+            IntrinsicsMissing = camera is null ? DepthExport.NoIntrinsicsReason : null,
+            Calibrated = fit is not null,
+            Calibration = fit,
+            Regions = regions!.Count > 0 ? regions : null,
+        }, WebJson.Default.DepthSummary);
+    }
+
+    /// <summary>The statistics of the request's region=X,Y,W,H boxes, or a 400 naming the bad one.</summary>
+    private static (List<RegionStatistics>? Regions, IResult? Problem) Regions(HttpContext http, DepthResult result)
+    {
+        var regions = new List<RegionStatistics>();
+        foreach (var text in http.Request.Query["region"])
+        {
+            var box = DepthRegion.Parse(text ?? "", out string? error);
+            if (box is null) return (null, Problem(StatusCodes.Status400BadRequest, $"region '{text}': {error}"));
+            try { regions.Add(DepthRegions.Measure(result, box)); }
+            catch (DepthAnalysisException e) { return (null, Problem(StatusCodes.Status400BadRequest, e.Message)); }
+        }
+        return (regions, null);
     }
 
     /// <summary>The output formats a result offers; a point cloud only where the library's policy gives one without a scale.</summary>
@@ -280,35 +339,68 @@ public sealed record ErrorBody(string Error);
 /// <param name="DepthMax">The largest value.</param>
 /// <param name="Outputs">Each output format's link.</param>
 public sealed record DepthSummary(string Id, int Width, int Height, string DepthKind, bool DepthIsInverse, double? FieldOfView, double? FocalLength,
-    string FocalLengthSource, float DepthMin, float DepthMax, Dictionary<string, string> Outputs);
+    string FocalLengthSource, float DepthMin, float DepthMax, Dictionary<string, string> Outputs)
+{
+    /// <summary>Horizontal focal length in pixels of the camera in use (<see cref="DepthExport.Intrinsics"/>), or null.</summary>
+    public double? Fx { get; init; }
 
-/// <summary>The last few results, by id, so the links in a response can be fetched; memory stays bounded.</summary>
+    /// <summary>Vertical focal length in pixels, or null.</summary>
+    public double? Fy { get; init; }
+
+    /// <summary>Principal point's column, (width − 1)/2, or null.</summary>
+    public double? Cx { get; init; }
+
+    /// <summary>Principal point's row, (height − 1)/2, or null.</summary>
+    public double? Cy { get; init; }
+
+    /// <summary>Why there are no intrinsics; null when there are.</summary>
+    public string? IntrinsicsMissing { get; init; }
+
+    /// <summary>The depth was calibrated from known distances (it is then metric).</summary>
+    public bool Calibrated { get; init; }
+
+    /// <summary>The calibration's fit, when calibrated.</summary>
+    public DepthCalibration? Calibration { get; init; }
+
+    /// <summary>The requested regions' statistics, in the result's units; null when none was asked for.</summary>
+    public List<RegionStatistics>? Regions { get; init; }
+}
+
+/// <summary>GET /api/results/{id}/regions's answer.</summary>
+/// <param name="Regions">Each requested box's statistics, in the result's units.</param>
+public sealed record RegionsAnswer(List<RegionStatistics> Regions);
+
+/// <summary>
+/// The last few results, by id, so the links in a response can be fetched; memory stays bounded. Each keeps the model's
+/// own output beside it (<c>Original</c>), which calibration starts from.
+/// </summary>
 internal sealed class ResultStore(int capacity)
 {
     private readonly Queue<string> _order = new();
-    private readonly Dictionary<string, (RgbImage Image, DepthResult Result)> _results = [];
+    private readonly Dictionary<string, (RgbImage Image, DepthResult Result, DepthResult Original)> _results = [];
 
-    public string Add(RgbImage image, DepthResult result)
+    public string Add(RgbImage image, DepthResult result, DepthResult original)
     {
         string id = Guid.NewGuid().ToString("N");
         lock (_results)
         {
-            _results[id] = (image, result);
+            _results[id] = (image, result, original);
             _order.Enqueue(id);
             while (_order.Count > Math.Max(capacity, 0)) _results.Remove(_order.Dequeue());
         }
         return id;
     }
 
-    public bool TryGet(string id, out (RgbImage Image, DepthResult Result) kept)
+    public bool TryGet(string id, out (RgbImage Image, DepthResult Result, DepthResult Original) kept)
     {
         lock (_results) return _results.TryGetValue(id, out kept);
     }
 }
 
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, UseStringEnumConverter = true)]
 [JsonSerializable(typeof(Health))]
 [JsonSerializable(typeof(ModelInfo))]
 [JsonSerializable(typeof(ErrorBody))]
 [JsonSerializable(typeof(DepthSummary))]
+[JsonSerializable(typeof(RegionsAnswer))]
 internal sealed partial class WebJson : JsonSerializerContext;

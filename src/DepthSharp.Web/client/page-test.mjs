@@ -1,5 +1,5 @@
 // Drives the DepthSharp page in headless Chromium: upload a picture, wait for the depth picture and the 3D view,
-// save a screenshot. Usage: node page-test.mjs URL PICTURE SCREENSHOT.png. Exit 0 when both rendered.
+// calibrate from one known distance, measure a dragged box, save a screenshot. Usage: node page-test.mjs URL PICTURE SCREENSHOT.png. Exit 0 when both rendered.
 import { chromium } from 'playwright-core';
 
 const [url, picture, screenshot] = process.argv.slice(2);
@@ -17,6 +17,21 @@ try {
   await page.setInputFiles('#file', picture);
   await page.waitForFunction(() => document.getElementById('status').textContent.startsWith('done'), null, { timeout: 60000 });
   await page.waitForSelector('#canvas3d', { timeout: 30000 });
+  // Calibrate from one known distance (a click), then drag a box and read its distance in metres.
+  const depthBox = await page.locator('#depth').boundingBox();
+  const at = (fx, fy) => [depthBox.x + fx * depthBox.width, depthBox.y + fy * depthBox.height];
+  await page.fill('#metres', '2.5');
+  await page.mouse.click(...at(0.5, 0.5));
+  await page.click('#calibrate');
+  await page.waitForFunction(() => document.getElementById('status').textContent.startsWith('calibrated'), null, { timeout: 30000 });
+  await page.mouse.move(...at(0.3, 0.3));
+  await page.mouse.down();
+  await page.mouse.move(...at(0.5, 0.5), { steps: 5 });
+  await page.mouse.move(...at(0.7, 0.75), { steps: 5 });
+  await page.mouse.up();
+  await page.waitForFunction(() => /median [0-9.]+ m/.test(document.getElementById('region').textContent), null, { timeout: 30000 });
+  const region = await page.evaluate(() => document.getElementById('region').textContent);
+  const status = await page.evaluate(() => document.getElementById('status').textContent);
   await page.waitForTimeout(1500);
   const check = await page.evaluate(() => {
     const lit = (canvas) => {
@@ -32,7 +47,7 @@ try {
     return { depth: lit(document.getElementById('depth')), view3d: lit(document.getElementById('canvas3d')) };
   });
   await page.screenshot({ path: screenshot, fullPage: true });
-  console.log(JSON.stringify({ ...check, errors }));
+  console.log(JSON.stringify({ ...check, region, status, errors }));
   code = check.depth > 0 && check.view3d > 0 && errors.length === 0 ? 0 : 2;
 } finally {
   await browser.close();

@@ -1,3 +1,4 @@
+using System.Globalization;
 using DepthSharp.Pipeline;
 
 namespace DepthSharp.Analysis;
@@ -6,7 +7,32 @@ namespace DepthSharp.Analysis;
 /// <param name="X">Column, 0 at the left.</param>
 /// <param name="Y">Row, 0 at the top.</param>
 /// <param name="Metres">The camera-axis depth there, in metres.</param>
-public sealed record KnownDepth(int X, int Y, double Metres);
+public sealed record KnownDepth(int X, int Y, double Metres)
+{
+    /// <summary>"X,Y=METRES" (invariant culture), as the command line and the HTTP API take it; null with the reason when it is not one.</summary>
+    public static KnownDepth? Parse(string text, out string? error)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        error = "expected X,Y=METRES";
+        var halves = text.Split('=');
+        if (halves.Length != 2) return null;
+        var xy = halves[0].Split(',');
+        if (xy.Length != 2 || !int.TryParse(xy[0].Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out int x)
+            || !int.TryParse(xy[1].Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out int y)) return null;
+        return FromText(x, y, halves[1], out error);
+    }
+
+    /// <summary>The point with its distance parsed from <paramref name="metres"/>; null with the reason when it is not a positive, finite number.</summary>
+    public static KnownDepth? FromText(int x, int y, string metres, out string? error)
+    {
+        ArgumentNullException.ThrowIfNull(metres);
+        error = null;
+        string text = metres.Trim();
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value)) { error = $"'{text}' is not a number of metres"; return null; }
+        if (!double.IsFinite(value) || value <= 0) { error = $"{text} m is not a positive distance"; return null; }
+        return new KnownDepth(x, y, value);
+    }
+}
 
 /// <summary>Which fit turned the model's output into metres.</summary>
 public enum CalibrationModel

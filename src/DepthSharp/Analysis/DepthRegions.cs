@@ -1,3 +1,4 @@
+using System.Globalization;
 using DepthSharp.Pipeline;
 
 namespace DepthSharp.Analysis;
@@ -7,7 +8,22 @@ namespace DepthSharp.Analysis;
 /// <param name="Y">Top row.</param>
 /// <param name="Width">Columns.</param>
 /// <param name="Height">Rows.</param>
-public sealed record DepthRegion(int X, int Y, int Width, int Height);
+public sealed record DepthRegion(int X, int Y, int Width, int Height)
+{
+    /// <summary>"X,Y,W,H" in whole pixels with W and H positive, as the command line and the HTTP API take it; null with the reason otherwise.</summary>
+    public static DepthRegion? Parse(string text, out string? error)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        error = "expected X,Y,W,H in whole pixels";
+        var cells = text.Split(',');
+        if (cells.Length != 4) return null;
+        var n = new int[4];
+        for (int i = 0; i < 4; i++)
+            if (!int.TryParse(cells[i].Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out n[i])) return null;
+        if (n[2] <= 0 || n[3] <= 0) { error = "width and height must be positive"; return null; }
+        return new DepthRegion(n[0], n[1], n[2], n[3]);
+    }
+}
 
 /// <summary>The depth in a region, in the result's units (metres when metric or calibrated).</summary>
 /// <param name="Region">The box.</param>
