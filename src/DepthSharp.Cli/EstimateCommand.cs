@@ -1,4 +1,5 @@
 using System.CommandLine;
+using DepthSharp.Analysis;
 using DepthSharp.Cli.Batch;
 using DepthSharp.IO;
 using DepthSharp.Imaging;
@@ -29,13 +30,16 @@ internal static class EstimateCommand
         picture.AddTo(command);
         var sharding = new ShardOptions();
         sharding.AddTo(command);
+        var analysis = new AnalysisOptions();
+        foreach (var option in analysis.All) command.Options.Add(option);
         command.SetAction((parse, cancellationToken) => CliErrors.Run(async () =>
         {
             string outDir = parse.GetValue(output)!;
             var shard = sharding.Resolve(parse);
             Directory.CreateDirectory(outDir);
+            var settings = analysis.Read(parse);
             var log = Console.Error;
-            var estimator = await picture.LoadEstimatorAsync(parse, log, cancellationToken);
+            var estimator = await picture.LoadEstimatorAsync(parse, log, cancellationToken, analysis.ReadInputSize(parse));
             var decode = picture.Decode(parse);
             var writer = picture.Writer(parse);
             var pictures = InputExpander.Expand(parse.GetValue(images)!);
@@ -53,6 +57,8 @@ internal static class EstimateCommand
                 pictures = pictures.Where(p => !File.Exists(Path.Combine(outDir, p.RelativeStem + ".json"))).ToList();
                 if (before != pictures.Count) await log.WriteLineAsync($"skipping {before - pictures.Count} picture(s) already done");
             }
+            if (parse.GetValue(analysis.Sequence))
+                return await SequenceRunner.Run(pictures, estimator, decode, writer, settings, outDir, log, cancellationToken);
             // Outputs already made from the same input bytes, model and options are left as they are.
             using var store = new OutputStore(outDir, shard.DoneLogName, writer, Recipe.FromCommandLine(parse, command, picture.Model(parse)));
             var pictureStep = new PictureProcessor(estimator, decode, store, log);
@@ -82,12 +88,14 @@ internal static class EstimateCommand
                 if (readable.Count == 0) continue;
                 var paths = readable.Select(r => r.Plan.Input.Path).ToArray();
                 var loaded = readable.Select(r => r.Image!).ToList();
-                foreach (var group in Batches(paths, loaded, readablePrompts, estimator, log))
+                foreach (var group in Batches(paths, loaded, readablePrompts, estimator, log, out var sizes))
                 {
+                    // The model input's size says what memory and time to expect (--input-size changes it).
+                    string label = $"{string.Join(", ", group.Select(i => Path.GetFileName(paths[i])))} ({sizes[group[0]].Height}x{sizes[group[0]].Width} input)";
                     IReadOnlyList<DepthResult> results;
                     try
                     {
-                        results = await RunWithProgress(string.Join(", ", group.Select(i => Path.GetFileName(paths[i]))), estimator.ForwardSteps,
+                        results = await RunWithProgress(label, estimator.ForwardSteps,
                             progress => estimator.Estimate(group.Select(i => new DepthInput(loaded[i], readablePrompts[i])).ToList(), progress, cancellationToken));
                     }
                     catch (PromptDepthException e)
@@ -100,8 +108,19 @@ internal static class EstimateCommand
                     }
                     for (int k = 0; k < group.Length; k++)
                     {
-                        var result = results[k];
-                        var outcome = pictureStep.Commit(readable[group[k]], result);
+                        var prepared = readable[group[k]];
+                        DepthResult result;
+                        Dictionary<string, object?> extra;
+                        try { (result, extra) = settings.Apply(results[k]); }
+                        catch (DepthAnalysisException e)
+                        {
+                            // A calibration or region the picture cannot give fails that picture only, permanently.
+                            failed++;
+                            pictureStep.Fail(prepared, e.Message);
+                            await log.WriteLineAsync($"error: {prepared.Plan.Input.Path}: {e.Message}");
+                            continue;
+                        }
+                        var outcome = pictureStep.Commit(prepared, result, extra);
                         await log.WriteLineAsync($"{outcome.Input.Path}: {string.Join(", ", outcome.Outputs)}" +
                             (result.FocalLength is double f ? $" (focal length {f:F1} px from {result.FocalLengthSource.ToString().ToLowerInvariant()})" : "") +
                             (result.Domain is string domain ? $" (domain head: {domain})" : ""));
@@ -120,12 +139,14 @@ internal static class EstimateCommand
     }
 
     /// <summary>The estimator's batches for the chunk, saying why when it is not one; prompts of different sizes are not batched either.</summary>
-    private static IReadOnlyList<int[]> Batches(string[] paths, List<LoadedImage> images, List<Tensor?> prompts, DepthEstimator estimator, TextWriter log)
+    private static IReadOnlyList<int[]> Batches(string[] paths, List<LoadedImage> images, List<Tensor?> prompts, DepthEstimator estimator, TextWriter log,
+        out IReadOnlyList<(int Height, int Width)> sizes)
     {
-        var batches = estimator.Batches(images.Select(i => i.Image).ToList(), out var sizes);
+        var batches = estimator.Batches(images.Select(i => i.Image).ToList(), out var found);
+        sizes = found;
         if (batches.Count > 1)
             log.WriteLine("not one batch: the model inputs differ in size (" +
-                string.Join(", ", paths.Select((p, i) => $"{Path.GetFileName(p)} {sizes[i].Height}x{sizes[i].Width}")) + "); running them one at a time");
+                string.Join(", ", paths.Select((p, i) => $"{Path.GetFileName(p)} {found[i].Height}x{found[i].Width}")) + "); running them one at a time");
         else if (prompts.Count > 1 && prompts.Any(p => p is not null && !p.Shape.AsSpan().SequenceEqual(prompts[0]!.Shape)))
         {
             log.WriteLine("not one batch: the prompt depths differ in size; running them one at a time");

@@ -53,7 +53,7 @@ internal sealed class PictureOptions
     public string Model(ParseResult parse) => parse.GetValue(_model)!;
 
     /// <summary>Applies --threads and loads the model (fetching a Hub repo id), saying so on <paramref name="log"/>.</summary>
-    public async Task<DepthEstimator> LoadEstimatorAsync(ParseResult parse, TextWriter log, CancellationToken cancellationToken)
+    public async Task<DepthEstimator> LoadEstimatorAsync(ParseResult parse, TextWriter log, CancellationToken cancellationToken, InputSize? inputSize = null)
     {
         if (parse.GetValue(_threads) is int t) KernelOptions.Threads = t;
         var options = new DepthEstimatorOptions
@@ -64,6 +64,7 @@ internal sealed class PictureOptions
             FocalLengthPixels = parse.GetValue(_focalLength),
             Int8Weights = parse.GetValue(_int8),
             ImageProcessor = parse.GetValue(_processor),
+            InputSize = inputSize,
         };
         await log.WriteLineAsync($"loading {Model(parse)}");
         return DepthEstimator.Load(await HubCommands.ResolveAsync(Model(parse), cancellationToken), options);

@@ -46,11 +46,15 @@ internal sealed class OutputStore : IDisposable
         return new PicturePlan(input, sha256, stem, IsUpToDate(stem, sha256, Recipe));
     }
 
-    /// <summary>Writes the picture's outputs (the JSON last) and records it as written; returns the paths written.</summary>
-    public List<string> Commit(PicturePlan plan, RgbImage photo, DepthResult result, string modelType, TextWriter log)
+    /// <summary>
+    /// Writes the picture's outputs (the JSON last, with <paramref name="extraJson"/>'s fields: calibration, regions) and
+    /// records it as written; returns the paths written.
+    /// </summary>
+    public List<string> Commit(PicturePlan plan, RgbImage photo, DepthResult result, string modelType, TextWriter log,
+        IReadOnlyDictionary<string, object?>? extraJson = null)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(plan.Stem))!);
-        var written = _writer.Write(plan.Stem, photo, result, modelType, log, Recipe.Provenance(plan.Input.RelativePath, plan.Sha256));
+        var written = _writer.Write(plan.Stem, photo, result, modelType, log, Recipe.Provenance(plan.Input.RelativePath, plan.Sha256), extraJson);
         _log.Append(new DoneRecord(plan.Input.RelativePath, plan.Sha256, PictureStatus.Written, null));
         return written;
     }

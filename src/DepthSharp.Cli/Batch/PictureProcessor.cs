@@ -64,10 +64,10 @@ internal sealed class PictureProcessor(DepthEstimator estimator, ImageDecodeOpti
         return new PictureOutcome(prepared.Plan.Input, PictureStatus.Failed, prepared.Plan.Sha256, [], error);
     }
 
-    /// <summary>Writes a decoded picture's outputs from its depth and records it as written.</summary>
-    public PictureOutcome Commit(PreparedPicture prepared, DepthResult result)
+    /// <summary>Writes a decoded picture's outputs from its depth (and extra JSON fields) and records it as written.</summary>
+    public PictureOutcome Commit(PreparedPicture prepared, DepthResult result, IReadOnlyDictionary<string, object?>? extraJson = null)
     {
-        var written = store.Commit(prepared.Plan, prepared.Image!.Image, result, estimator.ModelType, log);
+        var written = store.Commit(prepared.Plan, prepared.Image!.Image, result, estimator.ModelType, log, extraJson);
         return new PictureOutcome(prepared.Plan.Input, PictureStatus.Written, prepared.Plan.Sha256, written, null);
     }
 }

@@ -63,7 +63,7 @@ public sealed class DepthEstimator
     {
         var family = ModelFamilies.ForFolder(modelDir);
         // The processor first: its config's errors are found before the weights are read.
-        var processor = ModelFamilies.LoadProcessor(family, modelDir, options.ImageProcessor);
+        var processor = ModelFamilies.LoadProcessor(family, modelDir, options.ImageProcessor, options.InputSize);
         return new DepthEstimator(family, processor, family.Load(modelDir, processor, weights, options), options, modelDir);
     }
 
@@ -123,7 +123,7 @@ public sealed class DepthEstimator
         if (depths.Count != inputs.Count) throw new InvalidOperationException($"{ModelType} gave {depths.Count} depth maps for {inputs.Count} pictures");
         for (int b = 0; b < depths.Count; b++)
             ModelOutputException.ThrowIfNotFinite(_modelFolder, depths.Count > 1 ? b : null, depths[b].Depth.Data, depths[b].FieldOfView, depths[b].FocalLength);
-        return depths.Select((d, b) => Result(d, inputs[b].Picture.Image)).ToList();
+        return depths.Select((d, b) => Result(d, inputs[b].Picture)).ToList();
     }
 
     /// <summary>The pictures' extra inputs as the family takes them: null when none is given.</summary>
@@ -140,17 +140,21 @@ public sealed class DepthEstimator
         return any ? extra.ToList() : null;
     }
 
-    private DepthResult Result(PictureDepth d, RgbImage picture)
+    private DepthResult Result(PictureDepth d, LoadedImage loaded)
     {
+        var picture = loaded.Image;
         if (d.Depth.Length != (long)picture.Width * picture.Height)
             throw new InvalidOperationException($"{ModelType} post-processing gave {d.Depth} for a {picture.Width}x{picture.Height} picture");
         var result = new DepthResult(d.Depth.Data, picture.Width, picture.Height, d.Kind, d.FieldOfView, d.FocalLength, d.FocalLengthSource, d.Domain)
         {
             Coloring = Family.ColoringFor(d.Kind),
         };
-        // A user's focal length is reported by every family (DepthPro has already scaled its depth by it).
-        return _options.FocalLengthPixels is double f && result.FocalLengthSource != FocalLengthSource.User
-            ? result with { FocalLength = f, FocalLengthSource = FocalLengthSource.User }
-            : result;
+        // The focal length in use, user > EXIF > the model's own, is reported by every family (DepthPro has already
+        // scaled its depth by it); the others have none of their own and take EXIF's for intrinsics and point clouds.
+        if (_options.FocalLengthPixels is double f && result.FocalLengthSource != FocalLengthSource.User)
+            return result with { FocalLength = f, FocalLengthSource = FocalLengthSource.User };
+        if (result.FocalLength is null && _options.PreferExifFocalLength && loaded.ExifFocalLengthPixels is double exif)
+            return result with { FocalLength = exif, FocalLengthSource = FocalLengthSource.Exif };
+        return result;
     }
 }

@@ -37,6 +37,12 @@ public abstract class DepthModelFamily
     public virtual ExtraInputSpec? ExtraInput => null;
 
     /// <summary>
+    /// Why the family's input size cannot be changed (<see cref="DepthEstimatorOptions.InputSize"/>), or null when its
+    /// processor's size can be overridden.
+    /// </summary>
+    public virtual string? FixedInputSizeReason => null;
+
+    /// <summary>
     /// How this family's depth of a kind is drawn (<see cref="DepthResult.Coloring"/>, used by the CLI and the web page
     /// alike through <see cref="DepthExport"/>). Default: over inverse depth, so near is warm, as Apple's DepthPro tool shows it.
     /// Whether a result gives a point cloud follows from its kind and focal length (<see cref="DepthExport.PointCloudBlocker"/>).
