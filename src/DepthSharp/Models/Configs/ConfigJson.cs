@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using DepthSharp.Models.Bit;
 
 namespace DepthSharp.Models.Configs;
 
@@ -10,6 +11,7 @@ namespace DepthSharp.Models.Configs;
 [JsonSerializable(typeof(ZoeDepthConfig))]
 [JsonSerializable(typeof(DepthAnythingConfig))]
 [JsonSerializable(typeof(DPTConfig))]
+[JsonSerializable(typeof(BitConfig))]
 internal sealed partial class ConfigJsonContext : JsonSerializerContext;
 
 /// <summary>Reads config.json files: model_type picks the class; JSON and type errors become <see cref="ConfigException"/>s.</summary>
