@@ -78,6 +78,46 @@ public class BitModelTests(ITestOutputHelper output)
         }
     }
 
+    public static TheoryData<string, bool> BackboneCases()
+    {
+        var data = new TheoryData<string, bool>();
+        foreach (var name in new[] { "preactivation_symmetric", "bottleneck_dilated", "preactivation_same_stride4" })
+        {
+            data.Add(name, false);
+            data.Add(name, true);
+        }
+        return data;
+    }
+
+    /// <summary>The layer types, paddings and dilations DPT-Hybrid does not use, against BitData's reference cases.</summary>
+    [Theory]
+    [MemberData(nameof(BackboneCases))]
+    public void BackboneMatchesTheReferenceCase(string name, bool forceReference)
+    {
+        string dir = Path.Combine(AppContext.BaseDirectory, "Models", "BitData", name);
+        bool saved = KernelOptions.ForceReference;
+        KernelOptions.ForceReference = forceReference;
+        try
+        {
+            var config = BitConfig.LoadBackboneConfig(Path.Combine(dir, "config.json"));
+            using var checkpoint = Checkpoint.OpenFile(Path.Combine(dir, "case.safetensors"));
+            var source = new CheckpointWeights(checkpoint);
+            var backbone = new BitBackbone(new Weights(source), config);
+            source.Finish("pixel_values", "hidden.");
+            var maps = backbone.Forward(checkpoint.Read("pixel_values"), new ForwardContext(backbone.ForwardSteps));
+            Assert.Equal(config.NumStages + 1, maps.Length);
+            for (int i = 0; i < maps.Length; i++)
+            {
+                Tolerance.AssertModelClose($"{name} hidden.{i}", checkpoint.Read($"hidden.{i}"), maps[i]);
+                output.WriteLine($"ok: hidden.{i}: {Tolerance.DescribeModel(checkpoint.Read($"hidden.{i}"), maps[i])}");
+            }
+        }
+        finally
+        {
+            KernelOptions.ForceReference = saved;
+        }
+    }
+
     [Fact]
     public void ReleasedCheckpointEmbeddingsAreExactlyTheTensorsBuilt()
     {
