@@ -91,4 +91,5 @@ public sealed class DPTConfig : IPretrainedConfig
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
     NumberHandling = JsonNumberHandling.Strict, ReadCommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true)]
 [JsonSerializable(typeof(DPTConfig))]
+[JsonSerializable(typeof(BitConfig))]
 internal sealed partial class DPTConfigJson : JsonSerializerContext;
