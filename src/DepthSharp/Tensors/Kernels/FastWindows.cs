@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace DepthSharp.Tensors.Kernels;
 
@@ -69,7 +70,7 @@ internal static partial class Fast
     /// are (window, head, query range); each packs its keys (then divides each packed key by its norm) and values once,
     /// and per block of queries packs them scaled by the head's scale over their norms, starts the scores from the
     /// gathered bias (plus the mask where a pair's regions differ), accumulates the product onto them, and takes the
-    /// softmax and the product with V.
+    /// softmax (negligible weights flushed to zero, <see cref="NegligibleScore"/>) and the product with V.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void WindowAttention(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v,
@@ -154,18 +155,68 @@ internal static partial class Fast
                 bias.Fill(h, n, n, i0, nt, scores);
                 if (region != null) AddMask(scores, region, n, i0, nt, maskValue);
                 PackedGemm.Macro(n, nt, d, packK, packQ, scores, nt, true, null, null);
-                if (nt == QueryBlock && SoftmaxPacksP)
-                    SoftmaxColumns64Packed(scores, n, packP, inv);
-                else
-                {
-                    SoftmaxColumns(scores, n, nt, inv);
-                    PackedGemm.PackA(scores, nt, true, 0, nt, 0, n, packP);
-                }
+                SoftmaxColumnsFlushed(scores, n, nt, inv);
+                PackedGemm.PackA(scores, nt, true, 0, nt, 0, n, packP);
                 PackedGemm.Macro(nt, d, n, packP, packV, oh, width, false, null, null);
                 for (int r = 0; r < nt; r++)
                     TensorPrimitives.Multiply(new ReadOnlySpan<float>(oh + (long)r * width, d), inv[r], new Span<float>(oh + (long)r * width, d));
             }
         }
+    }
+
+    /// <summary>
+    /// Scores this far below their column's maximum get weight 0: e^−40 ≈ 4e−18 of the maximum's weight, so even 4096 such
+    /// keys move a float sum by under 1e−13 of it. Cosines scaled by up to 100 and the mask spread scores by hundreds, and
+    /// exp's smallest results (about 1e−38) times the values are denormal products that the GEMM takes ~100× longer over.
+    /// </summary>
+    private const float NegligibleScore = -40f;
+
+    /// <summary>
+    /// <see cref="SoftmaxColumns"/> with weights of scores more than 40 below their column's maximum set to 0
+    /// (<see cref="NegligibleScore"/>): s[j, r] ← exp(s[j, r] − max_j s[j, r]) or 0, inv[r] ← 1 / Σ_j.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static unsafe void SoftmaxColumnsFlushed(float* s, int nk, int nt, float* inv)
+    {
+        float* max = stackalloc float[QueryBlock];
+        float* sum = stackalloc float[QueryBlock];
+        for (int r = 0; r < nt; r++) { max[r] = float.NegativeInfinity; sum[r] = 0f; }
+        int v16 = Vector512.IsHardwareAccelerated ? nt & ~15 : 0;
+        int v8 = Vector256.IsHardwareAccelerated ? v16 + ((nt - v16) & ~7) : v16;
+        for (int j = 0; j < nk; j++)
+        {
+            float* row = s + (long)j * nt;
+            for (int r = 0; r < v16; r += 16)
+                Vector512.Store(Vector512.Max(Vector512.Load(row + r), Vector512.Load(max + r)), max + r);
+            for (int r = v16; r < v8; r += 8)
+                Vector256.Store(Vector256.Max(Vector256.Load(row + r), Vector256.Load(max + r)), max + r);
+            for (int r = v8; r < nt; r++) max[r] = MathF.Max(max[r], row[r]);
+        }
+        for (int j = 0; j < nk; j++)
+        {
+            float* row = s + (long)j * nt;
+            for (int r = 0; r < v16; r += 16)
+            {
+                var x = Vector512.Load(row + r) - Vector512.Load(max + r);
+                var e = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(x, Vector512.Create(NegligibleScore)), VecMath.Exp(x), Vector512<float>.Zero);
+                Vector512.Store(e, row + r);
+                Vector512.Store(Vector512.Load(sum + r) + e, sum + r);
+            }
+            for (int r = v16; r < v8; r += 8)
+            {
+                var x = Vector256.Load(row + r) - Vector256.Load(max + r);
+                var e = Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(x, Vector256.Create(NegligibleScore)), VecMath.Exp(x), Vector256<float>.Zero);
+                Vector256.Store(e, row + r);
+                Vector256.Store(Vector256.Load(sum + r) + e, sum + r);
+            }
+            for (int r = v8; r < nt; r++)
+            {
+                float x = row[r] - max[r];
+                row[r] = x >= NegligibleScore ? MathF.Exp(x) : 0f;
+                sum[r] += row[r];
+            }
+        }
+        for (int r = 0; r < nt; r++) inv[r] = 1f / sum[r];
     }
 
     /// <summary>1 / max(‖x‖, 1e-12) over d values: F.normalize's divisor, inverted.</summary>
