@@ -1,5 +1,6 @@
 using DepthSharp.Checkpoints;
 using DepthSharp.Models;
+using DepthSharp.Models.Configs;
 using DepthSharp.Tensors;
 
 namespace DepthSharp.Tests.Models;
@@ -21,10 +22,10 @@ public sealed class BitConfigTests : IDisposable
     [Fact]
     public void TheHybridFixtureLoads()
     {
-        var c = BitConfig.LoadBackboneConfig(Fixtures.Path("models", "dpt_hybrid_tiny", "config.json"));
-        Assert.Equal(BitLayerType.Bottleneck, c.Layer);
+        var c = BackboneConfigFiles.Bit(Fixtures.Path("models", "dpt_hybrid_tiny", "config.json"));
+        Assert.Equal(BitLayerType.Bottleneck, c.LayerType);
         Assert.Equal(BitPadding.Same, c.Padding);
-        Assert.Equal(BitActivation.Relu, c.Activation);
+        Assert.Equal(HiddenAct.Relu, c.HiddenAct);
         Assert.Equal([1, 2, 3], c.OutStageIndices);
         Assert.Equal([(1, 1), (2, 1), (2, 1)], c.StageLayout());
     }
@@ -32,8 +33,8 @@ public sealed class BitConfigTests : IDisposable
     [Fact]
     public void MissingKeysTakeTheReferenceDefaults()
     {
-        var c = BitConfig.LoadBackboneConfig(Write("""{"model_type": "dpt", "backbone_config": {"model_type": "bit"}}"""));
-        Assert.Equal(BitLayerType.Preactivation, c.Layer);
+        var c = BackboneConfigFiles.Bit(Write("""{"model_type": "dpt", "backbone_config": {"model_type": "bit"}}"""));
+        Assert.Equal(BitLayerType.Preactivation, c.LayerType);
         Assert.Equal(BitPadding.Symmetric, c.Padding);
         Assert.Equal(64, c.EmbeddingSize);
         Assert.Equal([3, 4, 6, 3], c.Depths);
@@ -47,7 +48,7 @@ public sealed class BitConfigTests : IDisposable
     [Fact]
     public void GlobalPaddingIsCaseInsensitiveAsTheReferenceUppercasesIt()
     {
-        var c = BitConfig.LoadBackboneConfig(Write("""{"backbone_config": {"global_padding": "same"}}"""));
+        var c = BackboneConfigFiles.Bit(Write("""{"backbone_config": {"global_padding": "same"}}"""));
         Assert.Equal(BitPadding.Same, c.Padding);
     }
 
@@ -55,7 +56,7 @@ public sealed class BitConfigTests : IDisposable
     public void OutputStrideDilatesTheStagesPastIt()
     {
         // Reduction 4 after the stem; stage 1 keeps it, stage 2 takes it to 8, and from there the stages dilate.
-        var c = BitConfig.LoadBackboneConfig(Write("""{"backbone_config": {"output_stride": 8}}"""));
+        var c = BackboneConfigFiles.Bit(Write("""{"backbone_config": {"output_stride": 8}}"""));
         Assert.Equal([(1, 1), (2, 1), (1, 2), (1, 4)], c.StageLayout());
     }
 
@@ -84,23 +85,30 @@ public sealed class BitConfigTests : IDisposable
     {
         string text = File.ReadAllText(Fixtures.Path("models", "dpt_hybrid_tiny", "config.json"));
         Assert.Contains(from, text);
-        var e = Assert.Throws<ConfigException>(() => BitConfig.LoadBackboneConfig(Write(text.Replace(from, to))));
+        var e = Assert.Throws<ConfigException>(() => BackboneConfigFiles.Bit(Write(text.Replace(from, to))));
         Assert.Contains("config.json", e.Message);
         Assert.Contains($"backbone_config.{field}:", e.Message);
     }
 
     [Fact]
-    public void AConfigWithoutABackboneConfigIsRefused()
+    public void AHybridConfigWithoutABackboneConfigGetsTheReferenceDefaultBiT()
     {
-        var e = Assert.Throws<ConfigException>(() => BitConfig.LoadBackboneConfig(Write("""{"model_type": "dpt", "is_hybrid": true}""")));
-        Assert.Contains("backbone_config:", e.Message);
+        var dpt = DPTConfig.Load(Write("""{"model_type": "dpt", "is_hybrid": true, "neck_hidden_sizes": [256, 512, 768, 768]}"""));
+        var c = Assert.IsType<BitConfig>(dpt.BackboneModel);
+        Assert.Equal(BitLayerType.Bottleneck, c.LayerType);
+        Assert.Equal(BitPadding.Same, c.Padding);
+        Assert.True(c.EmbeddingDynamicPadding);
+        Assert.Equal([3, 4, 9], c.Depths);
+        Assert.Equal([1, 2, 3], c.OutStageIndices);
+        // Intel/dpt-hybrid-midas's layers: the BiT's two maps, then ViT layers 8 and 11 of backbone_out_indices [2, 5, 8, 11].
+        Assert.Equal([8, 11], dpt.SelectedLayers);
     }
 
     [Fact]
     public void DilationBeyondTheSupportedIsRefused()
     {
         // Four stages past output stride 1 would dilate the last by 8 at most; seven go to 64.
-        var e = Assert.Throws<ConfigException>(() => BitConfig.LoadBackboneConfig(Write(
+        var e = Assert.Throws<ConfigException>(() => BackboneConfigFiles.Bit(Write(
             """{"backbone_config": {"output_stride": 1, "depths": [1, 1, 1, 1, 1, 1, 1], "hidden_sizes": [8, 8, 8, 8, 8, 8, 8], "num_groups": 1}}""")));
         Assert.Contains("backbone_config.output_stride:", e.Message);
     }
@@ -109,7 +117,7 @@ public sealed class BitConfigTests : IDisposable
     public void APreactivationFinalNormThatDoesNotFitTheLastStageIsRefused()
     {
         // Three stages take hidden_sizes[0..2]; the final norm is sized by hidden_sizes[-1], 2048, on 1024 channels.
-        var e = Assert.Throws<ConfigException>(() => BitConfig.LoadBackboneConfig(Write("""{"backbone_config": {"depths": [3, 4, 9]}}""")));
+        var e = Assert.Throws<ConfigException>(() => BackboneConfigFiles.Bit(Write("""{"backbone_config": {"depths": [3, 4, 9]}}""")));
         Assert.Contains("backbone_config.hidden_sizes:", e.Message);
     }
 
@@ -119,7 +127,7 @@ public sealed class BitConfigTests : IDisposable
     [Fact]
     public void APreactivationModelHoldsTheReferenceParameters()
     {
-        var c = BitConfig.LoadBackboneConfig(Write(TinyPreactivation));
+        var c = BackboneConfigFiles.Bit(Write(TinyPreactivation));
         var recorder = new ShapeRecorder();
         _ = new BitBackbone(new Weights(recorder), c);
         // The reference's preactivation modules: no norm in the stem, none in the shortcut, norm1..3 before conv1..3, a
@@ -166,7 +174,7 @@ public sealed class BitConfigTests : IDisposable
     [Fact]
     public void APreactivationModelWithSymmetricPaddingGivesTheReferenceSizes()
     {
-        var c = BitConfig.LoadBackboneConfig(Write(TinyPreactivation));
+        var c = BackboneConfigFiles.Bit(Write(TinyPreactivation));
         var backbone = new BitBackbone(new Weights(new RandomWeights(3)), c);
         var pixels = new Tensor(Kernels.KernelTestHelpers.Random(4, 3 * 64 * 48), 1, 3, 64, 48);
         var maps = backbone.Forward(pixels, new ForwardContext(backbone.ForwardSteps));

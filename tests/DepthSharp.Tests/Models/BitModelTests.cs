@@ -1,6 +1,7 @@
 using System.Text.Json;
 using DepthSharp.Checkpoints;
 using DepthSharp.Models;
+using DepthSharp.Models.Configs;
 using DepthSharp.Tensors;
 using DepthSharp.Tensors.Kernels;
 using DepthSharp.Tests.Kernels;
@@ -20,7 +21,7 @@ public class BitModelTests(ITestOutputHelper output)
     internal static DPTViTHybridEmbeddings BuildEmbeddings(string dir, IWeightSource source)
     {
         string configPath = Path.Combine(dir, "config.json");
-        var backbone = BitConfig.LoadBackboneConfig(configPath);
+        var backbone = BackboneConfigFiles.Bit(configPath);
         using var doc = JsonDocument.Parse(File.ReadAllBytes(configPath));
         var root = doc.RootElement;
         int Int(string name) => root.GetProperty(name).GetInt32();
@@ -98,7 +99,7 @@ public class BitModelTests(ITestOutputHelper output)
         KernelOptions.ForceReference = forceReference;
         try
         {
-            var config = BitConfig.LoadBackboneConfig(Path.Combine(dir, "config.json"));
+            var config = BackboneConfigFiles.Bit(Path.Combine(dir, "config.json"));
             using var checkpoint = Checkpoint.OpenFile(Path.Combine(dir, "case.safetensors"));
             var source = new CheckpointWeights(checkpoint);
             var backbone = new BitBackbone(new Weights(source), config);
@@ -148,7 +149,7 @@ public class BitModelTests(ITestOutputHelper output)
     [Fact]
     public void AFeatureMapShapeThatDoesNotFitTheBackboneIsRefused()
     {
-        var backbone = BitConfig.LoadBackboneConfig(Fixtures.Path("models", "dpt_hybrid_tiny", "config.json"));
+        var backbone = BackboneConfigFiles.Bit(Fixtures.Path("models", "dpt_hybrid_tiny", "config.json"));
         var e = Assert.Throws<ArgumentException>(() => new DPTViTHybridEmbeddings(new Weights(new ShapeRecorder()), backbone, 32, 64, 16, 3, [1, 24, 4, 4]));
         Assert.Contains("backbone_featmap_shape", e.Message);
     }
