@@ -49,7 +49,7 @@ public sealed class DPTBackboneConfigTests : IDisposable
 
     public static TheoryData<string, string, string> BadConfigs() => new()
     {
-        // fixture, edit, the field the refusal must name
+        // fixture, edits, the field the refusal must name
         { "dpt_hybrid_tiny", "readout_type=ignore", "readout_type" },
         { "dpt_hybrid_tiny", "backbone_featmap_shape=[1,30,4,4]", "backbone_featmap_shape" },
         { "dpt_hybrid_tiny", "backbone_featmap_shape=null", "backbone_featmap_shape" },
@@ -63,7 +63,7 @@ public sealed class DPTBackboneConfigTests : IDisposable
         { "dpt_hybrid_tiny", "backbone_config.num_groups=5", "backbone_config.num_groups" },
         { "dpt_hybrid_tiny", "backbone_config.depths=[1,0,1]", "backbone_config.depths" },
         { "dpt_hybrid_tiny", "backbone_config.model_type=resnet", "backbone_config.model_type" },
-        { "dpt_hybrid_tiny", "backbone_config.out_features=[\"stem\",\"stage1\",\"stage2\",\"stage3\"]", "backbone_config.out_features" },
+        { "dpt_hybrid_tiny", "backbone_config.out_features=[\"stem\",\"stage1\",\"stage2\",\"stage3\"];backbone_config.out_indices=null", "backbone_config.out_features" },
         { "dpt_hybrid_tiny", "backbone_config=7", "backbone_config" },
         { "dpt_beit_tiny", "backbone_config.model_type=vit", "backbone_config.model_type" },
         { "dpt_beit_tiny", "backbone_config.model_type=bit", "backbone_config.model_type" },
@@ -83,16 +83,20 @@ public sealed class DPTBackboneConfigTests : IDisposable
 
     [Theory]
     [MemberData(nameof(BadConfigs))]
-    public void ImpossibleValuesAreRefusedWithTheField(string fixture, string edit, string field)
+    public void ImpossibleValuesAreRefusedWithTheField(string fixture, string edits, string field)
     {
-        int eq = edit.IndexOf('=');
-        string key = edit[..eq], value = edit[(eq + 1)..];
-        var node = value.StartsWith('[') || value.StartsWith('"') || value is "null" or "true" or "false" || char.IsDigit(value[0])
-            ? JsonNode.Parse(value) : JsonValue.Create(value);
         string path = WriteEdited(fixture, root =>
         {
-            if (key.StartsWith("backbone_config.", StringComparison.Ordinal)) Backbone(root)[key["backbone_config.".Length..]] = node;
-            else root[key] = node;
+            // key=value pairs separated by ';': a JSON value, or a bare word as a string.
+            foreach (string edit in edits.Split(';'))
+            {
+                int eq = edit.IndexOf('=');
+                string key = edit[..eq], value = edit[(eq + 1)..];
+                var node = value.StartsWith('[') || value.StartsWith('"') || value is "null" or "true" or "false" || char.IsDigit(value[0])
+                    ? JsonNode.Parse(value) : JsonValue.Create(value);
+                if (key.StartsWith("backbone_config.", StringComparison.Ordinal)) Backbone(root)[key["backbone_config.".Length..]] = node;
+                else root[key] = node;
+            }
         });
         var e = Assert.Throws<ConfigException>(() => DPTConfig.Load(path));
         Assert.Contains("config.json", e.Message);
