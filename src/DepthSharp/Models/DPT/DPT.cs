@@ -319,16 +319,13 @@ public sealed class DPTBackbone
 {
     private readonly Func<Tensor, ForwardContext, Tensor[]> _forward;
 
-    /// <summary>The BEiT, DINOv2 or Swin V2 backbone.</summary>
-    public object Model { get; }
     /// <summary>The backbone's patch size: the reference's grid for the neck's reassembling.</summary>
     public int PatchSize { get; }
     /// <summary>Progress steps of one forward pass.</summary>
     public int ForwardSteps { get; }
 
-    private DPTBackbone(object model, int patchSize, int forwardSteps, Func<Tensor, ForwardContext, Tensor[]> forward)
+    private DPTBackbone(int patchSize, int forwardSteps, Func<Tensor, ForwardContext, Tensor[]> forward)
     {
-        Model = model;
         PatchSize = patchSize;
         ForwardSteps = forwardSteps;
         _forward = forward;
@@ -341,13 +338,13 @@ public sealed class DPTBackbone
         {
             case BeitConfig beit:
                 var b = new BeitBackbone(w, beit);
-                return new DPTBackbone(b, beit.PatchSize, b.ForwardSteps, (x, context) => [.. b.Forward(x, context)]);
+                return new DPTBackbone(beit.PatchSize, b.ForwardSteps, (x, context) => [.. b.Forward(x, context)]);
             case Dinov2Config dinov2:
                 var d = new Dinov2Backbone(w, dinov2);
-                return new DPTBackbone(d, dinov2.PatchSize, dinov2.NumHiddenLayers, (x, context) => d.Forward(x, context, "encoder"));
+                return new DPTBackbone(dinov2.PatchSize, dinov2.NumHiddenLayers, (x, context) => d.Forward(x, context, "encoder"));
             case Swinv2Config swin:
                 var s = new Swinv2Backbone(w, swin);
-                return new DPTBackbone(s, swin.PatchSize, s.ForwardSteps, (x, context) => s.Forward(x, context));
+                return new DPTBackbone(swin.PatchSize, s.ForwardSteps, (x, context) => s.Forward(x, context));
             default:
                 throw new ArgumentException($"'{config.ModelType}' is not a backbone that replaces DPT's ViT", nameof(config));
         }
