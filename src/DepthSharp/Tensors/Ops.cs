@@ -5,7 +5,7 @@ namespace DepthSharp.Tensors;
 public enum InterpolationMode { Bilinear, Bicubic }
 
 /// <summary>Tensor-level operations; each picks the fast or the reference kernel (<see cref="KernelOptions.ForceReference"/>).</summary>
-public static class Ops
+public static partial class Ops
 {
     private static bool Ref => KernelOptions.ForceReference;
 

@@ -4,7 +4,7 @@ using System.Text.Json.Serialization;
 namespace DepthSharp.Models.Configs;
 
 /// <summary>transformers' BeitConfig as a backbone: names as in config.json, defaults as the reference's.</summary>
-public sealed class BeitConfig
+public sealed class BeitConfig : IBackboneConfig
 {
     public string ModelType { get; set; } = "beit";
     public int HiddenSize { get; set; } = 768;

@@ -4,7 +4,7 @@ using System.Text.Json.Serialization;
 namespace DepthSharp.Models.Configs;
 
 /// <summary>transformers' Dinov2Config: names as in config.json, defaults as the reference's.</summary>
-public sealed class Dinov2Config
+public sealed class Dinov2Config : IBackboneConfig
 {
     public string ModelType { get; set; } = "dinov2";
     public int HiddenSize { get; set; } = 768;
