@@ -78,6 +78,7 @@ public static class ModelFamilies
             if (!config.DoResize) throw new ConfigException(path, $"input size {inputSize}: do_resize is false, so the processor keeps every picture at its own size");
             if (inputSize.Height <= 0 || inputSize.Width <= 0) throw new ConfigException(path, $"input size {inputSize}: must be positive");
             config.Size = new Dictionary<string, int> { ["height"] = inputSize.Height, ["width"] = inputSize.Width };
+            config.InputSizeOverride = inputSize;
         }
         return family.CreateProcessor(config, exists ? path : null, kind);
     }

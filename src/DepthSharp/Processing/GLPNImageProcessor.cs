@@ -42,9 +42,16 @@ public sealed class GLPNImageProcessor : IImageProcessor<GLPNImageProcessor>
         if (!double.IsFinite(config.RescaleFactor)) throw new ConfigException(file, $"rescale_factor: must be a finite number, got {config.RescaleFactor}");
     }
 
-    /// <summary>The model input's size for a picture of inHeight × inWidth: each side floored to a multiple of size_divisor when resizing.</summary>
-    public (int Height, int Width) OutputSize(int inHeight, int inWidth) =>
-        Config.DoResize ? (inHeight / SizeDivisor * SizeDivisor, inWidth / SizeDivisor * SizeDivisor) : (inHeight, inWidth);
+    /// <summary>
+    /// The model input's size for a picture of inHeight × inWidth: each side floored to a multiple of size_divisor when
+    /// resizing; with the user's input size (<see cref="ImageProcessorConfig.InputSizeOverride"/>), that size floored instead.
+    /// </summary>
+    public (int Height, int Width) OutputSize(int inHeight, int inWidth)
+    {
+        if (!Config.DoResize) return (inHeight, inWidth);
+        if (Config.InputSizeOverride is { } wanted) (inHeight, inWidth) = (wanted.Height, wanted.Width);
+        return (inHeight / SizeDivisor * SizeDivisor, inWidth / SizeDivisor * SizeDivisor);
+    }
 
     /// <inheritdoc/>
     public (int Height, int Width) InputSize(RgbImage image) => OutputSize(image.Height, image.Width);

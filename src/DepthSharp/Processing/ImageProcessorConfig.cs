@@ -13,6 +13,12 @@ public sealed class ImageProcessorConfig
     public string? ImageProcessorType { get; set; }
     public bool DoResize { get; set; } = true;
     public Dictionary<string, int>? Size { get; set; }
+    /// <summary>
+    /// The user's input size (<see cref="Pipeline.DepthEstimatorOptions.InputSize"/>), not a config.json key: processors
+    /// that resize to <see cref="Size"/> get it there; GLPN's, which has no size and floors the picture's own, resizes to it.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public Pipeline.InputSize? InputSizeOverride { get; set; }
     /// <summary>PIL resampling filter number (0 nearest, 1 Lanczos, 2 bilinear, 3 bicubic, 4 box, 5 Hamming); null: the processor's default.</summary>
     public int? Resample { get; set; }
     public bool DoRescale { get; set; } = true;

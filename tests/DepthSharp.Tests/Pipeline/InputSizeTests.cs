@@ -29,6 +29,20 @@ public sealed class InputSizeTests : IDisposable
     }
 
     [Fact]
+    public void GLPNResizesToTheSizeFlooredToItsDivisor()
+    {
+        string glpn = Fixtures.Path("models", "glpn_tiny");
+        var picture = ImageFile.Load(Path.Combine(glpn, "image0.png"));
+        var sized = DepthEstimator.Load(glpn, new DepthEstimatorOptions { InputSize = new InputSize(100, 200) });
+        // GLPN has no size of its own: the given one, floored to multiples of size_divisor 32, whatever the picture's.
+        Assert.Equal((96, 192), sized.InputSize(picture.Image));
+        Assert.Equal([1, 3, 96, 192], sized.Preprocess([picture.Image]).Shape);
+        var result = sized.Estimate(picture);
+        Assert.Equal((picture.Image.Width, picture.Image.Height), (result.Width, result.Height));
+        Assert.NotEqual(DepthEstimator.Load(glpn).InputSize(picture.Image), sized.InputSize(picture.Image));
+    }
+
+    [Fact]
     public void DepthProRefusesIt()
     {
         var e = Assert.Throws<ConfigException>(() => DepthEstimator.Load(Fixtures.Path("models", "depth_pro_tiny"), new DepthEstimatorOptions { InputSize = new InputSize(512, 512) }));
