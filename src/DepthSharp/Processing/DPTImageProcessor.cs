@@ -92,13 +92,7 @@ public sealed class DPTImageProcessor : IImageProcessor<DPTImageProcessor>
     }
 
     public Tensor Preprocess(IReadOnlyList<RgbImage> images)
-    {
-        if (images.Count == 0) throw new ArgumentException("no images");
-        var parts = images.Select(i => PreprocessOne(i)).ToArray();
-        if (parts.Any(p => p.Dim(1) != parts[0].Dim(1) || p.Dim(2) != parts[0].Dim(2)))
-            throw new ArgumentException("pictures that come out at different sizes cannot form one batch; estimate them one at a time");
-        return Ops.Concat(0, parts.Select(p => p.Reshape(1, 3, p.Dim(1), p.Dim(2))).ToArray());
-    }
+        => PixelBatch.Stack(images, image => PreprocessOne(image));
 
     /// <summary>Rescale (float64, stored as float32) then normalise (float32), channel-first.</summary>
     private Tensor Normalize(RgbImage image)

@@ -75,13 +75,7 @@ public sealed class GLPNImageProcessor : IImageProcessor<GLPNImageProcessor>
 
     /// <summary>[batch, 3, H, W] for pictures that all come out at the same size.</summary>
     public Tensor Preprocess(IReadOnlyList<RgbImage> images)
-    {
-        if (images.Count == 0) throw new ArgumentException("no images");
-        var parts = images.Select(PreprocessOne).ToArray();
-        if (parts.Any(p => p.Dim(1) != parts[0].Dim(1) || p.Dim(2) != parts[0].Dim(2)))
-            throw new ArgumentException("pictures that come out at different sizes cannot form one batch; estimate them one at a time");
-        return Ops.Concat(0, parts.Select(p => p.Reshape(1, 3, p.Dim(1), p.Dim(2))).ToArray());
-    }
+        => PixelBatch.Stack(images, image => PreprocessOne(image));
 
     /// <summary>Channel-first floats, rescaled in float64 and stored as float32 as the reference's rescale does.</summary>
     private Tensor Rescale(RgbImage image)
