@@ -20,7 +20,7 @@ public sealed class Checkpoint : IDisposable
     public TensorEntry Entry(string name) => _owner[name].Entries[name];
     public bool Contains(string name) => _owner.ContainsKey(name);
     public Tensor Read(string name) => _owner[name].Read(name);
-    public HalfTensor ReadHalf(string name) => _owner[name].ReadHalf(name);
+    internal HalfTensor ReadHalf(string name) => _owner[name].ReadHalf(name);
 
     /// <summary>Opens a model folder: model.safetensors, else model.safetensors.index.json with its shards.</summary>
     public static Checkpoint OpenDirectory(string dir)

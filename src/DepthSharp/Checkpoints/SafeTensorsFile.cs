@@ -163,7 +163,7 @@ public sealed class SafeTensorsFile : IDisposable
     }
 
     /// <summary>Reads an F16 or BF16 tensor as stored, without widening.</summary>
-    public unsafe HalfTensor ReadHalf(string name)
+    internal unsafe HalfTensor ReadHalf(string name)
     {
         if (!Entries.TryGetValue(name, out var e)) throw new CheckpointException(Path, $"no tensor '{name}'");
         var kind = e.DType switch

@@ -15,7 +15,7 @@ public enum Colormap
 }
 
 /// <summary>Pictures and files made from depth maps (row-major float values, width * height of them).</summary>
-public static class DepthRender
+internal static class DepthRender
 {
     private static readonly byte[][] Luts = BuildLuts();
 

@@ -55,7 +55,7 @@ public sealed class ExifData
 }
 
 /// <summary>Reads EXIF (TIFF-structured) metadata and applies its orientation.</summary>
-public static class Exif
+internal static class Exif
 {
     private const ushort TagMake = 0x010F, TagModel = 0x0110, TagOrientation = 0x0112, TagExifIfd = 0x8769;
     private const ushort TagFocalLength = 0x920A, TagPixelX = 0xA002, TagPixelY = 0xA003;

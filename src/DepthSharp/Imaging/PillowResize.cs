@@ -17,7 +17,7 @@ public enum PilFilter
 /// shrinking (antialiasing); weights are normalised in double, turned into fixed point with 22 fractional bits,
 /// summed in integers and rounded back to 8 bits after each pass.
 /// </summary>
-public static class PillowResize
+internal static class PillowResize
 {
     private const int PrecisionBits = 32 - 8 - 2;
 

@@ -33,7 +33,7 @@ public sealed class DepthEstimator
     public IImageProcessor Processor { get; }
 
     /// <summary>The family's loaded model.</summary>
-    public DepthModel Model { get; }
+    internal DepthModel Model { get; }
 
     /// <summary>Progress steps of one estimate.</summary>
     public int ForwardSteps => Model.ForwardSteps;
@@ -51,7 +51,7 @@ public sealed class DepthEstimator
     /// The architecture of a model folder's config.json with random weights (benchmarks; no checkpoint needed); with
     /// <paramref name="halfWeights"/>, the linear layers' matrices are kept in that format as from a half-width checkpoint.
     /// </summary>
-    public static DepthEstimator LoadRandom(string modelDir, int seed = 0, DepthEstimatorOptions? options = null, HalfKind? halfWeights = null)
+    internal static DepthEstimator LoadRandom(string modelDir, int seed = 0, DepthEstimatorOptions? options = null, HalfKind? halfWeights = null)
     {
         options ??= new DepthEstimatorOptions();
         return Load(modelDir, new PretrainedOptions { Int8Weights = options.Int8Weights, RandomWeightsSeed = seed, RandomHalfWeights = halfWeights }, options);

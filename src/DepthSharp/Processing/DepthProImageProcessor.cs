@@ -82,7 +82,7 @@ public sealed class DepthProImageProcessor : IImageProcessor<DepthProImageProces
 }
 
 /// <summary>Maps PIL's resampling filter numbers to the torch modes the processors use for float resizing.</summary>
-public static class PilResample
+internal static class PilResample
 {
     public static InterpolationMode ToTorch(int resample, string? file) => resample switch
     {

@@ -16,7 +16,7 @@ public sealed record PretrainedOptions
     public int? RandomWeightsSeed { get; init; }
 
     /// <summary>With random weights, the linear layers' matrices kept in this 16-bit format, as from a half-width checkpoint.</summary>
-    public HalfKind? RandomHalfWeights { get; init; }
+    internal HalfKind? RandomHalfWeights { get; init; }
 }
 
 /// <summary>The strict weight loading every <c>*ForDepthEstimation.FromPretrained</c> shares.</summary>

@@ -4,7 +4,7 @@ using DepthSharp.Tensors;
 
 namespace DepthSharp.Models;
 
-public sealed class DPTViTEmbeddings
+internal sealed class DPTViTEmbeddings
 {
     private readonly DPTConfig _c;
     private readonly string _path;
@@ -59,7 +59,7 @@ public sealed class DPTViTEmbeddings
 }
 
 /// <summary>A pre-norm ViT block: attention and MLP, each added back to its input.</summary>
-public sealed class DPTViTLayer
+internal sealed class DPTViTLayer
 {
     private readonly DPTConfig _c;
     private readonly string _path;
@@ -112,7 +112,7 @@ public sealed class DPTViTLayer
 }
 
 /// <summary>DPTModel without its pooler, as the depth model builds it: embeddings, encoder layers and the final norm.</summary>
-public sealed class DPTViTModel
+internal sealed class DPTViTModel
 {
     public DPTViTEmbeddings Embeddings { get; }
     public DPTViTLayer[] Layers { get; }
@@ -145,7 +145,7 @@ public sealed class DPTViTModel
     }
 }
 
-public sealed class DPTNeck
+internal sealed class DPTNeck
 {
     public DPTReassembleStage ReassembleStage { get; }
     public Conv2d[] Convs { get; }
@@ -175,7 +175,7 @@ public sealed class DPTNeck
 }
 
 /// <summary>Three convolutions with a ×2 bilinear up-sampling after the first; ReLU keeps the inverse depth non-negative.</summary>
-public sealed class DPTDepthEstimationHead
+internal sealed class DPTDepthEstimationHead
 {
     private readonly string _path;
     public Conv2d? Projection { get; }
@@ -216,10 +216,10 @@ public sealed class DPTDepthEstimationHead
 public sealed class DPTForDepthEstimation
 {
     public DPTConfig Config { get; }
-    public DPTViTModel? DPT { get; }
-    public Dinov2Backbone? Backbone { get; }
-    public DPTNeck Neck { get; }
-    public DPTDepthEstimationHead Head { get; }
+    internal DPTViTModel? DPT { get; }
+    internal Dinov2Backbone? Backbone { get; }
+    internal DPTNeck Neck { get; }
+    internal DPTDepthEstimationHead Head { get; }
 
     /// <summary>
     /// The model of a folder (config.json and model.safetensors or a sharded index), loaded strictly: every missing,
@@ -233,7 +233,7 @@ public sealed class DPTForDepthEstimation
         return Pretrained.Load(folder, options, w => new DPTForDepthEstimation(w, config));
     }
 
-    public DPTForDepthEstimation(Weights w, DPTConfig c)
+    internal DPTForDepthEstimation(Weights w, DPTConfig c)
     {
         Config = c;
         if (c.BackboneConfig is { } backbone) Backbone = new Dinov2Backbone(w["backbone"], backbone);

@@ -5,7 +5,7 @@ using DepthSharp.Tensors;
 namespace DepthSharp.Models;
 
 /// <summary>Reassembles the backbone's stages into maps at the configured scales, brings them to the fusion width and fuses them.</summary>
-public sealed class DepthAnythingNeck
+internal sealed class DepthAnythingNeck
 {
     public DPTReassembleLayer[] ReassembleLayers { get; }
     public Conv2d[] Convs { get; }
@@ -39,7 +39,7 @@ public sealed class DepthAnythingNeck
 /// conv → bilinear resize to the input's patch-aligned size → conv, ReLU → 1×1 conv, then ReLU (relative: inverse
 /// depth) or sigmoid (metric), times max_depth.
 /// </summary>
-public sealed class DepthAnythingDepthEstimationHead
+internal sealed class DepthAnythingDepthEstimationHead
 {
     private readonly DepthAnythingConfig _c;
     private readonly string _path;
@@ -78,9 +78,9 @@ public sealed class DepthAnythingDepthEstimationHead
 public sealed class DepthAnythingForDepthEstimation
 {
     public DepthAnythingConfig Config { get; }
-    public Dinov2Backbone Backbone { get; }
-    public DepthAnythingNeck Neck { get; }
-    public DepthAnythingDepthEstimationHead Head { get; }
+    internal Dinov2Backbone Backbone { get; }
+    internal DepthAnythingNeck Neck { get; }
+    internal DepthAnythingDepthEstimationHead Head { get; }
 
     /// <summary>
     /// The model of a folder (config.json and model.safetensors or a sharded index), loaded strictly: every missing,
@@ -94,7 +94,7 @@ public sealed class DepthAnythingForDepthEstimation
         return Pretrained.Load(folder, options, w => new DepthAnythingForDepthEstimation(w, config));
     }
 
-    public DepthAnythingForDepthEstimation(Weights w, DepthAnythingConfig c)
+    internal DepthAnythingForDepthEstimation(Weights w, DepthAnythingConfig c)
     {
         Config = c;
         Backbone = new Dinov2Backbone(w["backbone"], c.BackboneModel);
