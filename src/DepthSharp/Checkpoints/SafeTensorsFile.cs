@@ -4,11 +4,47 @@ using DepthSharp.Tensors;
 
 namespace DepthSharp.Checkpoints;
 
-public enum StoredDType { F32, F16, BF16, F64, I64, I32, I16, I8, U8, U16, U32, U64, Bool }
+/// <summary>A tensor's element type as a safetensors header names it ("F32", "BF16", "BOOL", ...).</summary>
+public enum StoredDType
+{
+    /// <summary>32-bit IEEE float.</summary>
+    F32,
+    /// <summary>16-bit IEEE half float.</summary>
+    F16,
+    /// <summary>bfloat16: the top 16 bits of a float32.</summary>
+    BF16,
+    /// <summary>64-bit IEEE float.</summary>
+    F64,
+    /// <summary>Signed 64-bit integer.</summary>
+    I64,
+    /// <summary>Signed 32-bit integer.</summary>
+    I32,
+    /// <summary>Signed 16-bit integer.</summary>
+    I16,
+    /// <summary>Signed 8-bit integer.</summary>
+    I8,
+    /// <summary>Unsigned 8-bit integer.</summary>
+    U8,
+    /// <summary>Unsigned 16-bit integer.</summary>
+    U16,
+    /// <summary>Unsigned 32-bit integer.</summary>
+    U32,
+    /// <summary>Unsigned 64-bit integer.</summary>
+    U64,
+    /// <summary>One byte per element, 0 or 1.</summary>
+    Bool,
+}
 
 /// <summary>Where one tensor lives in a safetensors file.</summary>
+/// <param name="Name">The tensor's name in the header.</param>
+/// <param name="DType">Its stored element type.</param>
+/// <param name="Shape">Its dimensions, outermost first; empty for a scalar.</param>
+/// <param name="Begin">Its first byte, counted from the start of the data (after the header).</param>
+/// <param name="End">One past its last byte, counted the same way.</param>
+/// <param name="FileName">The .safetensors file that holds it.</param>
 public sealed record TensorEntry(string Name, StoredDType DType, int[] Shape, long Begin, long End, string FileName)
 {
+    /// <summary>The number of elements: the product of <see cref="Shape"/> (1 for a scalar).</summary>
     public long ElementCount => Tensor.ShapeSize(Shape);
 }
 
@@ -24,8 +60,13 @@ public sealed class SafeTensorsFile : IDisposable
     private readonly MemoryMappedViewAccessor? _view;
     private readonly long _dataStart;
 
+    /// <summary>The file's path.</summary>
     public string Path { get; }
+
+    /// <summary>Every tensor in the file by name.</summary>
     public IReadOnlyDictionary<string, TensorEntry> Entries { get; }
+
+    /// <summary>The header's "__metadata__" strings (e.g. "format": "pt"); empty when it has none.</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; }
 
     private SafeTensorsFile(string path, MemoryMappedFile? map, MemoryMappedViewAccessor? view, long dataStart,
@@ -34,6 +75,10 @@ public sealed class SafeTensorsFile : IDisposable
         Path = path; _map = map; _view = view; _dataStart = dataStart; Entries = entries; Metadata = metadata;
     }
 
+    /// <summary>Opens and memory-maps <paramref name="path"/> after checking its whole header.</summary>
+    /// <param name="path">The .safetensors file.</param>
+    /// <exception cref="CheckpointException">The file is missing, unreadable, truncated, its header is over 100 MiB or is not valid
+    /// JSON, or an entry has an unknown dtype, a bad shape, or data offsets outside the file, of the wrong size or overlapping another's.</exception>
     public static SafeTensorsFile Open(string path)
     {
         if (!File.Exists(path)) throw new CheckpointException(path, "file not found");
@@ -153,7 +198,9 @@ public sealed class SafeTensorsFile : IDisposable
         }
     }
 
-    /// <summary>Reads one tensor, widened to float32.</summary>
+    /// <summary>Reads one tensor into a new float32 tensor of its shape: floats are widened or narrowed, integers and booleans converted.</summary>
+    /// <param name="name">The tensor's name in the header.</param>
+    /// <exception cref="CheckpointException">The file has no tensor of that name.</exception>
     public Tensor Read(string name)
     {
         if (!Entries.TryGetValue(name, out var e)) throw new CheckpointException(Path, $"no tensor '{name}'");
@@ -221,6 +268,7 @@ public sealed class SafeTensorsFile : IDisposable
         for (int i = 0; i < dst.Length; i++) dst[i] = convert(src[i]);
     }
 
+    /// <summary>Unmaps and closes the file. Tensors already read stay valid: they are copies.</summary>
     public void Dispose()
     {
         _view?.Dispose();

@@ -20,6 +20,9 @@ public sealed partial class HubClient
     private readonly HubOptions _options;
     private readonly Uri _endpoint;
 
+    /// <summary>A client for the endpoint and cache of <paramref name="options"/>; it holds no connection of its own, so it needs no disposing.</summary>
+    /// <param name="options">Endpoint, cache folder, token, offline mode and lock timeout.</param>
+    /// <exception cref="UriFormatException">The endpoint is not an absolute URL.</exception>
     public HubClient(HubOptions options)
     {
         _options = options;

@@ -2,7 +2,15 @@ using DepthSharp.Tensors.Kernels;
 
 namespace DepthSharp.Tensors;
 
-public enum InterpolationMode { Bilinear, Bicubic }
+/// <summary>torch.nn.functional.interpolate's modes that the processors use (align_corners=False).</summary>
+public enum InterpolationMode
+{
+    /// <summary>Bilinear, as torch's "bilinear".</summary>
+    Bilinear,
+
+    /// <summary>Bicubic with a = -0.75, as torch's "bicubic".</summary>
+    Bicubic,
+}
 
 /// <summary>Tensor-level operations; each picks the fast or the reference kernel (<see cref="KernelOptions.ForceReference"/>).</summary>
 internal static class Ops

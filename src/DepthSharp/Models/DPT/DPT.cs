@@ -215,6 +215,7 @@ internal sealed class DPTDepthEstimationHead
 /// <summary>transformers' DPTForDepthEstimation: a ViT (or DINOv2) backbone, the reassemble-and-fuse neck and the depth head.</summary>
 public sealed class DPTForDepthEstimation
 {
+    /// <summary>The validated config.json the model was built from.</summary>
     public DPTConfig Config { get; }
     internal DPTViTModel? DPT { get; }
     internal Dinov2Backbone? Backbone { get; }
@@ -225,6 +226,8 @@ public sealed class DPTForDepthEstimation
     /// The model of a folder (config.json and model.safetensors or a sharded index), loaded strictly: every missing,
     /// unused or misshapen tensor is reported by name. <paramref name="options"/> asks for 8-bit or random weights.
     /// </summary>
+    /// <param name="folder">The model folder: config.json and model.safetensors (or model.safetensors.index.json and its shards).</param>
+    /// <param name="options">8-bit or random weights; null: the checkpoint's as stored.</param>
     /// <exception cref="ConfigException">config.json is missing a value or has an impossible one.</exception>
     /// <exception cref="CheckpointException">The weights are broken or do not fit the config.</exception>
     public static DPTForDepthEstimation FromPretrained(string folder, PretrainedOptions? options = null)
@@ -246,7 +249,11 @@ public sealed class DPTForDepthEstimation
     public int ForwardSteps =>
         (Backbone is null ? Config.SelectedLayers[^1] + 1 : Config.BackboneConfig!.NumHiddenLayers) + Neck.Convs.Length + 1;
 
-    /// <summary>Relative inverse depth [B, h, w] for pixel values [B, 3, H, W].</summary>
+    /// <summary>Relative inverse depth [B, h, w] for pixel values [B, 3, H, W] (before post-processing: <see cref="Processing.DPTPostProcessor"/>).</summary>
+    /// <param name="pixelValues">[B, 3, H, W] from the family's image processor; H and W multiples of the patch size.</param>
+    /// <param name="progress">Receives one <see cref="ModelProgress"/> per step (<see cref="ForwardSteps"/> in all); null: none.</param>
+    /// <param name="cancellationToken">Checked between steps.</param>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public Tensor Forward(Tensor pixelValues, IProgress<ModelProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var context = new ForwardContext(ForwardSteps, progress, cancellationToken);

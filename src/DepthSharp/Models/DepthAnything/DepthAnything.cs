@@ -77,6 +77,7 @@ internal sealed class DepthAnythingDepthEstimationHead
 /// <summary>transformers' DepthAnythingForDepthEstimation: a DINOv2 backbone, the DPT-style neck and the depth head.</summary>
 public sealed class DepthAnythingForDepthEstimation
 {
+    /// <summary>The validated config.json the model was built from.</summary>
     public DepthAnythingConfig Config { get; }
     internal Dinov2Backbone Backbone { get; }
     internal DepthAnythingNeck Neck { get; }
@@ -86,6 +87,8 @@ public sealed class DepthAnythingForDepthEstimation
     /// The model of a folder (config.json and model.safetensors or a sharded index), loaded strictly: every missing,
     /// unused or misshapen tensor is reported by name. <paramref name="options"/> asks for 8-bit or random weights.
     /// </summary>
+    /// <param name="folder">The model folder: config.json and model.safetensors (or model.safetensors.index.json and its shards).</param>
+    /// <param name="options">8-bit or random weights; null: the checkpoint's as stored.</param>
     /// <exception cref="ConfigException">config.json is missing a value or has an impossible one.</exception>
     /// <exception cref="CheckpointException">The weights are broken or do not fit the config.</exception>
     public static DepthAnythingForDepthEstimation FromPretrained(string folder, PretrainedOptions? options = null)
@@ -105,7 +108,11 @@ public sealed class DepthAnythingForDepthEstimation
     /// <summary>Progress steps of one forward pass: backbone layers, fusion layers, head.</summary>
     public int ForwardSteps => Config.BackboneModel.NumHiddenLayers + Neck.Convs.Length + 1;
 
-    /// <summary>Depth [B, h, w] for pixel values [B, 3, H, W]: relative inverse depth, or metres for metric models.</summary>
+    /// <summary>Depth [B, h, w] for pixel values [B, 3, H, W]: relative inverse depth, or metres for metric models (before post-processing: <see cref="Processing.DPTPostProcessor"/>).</summary>
+    /// <param name="pixelValues">[B, 3, H, W] from the family's image processor; H and W multiples of the patch size.</param>
+    /// <param name="progress">Receives one <see cref="ModelProgress"/> per step (<see cref="ForwardSteps"/> in all); null: none.</param>
+    /// <param name="cancellationToken">Checked between steps.</param>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public Tensor Forward(Tensor pixelValues, IProgress<ModelProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var context = new ForwardContext(ForwardSteps, progress, cancellationToken);

@@ -553,12 +553,21 @@ internal sealed class DepthProDepthEstimationHead
 internal sealed record DepthProFeatures(
     IReadOnlyDictionary<int, Tensor> ImageEncoderHiddenStates, IReadOnlyList<Tensor> Features, IReadOnlyList<Tensor>? FusionOutputs);
 
-/// <summary>DepthProForDepthEstimation's outputs: canonical inverse depth [B,h,w] and, with the FOV head, degrees [B].</summary>
+/// <summary>DepthProForDepthEstimation's outputs.</summary>
+/// <param name="PredictedDepth">Canonical inverse depth [B, h, w], before post-processing (<see cref="Processing.DepthProPostProcessor"/>).</param>
+/// <param name="FieldOfView">With the field-of-view head, each picture's horizontal field of view in degrees [B]; else null.</param>
 public sealed record DepthProOutput(Tensor PredictedDepth, Tensor? FieldOfView);
 
+/// <summary>
+/// transformers' DepthProForDepthEstimation: DINOv2 encoders of overlapping patches at three scales and of the whole
+/// picture, the feature fusion stage and the depth head, and optionally the field-of-view head that estimates the focal length.
+/// </summary>
 public sealed class DepthProForDepthEstimation
 {
+    /// <summary>The validated config.json the model was built from.</summary>
     public DepthProConfig Config { get; }
+
+    /// <summary>Whether the field-of-view head was built (the config's use_fov_model unless FromPretrained overrode it).</summary>
     public bool UseFovModel { get; }
     internal DepthProEncoder Encoder { get; }
     internal DepthProNeck Neck { get; }
@@ -623,6 +632,11 @@ public sealed class DepthProForDepthEstimation
         return new DepthProFeatures(hidden, features, fusion);
     }
 
+    /// <summary>Canonical inverse depth for pixel values [B, 3, H, W] (1536 × 1536 for the released checkpoint) and, with the field-of-view head, the field of view.</summary>
+    /// <param name="pixelValues">[B, 3, H, W] from the family's image processor; the size the config's patch_size and scales expect.</param>
+    /// <param name="progress">Receives one <see cref="ModelProgress"/> per step (<see cref="ForwardSteps"/> in all); null: none.</param>
+    /// <param name="cancellationToken">Checked between steps.</param>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public DepthProOutput Forward(Tensor pixelValues, IProgress<ModelProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var context = new ForwardContext(ForwardSteps, progress, cancellationToken);

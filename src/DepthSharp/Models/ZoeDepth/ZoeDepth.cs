@@ -518,12 +518,20 @@ internal sealed class ZoeDepthMultipleMetricDepthEstimationHeads
     }
 }
 
-/// <summary>ZoeDepthForDepthEstimation's outputs: metric depth [B, h, w]; with several heads the router's logits [B, 2]; the chosen head's name (null for one unnamed head).</summary>
+/// <summary>ZoeDepthForDepthEstimation's outputs.</summary>
+/// <param name="PredictedDepth">Metric depth in metres [B, h, w], before post-processing (<see cref="Processing.ZoeDepthPostProcessor"/>).</param>
+/// <param name="DomainLogits">With several heads, the router's logits [B, heads]; null with one head.</param>
+/// <param name="Domain">The chosen head's name (e.g. "nyu" or "kitti"); null for one unnamed head.</param>
 public sealed record ZoeDepthOutput(Tensor PredictedDepth, Tensor? DomainLogits, string? Domain);
 
+/// <summary>
+/// transformers' ZoeDepthForDepthEstimation: a BEiT backbone, the DPT-style neck, the relative depth head and the metric
+/// bins head (or several, with a router that picks one per batch).
+/// </summary>
 public sealed class ZoeDepthForDepthEstimation
 {
     private readonly string _metricPath;
+    /// <summary>The validated config.json the model was built from.</summary>
     public ZoeDepthConfig Config { get; }
     internal BeitBackbone Backbone { get; }
     internal ZoeDepthNeck Neck { get; }
@@ -536,6 +544,8 @@ public sealed class ZoeDepthForDepthEstimation
     /// unused or misshapen tensor is reported by name (every tensor of a ZoeDepth checkpoint is a parameter the model uses:
     /// its index buffers are not saved). <paramref name="options"/> asks for 8-bit or random weights.
     /// </summary>
+    /// <param name="folder">The model folder: config.json and model.safetensors (or model.safetensors.index.json and its shards).</param>
+    /// <param name="options">8-bit or random weights; null: the checkpoint's as stored.</param>
     /// <exception cref="ConfigException">config.json is missing a value or has an impossible one.</exception>
     /// <exception cref="CheckpointException">The weights are broken or do not fit the config.</exception>
     public static ZoeDepthForDepthEstimation FromPretrained(string folder, PretrainedOptions? options = null)
@@ -558,6 +568,11 @@ public sealed class ZoeDepthForDepthEstimation
     /// <summary>Progress steps of one forward pass: backbone layers, fusion layers, heads.</summary>
     public int ForwardSteps => Backbone.ForwardSteps + Neck.FusionLayers.Length + 2;
 
+    /// <summary>Metric depth for pixel values [B, 3, H, W], with the router's choice when the model has several heads.</summary>
+    /// <param name="pixelValues">[B, 3, H, W] from the family's image processor; H and W multiples of the patch size.</param>
+    /// <param name="progress">Receives one <see cref="ModelProgress"/> per step (<see cref="ForwardSteps"/> in all); null: none.</param>
+    /// <param name="cancellationToken">Checked between steps.</param>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public ZoeDepthOutput Forward(Tensor pixelValues, IProgress<ModelProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var context = new ForwardContext(ForwardSteps, progress, cancellationToken);
