@@ -83,7 +83,7 @@ public enum HubErrorKind
     /// <summary>The download failed: network error, timeout, or an unexpected HTTP status.</summary>
     Transfer,
 
-    /// <summary>A downloaded file does not match the size or hash the Hub announced for it.</summary>
+    /// <summary>A downloaded file's sha256 differs from the one the Hub announced for it; the download was discarded.</summary>
     Integrity,
 
     /// <summary>Another process holds the cache lock for the file for longer than the wait allows.</summary>

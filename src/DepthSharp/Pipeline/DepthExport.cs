@@ -32,6 +32,9 @@ public static class DepthExport
     /// Over inverse depth: inverse-depth maps as they are, depth maps over 1/depth (DepthPro, ZoeDepth); linearly: over
     /// −depth (metric Depth Anything), or −1/value for an inverse-depth map.
     /// </summary>
+    /// <param name="r">The result.</param>
+    /// <param name="colormap">The colour map; its first colour is for the far end.</param>
+    /// <returns>An RGB picture of the result's size.</returns>
     public static RgbImage Colorize(DepthResult r, Colormap colormap)
     {
         bool inverseValues = r.Kind == DepthKind.RelativeInverse;
@@ -43,20 +46,28 @@ public static class DepthExport
         };
     }
 
-    /// <summary>The 16-bit PNG's samples: millimetres for metric depth, else the map stretched over 0..65535.</summary>
+    /// <summary>
+    /// The 16-bit PNG's samples, row-major: for metric depth millimetres, rounded and clamped to 0..65535 (up to 65.535 m);
+    /// else the map stretched from its minimum to its maximum over 0..65535. Non-finite values give 0.
+    /// </summary>
+    /// <param name="r">The result.</param>
     public static ushort[] Png16(DepthResult r) =>
         r.Kind == DepthKind.Metric ? DepthRender.MetricMillimetres16(r.Depth) : DepthRender.Relative16(r.Depth);
 
     /// <summary>"metric" or "relative", as the JSON outputs say.</summary>
+    /// <param name="kind">The depth's kind.</param>
     public static string KindLabel(DepthKind kind) => kind == DepthKind.Metric ? "metric" : "relative";
 
     /// <summary>"metres" or "relative": the depth's units.</summary>
+    /// <param name="kind">The depth's kind.</param>
     public static string UnitsLabel(DepthKind kind) => kind == DepthKind.Metric ? "metres" : "relative";
 
     /// <summary>
     /// Why the result cannot give a point cloud: metric depth needs a focal length; relative depth needs
     /// <paramref name="relativeScale"/> (metres per unit of depth, or metres × disparity for inverse depth).
     /// </summary>
+    /// <param name="r">The result.</param>
+    /// <param name="relativeScale">For relative depth, the user's scale; null when none is given.</param>
     public static PointCloudBlocker PointCloudBlocker(DepthResult r, double? relativeScale = null) =>
         r.Kind == DepthKind.Metric
             ? r.FocalLength is null ? Pipeline.PointCloudBlocker.NoFocalLength : Pipeline.PointCloudBlocker.None
@@ -67,6 +78,8 @@ public static class DepthExport
     /// scaled by <paramref name="relativeScale"/> (inverse depth inverted first), through its focal length or, without one,
     /// a 60° horizontal field of view.
     /// </summary>
+    /// <param name="r">The result.</param>
+    /// <param name="relativeScale">For relative depth, metres per unit of depth (or metres × disparity for inverse depth); ignored for metric depth.</param>
     /// <exception cref="InvalidOperationException">The result cannot give one (see <see cref="PointCloudBlocker"/>).</exception>
     public static PointCloudDepth PointCloud(DepthResult r, double? relativeScale = null)
     {

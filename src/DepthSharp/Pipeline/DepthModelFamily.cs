@@ -7,10 +7,10 @@ namespace DepthSharp.Pipeline;
 /// <summary>
 /// One model family's descriptor, registered once in <see cref="ModelFamilies.All"/>. It says what identifies the
 /// family (config.json's model_type), which image processor class it takes, how its depth is drawn and whether it takes a
-/// second input per picture, and it builds the family's <see cref="DepthModel"/> from a model folder. Everything the
-/// families share (loading the processor, preprocessing, building the results, the user's focal length, batching by
-/// input size, progress) is <see cref="DepthEstimator"/>'s. Derive from <see cref="DepthModelFamily{TProcessor}"/>;
-/// docs/adding-a-model-family.md walks through one.
+/// second input per picture, and it builds the family's model from a model folder. Everything the families share
+/// (loading the processor, preprocessing, building the results, the user's focal length, batching by input size,
+/// progress) is <see cref="DepthEstimator"/>'s. The families are DepthSharp's own (a new one is added inside the library:
+/// docs/adding-a-model-family.md); users get them from <see cref="ModelFamilies"/> and <see cref="DepthEstimator.Family"/>.
 /// </summary>
 public abstract class DepthModelFamily
 {
@@ -41,6 +41,7 @@ public abstract class DepthModelFamily
     /// alike through <see cref="DepthExport"/>). Default: over inverse depth, so near is warm, as Apple's DepthPro tool shows it.
     /// Whether a result gives a point cloud follows from its kind and focal length (<see cref="DepthExport.PointCloudBlocker"/>).
     /// </summary>
+    /// <param name="kind">The kind of a result.</param>
     public virtual DepthColoring ColoringFor(DepthKind kind) => DepthColoring.Inverse;
 
     /// <summary>

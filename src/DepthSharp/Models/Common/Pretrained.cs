@@ -7,7 +7,7 @@ namespace DepthSharp.Models;
 public sealed record PretrainedOptions
 {
     /// <summary>
-    /// Quantise the linear layers' weights to 8 bits per output feature as they load (<see cref="Int8Weight"/>): a quarter
+    /// Quantise the linear layers' weights to 8 bits as they load, with one float scale per output feature: a quarter
     /// of their float32 memory, computed in float32; the depth moves by the weights' rounding.
     /// </summary>
     public bool Int8Weights { get; init; }

@@ -10,6 +10,8 @@ namespace DepthSharp.Models.Configs;
 public sealed class DPTConfig : IPretrainedConfig
 {
     /// <summary>Reads and validates a dpt config.json.</summary>
+    /// <param name="path">The config.json.</param>
+    /// <exception cref="ConfigException">The file is missing, unreadable or not valid JSON, a field has the wrong type, or a value is missing, unsupported or impossible (the message names the field).</exception>
     public static DPTConfig Load(string path) => ConfigLoader.Load(path, DPTConfigJson.Default.DPTConfig);
 
     /// <summary>model_type: "dpt".</summary>
@@ -78,6 +80,8 @@ public sealed class DPTConfig : IPretrainedConfig
     [JsonIgnore] internal int BackboneHiddenSize => BackboneConfig?.HiddenSize ?? HiddenSize;
 
     /// <summary>Validates every value the model needs (nothing is filled in: the ViT fields have their defaults).</summary>
+    /// <param name="file">The config's file, named in errors; null when none.</param>
+    /// <exception cref="ConfigException">A value is missing, unsupported or impossible (the message names the field).</exception>
     public void Complete(string? file)
     {
         void Fail(string field, string why) => throw new ConfigException(file, $"{field}: {why}");

@@ -17,6 +17,8 @@ public enum DepthEstimationType
 public sealed class DepthAnythingConfig : IPretrainedConfig
 {
     /// <summary>Reads a depth_anything config.json, fills an absent backbone with the reference's default and validates it.</summary>
+    /// <param name="path">The config.json.</param>
+    /// <exception cref="ConfigException">The file is missing, unreadable or not valid JSON, a field has the wrong type, or a value is missing, unsupported or impossible (the message names the field).</exception>
     public static DepthAnythingConfig Load(string path) => ConfigLoader.Load(path, DepthAnythingConfigJson.Default.DepthAnythingConfig);
 
     /// <summary>model_type: "depth_anything".</summary>
@@ -57,6 +59,8 @@ public sealed class DepthAnythingConfig : IPretrainedConfig
     [JsonIgnore] internal double MaxDepthScale => MaxDepth is double d && d != 0 ? d : 1;
 
     /// <summary>Fills an absent backbone with the reference's default (DINOv2-small at 518, stages 9–12), then validates.</summary>
+    /// <param name="file">The config's file, named in errors; null when none.</param>
+    /// <exception cref="ConfigException">A value is missing, unsupported or impossible (the message names the field).</exception>
     public void Complete(string? file)
     {
         if (BackboneConfig is null && Backbone is null)

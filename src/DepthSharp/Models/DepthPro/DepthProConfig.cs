@@ -7,6 +7,8 @@ namespace DepthSharp.Models.Configs;
 public sealed class DepthProConfig : IPretrainedConfig
 {
     /// <summary>Reads a depth_pro config.json, fills absent backbones with the reference's defaults and validates it.</summary>
+    /// <param name="path">The config.json.</param>
+    /// <exception cref="ConfigException">The file is missing, unreadable or not valid JSON, a field has the wrong type, or a value is missing, unsupported or impossible (the message names the field).</exception>
     public static DepthProConfig Load(string path) => ConfigLoader.Load(path, DepthProConfigJson.Default.DepthProConfig);
 
     /// <summary>model_type: "depth_pro".</summary>
@@ -52,6 +54,8 @@ public sealed class DepthProConfig : IPretrainedConfig
     [JsonIgnore] internal Dinov2Config FovModel => FovModelConfig!;
 
     /// <summary>Fills absent backbones with Dinov2 defaults and, as the reference does, forces their image_size to patch_size; then validates.</summary>
+    /// <param name="file">The config's file, named in errors; null when none.</param>
+    /// <exception cref="ConfigException">A value is missing, unsupported or impossible (the message names the field).</exception>
     public void Complete(string? file)
     {
         ImageModelConfig ??= new Dinov2Config();

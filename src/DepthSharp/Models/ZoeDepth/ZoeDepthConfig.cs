@@ -48,6 +48,8 @@ public sealed class ZoeDepthBinConfiguration
 public sealed class ZoeDepthConfig : IPretrainedConfig
 {
     /// <summary>Reads a zoedepth config.json, fills an absent backbone with the reference's default BEiT and validates it.</summary>
+    /// <param name="path">The config.json.</param>
+    /// <exception cref="ConfigException">The file is missing, unreadable or not valid JSON, a field has the wrong type, or a value is missing, unsupported or impossible (the message names the field).</exception>
     public static ZoeDepthConfig Load(string path) => ConfigLoader.Load(path, ZoeDepthConfigJson.Default.ZoeDepthConfig);
 
     /// <summary>model_type: "zoedepth".</summary>
@@ -144,6 +146,8 @@ public sealed class ZoeDepthConfig : IPretrainedConfig
     };
 
     /// <summary>Fills an absent backbone with the reference's default BEiT, then validates everything.</summary>
+    /// <param name="file">The config's file, named in errors; null when none.</param>
+    /// <exception cref="ConfigException">A value is missing, unsupported or impossible (the message names the field).</exception>
     public void Complete(string? file)
     {
         void Fail(string field, string why) => throw new ConfigException(file, $"{field}: {why}");
