@@ -199,7 +199,7 @@ DepthEstimation__Model="$model" ASPNETCORE_URLS="http://127.0.0.1:$port" dotnet 
 server_pids+=($!)
 wait_for "http://127.0.0.1:$port/health" 120 || { cat "$work/hosting.log" >&2; fail "the hosting example never became healthy"; }
 answer="$(curl -fsS -H "Content-Type: image/jpeg" --data-binary "@$picture" "http://127.0.0.1:$port/depth")"
-grep -q '"width":160,"height":240,"isMetric":true' <<<"$answer" || fail "the hosting example answered: $answer"
+grep -q '"width":160,"height":240,"kind":"Metric"' <<<"$answer" || fail "the hosting example answered: $answer"
 echo "packages: README's hosting example: /health 200, /depth $answer"
 
 echo "packages: all checks passed in $((SECONDS - start)) s"
