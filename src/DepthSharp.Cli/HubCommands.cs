@@ -69,10 +69,7 @@ internal static class HubCommands
     private static Dictionary<string, object?> ConfigSummary(string path)
     {
         if (!File.Exists(path)) throw new ConfigException(path, "not found in the model folder");
-        JsonDocument doc;
-        try { doc = JsonDocument.Parse(File.ReadAllBytes(path)); }
-        catch (JsonException e) { throw new ConfigException(path, $"not valid JSON: {e.Message}"); }
-        using (doc)
+        using (var doc = DepthSharp.Models.Configs.ConfigLoader.ReadDocument(path))
         {
             if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new ConfigException(path, "not a JSON object");
             var summary = new Dictionary<string, object?>();

@@ -11,5 +11,6 @@ var root = new RootCommand("DepthSharp: monocular depth estimation in managed .N
     ServeCommand.Create(),
     HubCommands.Download(),
     HubCommands.Inspect(),
+    RandomCheckpointCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

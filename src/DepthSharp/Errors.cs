@@ -59,6 +59,40 @@ public sealed class ConfigException : DepthSharpException
         : base(fileName is null ? problem : $"{fileName}: {problem}") => FileName = fileName;
 }
 
+/// <summary>
+/// A model whose output is not finite (NaN or infinite depth, field of view or focal length): its weights are broken or
+/// out of range, or its config makes them overflow. Nothing is returned, so nothing is written.
+/// </summary>
+public sealed class ModelOutputException : DepthSharpException
+{
+    /// <summary>The model's folder; null for a model built in memory.</summary>
+    public string? ModelFolder { get; }
+
+    /// <summary>The error "<paramref name="modelFolder"/>: <paramref name="problem"/>" (just the problem without a folder).</summary>
+    /// <param name="modelFolder">The model's folder, or null.</param>
+    /// <param name="problem">Which value is not finite, and in which picture.</param>
+    public ModelOutputException(string? modelFolder, string problem)
+        : base(modelFolder is null ? problem : $"{modelFolder}: {problem}") => ModelFolder = modelFolder;
+
+    /// <summary>
+    /// Refuses one picture's result (<paramref name="picture"/>: its 0-based place in a batch of several, else null) unless
+    /// every value is finite: a NaN or infinity would break every writer downstream.
+    /// </summary>
+    internal static void ThrowIfNotFinite(string? modelFolder, int? picture, ReadOnlySpan<float> depth, double? fieldOfView, double? focalLength)
+    {
+        int bad = 0;
+        foreach (float d in depth)
+            if (!float.IsFinite(d)) bad++;
+        string which = picture is int p ? $" for picture {p + 1}" : "";
+        if (bad > 0)
+            throw new ModelOutputException(modelFolder,
+                $"the model's depth{which} has {bad} non-finite values (NaN or infinite) of {depth.Length}: its weights are broken or out of range");
+        if (fieldOfView is double fov && !double.IsFinite(fov) || focalLength is double f && !double.IsFinite(f))
+            throw new ModelOutputException(modelFolder,
+                $"the model's field of view{which} is {fieldOfView} degrees, focal length {focalLength} px: not finite, its weights are broken or out of range");
+    }
+}
+
 /// <summary>Why a Hub model could not be resolved; lets callers (and tests) tell the cases apart without parsing messages.</summary>
 public enum HubErrorKind
 {

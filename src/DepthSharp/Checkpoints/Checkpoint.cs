@@ -47,7 +47,7 @@ public sealed class Checkpoint : IDisposable
         throw new CheckpointException(dir, "no model.safetensors or model.safetensors.index.json in this folder");
     }
 
-    /// <summary>Opens one .safetensors file, memory-mapped; its header is checked whole before anything is read.</summary>
+    /// <summary>Opens one .safetensors file; its header is checked whole before anything is read.</summary>
     /// <param name="path">The .safetensors file.</param>
     /// <exception cref="CheckpointException">The file is missing, unreadable, truncated, or its header lies (bad JSON, unknown dtype, offsets outside the file or overlapping).</exception>
     public static Checkpoint OpenFile(string path)
@@ -64,21 +64,14 @@ public sealed class Checkpoint : IDisposable
         Dictionary<string, string> weightMap;
         try
         {
-            using var doc = JsonDocument.Parse(File.ReadAllBytes(indexPath));
-            if (!doc.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
-                throw new CheckpointException(indexPath, "no \"weight_map\" object");
-            weightMap = new(StringComparer.Ordinal);
-            foreach (var p in map.EnumerateObject())
-            {
-                if (p.Value.ValueKind != JsonValueKind.String) throw new CheckpointException(indexPath, $"weight_map['{p.Name}'] is not a file name");
-                string shard = p.Value.GetString()!;
-                if (shard.Length == 0 || Path.GetFileName(shard) != shard)
-                    throw new CheckpointException(indexPath, $"weight_map['{p.Name}'] = '{shard}' is not a plain file name beside the index");
-                weightMap[p.Name] = shard;
-            }
+            byte[] bytes = File.ReadAllBytes(indexPath);
+            // The parser leaves strings to be decoded on use, where bad UTF-8 would throw.
+            if (!System.Text.Unicode.Utf8.IsValid(bytes)) throw new CheckpointException(indexPath, "not valid UTF-8");
+            using var doc = JsonDocument.Parse(bytes);
+            weightMap = ParseWeightMap(indexPath, doc.RootElement);
         }
         catch (JsonException e) { throw new CheckpointException(indexPath, $"not valid JSON: {e.Message}"); }
-        catch (IOException e) { throw new CheckpointException(indexPath, $"cannot read: {e.Message}"); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new CheckpointException(indexPath, $"cannot read: {e.Message}"); }
 
         string dir = Path.GetDirectoryName(Path.GetFullPath(indexPath))!;
         var files = new List<SafeTensorsFile>();
@@ -108,7 +101,30 @@ public sealed class Checkpoint : IDisposable
         return new Checkpoint(indexPath, files, owner);
     }
 
-    /// <summary>Unmaps and closes every file. Tensors already read stay valid: they are copies.</summary>
+    /// <summary>weight_map: tensor name → the shard file beside the index that holds it, each name once.</summary>
+    private static Dictionary<string, string> ParseWeightMap(string indexPath, JsonElement root)
+    {
+        if (root.ValueKind != JsonValueKind.Object) throw new CheckpointException(indexPath, $"must be a JSON object, not {root.ValueKind.ToString().ToLowerInvariant()}");
+        var maps = root.EnumerateObject().Where(p => p.Name == "weight_map").ToList();
+        if (maps.Count == 0) throw new CheckpointException(indexPath, "no \"weight_map\"");
+        if (maps.Count > 1) throw new CheckpointException(indexPath, "\"weight_map\" appears twice");
+        var map = maps[0].Value;
+        if (map.ValueKind != JsonValueKind.Object)
+            throw new CheckpointException(indexPath, $"weight_map must be an object of tensor names to shard files, not {map.ValueKind.ToString().ToLowerInvariant()}");
+        var weightMap = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var p in map.EnumerateObject())
+        {
+            if (p.Value.ValueKind != JsonValueKind.String)
+                throw new CheckpointException(indexPath, $"weight_map['{p.Name}'] must be a shard file name, not {p.Value.ValueKind.ToString().ToLowerInvariant()}");
+            string shard = p.Value.GetString()!;
+            if (shard.Length == 0 || shard is "." or ".." || Path.GetFileName(shard) != shard || shard.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0)
+                throw new CheckpointException(indexPath, $"weight_map['{p.Name}'] = '{shard}' is not a plain file name beside the index");
+            if (!weightMap.TryAdd(p.Name, shard)) throw new CheckpointException(indexPath, $"weight_map lists '{p.Name}' twice");
+        }
+        return weightMap;
+    }
+
+    /// <summary>Closes every file. Tensors already read stay valid: they are copies.</summary>
     public void Dispose()
     {
         foreach (var f in _files) f.Dispose();

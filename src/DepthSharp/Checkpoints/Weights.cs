@@ -15,6 +15,32 @@ internal interface IWeightSource
 
     /// <summary>A linear layer's weight [out, in] quantised to 8 bits when the source is asked to (<see cref="Int8LinearWeights"/>), else null.</summary>
     Int8Weight? GetInt8(string name, int[] shape) => null;
+
+    /// <summary>
+    /// A module declares a buffer of <see cref="UnreadBuffers"/> by full name: the checkpoint may hold it there, and it is
+    /// never read. Sources without a checkpoint have nothing to account for.
+    /// </summary>
+    void DeclareUnread(string name) { }
+}
+
+/// <summary>
+/// The buffers reference modules hold and save but never read at inference, by leaf name: the one place that lists
+/// them. A checkpoint may carry one only where a module declares it (<see cref="Weights.DeclareUnread"/>); anywhere else
+/// it is an unused tensor like any other.
+/// </summary>
+internal static class UnreadBuffers
+{
+    /// <summary>
+    /// nn.BatchNorm2d's count of training batches, an int64 scalar: only training with momentum=None reads it, and eval
+    /// mode uses the running statistics alone.
+    /// </summary>
+    public const string NumBatchesTracked = "num_batches_tracked";
+
+    /// <summary>Every leaf name a module may declare.</summary>
+    public static IReadOnlySet<string> Names { get; } = new HashSet<string>(StringComparer.Ordinal) { NumBatchesTracked };
+
+    /// <summary>The shapes the reference loads into a scalar buffer: [] as saved, or [1], which PyTorch's loader squeezes.</summary>
+    internal static bool IsScalarShape(int[] shape) => shape.Length == 0 || (shape.Length == 1 && shape[0] == 1);
 }
 
 /// <summary>
@@ -37,6 +63,14 @@ internal sealed class Weights(IWeightSource source, string prefix = "")
     /// <summary>The linear weight quantised to 8 bits if the source quantises, else null (see <see cref="IWeightSource.GetInt8"/>).</summary>
     public Int8Weight? GetInt8(string name, params int[] shape) => Source.GetInt8(Join(name), shape);
 
+    /// <summary>Declares the unread buffer <paramref name="name"/> (one of <see cref="UnreadBuffers.Names"/>) of this module.</summary>
+    public void DeclareUnread(string name)
+    {
+        if (!UnreadBuffers.Names.Contains(name))
+            throw new ArgumentException($"'{name}' is not one of the unread buffers ({string.Join(", ", UnreadBuffers.Names)})", nameof(name));
+        Source.DeclareUnread(Join(name));
+    }
+
     private string Join(string name) => Prefix.Length == 0 ? name : $"{Prefix}.{name}";
 }
 
@@ -53,18 +87,38 @@ internal sealed class CheckpointWeights(Checkpoint checkpoint) : IWeightSource
     {
         _used.Add(name);
         if (!checkpoint.Contains(name))
-        {
-            _problems.Add($"missing tensor '{name}' [{string.Join(", ", shape)}]");
-            return Tensor.Zeros(shape);
-        }
+            return Placeholder($"missing tensor '{name}' [{string.Join(", ", shape)}]", shape);
         var entry = checkpoint.Entry(name);
         if (!entry.Shape.AsSpan().SequenceEqual(shape))
-        {
-            _problems.Add($"tensor '{name}' has shape [{string.Join(", ", entry.Shape)}] in {Path.GetFileName(entry.FileName)}, the model expects [{string.Join(", ", shape)}]");
-            return Tensor.Zeros(shape);
-        }
+            return Placeholder($"tensor '{name}' has shape [{string.Join(", ", entry.Shape)}] in {Path.GetFileName(entry.FileName)}, the model expects [{string.Join(", ", shape)}]", shape);
         return checkpoint.Read(name);
     }
+
+    // Zeros stand in for a missing or misshapen tensor so the model builds on and every problem is listed. A config that
+    // does not fit the checkpoint can ask for any number of tensors of any size (a billion layers, a width of two
+    // billion), so past these bounds loading stops with the problems found so far.
+    private const int MaxProblems = 1000;
+    private const long MaxPlaceholderValues = 64L << 20;
+    private long _placeholderValues;
+
+    private Tensor Placeholder(string problem, int[] shape)
+    {
+        _problems.Add(problem);
+        long values;
+        try { values = Tensor.ShapeSize(shape); }
+        catch (Exception e) when (e is ArgumentException or OverflowException) { values = long.MaxValue; }
+        if (_problems.Count >= MaxProblems || values > MaxPlaceholderValues - _placeholderValues)
+        {
+            var unused = checkpoint.Names.Where(n => !_used.Contains(n)).Order(StringComparer.Ordinal).ToList();
+            throw Failure($" (stopped here: the model does not fit this checkpoint{(values == long.MaxValue ? $" and asks for a tensor of impossible shape [{string.Join(", ", shape)}]" : "")}; " +
+                $"{unused.Count} of its tensors not asked for so far{(unused.Count > 0 ? $", such as '{string.Join("', '", unused.Take(3))}'" : "")})");
+        }
+        _placeholderValues += values;
+        return Tensor.Zeros(shape);
+    }
+
+    private CheckpointException Failure(string stopped = "") => new(checkpoint.Source,
+        $"{_problems.Count} problem(s) loading the model{stopped}:{Environment.NewLine}  " + string.Join(Environment.NewLine + "  ", _problems));
 
     public HalfTensor? GetHalf(string name, int[] shape)
     {
@@ -75,15 +129,22 @@ internal sealed class CheckpointWeights(Checkpoint checkpoint) : IWeightSource
         return checkpoint.ReadHalf(name);
     }
 
+    public void DeclareUnread(string name)
+    {
+        if (!checkpoint.Contains(name)) return; // PyTorch fills in a buffer a checkpoint lacks
+        _used.Add(name);
+        var entry = checkpoint.Entry(name);
+        if (!UnreadBuffers.IsScalarShape(entry.Shape))
+            _problems.Add($"buffer '{name}' has shape [{string.Join(", ", entry.Shape)}] in {Path.GetFileName(entry.FileName)}, the model expects a scalar");
+    }
+
     /// <summary>Throws one <see cref="CheckpointException"/> listing every problem; names matching an ignored prefix may stay unused.</summary>
     public void Finish(params string[] ignoredUnusedPrefixes)
     {
         foreach (var name in checkpoint.Names.Order(StringComparer.Ordinal))
             if (!_used.Contains(name) && !ignoredUnusedPrefixes.Any(p => name.StartsWith(p, StringComparison.Ordinal)))
                 _problems.Add($"unused tensor '{name}'");
-        if (_problems.Count > 0)
-            throw new CheckpointException(checkpoint.Source,
-                $"{_problems.Count} problem(s) loading the model:{Environment.NewLine}  " + string.Join(Environment.NewLine + "  ", _problems));
+        if (_problems.Count > 0) throw Failure();
     }
 }
 
@@ -141,6 +202,8 @@ internal sealed class Int8LinearWeights(IWeightSource inner, string? sourceName 
 
     public HalfTensor? GetHalf(string name, int[] shape) => inner.GetHalf(name, shape);
 
+    public void DeclareUnread(string name) => inner.DeclareUnread(name);
+
     public Int8Weight? GetInt8(string name, int[] shape)
     {
         Tensor w;
@@ -165,10 +228,18 @@ internal sealed class Int8LinearWeights(IWeightSource inner, string? sourceName 
     }
 }
 
-/// <summary>Records the name and shape of every parameter without reading anything; values are zeros.</summary>
+/// <summary>Records the name and shape of every parameter, and the name of every declared unread buffer, without reading anything; values are zeros.</summary>
 internal sealed class ShapeRecorder : IWeightSource
 {
     public Dictionary<string, int[]> Shapes { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The unread buffers the modules declared (<see cref="UnreadBuffers"/>), which a checkpoint holds as scalars.</summary>
+    public HashSet<string> Buffers { get; } = new(StringComparer.Ordinal);
+
+    public void DeclareUnread(string name)
+    {
+        if (!Buffers.Add(name)) throw new InvalidOperationException($"buffer '{name}' declared twice");
+    }
 
     public Tensor Get(string name, int[] shape)
     {

@@ -14,13 +14,15 @@ namespace DepthSharp.Pipeline;
 public sealed class DepthEstimator
 {
     private readonly DepthEstimatorOptions _options;
+    private readonly string _modelFolder;
 
-    private DepthEstimator(DepthModelFamily family, IImageProcessor processor, DepthModel model, DepthEstimatorOptions options)
+    private DepthEstimator(DepthModelFamily family, IImageProcessor processor, DepthModel model, DepthEstimatorOptions options, string modelFolder)
     {
         Family = family;
         Processor = processor;
         Model = model;
         _options = options;
+        _modelFolder = modelFolder;
     }
 
     /// <summary>The model's family (its descriptor).</summary>
@@ -64,7 +66,7 @@ public sealed class DepthEstimator
         var family = ModelFamilies.ForFolder(modelDir);
         // The processor first: its config's errors are found before the weights are read.
         var processor = ModelFamilies.LoadProcessor(family, modelDir, options.ImageProcessor);
-        return new DepthEstimator(family, processor, family.Load(modelDir, processor, weights, options), options);
+        return new DepthEstimator(family, processor, family.Load(modelDir, processor, weights, options), options, modelDir);
     }
 
     /// <summary>The processor's pixel values [B, 3, H, W] for pictures (what `preprocess` writes).</summary>
@@ -131,6 +133,8 @@ public sealed class DepthEstimator
         var pixelValues = Processor.Preprocess(inputs.Select(i => i.Picture.Image).ToList());
         var depths = Model.Estimate(new ModelInputs(pixelValues, ExtraInputs(inputs)), inputs, progress, cancellationToken);
         if (depths.Count != inputs.Count) throw new InvalidOperationException($"{ModelType} gave {depths.Count} depth maps for {inputs.Count} pictures");
+        for (int b = 0; b < depths.Count; b++)
+            ModelOutputException.ThrowIfNotFinite(_modelFolder, depths.Count > 1 ? b : null, depths[b].Depth.Data, depths[b].FieldOfView, depths[b].FocalLength);
         return depths.Select((d, b) => Result(d, inputs[b].Picture.Image)).ToList();
     }
 

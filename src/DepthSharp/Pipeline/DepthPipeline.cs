@@ -62,7 +62,7 @@ public sealed partial class DepthPipeline
     /// <summary>The loaded model, for batches and lower-level calls.</summary>
     public DepthEstimator Estimator { get; }
 
-    /// <summary>config.json's model_type (depth_pro, dpt, depth_anything, zoedepth).</summary>
+    /// <summary>config.json's model_type (depth_pro, zoedepth, depth_anything, dpt, glpn: <see cref="ModelFamilies.ModelTypes"/>).</summary>
     public string ModelType => Estimator.ModelType;
 
     /// <summary>

@@ -14,6 +14,7 @@ public static class ModelFamilies
         new ZoeDepthFamily(),
         new DepthAnythingFamily(),
         new DPTFamily(),
+        new GLPNFamily(),
     ];
 
     /// <summary>The model_types of <see cref="All"/>, in order.</summary>

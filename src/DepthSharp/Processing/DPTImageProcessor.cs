@@ -46,6 +46,7 @@ public sealed class DPTImageProcessor : IImageProcessor<DPTImageProcessor>
     public int? SizeDivisor { get; }
     private readonly float[] _mean;
     private readonly float[] _std;
+    private readonly string? _file;
 
     /// <summary>The processor for preprocessor_config.json's fields; unset fields take the reference class's defaults.</summary>
     /// <param name="config">The fields (an empty config: every default).</param>
@@ -54,12 +55,8 @@ public sealed class DPTImageProcessor : IImageProcessor<DPTImageProcessor>
     public DPTImageProcessor(ImageProcessorConfig config, string? file = null)
     {
         Config = config;
-        var size = config.Size ?? new Dictionary<string, int> { ["height"] = 384, ["width"] = 384 };
-        if (!size.TryGetValue("height", out int h) || !size.TryGetValue("width", out int w))
-            throw new ConfigException(file, "size: must have 'height' and 'width'");
-        if (h <= 0 || w <= 0 || (long)h * w > 100_000_000) throw new ConfigException(file, $"size: {h}x{w} is not a usable size");
-        Height = h;
-        Width = w;
+        _file = file;
+        (Height, Width) = config.HeightWidth(384, 384, file);
         KeepAspectRatio = config.KeepAspectRatio ?? false;
         EnsureMultipleOf = config.EnsureMultipleOf ?? 1;
         if (EnsureMultipleOf <= 0) throw new ConfigException(file, $"ensure_multiple_of: must be positive, got {EnsureMultipleOf}");
@@ -110,12 +107,11 @@ public sealed class DPTImageProcessor : IImageProcessor<DPTImageProcessor>
         if (Config.DoResize)
         {
             var (h, w) = OutputSize(image.Height, image.Width);
-            if (h <= 0 || w <= 0)
-                throw new ArgumentException($"a {image.Width}x{image.Height} picture resizes to {w}x{h} with ensure_multiple_of {EnsureMultipleOf}: too small");
+            ImageProcessorConfig.CheckOutput(_file, image.Width, image.Height, h, w);
             image = PillowResize.Resize(image, w, h, Resample);
         }
         var x = Normalize(image);
-        return DoPad ? PadToMultiple(x, SizeDivisor!.Value) : x;
+        return DoPad ? PadToMultiple(x, SizeDivisor!.Value, _file) : x;
     }
 
     /// <summary>The pixel_values [batch, 3, H, W] of the pictures, in order, as the reference's processor gives them.</summary>
@@ -150,11 +146,12 @@ public sealed class DPTImageProcessor : IImageProcessor<DPTImageProcessor>
     }
 
     /// <summary>Zero padding around [3, H, W] up to multiples of <paramref name="divisor"/>, the odd pixel going to the bottom and right.</summary>
-    private static Tensor PadToMultiple(Tensor x, int divisor)
+    private static Tensor PadToMultiple(Tensor x, int divisor, string? file)
     {
         int h = x.Dim(1), w = x.Dim(2);
         int ph = (h + divisor - 1) / divisor * divisor, pw = (w + divisor - 1) / divisor * divisor;
         if (ph == h && pw == w) return x;
+        ImageProcessorConfig.CheckOutput(file, w, h, ph, pw);
         int top = (ph - h) / 2, left = (pw - w) / 2;
         var y = Tensor.Zeros(3, ph, pw);
         for (int c = 0; c < 3; c++)

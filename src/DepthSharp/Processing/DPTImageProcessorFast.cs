@@ -13,6 +13,7 @@ public sealed class DPTImageProcessorFast : IFastImageProcessor<DPTImageProcesso
 {
     private readonly DPTImageProcessor _slow;
     private readonly TorchvisionNormalize _normalize;
+    private readonly string? _file;
 
     /// <param name="config">The preprocessor config (the class's defaults where a field is absent).</param>
     /// <param name="file">The config's path, for error messages.</param>
@@ -21,6 +22,7 @@ public sealed class DPTImageProcessorFast : IFastImageProcessor<DPTImageProcesso
     {
         // The slow class validates the fields both share and owns the output-size rule.
         _slow = new DPTImageProcessor(config, file);
+        _file = file;
         if (_slow.Resample is not (PilFilter.Bilinear or PilFilter.Bicubic))
             throw new ConfigException(file, $"resample: filter {(int)_slow.Resample} is not supported by DPTImageProcessorFast (2 bilinear, 3 bicubic)");
         _normalize = new TorchvisionNormalize(config);
@@ -48,11 +50,10 @@ public sealed class DPTImageProcessorFast : IFastImageProcessor<DPTImageProcesso
         if (Config.DoResize)
         {
             var (h, w) = OutputSize(image.Height, image.Width);
-            if (h <= 0 || w <= 0)
-                throw new ArgumentException($"a {image.Width}x{image.Height} picture resizes to {w}x{h} with ensure_multiple_of {_slow.EnsureMultipleOf}: too small");
+            ImageProcessorConfig.CheckOutput(_file, image.Width, image.Height, h, w);
             image = TorchAntialiasResize.Resize(image, w, h, Resample);
         }
-        if (_slow.DoPad) image = PadToMultiple(image, _slow.SizeDivisor!.Value);
+        if (_slow.DoPad) image = PadToMultiple(image, _slow.SizeDivisor!.Value, _file);
         return _normalize.RescaleAndNormalize(image);
     }
 
@@ -67,11 +68,12 @@ public sealed class DPTImageProcessorFast : IFastImageProcessor<DPTImageProcesso
     }
 
     /// <summary>Zero bytes around the picture up to multiples of <paramref name="divisor"/>, the odd pixel going to the bottom and right.</summary>
-    private static RgbImage PadToMultiple(RgbImage image, int divisor)
+    private static RgbImage PadToMultiple(RgbImage image, int divisor, string? file)
     {
         int h = image.Height, w = image.Width;
         int ph = (h + divisor - 1) / divisor * divisor, pw = (w + divisor - 1) / divisor * divisor;
         if (ph == h && pw == w) return image;
+        ImageProcessorConfig.CheckOutput(file, w, h, ph, pw);
         int top = (ph - h) / 2, left = (pw - w) / 2;
         var padded = new byte[(long)ph * pw * 3];
         for (int r = 0; r < h; r++)

@@ -36,12 +36,7 @@ public sealed class DepthProImageProcessor : IImageProcessor<DepthProImageProces
     public DepthProImageProcessor(ImageProcessorConfig config, string? file = null)
     {
         Config = config;
-        var size = config.Size ?? new Dictionary<string, int> { ["height"] = 1536, ["width"] = 1536 };
-        if (!size.TryGetValue("height", out int h) || !size.TryGetValue("width", out int w))
-            throw new ConfigException(file, "size: must have 'height' and 'width'");
-        if (h <= 0 || w <= 0 || (long)h * w > 100_000_000) throw new ConfigException(file, $"size: {h}x{w} is not a usable size");
-        Height = h;
-        Width = w;
+        (Height, Width) = config.HeightWidth(1536, 1536, file);
         Resample = PilResample.ToTorch(config.Resample ?? 2, file);
         _mean = Channels(config.ImageMean, 0.5, "image_mean", file);
         _std = Channels(config.ImageStd, 0.5, "image_std", file);

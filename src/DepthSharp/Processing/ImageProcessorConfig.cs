@@ -54,6 +54,21 @@ public sealed class ImageProcessorConfig
     /// <summary>The file's other keys, kept as they are (e.g. image_processor_type-specific fields no depth processor uses).</summary>
     [JsonExtensionData] public Dictionary<string, JsonElement>? Extra { get; set; }
 
+    /// <summary>
+    /// The largest height or width size may give: DepthPro's 1536, the largest the released checkpoints take, has room to
+    /// spare. A config asking for more is broken, and would cost up to gigabytes and seconds per picture.
+    /// </summary>
+    public const int MaxSide = 2048;
+
+    /// <summary>
+    /// The largest model input a processor may make from a picture, in pixels (keeping the aspect ratio of a panorama makes
+    /// one side longer than size's): the decoders' limit for a picture.
+    /// </summary>
+    public const long MaxInputPixels = 100_000_000;
+
+    /// <summary>The largest ensure_multiple_of and size_divisor taken (the released configs use 1 to 32).</summary>
+    public const int MaxMultiple = 1024;
+
     /// <summary>Reads a preprocessor_config.json (strict JSON numbers; comments and trailing commas allowed).</summary>
     /// <param name="path">The file.</param>
     /// <exception cref="ConfigException">The file is missing or unreadable, is not valid JSON, a field has the wrong type, or image_processor_type is missing.</exception>
@@ -62,11 +77,34 @@ public sealed class ImageProcessorConfig
         var config = ConfigLoader.Deserialize(path, ProcessorJsonContext.Default.ImageProcessorConfig);
         if (string.IsNullOrEmpty(config.ImageProcessorType))
             throw new ConfigException(path, "image_processor_type: missing");
+        if (config.EnsureMultipleOf is int m && m is < 1 or > MaxMultiple)
+            throw new ConfigException(path, $"ensure_multiple_of: must be 1 to {MaxMultiple}, got {m}");
+        if (config.SizeDivisor is int d && d is < 1 or > MaxMultiple)
+            throw new ConfigException(path, $"size_divisor: must be 1 to {MaxMultiple}, got {d}");
         return config;
+    }
+
+    /// <summary>size's height and width, or the processor's default without one: both there, 1 to <see cref="MaxSide"/>.</summary>
+    internal (int Height, int Width) HeightWidth(int defaultHeight, int defaultWidth, string? file)
+    {
+        if (Size is null) return (defaultHeight, defaultWidth);
+        if (!Size.TryGetValue("height", out int h) || !Size.TryGetValue("width", out int w))
+            throw new ConfigException(file, "size: must have 'height' and 'width'");
+        if (h is <= 0 or > MaxSide || w is <= 0 or > MaxSide)
+            throw new ConfigException(file, $"size: {h}x{w} is not a usable size (height and width 1 to {MaxSide})");
+        return (h, w);
+    }
+
+    /// <summary>The processor would make an input of <paramref name="height"/> × <paramref name="width"/> for a picture: refused unless it is one.</summary>
+    internal static void CheckOutput(string? file, int pictureWidth, int pictureHeight, int height, int width)
+    {
+        if (height <= 0 || width <= 0 || (long)height * width > MaxInputPixels)
+            throw new ConfigException(file,
+                $"a {pictureWidth}x{pictureHeight} picture would become a {width}x{height} model input with these size, ensure_multiple_of and padding settings: {(height <= 0 || width <= 0 ? "empty" : $"more than {MaxInputPixels} pixels")}");
     }
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, NumberHandling = JsonNumberHandling.Strict,
-    ReadCommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true)]
+    ReadCommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true, RespectNullableAnnotations = true)]
 [JsonSerializable(typeof(ImageProcessorConfig))]
 internal sealed partial class ProcessorJsonContext : JsonSerializerContext;

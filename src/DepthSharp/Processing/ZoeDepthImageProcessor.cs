@@ -18,6 +18,7 @@ public sealed class ZoeDepthImageProcessor : IImageProcessor<ZoeDepthImageProces
 
     private readonly float[] _mean;
     private readonly float[] _std;
+    private readonly string? _file;
     /// <summary>The fields it was made from.</summary>
     public ImageProcessorConfig Config { get; }
 
@@ -46,12 +47,8 @@ public sealed class ZoeDepthImageProcessor : IImageProcessor<ZoeDepthImageProces
     public ZoeDepthImageProcessor(ImageProcessorConfig config, string? file = null)
     {
         Config = config;
-        var size = config.Size ?? new Dictionary<string, int> { ["height"] = 384, ["width"] = 512 };
-        if (!size.TryGetValue("height", out int h) || !size.TryGetValue("width", out int w))
-            throw new ConfigException(file, "size: must have 'height' and 'width'");
-        if (h <= 0 || w <= 0 || (long)h * w > 100_000_000) throw new ConfigException(file, $"size: {h}x{w} is not a usable size");
-        Height = h;
-        Width = w;
+        _file = file;
+        (Height, Width) = config.HeightWidth(384, 512, file);
         Resample = PilResample.ToTorch(config.Resample ?? 2, file);
         DoPad = config.DoPad ?? true;
         KeepAspectRatio = config.KeepAspectRatio ?? true;
@@ -83,6 +80,7 @@ public sealed class ZoeDepthImageProcessor : IImageProcessor<ZoeDepthImageProces
     /// <exception cref="ArgumentException">The picture is so small that it resizes to nothing.</exception>
     public (int Height, int Width) OutputSize(int height, int width)
     {
+        int pictureHeight = height, pictureWidth = width;
         if (DoPad)
         {
             var (rows, columns) = Padding(height, width);
@@ -100,8 +98,7 @@ public sealed class ZoeDepthImageProcessor : IImageProcessor<ZoeDepthImageProces
         // numpy's round: halves to even, as Math.Round does by default.
         int Multiple(double v) => (int)(Math.Round(v / EnsureMultipleOf) * EnsureMultipleOf);
         int outH = Multiple(scaleH * height), outW = Multiple(scaleW * width);
-        if (outH <= 0 || outW <= 0)
-            throw new ArgumentException($"a {height}x{width} picture resizes to {outH}x{outW} with size {Height}x{Width} and ensure_multiple_of {EnsureMultipleOf}");
+        ImageProcessorConfig.CheckOutput(_file, pictureWidth, pictureHeight, outH, outW);
         return (outH, outW);
     }
 

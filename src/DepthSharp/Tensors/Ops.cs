@@ -111,6 +111,27 @@ internal static class Ops
         return output;
     }
 
+    /// <summary>
+    /// conv2d with groups over x[B,C,H,W] with w[O, C/groups, KH, KW] and zero padding: output channel o reads only the
+    /// input channels of group o / (O/groups); groups = C is a depthwise convolution. With <paramref name="channelsLast"/>
+    /// the maps are x[B,H,W,C] and y[B,OH,OW,O] (a token sequence of an H × W map, convolved where it lies).
+    /// </summary>
+    public static Tensor GroupedConv2d(Tensor x, Tensor w, Tensor? b, int groups, int stride = 1, int padding = 0, bool channelsLast = false)
+    {
+        if (x.Rank != 4 || w.Rank != 4) throw new ArgumentException($"conv2d weight {w} does not take input {x}");
+        int c = channelsLast ? x.Dim(3) : x.Dim(1), h = channelsLast ? x.Dim(1) : x.Dim(2), width = channelsLast ? x.Dim(2) : x.Dim(3);
+        if (groups <= 0 || c % groups != 0 || w.Dim(0) % groups != 0 || w.Dim(1) * groups != c)
+            throw new ArgumentException($"conv2d weight {w} in {groups} groups does not take input {x}{(channelsLast ? " (channels last)" : "")}");
+        var s = new ConvShape(x.Dim(0), c, h, width, w.Dim(0), w.Dim(2), w.Dim(3), stride, stride, padding, padding);
+        s.Validate(transposed: false);
+        if (b is not null && b.Length != s.OutChannels) throw new ArgumentException($"conv2d bias {b} does not match weight {w}");
+        var y = channelsLast ? Tensor.Empty(s.Batch, s.OutH, s.OutW, s.OutChannels) : Tensor.Empty(s.Batch, s.OutChannels, s.OutH, s.OutW);
+        ReadOnlySpan<float> bias = b is null ? default : b.Data;
+        if (Ref) Reference.GroupedConv2d(s, groups, channelsLast, x.Data, w.Data, bias, y.Data);
+        else Fast.GroupedConv2d(s, groups, channelsLast, x.Data, w.Data, bias, y.Data);
+        return y;
+    }
+
     /// <summary>conv_transpose2d over x[B,C,H,W] with w[C,O,KH,KW].</summary>
     public static Tensor ConvTranspose2d(Tensor x, Tensor w, Tensor? b, int stride, int padding = 0)
     {

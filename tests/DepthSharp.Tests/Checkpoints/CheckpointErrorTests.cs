@@ -104,6 +104,93 @@ public sealed class CheckpointErrorTests : IDisposable
         Assert.Contains("big", Refused(Write("absurd.safetensors", SafeTensorsWriter.Build(header, new byte[4]))).Message);
     }
 
+    [Theory]
+    [InlineData("""{"t":{"dtype":"F32","shape":[1],"data_offsets":[null,4]}}""", "'t': data_offsets [null,4]: null is not a byte offset")]
+    [InlineData("""{"t":{"dtype":"F32","shape":[1],"data_offsets":[0,"4"]}}""", "'t': data_offsets [0,\"4\"]: a string is not a byte offset")]
+    [InlineData("""{"t":{"dtype":"F32","shape":[1],"data_offsets":null}}""", "'t': data_offsets must be a list [begin, end], got null")]
+    [InlineData("""{"t":{"dtype":"F32","shape":[1],"data_offsets":[0,4.5]}}""", "'t': data_offsets [0,4.5]: 4.5 is not a byte offset")]
+    [InlineData("""{"t":{"dtype":"F32","shape":[1],"data_offsets":[-4,4]}}""", "'t': data_offsets [-4,4]: -4 is not a byte offset")]
+    [InlineData("""{"t":{"dtype":"F32","shape":null,"data_offsets":[0,4]}}""", "'t': shape must be a list of sizes, got null")]
+    [InlineData("""{"t":{"dtype":"F32","shape":[{}],"data_offsets":[0,4]}}""", "'t': shape [{}]: an object is not a size")]
+    [InlineData("""{"t":{"dtype":"F32","shape":[1e30],"data_offsets":[0,4]}}""", "'t': shape [1e30]: 1e30 is not a size")]
+    [InlineData("""{"t":{"dtype":null,"shape":[1],"data_offsets":[0,4]}}""", "'t': dtype must be a string, got null")]
+    [InlineData("""{"t":[1]}""", "'t': entry must be an object, got a list")]
+    [InlineData("""{"__metadata__":{"format":1},"t":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}""", "__metadata__['format'] must be a string, got the number 1")]
+    [InlineData("""{"__metadata__":[],"t":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}""", "__metadata__ must be an object of strings, got a list")]
+    [InlineData("""{"t":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"t":{"dtype":"I32","shape":[1],"data_offsets":[0,4]}}""", "tensor 't' appears twice")]
+    public void HeaderValuesOfTheWrongTypeAreRefusedByField(string header, string expected)
+    {
+        var e = Refused(Write("typed.safetensors", SafeTensorsWriter.Build(header, new byte[4])));
+        Assert.Contains(expected, e.Message);
+    }
+
+    [Fact]
+    public void DataNoTensorAccountsForIsRefused()
+    {
+        string gap = """{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}""";
+        Assert.Contains("bytes [4, 8) of the data before tensor 'b' belong to no tensor", Refused(Write("gap.safetensors", SafeTensorsWriter.Build(gap, new byte[12]))).Message);
+        string tail = """{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}""";
+        Assert.Contains("3 bytes after the last tensor", Refused(Write("tail.safetensors", SafeTensorsWriter.Build(tail, new byte[7]))).Message);
+    }
+
+    [Fact]
+    public void HeaderThatIsNotUtf8IsRefused()
+    {
+        var bytes = SafeTensorsWriter.Build("""{"t\u00e9":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}""", new byte[4]);
+        int at = Array.IndexOf(bytes, (byte)'t', 8);
+        bytes[at] = 0xE9; // a Latin-1 byte where UTF-8 needs a sequence
+        Assert.Contains("not valid UTF-8", Refused(Write("latin1.safetensors", bytes)).Message);
+    }
+
+    [Theory]
+    [InlineData("""[{"weight_map":{}}]""", "must be a JSON object")]
+    [InlineData("""{"weight_map":null}""", "weight_map must be an object of tensor names to shard files, not null")]
+    [InlineData("""{"weight_map":{"x":null}}""", "weight_map['x'] must be a shard file name, not null")]
+    [InlineData("""{"weight_map":{"x":7}}""", "weight_map['x'] must be a shard file name, not number")]
+    [InlineData("""{"weight_map":{"x":".."}}""", "weight_map['x'] = '..' is not a plain file name beside the index")]
+    [InlineData("""{"weight_map":{"x":"a.safetensors","x":"a.safetensors"}}""", "weight_map lists 'x' twice")]
+    [InlineData("""{"weight_map":{},"weight_map":{"x":"a.safetensors"}}""", "\"weight_map\" appears twice")]
+    public void IndexValuesOfTheWrongTypeAreRefusedByField(string json, string expected)
+    {
+        Write("a.safetensors", SafeTensorsWriter.BuildF32(("x", [1], [1f])));
+        string index = Write("typed.index.json", System.Text.Encoding.UTF8.GetBytes(json));
+        var e = Assert.Throws<CheckpointException>(() => Checkpoint.OpenIndex(index).Dispose());
+        Assert.StartsWith(index + ": ", e.Message);
+        Assert.Contains(expected, e.Message);
+    }
+
+    [Fact]
+    public void IndexPointingAtAFileThatIsNotSafeTensorsIsRefusedByThatFile()
+    {
+        Write("notes.txt", System.Text.Encoding.UTF8.GetBytes("a text file long enough to be read as a header length"));
+        string index = Write("text.index.json", System.Text.Encoding.UTF8.GetBytes("""{"weight_map":{"x":"notes.txt"}}"""));
+        var e = Assert.Throws<CheckpointException>(() => Checkpoint.OpenIndex(index).Dispose());
+        Assert.StartsWith(Path.Combine(_dir, "notes.txt") + ": truncated", e.Message);
+    }
+
+    private sealed class HugeModel
+    {
+        public HugeModel(Weights w, int layers, int width)
+        {
+            for (int i = 0; i < layers; i++) w["layer"][i].Get("weight", width, width);
+        }
+    }
+
+    [Theory]
+    [InlineData(1_000_000_000, 2, "1000 problem(s)")]
+    [InlineData(3, 2_000_000_000, "impossible shape [2000000000, 2000000000]")]
+    [InlineData(3, 40_000, "1 problem(s)")]
+    public void AConfigThatDoesNotFitStopsTheLoadBeforeItAllocatesWithoutBound(int layers, int width, string expected)
+    {
+        // A layer count of a billion, a width of two billion, 6.4 GB of zeros for one missing tensor: refused at once.
+        string path = Write("model.safetensors", SafeTensorsWriter.BuildF32(("layer.0.weight", [2, 2], new float[4])));
+        using var checkpoint = Checkpoint.OpenFile(path);
+        var source = new CheckpointWeights(checkpoint);
+        var e = Assert.Throws<CheckpointException>(() => new HugeModel(new Weights(source), layers, width));
+        Assert.Contains("stopped here: the model does not fit this checkpoint", e.Message);
+        Assert.Contains(expected, e.Message);
+    }
+
     private sealed class TinyModel
     {
         public TinyModel(Weights w)
@@ -200,6 +287,65 @@ public sealed class CheckpointErrorTests : IDisposable
         File.CreateSymbolicLink(link, target);
         using var f = SafeTensorsFile.Open(link);
         Assert.Equal([1f, 2, 3], f.Read("t").Data);
+    }
+
+    [Fact]
+    public void FileTruncatedAfterItWasOpenedFailsCleanly()
+    {
+        // A mapping of the file would fault (SIGBUS) on the vanished pages; positioned reads see the end and say so.
+        string path = Write("shrinks.safetensors", SafeTensorsWriter.BuildF32(("a", [2], [1, 2]), ("b", [1000], new float[1000])));
+        using var f = SafeTensorsFile.Open(path);
+        using (var s = new FileStream(path, FileMode.Open, FileAccess.Write)) s.SetLength(s.Length - 100);
+        Assert.Equal([1f, 2], f.Read("a").Data);
+        var e = Assert.Throws<CheckpointException>(() => f.Read("b"));
+        Assert.StartsWith($"{path}: truncated while reading tensor 'b'", e.Message);
+    }
+
+    [Fact]
+    public void EmptyTensorsReadInEveryForm()
+    {
+        string header = """{"h":{"dtype":"F16","shape":[0,4],"data_offsets":[0,0]},"f":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}}""";
+        using var f = SafeTensorsFile.Open(Write("empty.safetensors", SafeTensorsWriter.Build(header, [])));
+        Assert.Empty(f.ReadHalf("h").Bits);
+        Assert.Equal([0, 4], f.Read("h").Shape);
+        Assert.Empty(f.Read("f").Data);
+    }
+
+    [Fact]
+    public void EveryStoredTypeWidensToFloat()
+    {
+        var data = new List<byte>();
+        void Add(string name, string dtype, int count, byte[] bytes, List<string> header)
+        {
+            header.Add($"\"{name}\":{{\"dtype\":\"{dtype}\",\"shape\":[{count}],\"data_offsets\":[{data.Count},{data.Count + bytes.Length}]}}");
+            data.AddRange(bytes);
+        }
+        var entries = new List<string>();
+        Add("f64", "F64", 2, [.. BitConverter.GetBytes(0.5), .. BitConverter.GetBytes(-3.0)], entries);
+        Add("i64", "I64", 1, BitConverter.GetBytes(-7L), entries);
+        Add("u16", "U16", 1, BitConverter.GetBytes((ushort)65535), entries);
+        Add("i8", "I8", 2, [0xFF, 0x05], entries);
+        Add("b", "BOOL", 2, [1, 0], entries);
+        Add("bf", "BF16", 1, BitConverter.GetBytes((ushort)(BitConverter.SingleToUInt32Bits(-1.5f) >> 16)), entries);
+        using var f = SafeTensorsFile.Open(Write("types.safetensors", SafeTensorsWriter.Build("{" + string.Join(",", entries) + "}", data.ToArray())));
+        Assert.Equal([0.5f, -3f], f.Read("f64").Data);
+        Assert.Equal([-7f], f.Read("i64").Data);
+        Assert.Equal([65535f], f.Read("u16").Data);
+        Assert.Equal([-1f, 5f], f.Read("i8").Data);
+        Assert.Equal([1f, 0f], f.Read("b").Data);
+        Assert.Equal([-1.5f], f.Read("bf").Data);
+    }
+
+    [Fact]
+    public void LargeHalfTensorsWidenAcrossReadChunks()
+    {
+        // More values than one staging read holds, so the chunk boundaries are crossed.
+        var values = Enumerable.Range(0, 300_000).Select(i => (Half)(i % 2048 - 1024)).ToArray();
+        var bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()).ToArray();
+        using var f = SafeTensorsFile.Open(Write("big16.safetensors",
+            SafeTensorsWriter.Build("{\"h\":{\"dtype\":\"F16\",\"shape\":[" + values.Length + "],\"data_offsets\":[0," + bytes.Length + "]}}", bytes)));
+        var read = f.Read("h").Data;
+        for (int i = 0; i < values.Length; i++) Assert.Equal((float)values[i], read[i]);
     }
 
     [Fact]

@@ -61,14 +61,15 @@ public sealed class DepthExportTests : IDisposable
 
     public static TheoryData<string, string, DepthKind, DepthColoring> Families => new()
     {
-        // README.md: DepthPro and ZoeDepth coloured over inverse depth, metric Depth Anything linearly with near warm,
-        // relative models (inverse depth) as they are.
+        // README.md: DepthPro and ZoeDepth coloured over inverse depth, metric Depth Anything and GLPN linearly with near
+        // warm, relative models (inverse depth) as they are.
         { "depth_pro_tiny", "exif_focal_35mm.jpg", DepthKind.Metric, DepthColoring.Inverse },
         { "depth_pro_tiny_nofov_f16", "png_rgb8.png", DepthKind.Relative, DepthColoring.Inverse },
         { "zoedepth_tiny_nk", "png_rgb8.png", DepthKind.Metric, DepthColoring.Inverse },
         { "depth_anything_tiny_metric", "png_rgb8.png", DepthKind.Metric, DepthColoring.Linear },
         { "depth_anything_tiny_relative", "png_rgb8.png", DepthKind.RelativeInverse, DepthColoring.Inverse },
         { "dpt_tiny", "png_rgb8.png", DepthKind.RelativeInverse, DepthColoring.Inverse },
+        { "glpn_tiny", "png_rgb8.png", DepthKind.Metric, DepthColoring.Linear },
     };
 
     /// <summary>`depthsharp estimate --format color` and the web app's colour picture (what the page draws) are the same pixels.</summary>

@@ -83,6 +83,8 @@ public sealed class ModelFamiliesTests : IDisposable
         { "DepthProImageProcessorFast", typeof(DepthProImageProcessor) },
         { "ZoeDepthImageProcessor", typeof(ZoeDepthImageProcessor) },
         { "ZoeDepthImageProcessorFast", typeof(ZoeDepthImageProcessor) },
+        { "GLPNImageProcessor", typeof(GLPNImageProcessor) },
+        { "GLPNImageProcessorFast", typeof(GLPNImageProcessorFast) },
     };
 
     [Theory]

@@ -9,7 +9,7 @@ internal static class ConfigLoader
     /// <summary>The model_type a config.json declares.</summary>
     public static string ReadModelType(string path)
     {
-        using var doc = ParseDocument(path);
+        using var doc = ReadDocument(path);
         if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new ConfigException(path, "not a JSON object");
         if (!doc.RootElement.TryGetProperty("model_type", out var mt) || mt.ValueKind != JsonValueKind.String)
             throw new ConfigException(path, "model_type: missing");
@@ -27,20 +27,49 @@ internal static class ConfigLoader
         return config;
     }
 
-    internal static JsonDocument ParseDocument(string path)
+    /// <summary>
+    /// A config file's JSON, checked before any value is used: readable, UTF-8 (the parser decodes strings only when
+    /// asked, where bad bytes would throw), well-formed, and every number finite as a double (1e400 parses as infinity,
+    /// which no range check that only asks "> 0" refuses).
+    /// </summary>
+    public static JsonDocument ReadDocument(string path) => ReadDocument(path, out _);
+
+    private static JsonDocument ReadDocument(string path, out byte[] bytes)
     {
-        byte[] bytes;
         try { bytes = File.ReadAllBytes(path); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new ConfigException(path, $"cannot read: {e.Message}"); }
-        try { return JsonDocument.Parse(bytes, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true }); }
+        if (!System.Text.Unicode.Utf8.IsValid(bytes)) throw new ConfigException(path, "not valid UTF-8");
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(bytes, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true }); }
         catch (JsonException e) { throw new ConfigException(path, $"not valid JSON: {e.Message}"); }
+        try { CheckNumbers(path, doc.RootElement, ""); }
+        catch
+        {
+            doc.Dispose();
+            throw;
+        }
+        return doc;
+    }
+
+    private static void CheckNumbers(string path, JsonElement e, string at)
+    {
+        switch (e.ValueKind)
+        {
+            case JsonValueKind.Object:
+                foreach (var p in e.EnumerateObject()) CheckNumbers(path, p.Value, at.Length == 0 ? p.Name : $"{at}.{p.Name}");
+                break;
+            case JsonValueKind.Array:
+                int i = 0;
+                foreach (var item in e.EnumerateArray()) CheckNumbers(path, item, $"{at}[{i++}]");
+                break;
+            case JsonValueKind.Number when !e.TryGetDouble(out double d) || !double.IsFinite(d):
+                throw new ConfigException(path, $"{(at.Length == 0 ? "(root)" : at)}: {e.GetRawText()} is out of range for a number");
+        }
     }
 
     internal static T Deserialize<T>(string path, JsonTypeInfo<T> info) where T : class
     {
-        byte[] bytes;
-        try { bytes = File.ReadAllBytes(path); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new ConfigException(path, $"cannot read: {e.Message}"); }
+        ReadDocument(path, out byte[] bytes).Dispose();
         try
         {
             return JsonSerializer.Deserialize(bytes, info) ?? throw new ConfigException(path, "empty config");

@@ -116,21 +116,34 @@ internal sealed class LayerNorm(Weights w, int dim, double eps)
     public Tensor Forward(Tensor x) => Ops.LayerNorm(x, Weight, Bias, (float)eps);
 }
 
-/// <summary>nn.BatchNorm2d in inference mode (running statistics).</summary>
-internal sealed class BatchNorm2d(Weights w, int channels, double eps = 1e-5)
+/// <summary>nn.BatchNorm2d in inference mode (running statistics; the saved batch count is never read).</summary>
+internal sealed class BatchNorm2d
 {
+    private readonly double _eps;
+
+    /// <summary>The statistics and affine parameters under <paramref name="w"/>, which may also hold num_batches_tracked.</summary>
+    public BatchNorm2d(Weights w, int channels, double eps = 1e-5)
+    {
+        _eps = eps;
+        Weight = w.Get("weight", channels);
+        Bias = w.Get("bias", channels);
+        RunningMean = w.Get("running_mean", channels);
+        RunningVar = w.Get("running_var", channels);
+        w.DeclareUnread(UnreadBuffers.NumBatchesTracked);
+    }
+
     /// <summary>γ [channels].</summary>
-    public Tensor Weight { get; } = w.Get("weight", channels);
+    public Tensor Weight { get; }
 
     /// <summary>β [channels].</summary>
-    public Tensor Bias { get; } = w.Get("bias", channels);
+    public Tensor Bias { get; }
 
     /// <summary>The running mean [channels].</summary>
-    public Tensor RunningMean { get; } = w.Get("running_mean", channels);
+    public Tensor RunningMean { get; }
 
     /// <summary>The running variance [channels].</summary>
-    public Tensor RunningVar { get; } = w.Get("running_var", channels);
+    public Tensor RunningVar { get; }
 
     /// <summary>x [B, C, H, W] normalised by the running statistics, then scaled and shifted.</summary>
-    public Tensor Forward(Tensor x) => Ops.BatchNorm(x, RunningMean, RunningVar, Weight, Bias, (float)eps);
+    public Tensor Forward(Tensor x) => Ops.BatchNorm(x, RunningMean, RunningVar, Weight, Bias, (float)_eps);
 }

@@ -95,7 +95,7 @@ public sealed class DepthAnythingConfig : IPretrainedConfig
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
-    NumberHandling = JsonNumberHandling.Strict, ReadCommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true)]
+    NumberHandling = JsonNumberHandling.Strict, ReadCommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true, RespectNullableAnnotations = true)]
 [JsonSerializable(typeof(DepthAnythingConfig))]
 internal sealed partial class DepthAnythingConfigJson : JsonSerializerContext;
 

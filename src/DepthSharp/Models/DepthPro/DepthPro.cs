@@ -92,13 +92,18 @@ internal sealed class DepthProPatchEncoder
         Model = new Dinov2Model(w["model"], c.PatchModel);
     }
 
+    /// <summary>Why an input of <paramref name="height"/> × <paramref name="width"/> cannot be cut into patches at every scale, or null when it can.</summary>
+    public static string? InputProblem(DepthProConfig c, int height, int width) =>
+        c.ScaledImagesRatios.Min() * Math.Min(height, width) < c.PatchSize
+            ? $"an input of {height}x{width} is too small to be scaled with scaled_images_ratios=[{string.Join(", ", c.ScaledImagesRatios)}] when patch_size={c.PatchSize}"
+            : null;
+
     public List<Tensor> Forward(Tensor pixelValues, ForwardContext context)
     {
         int batch = pixelValues.Dim(0), height = pixelValues.Dim(2), width = pixelValues.Dim(3);
         var ratios = _c.ScaledImagesRatios;
         int n = ratios.Count;
-        if (ratios.Min() * Math.Min(height, width) < _c.PatchSize)
-            throw new ArgumentException($"image size {height}x{width} is too small to be scaled with scaled_images_ratios=[{string.Join(", ", ratios)}] when patch_size={_c.PatchSize}");
+        if (InputProblem(_c, height, width) is string problem) throw new ArgumentException(problem);
 
         // Scaled copies of the image, each cut into overlapping patches; the encoder sees the highest resolution first.
         var patchSets = new Tensor[n];

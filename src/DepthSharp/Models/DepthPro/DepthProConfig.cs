@@ -73,7 +73,8 @@ public sealed class DepthProConfig : IPretrainedConfig
         if (PatchSize <= 0) Fail("patch_size", $"must be positive, got {PatchSize}");
         if (ScaledImagesRatios.Count == 0) Fail("scaled_images_ratios", "must not be empty");
         if (!ScaledImagesRatios.SequenceEqual(ScaledImagesRatios.Order())) Fail("scaled_images_ratios", "must be sorted from low to high");
-        if (ScaledImagesRatios.Any(r => !(r > 0))) Fail("scaled_images_ratios", "must be positive");
+        // Scales of the processor's input, which has the full resolution; a larger one would only grow the patch count.
+        if (ScaledImagesRatios.Any(r => !(r > 0 && r <= 1))) Fail("scaled_images_ratios", "must be in (0, 1]: scales of the processor's input");
         if (ScaledImagesOverlapRatios.Count != ScaledImagesRatios.Count || ScaledImagesFeatureDims.Count != ScaledImagesRatios.Count)
             Fail("scaled_images_ratios", $"scaled_images_ratios ({ScaledImagesRatios.Count}), scaled_images_overlap_ratios ({ScaledImagesOverlapRatios.Count}) and scaled_images_feature_dims ({ScaledImagesFeatureDims.Count}) must have the same length");
         if (ScaledImagesOverlapRatios.Any(r => r < 0 || r >= 1)) Fail("scaled_images_overlap_ratios", "must be in [0, 1)");
@@ -93,6 +94,6 @@ public sealed class DepthProConfig : IPretrainedConfig
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
-    NumberHandling = JsonNumberHandling.Strict, ReadCommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true)]
+    NumberHandling = JsonNumberHandling.Strict, ReadCommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true, RespectNullableAnnotations = true)]
 [JsonSerializable(typeof(DepthProConfig))]
 internal sealed partial class DepthProConfigJson : JsonSerializerContext;

@@ -246,7 +246,7 @@ public sealed class ZoeDepthConfig : IPretrainedConfig
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
-    NumberHandling = JsonNumberHandling.Strict, ReadCommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true)]
+    NumberHandling = JsonNumberHandling.Strict, ReadCommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true, RespectNullableAnnotations = true)]
 [JsonSerializable(typeof(ZoeDepthConfig))]
 internal sealed partial class ZoeDepthConfigJson : JsonSerializerContext;
 

@@ -13,15 +13,22 @@ internal sealed class DepthProFamily : DepthModelFamily<DepthProImageProcessor>
     public override string ModelType => "depth_pro";
 
     protected override DepthModel LoadModel(string folder, DepthProImageProcessor processor, PretrainedOptions weights, DepthEstimatorOptions options) =>
-        new Model(DepthProForDepthEstimation.FromPretrained(folder, weights, options.UseFovModel), processor, options);
+        new Model(DepthProForDepthEstimation.FromPretrained(folder, weights, options.UseFovModel), Path.Combine(folder, "config.json"), processor, options);
 
-    private sealed class Model(DepthProForDepthEstimation model, DepthProImageProcessor processor, DepthEstimatorOptions options)
+    private sealed class Model(DepthProForDepthEstimation model, string configPath, DepthProImageProcessor processor, DepthEstimatorOptions options)
         : DepthModel<DepthProOutput>
     {
         public override int ForwardSteps => model.ForwardSteps;
 
         protected override DepthProOutput Forward(ModelInputs inputs, IProgress<ModelProgress>? progress, CancellationToken cancellationToken) =>
-            model.Forward(inputs.PixelValues, progress, cancellationToken);
+            model.Forward(Checked(inputs.PixelValues), progress, cancellationToken);
+
+        // The processor's size (or, without resizing, the picture's) against the config's patch scales: a ConfigException
+        // naming config.json, not a failure inside the model.
+        private Tensor Checked(Tensor pixelValues) =>
+            DepthProPatchEncoder.InputProblem(model.Config, pixelValues.Dim(2), pixelValues.Dim(3)) is string problem
+                ? throw new ConfigException(configPath, $"{problem} (the input's size comes from preprocessor_config.json)")
+                : pixelValues;
 
         protected override Tensor PredictedDepth(DepthProOutput output) => output.PredictedDepth;
 
