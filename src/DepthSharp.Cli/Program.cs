@@ -13,4 +13,8 @@ var root = new RootCommand("DepthSharp: monocular depth estimation in managed .N
     HubCommands.Inspect(),
     RandomCheckpointCommand.Create(),
 };
-return await root.Parse(args).InvokeAsync();
+var parse = root.Parse(args);
+// serve stops on SIGTERM through the web host, which drains the requests in flight for up to --shutdown-timeout;
+// System.CommandLine's own handling would end the process two seconds after the signal, cutting them off.
+var invocation = parse.CommandResult.Command.Name == ServeCommand.Name ? new InvocationConfiguration { ProcessTerminationTimeout = null } : null;
+return await parse.InvokeAsync(invocation);

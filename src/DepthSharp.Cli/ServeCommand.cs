@@ -8,6 +8,8 @@ namespace DepthSharp.Cli;
 
 internal static class ServeCommand
 {
+    public const string Name = "serve";
+
     public static Command Create()
     {
         var model = HubCommands.ModelOption();
@@ -20,13 +22,15 @@ internal static class ServeCommand
         concurrent.Validators.Add(r => { if (r.GetValue(concurrent) < 1) r.AddError("--max-concurrent must be at least 1"); });
         threads.Validators.Add(r => { if (r.GetValue(threads) is < 1) r.AddError("--threads must be at least 1"); });
         queue.Validators.Add(r => { if (r.GetValue(queue) < 0) r.AddError("--max-queue must not be negative"); });
-        var command = new Command("serve", "Serve the HTTP API (/api/health, /api/model, POST /api/depth) for one model") { model, urls, threads, concurrent, queue, int8, processor };
+        var scale = new ScaleOutCommandOptions();
+        var command = new Command(Name, "Serve the HTTP API (/api/health, /api/model, POST /api/depth) for one model") { model, urls, threads, concurrent, queue, int8, processor };
+        scale.AddTo(command);
         command.SetAction((parse, cancellationToken) => CliErrors.Run(async () =>
         {
             string dir = parse.GetValue(model)!;
             // A Hub id is fetched here, with the download's progress on stderr; the server then loads the folder.
             string folder = await HubCommands.ResolveAsync(dir, cancellationToken);
-            var options = new ServeOptions { MaxConcurrent = parse.GetValue(concurrent), MaxQueue = parse.GetValue(queue) };
+            var options = new ServeOptions { MaxConcurrent = parse.GetValue(concurrent), MaxQueue = parse.GetValue(queue), ScaleOut = scale.Read(parse) };
             await using var app = DepthServer.Build(o =>
             {
                 o.Model = folder;
@@ -36,10 +40,18 @@ internal static class ServeCommand
             }, Path.GetFileName(Path.TrimEndingDirectorySeparator(dir)), options, parse.GetValue(urls)!);
             await app.StartAsync(cancellationToken);
             // The model loads as the server starts (/api/health answers 503 meanwhile); one that cannot be loaded ends the
-            // command with its error and exit code 1.
-            var pipeline = await app.Services.GetRequiredService<DepthPipelineProvider>().GetPipelineAsync(cancellationToken);
-            await Console.Error.WriteLineAsync($"serving {pipeline.ModelType} model {dir} on {string.Join(", ", app.Urls)}");
+            // command with its error and exit code 1. SIGTERM meanwhile stops the wait and the server.
+            try
+            {
+                var pipeline = await app.Services.GetRequiredService<DepthPipelineProvider>().GetPipelineAsync(app.Lifetime.ApplicationStopping);
+                await Console.Error.WriteLineAsync($"serving {pipeline.ModelType} model {dir} on {string.Join(", ", app.Urls)}" +
+                    (options.ScaleOut!.Redis is string redis ? $" as {options.ScaleOut.ReplicaName}, results shared through Redis at {redis}" : ""));
+            }
+            catch (OperationCanceledException) when (app.Lifetime.ApplicationStopping.IsCancellationRequested) { }
+            // SIGTERM (the host's own handler: System.CommandLine leaves it to the host for serve, see Program.cs) closes the
+            // listener and lets requests in flight finish, up to --shutdown-timeout.
             await app.WaitForShutdownAsync(cancellationToken);
+            await Console.Error.WriteLineAsync("stopped");
             return 0;
         }));
         return command;

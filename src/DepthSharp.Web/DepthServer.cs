@@ -33,6 +33,9 @@ public sealed record ServeOptions
 
     /// <summary>Recent results kept for their output links (/api/results/{id}/{format}); older ones are dropped.</summary>
     public int KeptResults { get; init; } = 16;
+
+    /// <summary>Running as one of several replicas behind a load balancer (shared results, forwarded headers, draining); null runs alone.</summary>
+    public ScaleOutOptions? ScaleOut { get; init; }
 }
 
 /// <summary>The HTTP API over one model: /api/health, /api/model, POST /api/depth.</summary>
@@ -55,12 +58,16 @@ public static class DepthServer
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxBodyBytes);
         builder.Services.ConfigureHttpJsonOptions(j => j.SerializerOptions.TypeInfoResolverChain.Insert(0, WebJson.Default));
         builder.Services.AddDepthEstimation(configure);
+        if (options.ScaleOut is { } scaleOut) ServeScaleOut.Configure(builder, scaleOut);
         var app = builder.Build();
         var model = app.Services.GetRequiredService<DepthPipelineProvider>();
         var gate = new InferenceGate(options.MaxConcurrent, options.MaxQueue);
         var store = new ResultStore(options.KeptResults);
+        var shared = app.Services.GetService<SharedResults>();
 
-        app.MapHealthChecks("/api/health", new HealthCheckOptions { ResponseWriter = WriteHealth });
+        var health = new HealthCheckOptions { ResponseWriter = WriteHealth };
+        if (options.ScaleOut is { } scale) ServeScaleOut.Use(app, scale, health);
+        app.MapHealthChecks("/api/health", health);
         app.MapGet("/api/model", async (HttpContext http) =>
         {
             var (estimator, problem) = await Model(model, http.RequestAborted);
@@ -69,11 +76,12 @@ public static class DepthServer
         app.MapPost("/api/depth", (Delegate)(async (HttpContext http) =>
         {
             var (estimator, problem) = await Model(model, http.RequestAborted);
-            return problem ?? await Estimate(http, estimator!, options, gate, store);
+            return problem ?? await Estimate(http, estimator!, options, gate, store, shared);
         }));
-        app.MapGet("/api/results/{id}/{format}", (string id, string format, string? colormap) =>
-            store.TryGet(id, out var kept) ? DepthFile(kept.Image, kept.Result, format, colormap)
-                : Problem(StatusCodes.Status404NotFound, $"no result '{id}' (only the last {options.KeptResults} are kept)"));
+        app.MapGet("/api/results/{id}/{format}", async (string id, string format, string? colormap) =>
+            await Kept(id, options, store, shared) is { } kept ? DepthFile(kept.Image, kept.Result, format, colormap) : NoResult(id, options, shared));
+        app.MapGet("/api/results/{id}", async (HttpContext http, string id) =>
+            await Kept(id, options, store, shared) is { } kept ? Summary(http, id, kept.Result) : NoResult(id, options, shared));
         app.MapGet("/", () => Site("index.html", "text/html; charset=utf-8"));
         app.MapGet("/app.js", () => Site("app.js", "text/javascript"));
         app.MapGet("/vendor/{name}", (string name) => Site($"vendor/{name}", "text/javascript"));
@@ -88,16 +96,22 @@ public static class DepthServer
         { return (null, Problem(StatusCodes.Status503ServiceUnavailable, $"model {model.Model} could not be loaded: {e.Message}")); }
     }
 
-    /// <summary>The health report as JSON: {"status": "healthy" | "unhealthy" | "degraded", "description": ...}.</summary>
+    /// <summary>
+    /// The health report as JSON: {"status": "healthy" | "unhealthy" | "degraded", "description": ...}: the model's
+    /// check, followed by any other check that is not healthy (Redis, when results are shared).
+    /// </summary>
     private static Task WriteHealth(HttpContext http, HealthReport report)
     {
         report.Entries.TryGetValue(DepthModelHealthCheck.Name, out var entry);
-        var health = new Health(report.Status.ToString().ToLowerInvariant(), entry.Description);
+        var others = report.Entries.Where(e => e.Key != DepthModelHealthCheck.Name && e.Value.Status != HealthStatus.Healthy).Select(e => e.Value.Description);
+        string? description = string.Join("; ", new[] { entry.Description }.Concat(others).OfType<string>()) is { Length: > 0 } d ? d : null;
+        var health = new Health(report.Status.ToString().ToLowerInvariant(), description);
         http.Response.ContentType = "application/json; charset=utf-8";
         return http.Response.WriteAsync(System.Text.Json.JsonSerializer.Serialize(health, WebJson.Default.Health));
     }
 
-    private static async Task<IResult> Estimate(HttpContext http, DepthEstimator estimator, ServeOptions options, InferenceGate gate, ResultStore store)
+    private static async Task<IResult> Estimate(HttpContext http, DepthEstimator estimator, ServeOptions options, InferenceGate gate, ResultStore store,
+        SharedResults? shared)
     {
         byte[] body;
         try { body = await ReadPicture(http.Request, http.RequestAborted); }
@@ -109,6 +123,15 @@ public static class DepthServer
         LoadedImage image;
         try { image = ImageFile.Decode(body, "upload", new ImageDecodeOptions { MaxPixels = options.MaxPixels }); }
         catch (ImageFormatException e) { return Problem(StatusCodes.Status400BadRequest, e.Message); }
+
+        // Shared results: a picture any replica has already done is answered from Redis without a forward pass.
+        string? sharedId = shared is null ? null : await shared.KeyAsync(body);
+        if (shared is not null && await shared.TryGetAsync(sharedId!) is { } hit)
+        {
+            http.Response.Headers["X-Cache"] = "hit";
+            http.Response.Headers["X-Computed-By"] = hit.ComputedBy;
+            return Answer(http, image.Image, hit.Result, store.Add(image.Image, hit.Result, sharedId));
+        }
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
         timeout.CancelAfter(options.RequestTimeout);
@@ -125,6 +148,19 @@ public static class DepthServer
         { return Problem(StatusCodes.Status504GatewayTimeout, $"no result within {options.RequestTimeout}"); }
         finally { gate.Leave(); }
 
+        string id = store.Add(image.Image, result, sharedId);
+        if (shared is not null)
+        {
+            // "unavailable": Redis could not be reached, so the result is this replica's alone (its links work here only).
+            http.Response.Headers["X-Cache"] = await shared.TryStoreAsync(id, body, result) ? "miss" : "unavailable";
+            http.Response.Headers["X-Computed-By"] = shared.Replica;
+        }
+        return Answer(http, image.Image, result, id);
+    }
+
+    /// <summary>The answer to POST /api/depth for a result: its headers, and JSON, the raw floats or the ?format= file.</summary>
+    private static IResult Answer(HttpContext http, RgbImage picture, DepthResult result, string id)
+    {
         var inv = System.Globalization.CultureInfo.InvariantCulture;
         var headers = http.Response.Headers;
         headers["X-Depth-Width"] = result.Width.ToString(inv);
@@ -138,22 +174,41 @@ public static class DepthServer
             headers["X-Focal-Length"] = focal.ToString("R", inv);
             headers["X-Focal-Length-Source"] = result.FocalLengthSource.ToString().ToLowerInvariant();
         }
-        string id = store.Add(image.Image, result);
         headers["X-Result-Id"] = id;
         string? format = http.Request.Query["format"];
         if (format is not null and not "json")
-            return DepthFile(image.Image, result, format, http.Request.Query["colormap"]);
+            return DepthFile(picture, result, format, http.Request.Query["colormap"]);
         if (http.Request.Headers.Accept.Any(a => a is not null && a.Contains("application/octet-stream", StringComparison.OrdinalIgnoreCase)))
         {
             var bytes = new byte[result.Depth.Length * sizeof(float)];
             Buffer.BlockCopy(result.Depth, 0, bytes, 0, bytes.Length);
             return Results.Bytes(bytes, "application/octet-stream");
         }
-        var links = Formats(result).ToDictionary(f => f, f => $"/api/results/{id}/{f}");
+        return Summary(http, id, result);
+    }
+
+    /// <summary>A result's JSON summary with its output links (under the path prefix a proxy forwarded, if any).</summary>
+    private static IResult Summary(HttpContext http, string id, DepthResult result)
+    {
+        var links = Formats(result).ToDictionary(f => f, f => $"{http.Request.PathBase}/api/results/{id}/{f}");
         return Results.Json(new DepthSummary(id, result.Width, result.Height, DepthExport.KindLabel(result.Kind), result.Kind == DepthKind.RelativeInverse,
             result.FieldOfView, result.FocalLength, result.FocalLengthSource.ToString().ToLowerInvariant(), result.Depth.Min(), result.Depth.Max(), links),
             WebJson.Default.DepthSummary);
     }
+
+    /// <summary>A kept result: this process's recent ones, else the shared store's (whichever replica computed it).</summary>
+    private static async Task<(RgbImage Image, DepthResult Result)?> Kept(string id, ServeOptions options, ResultStore store, SharedResults? shared)
+    {
+        if (store.TryGet(id, out var kept)) return kept;
+        if (shared is null || await shared.TryGetAsync(id) is not { } stored) return null;
+        // The stored picture is the upload that produced the result, so it decodes as it did then.
+        var picture = ImageFile.Decode(stored.Picture, "shared result", new ImageDecodeOptions { MaxPixels = options.MaxPixels }).Image;
+        store.Add(picture, stored.Result, id);
+        return (picture, stored.Result);
+    }
+
+    private static IResult NoResult(string id, ServeOptions options, SharedResults? shared) => Problem(StatusCodes.Status404NotFound,
+        shared is null ? $"no result '{id}' (only the last {options.KeptResults} are kept)" : $"no result '{id}' here or in the shared store (kept for {options.ScaleOut!.ResultTtl})");
 
     /// <summary>The output formats a result offers; a point cloud only where the library's policy gives one without a scale.</summary>
     private static IEnumerable<string> Formats(DepthResult r)
@@ -288,12 +343,14 @@ internal sealed class ResultStore(int capacity)
     private readonly Queue<string> _order = new();
     private readonly Dictionary<string, (RgbImage Image, DepthResult Result)> _results = [];
 
-    public string Add(RgbImage image, DepthResult result)
+    /// <summary>Keeps a result under <paramref name="id"/> (a shared result's), or under a new id when none is given.</summary>
+    public string Add(RgbImage image, DepthResult result, string? id = null)
     {
-        string id = Guid.NewGuid().ToString("N");
+        id ??= Guid.NewGuid().ToString("N");
         lock (_results)
         {
-            _results[id] = (image, result);
+            // A shared id seen again (a cache hit) replaces its entry and keeps its place in the order.
+            if (!_results.TryAdd(id, (image, result))) { _results[id] = (image, result); return id; }
             _order.Enqueue(id);
             while (_order.Count > Math.Max(capacity, 0)) _results.Remove(_order.Dequeue());
         }

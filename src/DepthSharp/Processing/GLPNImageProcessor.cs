@@ -33,7 +33,8 @@ public sealed class GLPNImageProcessor : IImageProcessor<GLPNImageProcessor>
     {
         Config = config;
         SizeDivisor = config.SizeDivisor ?? 32;
-        if (SizeDivisor <= 0) throw new ConfigException(file, $"size_divisor: must be positive, got {SizeDivisor}");
+        // The same bound as the other processors' sizes: a divisor past it only makes every picture too small.
+        if (SizeDivisor is <= 0 or > 2048) throw new ConfigException(file, $"size_divisor: must be 1 to 2048, got {SizeDivisor}");
         int resample = config.Resample ?? (int)PilFilter.Bilinear;
         if (resample is < 1 or > 5)
             throw new ConfigException(file, $"resample: filter {resample} is not supported (1 Lanczos, 2 bilinear, 3 bicubic, 4 box, 5 Hamming)");
@@ -61,8 +62,9 @@ public sealed class GLPNImageProcessor : IImageProcessor<GLPNImageProcessor>
     /// <summary>The floored width, refusing a picture it would empty.</summary>
     internal int ResizedWidth(RgbImage image) => NotEmpty(OutputSize(image.Height, image.Width).Width, image);
 
+    // The reference fails on such a picture too; here it is a typed refusal of the picture, not of the config.
     private int NotEmpty(int side, RgbImage image) => side > 0 ? side
-        : throw new ArgumentException($"a {image.Width}x{image.Height} picture is smaller than size_divisor {SizeDivisor} on a side");
+        : throw new ImageFormatException(null, $"a {image.Width}x{image.Height} picture is smaller than the processor's size_divisor {SizeDivisor} on a side");
 
     /// <summary>[batch, 3, H, W] for pictures that all come out at the same size.</summary>
     public Tensor Preprocess(IReadOnlyList<RgbImage> images)

@@ -124,6 +124,7 @@ public sealed class GLPNConfigTests : IDisposable
 
     [Theory]
     [InlineData("\"size_divisor\": 32", "\"size_divisor\": 0", "size_divisor")]
+    [InlineData("\"size_divisor\": 32", "\"size_divisor\": 4096", "size_divisor")]
     [InlineData("\"resample\": 2", "\"resample\": 0", "resample")]
     [InlineData("\"resample\": 2", "\"resample\": 6", "resample")]
     [InlineData("\"do_resize\": true", "\"do_resize\": \"yes\"", "do_resize")]

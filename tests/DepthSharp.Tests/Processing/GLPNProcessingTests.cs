@@ -71,7 +71,7 @@ public class GLPNProcessingTests(ITestOutputHelper output)
     [Fact]
     public void APictureSmallerThanTheDivisorIsRefused()
     {
-        var e = Assert.Throws<ArgumentException>(() => Processor().Preprocess([new RgbImage(100, 31, new byte[100 * 31 * 3])]));
+        var e = Assert.Throws<ImageFormatException>(() => Processor().Preprocess([new RgbImage(100, 31, new byte[100 * 31 * 3])]));
         Assert.Contains("size_divisor", e.Message);
     }
 

@@ -57,13 +57,18 @@ public sealed class ProcessorConfigFuzzTests(ITestOutputHelper output) : IDispos
             File.WriteAllText(path, json);
             try
             {
-                foreach (var picture in pictures) LoadAndPreprocess(picture, ImageProcessorKind.Auto);
+                foreach (var picture in pictures)
+                {
+                    // A processor that floors to a multiple (GLPN) refuses pictures under it, as the reference fails on them.
+                    try { LoadAndPreprocess(picture, ImageProcessorKind.Auto); }
+                    catch (ImageFormatException e) when (e.Message.Contains("smaller than", StringComparison.Ordinal)) { }
+                }
                 supported.Add(name);
             }
             catch (ConfigException e) when (e.Message.Contains("is not supported", StringComparison.Ordinal)) { }
         }
         output.WriteLine($"{supported.Count} of {corpus.Count} processor configs load");
-        var tally = new FuzzTally("preprocessor_config.json", typeof(ConfigException));
+        var tally = new FuzzTally("preprocessor_config.json", typeof(ConfigException), typeof(ImageFormatException));
         for (int v = 0; v < variants; v++)
         {
             var (name, json) = corpus[v % corpus.Count];

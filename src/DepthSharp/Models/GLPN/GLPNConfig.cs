@@ -110,6 +110,6 @@ public sealed class GLPNConfig : IPretrainedConfig
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
-    NumberHandling = JsonNumberHandling.Strict, ReadCommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true)]
+    NumberHandling = JsonNumberHandling.Strict, ReadCommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true, RespectNullableAnnotations = true)]
 [JsonSerializable(typeof(GLPNConfig))]
 internal sealed partial class GLPNConfigJson : JsonSerializerContext;

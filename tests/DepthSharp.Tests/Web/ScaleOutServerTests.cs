@@ -1,0 +1,97 @@
+using System.Net;
+using System.Text.Json;
+using DepthSharp.Extensions.Hosting;
+using DepthSharp.Web;
+using Microsoft.AspNetCore.Builder;
+
+namespace DepthSharp.Tests.Web;
+
+/// <summary>
+/// A replica's behaviour behind a balancer, on a real Kestrel server with the tiny Depth Anything model: Redis
+/// unreachable, forwarded headers, liveness and readiness. Redis itself, HAProxy and several replicas are tested for
+/// real by .ci/service-test.sh.
+/// </summary>
+public sealed class ScaleOutServerTests : IAsyncLifetime
+{
+    private static readonly string TinyModel = Fixtures.Path("models", "depth_anything_tiny_relative");
+    private static readonly byte[] Photo = File.ReadAllBytes(Fixtures.Path("images", "exif_focal_35mm.jpg"));
+    private WebApplication? _app;
+    private HttpClient? _client;
+
+    private async Task<HttpClient> Start(ScaleOutOptions scaleOut, string? model = null)
+    {
+        _app = DepthServer.Build(o => o.Model = model ?? TinyModel, "tiny", new ServeOptions { ScaleOut = scaleOut }, "http://127.0.0.1:0");
+        await _app.StartAsync();
+        _client = new HttpClient { BaseAddress = new Uri(_app.Urls.First()), Timeout = TimeSpan.FromSeconds(60) };
+        return _client;
+    }
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        _client?.Dispose();
+        if (_app is not null) await _app.DisposeAsync();
+    }
+
+    private static ByteArrayContent Picture() => new(Photo) { Headers = { ContentType = new("image/jpeg") } };
+
+    private static string Header(HttpResponseMessage response, string name) => string.Join(",", response.Headers.GetValues(name));
+
+    [Fact]
+    public async Task RedisUnreachableStillAnswersByComputing()
+    {
+        // Port 1 on loopback: nothing listens, the connection is refused.
+        var client = await Start(new ScaleOutOptions { Redis = "127.0.0.1:1", ReplicaName = "replica-under-test" });
+        var answer = await client.PostAsync("/api/depth", Picture());
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        Assert.Equal("unavailable", Header(answer, "X-Cache"));
+        Assert.Equal("replica-under-test", Header(answer, "X-Computed-By"));
+        Assert.Equal("replica-under-test", Header(answer, "X-Served-By"));
+
+        // The id is the shared key even so, and the result's links work on this replica.
+        string id = JsonDocument.Parse(await answer.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!;
+        Assert.Equal(ResultCacheKey.For(Photo, ResultCacheKey.ModelFingerprint(TinyModel), new DepthEstimationOptions { Model = TinyModel }), id);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/api/results/{id}/npy")).StatusCode);
+        var summary = JsonDocument.Parse(await client.GetStringAsync($"/api/results/{id}")).RootElement;
+        Assert.Equal(id, summary.GetProperty("id").GetString());
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync($"/api/results/{new string('0', 64)}")).StatusCode);
+
+        // Degraded, not unhealthy: the balancer keeps a replica that answers; readiness is the model's alone.
+        var health = await client.GetAsync("/api/health");
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        var body = JsonDocument.Parse(await health.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal("degraded", body.GetProperty("status").GetString());
+        Assert.Contains("Redis at 127.0.0.1:1 is unreachable", body.GetProperty("description").GetString());
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/health/ready")).StatusCode);
+    }
+
+    [Theory]
+    [InlineData(true, "/depth/api/results/")]
+    [InlineData(false, "/api/results/")]
+    public async Task ForwardedPrefixIsHonouredOnlyWhenAsked(bool forwardedHeaders, string linkStart)
+    {
+        var client = await Start(new ScaleOutOptions { ForwardedHeaders = forwardedHeaders });
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/depth") { Content = Picture() };
+        request.Headers.Add("X-Forwarded-Prefix", "/depth");
+        var answer = await client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        var links = JsonDocument.Parse(await answer.Content.ReadAsStringAsync()).RootElement.GetProperty("outputs");
+        foreach (var link in links.EnumerateObject()) Assert.StartsWith(linkStart, link.Value.GetString());
+    }
+
+    [Fact]
+    public async Task LiveWhileTheModelIsNotReady()
+    {
+        string empty = Directory.CreateTempSubdirectory("depthsharp-scaleout-noconfig-").FullName;
+        try
+        {
+            var client = await Start(new ScaleOutOptions(), empty);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, (await client.GetAsync("/api/model")).StatusCode);   // waits for the failed load
+            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/health/live")).StatusCode);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, (await client.GetAsync("/api/health/ready")).StatusCode);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, (await client.GetAsync("/api/health")).StatusCode);
+        }
+        finally { Directory.Delete(empty, recursive: true); }
+    }
+}
