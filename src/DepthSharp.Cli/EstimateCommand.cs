@@ -1,8 +1,11 @@
 using System.CommandLine;
+using DepthSharp.Analysis;
+using DepthSharp.Cli.Batch;
+using DepthSharp.IO;
 using DepthSharp.Imaging;
 using DepthSharp.Models;
 using DepthSharp.Pipeline;
-using DepthSharp.Tensors.Kernels;
+using DepthSharp.Tensors;
 using Spectre.Console;
 
 namespace DepthSharp.Cli;
@@ -12,92 +15,119 @@ internal static class EstimateCommand
     public static Command Create()
     {
         var images = new Argument<string[]>("images") { Description = "PNG or JPEG pictures, folders (walked recursively, mirrored into --output) or globs", Arity = ArgumentArity.OneOrMore };
-        var focalLength = new Option<double?>("--focal-length") { Description = "The camera's focal length in pixels (DepthPro scales its depth by it; every model's JSON and point cloud use it)" };
-        var plyScale = new Option<double?>("--ply-scale") { Description = "For relative models: metres per unit of depth (inverse-depth models: metres × disparity) so that --format ply can write a point cloud" };
-        focalLength.Validators.Add(r => { if (r.GetValue(focalLength) is double f && !(f > 0)) r.AddError("--focal-length must be positive"); });
-        plyScale.Validators.Add(r => { if (r.GetValue(plyScale) is double v && !(v > 0)) r.AddError("--ply-scale must be positive"); });
         var skipExisting = new Option<bool>("--skip-existing") { Description = "Skip pictures whose <stem>.json (written last) is already there, to resume a large folder" };
-        var model = HubCommands.ModelOption();
         var output = new Option<string>("--output") { Description = "Folder for <stem>.json and the --format files", DefaultValueFactory = _ => "." };
-        var threads = new Option<int?>("--threads") { Description = "Worker threads (default: all cores)" };
-        var noFov = new Option<bool>("--no-fov") { Description = "Do not run the field-of-view head" };
-        var noExif = new Option<bool>("--no-exif-focal") { Description = "Use the model's field of view even when EXIF gives a focal length" };
-        var noOrient = new Option<bool>("--no-exif-orientation") { Description = "Keep pictures as stored instead of turning them upright" };
-        var formats = new Option<string[]>("--format")
-        {
-            Description = "Outputs besides <stem>.json: npy, pfm, png16 (millimetres when metric), gray8 (the pipeline's picture), color, side-by-side, ply (metric models: coloured point cloud in metres)",
-            DefaultValueFactory = _ => ["npy", "color"],
-            AllowMultipleArgumentsPerToken = true,
-        };
-        var colormap = new Option<Colormap>("--colormap") { Description = "Colours for color and side-by-side (turbo over inverse depth by default)", DefaultValueFactory = _ => Colormap.Turbo };
-        formats.Validators.Add(r =>
-        {
-            foreach (var f in r.GetValue(formats) ?? [])
-                if (!OutputWriter.Formats.Contains(f)) r.AddError($"--format '{f}' is not one of {string.Join(", ", OutputWriter.Formats)}");
-        });
-        var flip = new Option<bool>("--flip") { Description = "Average with the pass on the horizontally flipped picture (ZoeDepth; twice the time)" };
-        var int8 = new Option<bool>("--int8-weights") { Description = "Quantise the linear layers' weights to 8 bits as they load: less memory, slightly different depth" };
         var batchSize = new Option<int>("--batch-size") { Description = "Run this many pictures as one batch when their model inputs have the same size", DefaultValueFactory = _ => 1 };
         batchSize.Validators.Add(r => { if (r.GetValue(batchSize) < 1) r.AddError("--batch-size must be at least 1"); });
-        var processor = ProcessorOption.Create();
-        var command = new Command("estimate", "Estimate depth for each picture (PNG or JPEG)") { images, model, output, threads, noFov, noExif, noOrient, formats, colormap, flip, batchSize, skipExisting, focalLength, plyScale, int8, processor };
+        var promptDepth = new Option<string[]>("--prompt-depth")
+        {
+            Description = "Prompt Depth Anything: each picture's low-resolution metric depth, in the pictures' order: a float32 or uint16 .npy [H, W] " +
+                "holding the raw values (scaled by the model's prompt_scale_to_meter: millimetres for the released checkpoints) or a 16-bit PNG as phones store depth",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var command = new Command("estimate", "Estimate depth for each picture (PNG or JPEG)") { images, output, batchSize, skipExisting, promptDepth };
+        var picture = new PictureOptions();
+        picture.AddTo(command);
+        var sharding = new ShardOptions();
+        sharding.AddTo(command);
+        var analysis = new AnalysisOptions();
+        foreach (var option in analysis.All) command.Options.Add(option);
         command.SetAction((parse, cancellationToken) => CliErrors.Run(async () =>
         {
-            if (parse.GetValue(threads) is int t) KernelOptions.Threads = t;
             string outDir = parse.GetValue(output)!;
+            var shard = sharding.Resolve(parse);
             Directory.CreateDirectory(outDir);
-            var options = new DepthEstimatorOptions
-            {
-                UseFovModel = parse.GetValue(noFov) ? false : null,
-                PreferExifFocalLength = !parse.GetValue(noExif),
-                FlipAverage = parse.GetValue(flip),
-                FocalLengthPixels = parse.GetValue(focalLength),
-                Int8Weights = parse.GetValue(int8),
-                ImageProcessor = parse.GetValue(processor),
-            };
+            var settings = analysis.Read(parse);
             var log = Console.Error;
-            await log.WriteLineAsync($"loading {parse.GetValue(model)}");
-            var estimator = DepthEstimator.Load(await HubCommands.ResolveAsync(parse.GetValue(model)!, cancellationToken), options);
-            var decode = new ImageDecodeOptions { ApplyExifOrientation = !parse.GetValue(noOrient) };
-            var writer = new OutputWriter(parse.GetValue(formats)!, parse.GetValue(colormap), parse.GetValue(plyScale));
+            var estimator = await picture.LoadEstimatorAsync(parse, log, cancellationToken, analysis.ReadInputSize(parse));
+            var decode = picture.Decode(parse);
+            var writer = picture.Writer(parse);
             var pictures = InputExpander.Expand(parse.GetValue(images)!);
             if (pictures.Count == 0) throw new InputException("no PNG or JPEG pictures in the given inputs");
+            var prompts = PromptFiles(parse.GetValue(promptDepth) ?? [], pictures, estimator);
+            if (shard.Count > 1)
+            {
+                int all = pictures.Count;
+                pictures = pictures.Where(p => shard.Owns(p.RelativePath)).ToList();
+                await log.WriteLineAsync($"shard {shard.Index} of {shard.Count}: {pictures.Count} of {all} picture(s)");
+            }
             if (parse.GetValue(skipExisting))
             {
                 int before = pictures.Count;
                 pictures = pictures.Where(p => !File.Exists(Path.Combine(outDir, p.RelativeStem + ".json"))).ToList();
                 if (before != pictures.Count) await log.WriteLineAsync($"skipping {before - pictures.Count} picture(s) already done");
             }
-            int failed = 0;
+            if (parse.GetValue(analysis.Sequence))
+                return await SequenceRunner.Run(pictures, estimator, decode, writer, settings, outDir, log, cancellationToken);
+            // Outputs already made from the same input bytes, model and options are left as they are.
+            using var store = new OutputStore(outDir, shard.DoneLogName, writer, Recipe.FromCommandLine(parse, command, picture.Model(parse)));
+            var pictureStep = new PictureProcessor(estimator, decode, store, log);
+            int failed = 0, upToDate = 0;
             foreach (var batch in pictures.Chunk(parse.GetValue(batchSize)))
             {
-                // A picture that cannot be read is reported and left out; the rest go on.
-                var readable = new List<(InputPicture Input, LoadedImage Image)>();
+                // A picture (or its prompt) that cannot be read is reported and left out; the rest go on.
+                var readable = new List<PreparedPicture>();
+                var readablePrompts = new List<Tensor?>();
                 foreach (var input in batch)
                 {
-                    try { readable.Add((input, ImageFile.Load(input.Path, decode))); }
-                    catch (ImageFormatException e) { failed++; await log.WriteLineAsync($"error: {e.Message}"); }
+                    var prepared = pictureStep.Prepare(input);
+                    switch (prepared.Outcome?.Status)
+                    {
+                        case null:
+                            try
+                            {
+                                readablePrompts.Add(prompts is null ? null : PromptDepthFile.Read(prompts[input]));
+                                readable.Add(prepared);
+                            }
+                            catch (PromptDepthException e) { failed++; pictureStep.Fail(prepared, e.Message); await log.WriteLineAsync($"error: {e.Message}"); }
+                            break;
+                        case PictureStatus.UpToDate: upToDate++; break;
+                        default: failed++; await log.WriteLineAsync($"error: {prepared.Outcome.Error}"); break;
+                    }
                 }
                 if (readable.Count == 0) continue;
-                var paths = readable.Select(r => r.Input.Path).ToArray();
-                var loaded = readable.Select(r => r.Image).ToList();
-                foreach (var group in Batches(paths, loaded, estimator, log))
+                var paths = readable.Select(r => r.Plan.Input.Path).ToArray();
+                var loaded = readable.Select(r => r.Image!).ToList();
+                foreach (var group in Batches(paths, loaded, readablePrompts, estimator, log, out var sizes))
                 {
-                    var results = await RunWithProgress(string.Join(", ", group.Select(i => Path.GetFileName(paths[i]))), estimator.ForwardSteps,
-                        progress => estimator.Estimate(group.Select(i => loaded[i]).ToList(), progress, cancellationToken));
+                    // The model input's size says what memory and time to expect (--input-size changes it).
+                    string label = $"{string.Join(", ", group.Select(i => Path.GetFileName(paths[i])))} ({sizes[group[0]].Height}x{sizes[group[0]].Width} input)";
+                    IReadOnlyList<DepthResult> results;
+                    try
+                    {
+                        results = await RunWithProgress(label, estimator.ForwardSteps,
+                            progress => estimator.Estimate(group.Select(i => new DepthInput(loaded[i], readablePrompts[i])).ToList(), progress, cancellationToken));
+                    }
+                    catch (PromptDepthException e)
+                    {
+                        // A prompt the model cannot use (constant, non-finite) fails its pictures only.
+                        failed += group.Length;
+                        foreach (int i in group) pictureStep.Fail(readable[i], e.Message);
+                        await log.WriteLineAsync($"error: {string.Join(", ", group.Select(i => prompts![readable[i].Plan.Input]))}: {e.Message}");
+                        continue;
+                    }
                     for (int k = 0; k < group.Length; k++)
                     {
-                        var input = readable[group[k]].Input;
-                        string stem = Path.Combine(outDir, input.RelativeStem);
-                        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(stem))!);
-                        var result = results[k];
-                        var written = writer.Write(stem, loaded[group[k]].Image, result, estimator.ModelType, log);
-                        await log.WriteLineAsync($"{input.Path}: {string.Join(", ", written)}" +
+                        var prepared = readable[group[k]];
+                        DepthResult result;
+                        Dictionary<string, object?> extra;
+                        try { (result, extra) = settings.Apply(results[k]); }
+                        catch (DepthAnalysisException e)
+                        {
+                            // A calibration or region the picture cannot give fails that picture only, permanently.
+                            failed++;
+                            pictureStep.Fail(prepared, e.Message);
+                            await log.WriteLineAsync($"error: {prepared.Plan.Input.Path}: {e.Message}");
+                            continue;
+                        }
+                        var outcome = pictureStep.Commit(prepared, result, extra);
+                        await log.WriteLineAsync($"{outcome.Input.Path}: {string.Join(", ", outcome.Outputs)}" +
                             (result.FocalLength is double f ? $" (focal length {f:F1} px from {result.FocalLengthSource.ToString().ToLowerInvariant()})" : "") +
                             (result.Domain is string domain ? $" (domain head: {domain})" : ""));
                     }
                 }
             }
+            if (upToDate > 0) await log.WriteLineAsync($"{upToDate} picture(s) already up to date");
             if (failed > 0)
             {
                 await log.WriteLineAsync($"{failed} of {pictures.Count} picture(s) failed");
@@ -108,14 +138,45 @@ internal static class EstimateCommand
         return command;
     }
 
-    /// <summary>The estimator's batches for the chunk, saying why when it is not one.</summary>
-    private static IReadOnlyList<int[]> Batches(string[] paths, List<LoadedImage> images, DepthEstimator estimator, TextWriter log)
+    /// <summary>The estimator's batches for the chunk, saying why when it is not one; prompts of different sizes are not batched either.</summary>
+    private static IReadOnlyList<int[]> Batches(string[] paths, List<LoadedImage> images, List<Tensor?> prompts, DepthEstimator estimator, TextWriter log,
+        out IReadOnlyList<(int Height, int Width)> sizes)
     {
-        var batches = estimator.Batches(images.Select(i => i.Image).ToList(), out var sizes);
+        var batches = estimator.Batches(images.Select(i => i.Image).ToList(), out var found);
+        sizes = found;
         if (batches.Count > 1)
             log.WriteLine("not one batch: the model inputs differ in size (" +
-                string.Join(", ", paths.Select((p, i) => $"{Path.GetFileName(p)} {sizes[i].Height}x{sizes[i].Width}")) + "); running them one at a time");
+                string.Join(", ", paths.Select((p, i) => $"{Path.GetFileName(p)} {found[i].Height}x{found[i].Width}")) + "); running them one at a time");
+        else if (prompts.Count > 1 && prompts.Any(p => p is not null && !p.Shape.AsSpan().SequenceEqual(prompts[0]!.Shape)))
+        {
+            log.WriteLine("not one batch: the prompt depths differ in size; running them one at a time");
+            return Enumerable.Range(0, images.Count).Select(i => new[] { i }).ToList();
+        }
         return batches;
+    }
+
+    /// <summary>
+    /// Each picture's --prompt-depth file, given in the pictures' order; null when none are given. The model's family decides
+    /// whether prompts are needed (Prompt Depth Anything: yes) or refused (every other family).
+    /// </summary>
+    private static Dictionary<InputPicture, string>? PromptFiles(string[] files, List<InputPicture> pictures, DepthEstimator estimator)
+    {
+        var spec = estimator.Family.ExtraInput;
+        if (files.Length == 0)
+        {
+            if (spec is { Required: true })
+                throw new InputException($"{estimator.ModelType} models need a {spec.Name} with every picture: give --prompt-depth FILE " +
+                    "(a float32 .npy [H, W] of raw values, or a 16-bit PNG) for each picture, in the pictures' order");
+            return null;
+        }
+        if (spec is null)
+            throw new InputException($"--prompt-depth: {estimator.ModelType} models take no prompt depth (it is Prompt Depth Anything's second input)");
+        if (files.Length != pictures.Count)
+            throw new InputException($"--prompt-depth: {files.Length} file(s) for {pictures.Count} picture(s); give one per picture, in the pictures' order");
+        // By reference: a picture named twice is two inputs, each with its own prompt.
+        var byPicture = new Dictionary<InputPicture, string>(ReferenceEqualityComparer.Instance);
+        for (int i = 0; i < files.Length; i++) byPicture[pictures[i]] = files[i];
+        return byPicture;
     }
 
     /// <summary>Runs a forward pass with a Spectre progress bar on a terminal, plain stage lines otherwise.</summary>

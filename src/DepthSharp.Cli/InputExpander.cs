@@ -1,7 +1,11 @@
 namespace DepthSharp.Cli;
 
 /// <summary>One picture to process and where its outputs go, relative to the output folder.</summary>
-internal sealed record InputPicture(string Path, string RelativeStem);
+internal sealed record InputPicture(string Path, string RelativeStem)
+{
+    /// <summary>The path relative to the input root (the folder given, or the file's own folder), as shards hash it.</summary>
+    public string RelativePath => RelativeStem + System.IO.Path.GetExtension(Path);
+}
 
 /// <summary>Turns the command line's files, folders (recursive, mirrored) and globs into pictures, in a stable order.</summary>
 internal static class InputExpander

@@ -10,8 +10,13 @@ internal sealed class OutputWriter(IReadOnlyCollection<string> formats, Colormap
 {
     public static readonly string[] Formats = ["npy", "pfm", "png16", "gray8", "color", "side-by-side", "ply"];
 
-    /// <summary>Writes &lt;stem&gt;.json and the requested formats; returns the paths written.</summary>
-    public List<string> Write(string stem, RgbImage photo, DepthResult r, string modelType, TextWriter log)
+    /// <summary>
+    /// Writes &lt;stem&gt;.json and the requested formats; returns the paths written. <paramref name="source"/>, when given,
+    /// is stored as the JSON's "source" (what the outputs were made from: see Batch.Recipe); <paramref name="extraJson"/>
+    /// adds fields to the JSON (calibration, regions, sequence); <paramref name="colourRange"/> fixes the colours' range (a sequence's).
+    /// </summary>
+    public List<string> Write(string stem, RgbImage photo, DepthResult r, string modelType, TextWriter log,
+        IReadOnlyDictionary<string, object?>? source = null, IReadOnlyDictionary<string, object?>? extraJson = null, ColourRange? colourRange = null)
     {
         var written = new List<string>();
         void Add(string path) => written.Add(path);
@@ -27,7 +32,7 @@ internal sealed class OutputWriter(IReadOnlyCollection<string> formats, Colormap
         // Near is warm, drawn as the library's policy says for the family and kind (the web page draws it the same way).
         RgbImage? colour = null;
         if (set.Contains("color") || set.Contains("side-by-side"))
-            colour = DepthExport.Colorize(r, colormap);
+            colour = DepthExport.Colorize(r, colormap, colourRange);
         if (set.Contains("color")) { PngEncoder.WriteRgb8(stem + ".png", colour!); Add(stem + ".png"); }
         if (set.Contains("side-by-side")) { PngEncoder.WriteRgb8(stem + "_side.png", DepthRender.SideBySide(photo, colour!)); Add(stem + "_side.png"); }
         if (set.Contains("ply"))
@@ -41,7 +46,7 @@ internal sealed class OutputWriter(IReadOnlyCollection<string> formats, Colormap
                     if (points.FocalLengthAssumed) log.WriteLine($"{stem}.ply: no focal length known, a 60° horizontal field of view assumed (--focal-length sets it)");
                     break;
                 case PointCloudBlocker.NoFocalLength:
-                    log.WriteLine($"{stem}.ply skipped: {modelType} gives no focal length (--focal-length sets one), so the points would have no scale");
+                    log.WriteLine($"{stem}.ply skipped: {DepthExport.NoIntrinsicsReason} (--focal-length sets one), so the points cannot be placed");
                     break;
                 default:
                     log.WriteLine($"{stem}.ply skipped: {modelType} gives relative depth (--ply-scale gives it a scale), so the points would have no scale");
@@ -64,8 +69,17 @@ internal sealed class OutputWriter(IReadOnlyCollection<string> formats, Colormap
             ["depth_max"] = r.Depth.Max(),
             ["outputs"] = written.Select(Path.GetFileName).ToArray(),
         };
+        // The camera the point cloud uses, or why there is none.
+        var camera = DepthExport.Intrinsics(r);
+        json["fx"] = camera?.Fx;
+        json["fy"] = camera?.Fy;
+        json["cx"] = camera?.Cx;
+        json["cy"] = camera?.Cy;
+        if (camera is null) json["intrinsics_missing"] = DepthExport.NoIntrinsicsReason;
         // Which domain head (e.g. nyu or kitti) ZoeDepth used; other families have none.
         if (r.Domain is not null) json["domain"] = r.Domain;
+        foreach (var (key, value) in extraJson ?? new Dictionary<string, object?>()) json[key] = value;
+        if (source is not null) json["source"] = source;
         AtomicFile.WriteAllBytes(stem + ".json", JsonSerializer.SerializeToUtf8Bytes(json, CliJson.Default.DictionaryStringObject));
         Add(stem + ".json");
         return written;

@@ -1,9 +1,16 @@
 using System.CommandLine;
 using DepthSharp.Cli;
+using DepthSharp.Cli.Batch;
+using DepthSharp.Cli.Queue;
 
+var worker = WorkerCommand.Create();
 var root = new RootCommand("DepthSharp: monocular depth estimation in managed .NET")
 {
     EstimateCommand.Create(),
+    VerifyCommand.Create(),
+    EnqueueCommand.Create(),
+    worker,
+    DeadLettersCommand.Create(),
     PreprocessCommand.Create(),
     BenchCommand.Create(),
     ConvertCommand.Create(),
@@ -14,7 +21,8 @@ var root = new RootCommand("DepthSharp: monocular depth estimation in managed .N
     RandomCheckpointCommand.Create(),
 };
 var parse = root.Parse(args);
-// serve stops on SIGTERM through the web host, which drains the requests in flight for up to --shutdown-timeout;
-// System.CommandLine's own handling would end the process two seconds after the signal, cutting them off.
-var invocation = parse.CommandResult.Command.Name == ServeCommand.Name ? new InvocationConfiguration { ProcessTerminationTimeout = null } : null;
+// serve drains the requests in flight through the web host for up to --shutdown-timeout, and the worker finishes or
+// requeues its picture: System.CommandLine's own handling would end the process two seconds after SIGTERM.
+var invocation = new InvocationConfiguration();
+if (parse.CommandResult.Command == worker || parse.CommandResult.Command.Name == ServeCommand.Name) invocation.ProcessTerminationTimeout = null;
 return await parse.InvokeAsync(invocation);

@@ -1,8 +1,11 @@
 using System.Text.Json.Serialization;
+using DepthSharp.Analysis;
 using DepthSharp.Extensions.Hosting;
+using DepthSharp.IO;
 using DepthSharp.Imaging;
 using DepthSharp.Models;
 using DepthSharp.Pipeline;
+using DepthSharp.Tensors;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting;
@@ -71,7 +74,7 @@ public static class DepthServer
         app.MapGet("/api/model", async (HttpContext http) =>
         {
             var (estimator, problem) = await Model(model, http.RequestAborted);
-            return problem ?? Results.Json(new ModelInfo(modelName, estimator!.ModelType), WebJson.Default.ModelInfo);
+            return problem ?? Results.Json(new ModelInfo(modelName, estimator!.ModelType, estimator.Family.ExtraInput is not null), WebJson.Default.ModelInfo);
         });
         app.MapPost("/api/depth", (Delegate)(async (HttpContext http) =>
         {
@@ -82,6 +85,15 @@ public static class DepthServer
             await Kept(id, options, store, shared) is { } kept ? DepthFile(kept.Image, kept.Result, format, colormap) : NoResult(id, options, shared));
         app.MapGet("/api/results/{id}", async (HttpContext http, string id) =>
             await Kept(id, options, store, shared) is { } kept ? Summary(http, id, kept.Result) : NoResult(id, options, shared));
+        // Calibrating a kept result (its model output, whichever result of it is named) gives a new result; regions measure one.
+        app.MapPost("/api/results/{id}/calibrate", async (HttpContext http, string id) =>
+            await Kept(id, options, store, shared) is { } kept ? Analyse(http, kept.Image, kept.Original, store, calibrate: true) : NoResult(id, options, shared));
+        app.MapGet("/api/results/{id}/regions", async (HttpContext http, string id) =>
+        {
+            if (await Kept(id, options, store, shared) is not { } kept) return NoResult(id, options, shared);
+            var (regions, problem) = Regions(http, kept.Result);
+            return problem ?? Results.Json(new RegionsAnswer(regions!), WebJson.Default.RegionsAnswer);
+        });
         app.MapGet("/", () => Site("index.html", "text/html; charset=utf-8"));
         app.MapGet("/app.js", () => Site("app.js", "text/javascript"));
         app.MapGet("/vendor/{name}", (string name) => Site($"vendor/{name}", "text/javascript"));
@@ -114,11 +126,23 @@ public static class DepthServer
         SharedResults? shared)
     {
         byte[] body;
-        try { body = await ReadPicture(http.Request, http.RequestAborted); }
+        byte[]? promptBytes;
+        try { (body, promptBytes) = await ReadUpload(http.Request, http.RequestAborted); }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         { return Problem(StatusCodes.Status413PayloadTooLarge, $"the picture is larger than {options.MaxBodyBytes} bytes"); }
         if (body.Length == 0) return Problem(StatusCodes.Status400BadRequest, "no picture in the request body");
         if (!LooksLikePicture(body)) return Problem(StatusCodes.Status415UnsupportedMediaType, "only PNG and JPEG pictures are read");
+
+        // The model's family says whether the prompt_depth part is needed (Prompt Depth Anything) or refused (the others).
+        var spec = estimator.Family.ExtraInput;
+        if (promptBytes is not null && spec is null)
+            return Problem(StatusCodes.Status400BadRequest, $"{estimator.ModelType} models take no prompt_depth (it is Prompt Depth Anything's second input)");
+        if (promptBytes is null && spec is { Required: true })
+            return Problem(StatusCodes.Status400BadRequest,
+                $"{estimator.ModelType} models need a {spec.Name}: send the picture and a second multipart part 'prompt_depth' (a float32 .npy [H, W] of raw values, or a 16-bit PNG)");
+        Tensor? promptDepth = null;
+        try { if (promptBytes is not null) promptDepth = PromptDepthFile.Read(promptBytes, "prompt_depth"); }
+        catch (PromptDepthException e) { return Problem(StatusCodes.Status400BadRequest, e.Message); }
 
         LoadedImage image;
         try { image = ImageFile.Decode(body, "upload", new ImageDecodeOptions { MaxPixels = options.MaxPixels }); }
@@ -130,7 +154,7 @@ public static class DepthServer
         {
             http.Response.Headers["X-Cache"] = "hit";
             http.Response.Headers["X-Computed-By"] = hit.ComputedBy;
-            return Answer(http, image.Image, hit.Result, store.Add(image.Image, hit.Result, sharedId));
+            return Analyse(http, image.Image, hit.Result, store, calibrate: http.Request.Query.ContainsKey("known"), sharedId);
         }
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
@@ -141,26 +165,47 @@ public static class DepthServer
         {
             await gate.WaitTurn(timeout.Token);
             var deadline = new DeadlineProgress(timeout, options.RequestTimeout);
-            try { result = await Task.Run(() => estimator.Estimate(image, deadline, timeout.Token), timeout.Token); }
+            try { result = await Task.Run(() => estimator.Estimate([new DepthInput(image, promptDepth)], deadline, timeout.Token)[0], timeout.Token); }
             finally { gate.ReleaseTurn(); }
         }
+        catch (PromptDepthException e) { return Problem(StatusCodes.Status400BadRequest, e.Message); }
         catch (OperationCanceledException) when (!http.RequestAborted.IsCancellationRequested)
         { return Problem(StatusCodes.Status504GatewayTimeout, $"no result within {options.RequestTimeout}"); }
         finally { gate.Leave(); }
 
-        string id = store.Add(image.Image, result, sharedId);
         if (shared is not null)
         {
             // "unavailable": Redis could not be reached, so the result is this replica's alone (its links work here only).
-            http.Response.Headers["X-Cache"] = await shared.TryStoreAsync(id, body, result) ? "miss" : "unavailable";
+            http.Response.Headers["X-Cache"] = await shared.TryStoreAsync(sharedId!, body, result) ? "miss" : "unavailable";
             http.Response.Headers["X-Computed-By"] = shared.Replica;
         }
-        return Answer(http, image.Image, result, id);
+        return Analyse(http, image.Image, result, store, calibrate: http.Request.Query.ContainsKey("known"), sharedId);
     }
 
-    /// <summary>The answer to POST /api/depth for a result: its headers, and JSON, the raw floats or the ?format= file.</summary>
-    private static IResult Answer(HttpContext http, RgbImage picture, DepthResult result, string id)
+    /// <summary>
+    /// The answer for a model output: calibrated by the request's <c>known=X,Y=METRES</c> values when asked, measured in its
+    /// <c>region=X,Y,W,H</c> boxes, kept (under <paramref name="sharedId"/> when it is the shared, uncalibrated output, else
+    /// a new id); the same answer as POST /api/depth gives: headers, and JSON, the raw floats or the ?format= file.
+    /// </summary>
+    private static IResult Analyse(HttpContext http, RgbImage photo, DepthResult original, ResultStore store, bool calibrate, string? sharedId = null)
     {
+        var result = original;
+        DepthCalibration? fit = null;
+        if (calibrate)
+        {
+            var known = new List<KnownDepth>();
+            foreach (var text in http.Request.Query["known"])
+            {
+                var point = KnownDepth.Parse(text ?? "", out string? error);
+                if (point is null) return Problem(StatusCodes.Status400BadRequest, $"known '{text}': {error}");
+                known.Add(point);
+            }
+            try { (result, fit) = DepthCalibrator.Calibrate(original, known); }
+            catch (DepthAnalysisException e) { return Problem(StatusCodes.Status400BadRequest, e.Message); }
+        }
+        var (regions, problem) = Regions(http, result);
+        if (problem is not null) return problem;
+
         var inv = System.Globalization.CultureInfo.InvariantCulture;
         var headers = http.Response.Headers;
         headers["X-Depth-Width"] = result.Width.ToString(inv);
@@ -174,37 +219,61 @@ public static class DepthServer
             headers["X-Focal-Length"] = focal.ToString("R", inv);
             headers["X-Focal-Length-Source"] = result.FocalLengthSource.ToString().ToLowerInvariant();
         }
+        headers["X-Depth-Calibrated"] = fit is null ? "false" : "true";
+        // A calibrated result is this request's own; the model's output keeps the shared id.
+        string id = store.Add(photo, result, original, fit is null ? sharedId : null);
         headers["X-Result-Id"] = id;
         string? format = http.Request.Query["format"];
         if (format is not null and not "json")
-            return DepthFile(picture, result, format, http.Request.Query["colormap"]);
+            return DepthFile(photo, result, format, http.Request.Query["colormap"]);
         if (http.Request.Headers.Accept.Any(a => a is not null && a.Contains("application/octet-stream", StringComparison.OrdinalIgnoreCase)))
         {
             var bytes = new byte[result.Depth.Length * sizeof(float)];
             Buffer.BlockCopy(result.Depth, 0, bytes, 0, bytes.Length);
             return Results.Bytes(bytes, "application/octet-stream");
         }
-        return Summary(http, id, result);
+        return Summary(http, id, result, fit, regions);
     }
 
     /// <summary>A result's JSON summary with its output links (under the path prefix a proxy forwarded, if any).</summary>
-    private static IResult Summary(HttpContext http, string id, DepthResult result)
+    private static IResult Summary(HttpContext http, string id, DepthResult result, DepthCalibration? fit = null, List<RegionStatistics>? regions = null)
     {
         var links = Formats(result).ToDictionary(f => f, f => $"{http.Request.PathBase}/api/results/{id}/{f}");
+        var camera = DepthExport.Intrinsics(result);
         return Results.Json(new DepthSummary(id, result.Width, result.Height, DepthExport.KindLabel(result.Kind), result.Kind == DepthKind.RelativeInverse,
-            result.FieldOfView, result.FocalLength, result.FocalLengthSource.ToString().ToLowerInvariant(), result.Depth.Min(), result.Depth.Max(), links),
-            WebJson.Default.DepthSummary);
+            result.FieldOfView, result.FocalLength, result.FocalLengthSource.ToString().ToLowerInvariant(), result.Depth.Min(), result.Depth.Max(), links)
+        {
+            Fx = camera?.Fx, Fy = camera?.Fy, Cx = camera?.Cx, Cy = camera?.Cy,
+            IntrinsicsMissing = camera is null ? DepthExport.NoIntrinsicsReason : null,
+            Calibrated = fit is not null,
+            Calibration = fit,
+            Regions = regions is { Count: > 0 } ? regions : null,
+        }, WebJson.Default.DepthSummary);
+    }
+
+    /// <summary>The statistics of the request's region=X,Y,W,H boxes, or a 400 naming the bad one.</summary>
+    private static (List<RegionStatistics>? Regions, IResult? Problem) Regions(HttpContext http, DepthResult result)
+    {
+        var regions = new List<RegionStatistics>();
+        foreach (var text in http.Request.Query["region"])
+        {
+            var box = DepthRegion.Parse(text ?? "", out string? error);
+            if (box is null) return (null, Problem(StatusCodes.Status400BadRequest, $"region '{text}': {error}"));
+            try { regions.Add(DepthRegions.Measure(result, box)); }
+            catch (DepthAnalysisException e) { return (null, Problem(StatusCodes.Status400BadRequest, e.Message)); }
+        }
+        return (regions, null);
     }
 
     /// <summary>A kept result: this process's recent ones, else the shared store's (whichever replica computed it).</summary>
-    private static async Task<(RgbImage Image, DepthResult Result)?> Kept(string id, ServeOptions options, ResultStore store, SharedResults? shared)
+    private static async Task<(RgbImage Image, DepthResult Result, DepthResult Original)?> Kept(string id, ServeOptions options, ResultStore store, SharedResults? shared)
     {
         if (store.TryGet(id, out var kept)) return kept;
         if (shared is null || await shared.TryGetAsync(id) is not { } stored) return null;
         // The stored picture is the upload that produced the result, so it decodes as it did then.
         var picture = ImageFile.Decode(stored.Picture, "shared result", new ImageDecodeOptions { MaxPixels = options.MaxPixels }).Image;
-        store.Add(picture, stored.Result, id);
-        return (picture, stored.Result);
+        store.Add(picture, stored.Result, stored.Result, id);
+        return (picture, stored.Result, stored.Result);
     }
 
     private static IResult NoResult(string id, ServeOptions options, SharedResults? shared) => Problem(StatusCodes.Status404NotFound,
@@ -254,20 +323,29 @@ public static class DepthServer
         return stream is null ? Results.NotFound() : Results.Stream(stream, contentType);
     }
 
-    /// <summary>The raw body, or the first file of a multipart form.</summary>
-    private static async Task<byte[]> ReadPicture(HttpRequest request, CancellationToken cancellationToken)
+    /// <summary>
+    /// The picture and, when sent, the prompt depth: the raw body alone, or a multipart form whose part "prompt_depth" is the
+    /// prompt and whose first other file is the picture.
+    /// </summary>
+    private static async Task<(byte[] Picture, byte[]? PromptDepth)> ReadUpload(HttpRequest request, CancellationToken cancellationToken)
     {
         if (request.HasFormContentType)
         {
             var form = await request.ReadFormAsync(cancellationToken);
-            if (form.Files.Count == 0) return [];
-            using var ms = new MemoryStream();
-            await form.Files[0].CopyToAsync(ms, cancellationToken);
-            return ms.ToArray();
+            var prompt = form.Files.GetFile("prompt_depth");
+            var picture = form.Files.FirstOrDefault(f => f.Name != "prompt_depth");
+            return (picture is null ? [] : await Bytes(picture, cancellationToken), prompt is null ? null : await Bytes(prompt, cancellationToken));
         }
         using var body = new MemoryStream();
         await request.Body.CopyToAsync(body, cancellationToken);
-        return body.ToArray();
+        return (body.ToArray(), null);
+    }
+
+    private static async Task<byte[]> Bytes(IFormFile file, CancellationToken cancellationToken)
+    {
+        using var ms = new MemoryStream();
+        await file.CopyToAsync(ms, cancellationToken);
+        return ms.ToArray();
     }
 
     private static bool LooksLikePicture(byte[] b) =>
@@ -316,7 +394,8 @@ public sealed record Health(string Status, string? Description);
 /// <summary>GET /api/model's answer.</summary>
 /// <param name="Name">The model as given to serve (folder or repo id).</param>
 /// <param name="ModelType">config.json's model_type.</param>
-public sealed record ModelInfo(string Name, string ModelType);
+/// <param name="TakesPromptDepth">The model takes a prompt depth with each picture (POST /api/depth's multipart part "prompt_depth").</param>
+public sealed record ModelInfo(string Name, string ModelType, bool TakesPromptDepth);
 
 /// <summary>An error's JSON body.</summary>
 /// <param name="Error">What went wrong.</param>
@@ -335,37 +414,70 @@ public sealed record ErrorBody(string Error);
 /// <param name="DepthMax">The largest value.</param>
 /// <param name="Outputs">Each output format's link.</param>
 public sealed record DepthSummary(string Id, int Width, int Height, string DepthKind, bool DepthIsInverse, double? FieldOfView, double? FocalLength,
-    string FocalLengthSource, float DepthMin, float DepthMax, Dictionary<string, string> Outputs);
+    string FocalLengthSource, float DepthMin, float DepthMax, Dictionary<string, string> Outputs)
+{
+    /// <summary>Horizontal focal length in pixels of the camera in use (<see cref="DepthExport.Intrinsics"/>), or null.</summary>
+    public double? Fx { get; init; }
 
-/// <summary>The last few results, by id, so the links in a response can be fetched; memory stays bounded.</summary>
+    /// <summary>Vertical focal length in pixels, or null.</summary>
+    public double? Fy { get; init; }
+
+    /// <summary>Principal point's column, (width − 1)/2, or null.</summary>
+    public double? Cx { get; init; }
+
+    /// <summary>Principal point's row, (height − 1)/2, or null.</summary>
+    public double? Cy { get; init; }
+
+    /// <summary>Why there are no intrinsics; null when there are.</summary>
+    public string? IntrinsicsMissing { get; init; }
+
+    /// <summary>The depth was calibrated from known distances (it is then metric).</summary>
+    public bool Calibrated { get; init; }
+
+    /// <summary>The calibration's fit, when calibrated.</summary>
+    public DepthCalibration? Calibration { get; init; }
+
+    /// <summary>The requested regions' statistics, in the result's units; null when none was asked for.</summary>
+    public List<RegionStatistics>? Regions { get; init; }
+}
+
+/// <summary>GET /api/results/{id}/regions's answer.</summary>
+/// <param name="Regions">Each requested box's statistics, in the result's units.</param>
+public sealed record RegionsAnswer(List<RegionStatistics> Regions);
+
+/// <summary>
+/// The last few results, by id, so the links in a response can be fetched; memory stays bounded. Each keeps the model's
+/// own output beside it (<c>Original</c>), which calibration starts from.
+/// </summary>
 internal sealed class ResultStore(int capacity)
 {
     private readonly Queue<string> _order = new();
-    private readonly Dictionary<string, (RgbImage Image, DepthResult Result)> _results = [];
+    private readonly Dictionary<string, (RgbImage Image, DepthResult Result, DepthResult Original)> _results = [];
 
-    /// <summary>Keeps a result under <paramref name="id"/> (a shared result's), or under a new id when none is given.</summary>
-    public string Add(RgbImage image, DepthResult result, string? id = null)
+    /// <summary>Keeps a result (and the model output it came from) under <paramref name="id"/> (a shared result's), or under a new id when none is given.</summary>
+    public string Add(RgbImage image, DepthResult result, DepthResult original, string? id = null)
     {
         id ??= Guid.NewGuid().ToString("N");
         lock (_results)
         {
             // A shared id seen again (a cache hit) replaces its entry and keeps its place in the order.
-            if (!_results.TryAdd(id, (image, result))) { _results[id] = (image, result); return id; }
+            if (!_results.TryAdd(id, (image, result, original))) { _results[id] = (image, result, original); return id; }
             _order.Enqueue(id);
             while (_order.Count > Math.Max(capacity, 0)) _results.Remove(_order.Dequeue());
         }
         return id;
     }
 
-    public bool TryGet(string id, out (RgbImage Image, DepthResult Result) kept)
+    public bool TryGet(string id, out (RgbImage Image, DepthResult Result, DepthResult Original) kept)
     {
         lock (_results) return _results.TryGetValue(id, out kept);
     }
 }
 
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, UseStringEnumConverter = true)]
 [JsonSerializable(typeof(Health))]
 [JsonSerializable(typeof(ModelInfo))]
 [JsonSerializable(typeof(ErrorBody))]
 [JsonSerializable(typeof(DepthSummary))]
+[JsonSerializable(typeof(RegionsAnswer))]
 internal sealed partial class WebJson : JsonSerializerContext;

@@ -93,6 +93,22 @@ public sealed class ModelOutputException : DepthSharpException
     }
 }
 
+/// <summary>
+/// A prompt depth map (Prompt Depth Anything's second input) that cannot be used: an unreadable or unsupported file, the
+/// wrong shape, non-finite or constant values, or a count that does not match the pictures'.
+/// </summary>
+public sealed class PromptDepthException : DepthSharpException
+{
+    /// <summary>The prompt's file, when it came from one.</summary>
+    public string? FileName { get; }
+    /// <summary>The message is "<paramref name="fileName"/>: <paramref name="problem"/>", or the problem alone.</summary>
+    public PromptDepthException(string? fileName, string problem)
+        : base(fileName is null ? problem : $"{fileName}: {problem}") => FileName = fileName;
+    /// <summary>As the other constructor, for a problem a lower-level error (a broken .npy or PNG) explains.</summary>
+    public PromptDepthException(string? fileName, string problem, Exception inner)
+        : base(fileName is null ? problem : $"{fileName}: {problem}", inner) => FileName = fileName;
+}
+
 /// <summary>Why a Hub model could not be resolved; lets callers (and tests) tell the cases apart without parsing messages.</summary>
 public enum HubErrorKind
 {

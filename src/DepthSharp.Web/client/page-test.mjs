@@ -1,8 +1,10 @@
 // Drives the DepthSharp page in headless Chromium: upload a picture, wait for the depth picture and the 3D view,
-// save a screenshot. Usage: node page-test.mjs URL PICTURE SCREENSHOT.png. Exit 0 when both rendered.
+// save a screenshot; calibrate from one known distance and measure a dragged box. Usage: node page-test.mjs URL PICTURE
+// SCREENSHOT.png [PROMPT]. With PROMPT (a prompt depth file) the page must show its prompt picker and the prompt goes
+// with the picture; without it the picker must stay hidden. Exit 0 when both rendered.
 import { chromium } from 'playwright-core';
 
-const [url, picture, screenshot] = process.argv.slice(2);
+const [url, picture, screenshot, prompt] = process.argv.slice(2);
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
   args: ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--disable-background-networking',
@@ -14,9 +16,27 @@ try {
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
   await page.goto(url);
+  await page.waitForFunction(() => !document.getElementById('model').textContent.endsWith('…'), null, { timeout: 60000 });
+  const promptShown = await page.isVisible('#prompt');
+  if (prompt) await page.setInputFiles('#prompt', prompt);
   await page.setInputFiles('#file', picture);
   await page.waitForFunction(() => document.getElementById('status').textContent.startsWith('done'), null, { timeout: 60000 });
   await page.waitForSelector('#canvas3d', { timeout: 30000 });
+  // Calibrate from one known distance (a click), then drag a box and read its distance in metres.
+  const depthBox = await page.locator('#depth').boundingBox();
+  const at = (fx, fy) => [depthBox.x + fx * depthBox.width, depthBox.y + fy * depthBox.height];
+  await page.fill('#metres', '2.5');
+  await page.mouse.click(...at(0.5, 0.5));
+  await page.click('#calibrate');
+  await page.waitForFunction(() => document.getElementById('status').textContent.startsWith('calibrated'), null, { timeout: 30000 });
+  await page.mouse.move(...at(0.3, 0.3));
+  await page.mouse.down();
+  await page.mouse.move(...at(0.5, 0.5), { steps: 5 });
+  await page.mouse.move(...at(0.7, 0.75), { steps: 5 });
+  await page.mouse.up();
+  await page.waitForFunction(() => /median [0-9.]+ m/.test(document.getElementById('region').textContent), null, { timeout: 30000 });
+  const region = await page.evaluate(() => document.getElementById('region').textContent);
+  const status = await page.evaluate(() => document.getElementById('status').textContent);
   await page.waitForTimeout(1500);
   const check = await page.evaluate(() => {
     const lit = (canvas) => {
@@ -32,8 +52,8 @@ try {
     return { depth: lit(document.getElementById('depth')), view3d: lit(document.getElementById('canvas3d')) };
   });
   await page.screenshot({ path: screenshot, fullPage: true });
-  console.log(JSON.stringify({ ...check, errors }));
-  code = check.depth > 0 && check.view3d > 0 && errors.length === 0 ? 0 : 2;
+  console.log(JSON.stringify({ ...check, region, status, promptShown, errors }));
+  code = check.depth > 0 && check.view3d > 0 && errors.length === 0 && promptShown === Boolean(prompt) ? 0 : 2;
 } finally {
   await browser.close();
 }

@@ -3,8 +3,15 @@ import { OrbitControls } from '/vendor/OrbitControls.js';
 
 const $ = (id) => document.getElementById(id);
 let current = null; // { file, id, depth: Float32Array, width, height, kind, inverse, focal }
+let depthPicture = null; // the server's colour picture of the current result
+let box = null; // the region being measured, in depth pixels: { x, y, w, h }
+let known = []; // calibration points: { x, y, metres }
 
-fetch('/api/model').then((r) => r.json()).then((m) => { $('model').textContent = `model: ${m.name} (${m.model_type})`; });
+fetch('/api/model').then((r) => r.json()).then((m) => {
+  $('model').textContent = `model: ${m.name} (${m.model_type})`;
+  // The prompt picker is shown only for a model that takes a prompt depth (Prompt Depth Anything).
+  $('prompt-row').hidden = !m.takes_prompt_depth;
+});
 
 // The depth picture is the server's own (/api/results/{id}/color): coloured by the library's policy for the model's
 // family and depth kind, exactly as the command line colours it.
@@ -13,10 +20,54 @@ async function drawDepth() {
   const { id, width, height } = current;
   const response = await fetch(`/api/results/${id}/color?colormap=${$('colormap').value}`);
   if (!response.ok) { $('status').textContent = `error ${response.status}: ${(await response.json()).error}`; return; }
-  const picture = await createImageBitmap(await response.blob());
+  depthPicture = await createImageBitmap(await response.blob());
   const canvas = $('depth');
   canvas.width = width; canvas.height = height;
-  canvas.getContext('2d').drawImage(picture, 0, 0);
+  drawMarks();
+}
+
+// The depth picture with the calibration points and the measured box drawn over it.
+function drawMarks() {
+  const ctx = $('depth').getContext('2d');
+  ctx.drawImage(depthPicture, 0, 0);
+  const line = Math.max(1, current.width / 300);
+  ctx.lineWidth = line;
+  ctx.strokeStyle = '#fff';
+  for (const p of known) { ctx.beginPath(); ctx.arc(p.x + 0.5, p.y + 0.5, 3 * line, 0, 2 * Math.PI); ctx.stroke(); }
+  if (box) { ctx.strokeStyle = '#0f0'; ctx.strokeRect(box.x, box.y, box.w, box.h); }
+}
+
+const unit = () => (current.kind === 'metric' ? ' m' : ' (relative)');
+const fmt = (v) => v.toFixed(current.kind === 'metric' ? 2 : 4);
+
+// Region statistics are the library's (GET /api/results/{id}/regions), in the result's units.
+async function measure() {
+  if (!box) return;
+  const response = await fetch(`/api/results/${current.id}/regions?region=${box.x},${box.y},${box.w},${box.h}`);
+  const answer = await response.json();
+  if (!response.ok) { $('region').textContent = `region: ${answer.error}`; return; }
+  const s = answer.regions[0];
+  $('region').textContent = `box ${box.x},${box.y} ${box.w}×${box.h}: median ${fmt(s.median)}${unit()} · min ${fmt(s.min)} · mean ${fmt(s.mean)} · 10th–90th percentile ${fmt(s.p10)}–${fmt(s.p90)}`;
+}
+
+// Calibration is the library's too: POST /api/results/{id}/calibrate gives a new, metric result.
+async function calibrate() {
+  const query = known.map((p) => `known=${p.x},${p.y}=${p.metres}`).join('&');
+  const response = await fetch(`/api/results/${current.id}/calibrate?${query}`, { method: 'POST' });
+  const summary = await response.json();
+  if (!response.ok) { $('status').textContent = `calibration refused: ${summary.error}`; return; }
+  const raw = await fetch(summary.outputs.raw);
+  current = { ...current, id: summary.id, depth: new Float32Array(await raw.arrayBuffer()), kind: summary.depth_kind, inverse: summary.depth_is_inverse };
+  const fit = summary.calibration;
+  await drawDepth();
+  await measure();
+  draw3d(current.photoPixels);
+  $('status').textContent = `calibrated: scale ${fit.scale.toPrecision(4)}, shift ${fit.shift.toPrecision(4)}, rms ${fit.rms.toFixed(3)} m over ${fit.points.length} point(s)`;
+}
+
+function showPoints() {
+  $('points').textContent = known.map((p) => `(${p.x}, ${p.y}) = ${p.metres} m`).join(', ');
+  $('calibrate').disabled = known.length === 0;
 }
 
 function draw3d(photoPixels) {
@@ -58,9 +109,18 @@ function draw3d(photoPixels) {
 async function estimate(file) {
   $('status').textContent = `estimating ${file.name}…`;
   $('photo').src = URL.createObjectURL(file);
-  const response = await fetch('/api/depth', { method: 'POST', body: file, headers: { Accept: 'application/octet-stream' } });
+  // With a prompt depth the picture and the prompt go as two multipart parts; without one, the picture is the body.
+  const prompt = $('prompt-row').hidden ? null : $('prompt').files[0];
+  let body = file;
+  if (prompt) {
+    body = new FormData();
+    body.append('image', file);
+    body.append('prompt_depth', prompt);
+  }
+  const response = await fetch('/api/depth', { method: 'POST', body, headers: { Accept: 'application/octet-stream' } });
   if (!response.ok) { $('status').textContent = `error ${response.status}: ${(await response.json()).error}`; return; }
   const h = (name) => response.headers.get(name);
+  known = []; box = null; showPoints(); $('region').textContent = '';
   current = {
     file, id: h('X-Result-Id'), depth: new Float32Array(await response.arrayBuffer()),
     width: +h('X-Depth-Width'), height: +h('X-Depth-Height'), kind: h('X-Depth-Kind'), inverse: h('X-Depth-Inverse') === 'true',
@@ -72,7 +132,8 @@ async function estimate(file) {
   const photo = await createImageBitmap(file, { imageOrientation: 'from-image' });
   const scratch = new OffscreenCanvas(current.width, current.height).getContext('2d');
   scratch.drawImage(photo, 0, 0, current.width, current.height);
-  draw3d(scratch.getImageData(0, 0, current.width, current.height).data);
+  current.photoPixels = scratch.getImageData(0, 0, current.width, current.height).data;
+  draw3d(current.photoPixels);
   // The outputs the server offers for this result (a point cloud only where the library's policy gives one).
   const formats = h('X-Depth-Outputs').split(',');
   const stem = file.name.replace(/\.[^.]+$/, '');
@@ -92,10 +153,40 @@ const drop = $('drop');
 drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
 drop.addEventListener('dragleave', () => drop.classList.remove('over'));
 drop.addEventListener('drop', (e) => { e.preventDefault(); drop.classList.remove('over'); if (e.dataTransfer.files[0]) estimate(e.dataTransfer.files[0]); });
+const pixel = (e) => {
+  const rect = $('depth').getBoundingClientRect();
+  return {
+    x: Math.min(current.width - 1, Math.max(0, Math.floor((e.clientX - rect.left) / rect.width * current.width))),
+    y: Math.min(current.height - 1, Math.max(0, Math.floor((e.clientY - rect.top) / rect.height * current.height))),
+  };
+};
+let dragFrom = null;
+$('depth').addEventListener('mousedown', (e) => { if (current) dragFrom = pixel(e); });
 $('depth').addEventListener('mousemove', (e) => {
   if (!current) return;
-  const rect = e.target.getBoundingClientRect();
-  const u = Math.floor((e.clientX - rect.left) / rect.width * current.width), v = Math.floor((e.clientY - rect.top) / rect.height * current.height);
-  const d = current.depth[v * current.width + u];
+  const { x, y } = pixel(e);
+  const d = current.depth[y * current.width + x];
   $('hover').textContent = current.kind === 'metric' ? `depth ${d.toFixed(3)} m` : `relative ${d.toFixed(4)}`;
+  if (dragFrom) {
+    box = { x: Math.min(x, dragFrom.x), y: Math.min(y, dragFrom.y), w: Math.abs(x - dragFrom.x) + 1, h: Math.abs(y - dragFrom.y) + 1 };
+    drawMarks();
+  }
 });
+// A click places a known distance; a drag measures the box it spans.
+window.addEventListener('mouseup', (e) => {
+  if (!dragFrom) return;
+  const to = pixel(e), from = dragFrom;
+  dragFrom = null;
+  if (Math.abs(to.x - from.x) < 2 && Math.abs(to.y - from.y) < 2) {
+    box = null;
+    const metres = parseFloat($('metres').value);
+    if (!(metres > 0)) { $('status').textContent = 'type the known distance in metres first, then click where it is true'; drawMarks(); return; }
+    known.push({ x: from.x, y: from.y, metres });
+    showPoints();
+    drawMarks();
+    return;
+  }
+  measure();
+});
+$('calibrate').addEventListener('click', calibrate);
+$('clear').addEventListener('click', () => { known = []; showPoints(); drawMarks(); });

@@ -8,7 +8,8 @@ public static class PointCloud
 {
     /// <summary>
     /// Camera coordinates in metres, x right, y down, z forward (OpenCV's convention), principal point at the picture's
-    /// centre: X = (u + 0.5 - W/2)·Z/f, Y = (v + 0.5 - H/2)·Z/f. Pixels with no finite positive depth are left out.
+    /// centre: X = (u + 0.5 - W/2)·Z/f, Y = (v + 0.5 - H/2)·Z/f, i.e. fx = fy = f, cx = (W-1)/2, cy = (H-1)/2 (pixel centres
+    /// at integers), which the header's comments give. Pixels with no finite positive depth are left out.
     /// The file is written whole to a temporary name and renamed, so it is never left half-written.
     /// </summary>
     /// <param name="path">The .ply file to write.</param>
@@ -34,7 +35,9 @@ public static class PointCloud
         int w = photo.Width, h = photo.Height;
         if (depth.Length != (long)w * h) throw new ArgumentException($"depth has {depth.Length} values for a {w}x{h} photo");
         int count = depth.Count(d => float.IsFinite(d) && d > 0);
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
         var header = $"ply\nformat binary_little_endian 1.0\ncomment DepthSharp point cloud, metres, focal {focalPixels:R} px\n" +
+                     string.Create(inv, $"comment intrinsics fx {focalPixels:R} fy {focalPixels:R} cx {(w - 1) / 2.0:R} cy {(h - 1) / 2.0:R}\n") +
                      $"element vertex {count}\nproperty float x\nproperty float y\nproperty float z\n" +
                      "property uchar red\nproperty uchar green\nproperty uchar blue\nend_header\n";
         stream.Write(Encoding.ASCII.GetBytes(header));

@@ -60,21 +60,28 @@ internal static class DepthRender
     /// depth, so near is warm). Indexing follows matplotlib for floats in float32: index = (int)(t * 256), 1.0 → 255.
     /// Non-finite values (and zeros when inverse) are left out of the range and drawn black, matplotlib's "bad" colour.
     /// </summary>
-    public static RgbImage Colorize(ReadOnlySpan<float> values, int width, int height, Colormap map, bool inverse)
+    /// <param name="values">The map.</param>
+    /// <param name="width">Its width.</param>
+    /// <param name="height">Its height.</param>
+    /// <param name="map">The colours.</param>
+    /// <param name="inverse">Colour 1/value instead of the value.</param>
+    /// <param name="range">
+    /// The range (of the coloured values, after any inverse) mapped onto the colours instead of the map's own, e.g. one
+    /// range for a whole sequence; values outside it take the end colours.
+    /// </param>
+    public static RgbImage Colorize(ReadOnlySpan<float> values, int width, int height, Colormap map, bool inverse, (float Min, float Max)? range = null)
     {
         CheckSize(values.Length, width, height);
-        float[] v = new float[values.Length];
-        for (int i = 0; i < v.Length; i++)
-            v[i] = inverse ? 1f / values[i] : values[i];
-        (float min, float max) = FiniteRange(v);
-        float range = max - min;
+        float[] v = ColourValues(values, inverse);
+        (float min, float max) = range ?? FiniteRange(v);
+        float span = max - min;
         ReadOnlySpan<byte> lut = Lut(map);
         var rgb = new byte[v.Length * 3];
         for (int i = 0; i < v.Length; i++)
         {
             if (!float.IsFinite(v[i]))
                 continue;
-            float t = range > 0 ? (v[i] - min) / range : 0f;
+            float t = span > 0 ? Math.Clamp((v[i] - min) / span, 0f, 1f) : 0f;
             float scaled = t * 256f;
             int idx = Math.Clamp((int)scaled, 0, 255);
             rgb[i * 3] = lut[idx * 3];
@@ -82,6 +89,17 @@ internal static class DepthRender
             rgb[i * 3 + 2] = lut[idx * 3 + 2];
         }
         return new RgbImage(width, height, rgb);
+    }
+
+    /// <summary>The finite min..max of the values <see cref="Colorize"/> colours (1/value when inverse); (+∞, −∞) when none is finite.</summary>
+    public static (float Min, float Max) ColourRange(ReadOnlySpan<float> values, bool inverse) => FiniteRange(ColourValues(values, inverse));
+
+    private static float[] ColourValues(ReadOnlySpan<float> values, bool inverse)
+    {
+        float[] v = new float[values.Length];
+        for (int i = 0; i < v.Length; i++)
+            v[i] = inverse ? 1f / values[i] : values[i];
+        return v;
     }
 
     /// <summary>

@@ -65,7 +65,7 @@ public sealed class DepthEstimator
     {
         var family = ModelFamilies.ForFolder(modelDir);
         // The processor first: its config's errors are found before the weights are read.
-        var processor = ModelFamilies.LoadProcessor(family, modelDir, options.ImageProcessor);
+        var processor = ModelFamilies.LoadProcessor(family, modelDir, options.ImageProcessor, options.InputSize);
         return new DepthEstimator(family, processor, family.Load(modelDir, processor, weights, options), options, modelDir);
     }
 
@@ -102,6 +102,17 @@ public sealed class DepthEstimator
     public Tensor Forward(Tensor pixelValues, IProgress<ModelProgress>? progress = null, CancellationToken cancellationToken = default) =>
         Model.Forward(pixelValues, progress, cancellationToken);
 
+    /// <summary>
+    /// The family's forward pass(es) on pixel values with each picture's extra input as <see cref="DepthInput.Extra"/> takes
+    /// it (benchmarks of Prompt Depth Anything time this): predicted depth [B, h, w] before post-processing.
+    /// </summary>
+    /// <exception cref="ArgumentException">Extra inputs the family does not take, or a count other than the batch's.</exception>
+    public Tensor Forward(Tensor pixelValues, IReadOnlyList<Tensor?> extra, IProgress<ModelProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        if (extra.Count != pixelValues.Dim(0)) throw new ArgumentException($"{extra.Count} extra inputs for a batch of {pixelValues.Dim(0)}", nameof(extra));
+        return Model.ForwardDepth(new ModelInputs(pixelValues, ExtraInputs(extra)), progress, cancellationToken);
+    }
+
     /// <summary>Depth for one picture at its own size.</summary>
     /// <param name="image">The decoded picture; its EXIF focal length is used when the options allow.</param>
     /// <param name="progress">Receives one report per forward-pass step (<see cref="ForwardSteps"/> in all); null: none.</param>
@@ -130,36 +141,45 @@ public sealed class DepthEstimator
         CancellationToken cancellationToken = default)
     {
         if (inputs.Count == 0) throw new ArgumentException("no pictures", nameof(inputs));
+        // The extra inputs are checked before the pictures are preprocessed, which a refusal would waste.
+        var extra = ExtraInputs(inputs.Select(i => i.Extra).ToList());
         var pixelValues = Processor.Preprocess(inputs.Select(i => i.Picture.Image).ToList());
-        var depths = Model.Estimate(new ModelInputs(pixelValues, ExtraInputs(inputs)), inputs, progress, cancellationToken);
+        var depths = Model.Estimate(new ModelInputs(pixelValues, extra), inputs, progress, cancellationToken);
         if (depths.Count != inputs.Count) throw new InvalidOperationException($"{ModelType} gave {depths.Count} depth maps for {inputs.Count} pictures");
         for (int b = 0; b < depths.Count; b++)
             ModelOutputException.ThrowIfNotFinite(_modelFolder, depths.Count > 1 ? b : null, depths[b].Depth.Data, depths[b].FieldOfView, depths[b].FocalLength);
-        return depths.Select((d, b) => Result(d, inputs[b].Picture.Image)).ToList();
+        return depths.Select((d, b) => Result(d, inputs[b].Picture)).ToList();
     }
 
     /// <summary>The pictures' extra inputs as the family takes them: null when none is given.</summary>
-    private List<Tensor?>? ExtraInputs(IReadOnlyList<DepthInput> inputs)
+    private List<Tensor?>? ExtraInputs(IReadOnlyList<Tensor?> extra)
     {
         var spec = Family.ExtraInput;
-        bool any = inputs.Any(i => i.Extra is not null);
-        if (spec is null && any) throw new ArgumentException($"{ModelType} models take no input besides the picture", nameof(inputs));
-        if (spec is { Required: true } && inputs.Any(i => i.Extra is null))
-            throw new ArgumentException($"{ModelType} models need a {spec.Name} with every picture", nameof(inputs));
-        return any ? inputs.Select(i => i.Extra).ToList() : null;
+        bool any = extra.Any(e => e is not null);
+        if (spec is null && any)
+            throw new ArgumentException($"{ModelType} models take no input besides the picture (" +
+                string.Join("; ", ModelFamilies.All.Where(f => f.ExtraInput is not null).Select(f => $"a {f.ExtraInput!.Name} goes with {f.ModelType} models")) + ")",
+                nameof(extra));
+        if (spec is { Required: true } && extra.Any(e => e is null))
+            throw new ArgumentException($"{ModelType} models need a {spec.Name} with every picture (the reference refuses to run without one)", nameof(extra));
+        return any ? extra.ToList() : null;
     }
 
-    private DepthResult Result(PictureDepth d, RgbImage picture)
+    private DepthResult Result(PictureDepth d, LoadedImage loaded)
     {
+        var picture = loaded.Image;
         if (d.Depth.Length != (long)picture.Width * picture.Height)
             throw new InvalidOperationException($"{ModelType} post-processing gave {d.Depth} for a {picture.Width}x{picture.Height} picture");
         var result = new DepthResult(d.Depth.Data, picture.Width, picture.Height, d.Kind, d.FieldOfView, d.FocalLength, d.FocalLengthSource, d.Domain)
         {
             Coloring = Family.ColoringFor(d.Kind),
         };
-        // A user's focal length is reported by every family (DepthPro has already scaled its depth by it).
-        return _options.FocalLengthPixels is double f && result.FocalLengthSource != FocalLengthSource.User
-            ? result with { FocalLength = f, FocalLengthSource = FocalLengthSource.User }
-            : result;
+        // The focal length in use, user > EXIF > the model's own, is reported by every family (DepthPro has already
+        // scaled its depth by it); the others have none of their own and take EXIF's for intrinsics and point clouds.
+        if (_options.FocalLengthPixels is double f && result.FocalLengthSource != FocalLengthSource.User)
+            return result with { FocalLength = f, FocalLengthSource = FocalLengthSource.User };
+        if (result.FocalLength is null && _options.PreferExifFocalLength && loaded.ExifFocalLengthPixels is double exif)
+            return result with { FocalLength = exif, FocalLengthSource = FocalLengthSource.Exif };
+        return result;
     }
 }

@@ -8,7 +8,10 @@ public sealed record DepthEstimatorOptions
     /// <summary>Overrides the config's use_fov_model (DepthPro; null keeps it).</summary>
     public bool? UseFovModel { get; init; }
 
-    /// <summary>Scale metric depth by the EXIF 35 mm focal length when the picture has one, instead of the model's FOV estimate.</summary>
+    /// <summary>
+    /// Use the EXIF 35 mm-equivalent focal length when the picture has one: DepthPro scales its depth by it instead of its
+    /// FOV estimate; other models report it (intrinsics, point clouds).
+    /// </summary>
     public bool PreferExifFocalLength { get; init; } = true;
 
     /// <summary>Average with the output for the horizontally flipped picture, as the original ZoeDepth does (ZoeDepth).</summary>
@@ -31,4 +34,21 @@ public sealed record DepthEstimatorOptions
     /// transformers' slow or fast one forced; for DPT and Depth Anything their pixel values differ (see <see cref="DPTImageProcessorFast"/>).
     /// </summary>
     public ImageProcessorKind ImageProcessor { get; init; }
+
+    /// <summary>
+    /// Overrides the processor's <c>size</c> (preprocessor_config.json) for families whose processor resizes (Depth
+    /// Anything, DPT, ZoeDepth): the processor's own keep_aspect_ratio and ensure_multiple_of rules still apply, so with
+    /// keep_aspect_ratio a square size sets the side that changes least (a large photo's shorter side). Memory and time
+    /// grow with it. DepthPro refuses it. Null keeps the config's size.
+    /// </summary>
+    public InputSize? InputSize { get; init; }
+}
+
+/// <summary>A processor <c>size</c>: the height and width pictures are resized towards.</summary>
+/// <param name="Height">Rows.</param>
+/// <param name="Width">Columns.</param>
+public sealed record InputSize(int Height, int Width)
+{
+    /// <summary>"HxW".</summary>
+    public override string ToString() => $"{Height}x{Width}";
 }

@@ -22,6 +22,26 @@ public enum PointCloudBlocker
 public sealed record PointCloudDepth(float[] Metres, double FocalLength, bool FocalLengthAssumed);
 
 /// <summary>
+/// A pinhole camera for a depth map, in pixels: x = (u − Cx)·z/Fx, y = (v − Cy)·z/Fy for pixel (column u, row v) with its
+/// centre at integer coordinates (OpenCV's convention), exactly how the point clouds lift depth.
+/// </summary>
+/// <param name="Fx">Horizontal focal length.</param>
+/// <param name="Fy">Vertical focal length (square pixels: Fx).</param>
+/// <param name="Cx">Principal point's column: the picture's centre, (width − 1)/2.</param>
+/// <param name="Cy">Principal point's row: (height − 1)/2.</param>
+/// <param name="Source">Where the focal length came from: the user, EXIF or the model.</param>
+public sealed record CameraIntrinsics(double Fx, double Fy, double Cx, double Cy, FocalLengthSource Source);
+
+/// <summary>The span of coloured values (depth, inverse depth or −depth, as the colouring takes them) mapped onto a colour map.</summary>
+/// <param name="Min">The value drawn with the far end of the map.</param>
+/// <param name="Max">The value drawn with the near end.</param>
+public readonly record struct ColourRange(float Min, float Max)
+{
+    /// <summary>The range covering both (an empty range, +∞..−∞, joins as nothing).</summary>
+    public ColourRange Join(ColourRange other) => new(Math.Min(Min, other.Min), Math.Max(Max, other.Max));
+}
+
+/// <summary>
 /// How depth results are drawn and exported: the one policy the command line and the web app share (which colouring a
 /// result gets, the 16-bit PNG's encoding, whether and how it becomes a point cloud, how its kind is labelled).
 /// </summary>
@@ -30,18 +50,36 @@ public static class DepthExport
     /// <summary>
     /// The result in colour, near warm: by its <see cref="DepthResult.Coloring"/> (the family's choice for its kind).
     /// Over inverse depth: inverse-depth maps as they are, depth maps over 1/depth (DepthPro, ZoeDepth); linearly: over
-    /// −depth (metric Depth Anything), or −1/value for an inverse-depth map.
+    /// −depth (metric Depth Anything), or −1/value for an inverse-depth map. The colours span the result's own range, or
+    /// <paramref name="range"/> when given (one range for a sequence's frames: <see cref="ColourRange"/> of each, joined).
     /// </summary>
     /// <param name="r">The result.</param>
     /// <param name="colormap">The colour map; its first colour is for the far end.</param>
+    /// <param name="range">The range the colours span, in the values they follow; null: the result's own.</param>
     /// <returns>An RGB picture of the result's size.</returns>
-    public static RgbImage Colorize(DepthResult r, Colormap colormap)
+    public static RgbImage Colorize(DepthResult r, Colormap colormap, ColourRange? range = null)
+    {
+        var (values, inverse) = ColourValues(r);
+        return DepthRender.Colorize(values, r.Width, r.Height, colormap, inverse, range is { } c ? (c.Min, c.Max) : null);
+    }
+
+    /// <summary>The range <see cref="Colorize"/> spreads the colours over for this result alone.</summary>
+    /// <param name="r">The result.</param>
+    public static ColourRange ColourRange(DepthResult r)
+    {
+        var (values, inverse) = ColourValues(r);
+        var (min, max) = DepthRender.ColourRange(values, inverse);
+        return new ColourRange(min, max);
+    }
+
+    /// <summary>The values the colours follow, and whether they are taken inverted first.</summary>
+    private static (float[] Values, bool Inverse) ColourValues(DepthResult r)
     {
         bool inverseValues = r.Kind == DepthKind.RelativeInverse;
         return r.Coloring switch
         {
-            DepthColoring.Inverse => DepthRender.Colorize(r.Depth, r.Width, r.Height, colormap, inverse: !inverseValues),
-            DepthColoring.Linear => DepthRender.Colorize(r.Depth.Select(d => inverseValues ? -1f / d : -d).ToArray(), r.Width, r.Height, colormap, inverse: false),
+            DepthColoring.Inverse => (r.Depth, !inverseValues),
+            DepthColoring.Linear => (r.Depth.Select(d => inverseValues ? -1f / d : -d).ToArray(), false),
             _ => throw new ArgumentOutOfRangeException(nameof(r), r.Coloring, "not a colouring"),
         };
     }
@@ -53,6 +91,18 @@ public static class DepthExport
     /// <param name="r">The result.</param>
     public static ushort[] Png16(DepthResult r) =>
         r.Kind == DepthKind.Metric ? DepthRender.MetricMillimetres16(r.Depth) : DepthRender.Relative16(r.Depth);
+
+    /// <summary>
+    /// The camera in use for the result: its focal length (user &gt; EXIF 35 mm-equivalent &gt; the model's estimate) with the
+    /// principal point at the picture's centre; null when no focal length is known.
+    /// </summary>
+    /// <param name="r">The result.</param>
+    public static CameraIntrinsics? Intrinsics(DepthResult r) =>
+        r.FocalLength is double f ? new CameraIntrinsics(f, f, (r.Width - 1) / 2.0, (r.Height - 1) / 2.0, r.FocalLengthSource) : null;
+
+    /// <summary>What outputs say when <see cref="Intrinsics"/> is null.</summary>
+    public const string NoIntrinsicsReason =
+        "no focal length known: none given, no EXIF 35 mm-equivalent focal length in the picture, and the model estimates none";
 
     /// <summary>"metric" or "relative", as the JSON outputs say.</summary>
     /// <param name="kind">The depth's kind.</param>

@@ -37,6 +37,12 @@ public abstract class DepthModelFamily
     public virtual ExtraInputSpec? ExtraInput => null;
 
     /// <summary>
+    /// Why the family's input size cannot be changed (<see cref="DepthEstimatorOptions.InputSize"/>), or null when its
+    /// processor's size can be overridden.
+    /// </summary>
+    public virtual string? FixedInputSizeReason => null;
+
+    /// <summary>
     /// How this family's depth of a kind is drawn (<see cref="DepthResult.Coloring"/>, used by the CLI and the web page
     /// alike through <see cref="DepthExport"/>). Default: over inverse depth, so near is warm, as Apple's DepthPro tool shows it.
     /// Whether a result gives a point cloud follows from its kind and focal length (<see cref="DepthExport.PointCloudBlocker"/>).
@@ -85,7 +91,7 @@ public sealed record ExtraInputSpec(string Name, bool Required);
 
 /// <summary>What a forward pass reads: the processor's pixel values and, for families that take one, each picture's extra input.</summary>
 /// <param name="PixelValues">[B, 3, H, W] from the family's processor.</param>
-/// <param name="Extra">Per picture, the extra input given with it (null entries: none); null when no picture has one (and in benchmarks).</param>
+/// <param name="Extra">Per picture, the extra input given with it (null entries: none); null when no picture has one (and in benchmarks run without one).</param>
 internal sealed record ModelInputs(Tensor PixelValues, IReadOnlyList<Tensor?>? Extra = null);
 
 /// <summary>
@@ -116,7 +122,14 @@ internal abstract class DepthModel
     public abstract int ForwardSteps { get; }
 
     /// <summary>The forward pass(es) on pixel values alone, as benchmarks time them: predicted depth [B, h, w] before post-processing.</summary>
-    public abstract Tensor Forward(Tensor pixelValues, IProgress<ModelProgress>? progress, CancellationToken cancellationToken);
+    public Tensor Forward(Tensor pixelValues, IProgress<ModelProgress>? progress, CancellationToken cancellationToken) =>
+        ForwardDepth(new ModelInputs(pixelValues), progress, cancellationToken);
+
+    /// <summary>
+    /// The forward pass(es) on pixel values and, for a family that takes one, each picture's extra input, as benchmarks time
+    /// them: predicted depth [B, h, w] before post-processing.
+    /// </summary>
+    public abstract Tensor ForwardDepth(ModelInputs inputs, IProgress<ModelProgress>? progress, CancellationToken cancellationToken);
 
     /// <summary>Forward pass(es) and post-processing: one <see cref="PictureDepth"/> per picture, at its size.</summary>
     internal abstract IReadOnlyList<PictureDepth> Estimate(ModelInputs inputs, IReadOnlyList<DepthInput> pictures,
@@ -145,8 +158,8 @@ internal abstract class DepthModel<TOutput> : DepthModel
     protected abstract IReadOnlyList<PictureDepth> PostProcess(TOutput output, IReadOnlyList<DepthInput> pictures);
 
     /// <inheritdoc/>
-    public sealed override Tensor Forward(Tensor pixelValues, IProgress<ModelProgress>? progress, CancellationToken cancellationToken) =>
-        PredictedDepth(Forward(new ModelInputs(pixelValues), progress, cancellationToken));
+    public sealed override Tensor ForwardDepth(ModelInputs inputs, IProgress<ModelProgress>? progress, CancellationToken cancellationToken) =>
+        PredictedDepth(Forward(inputs, progress, cancellationToken));
 
     internal sealed override IReadOnlyList<PictureDepth> Estimate(ModelInputs inputs, IReadOnlyList<DepthInput> pictures,
         IProgress<ModelProgress>? progress, CancellationToken cancellationToken) =>

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using DepthSharp.Imaging;
 using DepthSharp.Models;
+using DepthSharp.Tensors;
 
 namespace DepthSharp.Pipeline;
 
@@ -32,7 +33,31 @@ public sealed partial class DepthPipeline
         {
             var clock = Stopwatch.StartNew();
             var image = ImageFile.Load(path, _decode);
-            return RunDecoded(image, path, clock.Elapsed, progress, cancellationToken);
+            return RunDecoded(image, null, path, clock.Elapsed, progress, cancellationToken);
+        }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Depth for a PNG or JPEG file with Prompt Depth Anything's raw prompt depth [h, w], decoded and estimated on the thread
+    /// pool; the result equals <see cref="Estimate(string, Tensor, IProgress{ModelProgress}?, CancellationToken)"/>'s.
+    /// </summary>
+    /// <param name="path">The picture file.</param>
+    /// <param name="promptDepth">The prompt depth map [h, w], raw as stored (millimetres for a phone's depth).</param>
+    /// <param name="progress">Receives one report per forward-pass step.</param>
+    /// <param name="cancellationToken">Checked before decoding, before the forward pass and between its steps.</param>
+    /// <exception cref="ImageFormatException">The file cannot be read or decoded.</exception>
+    /// <exception cref="PromptDepthException">The prompt is not a map [h, w] of finite, not all equal values.</exception>
+    /// <exception cref="ArgumentException">The model takes no second input.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
+    public Task<DepthEstimate> EstimateAsync(string path, Tensor promptDepth, IProgress<ModelProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(promptDepth);
+        return Task.Run(() =>
+        {
+            var clock = Stopwatch.StartNew();
+            var image = ImageFile.Load(path, _decode);
+            return RunDecoded(image, promptDepth, path, clock.Elapsed, progress, cancellationToken);
         }, cancellationToken);
     }
 
@@ -66,7 +91,7 @@ public sealed partial class DepthPipeline
         return await Task.Run(() =>
         {
             var image = ImageFile.Decode(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), name, _decode);
-            return RunDecoded(image, name, clock.Elapsed, progress, cancellationToken);
+            return RunDecoded(image, null, name, clock.Elapsed, progress, cancellationToken);
         }, cancellationToken).ConfigureAwait(false);
     }
 
@@ -81,13 +106,32 @@ public sealed partial class DepthPipeline
     public Task<DepthEstimate> EstimateAsync(RgbImage image, IProgress<ModelProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(image);
-        return Task.Run(() => RunDecoded(new LoadedImage(image, null, null), null, TimeSpan.Zero, progress, cancellationToken), cancellationToken);
+        return Task.Run(() => RunDecoded(new LoadedImage(image, null, null), null, null, TimeSpan.Zero, progress, cancellationToken), cancellationToken);
+    }
+
+    /// <summary>
+    /// Depth for an already decoded upright RGB image with Prompt Depth Anything's raw prompt depth [h, w], estimated on the
+    /// thread pool; the result equals <see cref="Estimate(RgbImage, Tensor, IProgress{ModelProgress}?, CancellationToken)"/>'s.
+    /// </summary>
+    /// <param name="image">The picture's pixels.</param>
+    /// <param name="promptDepth">The prompt depth map [h, w], raw as stored (millimetres for a phone's depth).</param>
+    /// <param name="progress">Receives one report per forward-pass step.</param>
+    /// <param name="cancellationToken">Checked before the forward pass and between its steps.</param>
+    /// <exception cref="PromptDepthException">The prompt is not a map [h, w] of finite, not all equal values.</exception>
+    /// <exception cref="ArgumentException">The model takes no second input.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
+    public Task<DepthEstimate> EstimateAsync(RgbImage image, Tensor promptDepth, IProgress<ModelProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        ArgumentNullException.ThrowIfNull(promptDepth);
+        return Task.Run(() => RunDecoded(new LoadedImage(image, null, null), promptDepth, null, TimeSpan.Zero, progress, cancellationToken), cancellationToken);
     }
 
     /// <summary>The inference stages of a decoded picture, not started when the token was cancelled during decoding.</summary>
-    private DepthEstimate RunDecoded(LoadedImage image, string? name, TimeSpan decodeTime, IProgress<ModelProgress>? progress, CancellationToken cancellationToken)
+    private DepthEstimate RunDecoded(LoadedImage image, Tensor? promptDepth, string? name, TimeSpan decodeTime, IProgress<ModelProgress>? progress,
+        CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return Run(image, name, decodeTime, progress, cancellationToken);
+        return Run(image, promptDepth, name, decodeTime, progress, cancellationToken);
     }
 }

@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using DepthSharp.Hub;
 using DepthSharp.Imaging;
 using DepthSharp.Models;
+using DepthSharp.Tensors;
 
 namespace DepthSharp.Pipeline;
 
@@ -62,7 +63,7 @@ public sealed partial class DepthPipeline
     /// <summary>The loaded model, for batches and lower-level calls.</summary>
     public DepthEstimator Estimator { get; }
 
-    /// <summary>config.json's model_type (depth_pro, zoedepth, depth_anything, dpt, glpn: <see cref="ModelFamilies.ModelTypes"/>).</summary>
+    /// <summary>config.json's model_type (depth_pro, zoedepth, depth_anything, dpt, glpn, prompt_depth_anything: <see cref="ModelFamilies.ModelTypes"/>).</summary>
     public string ModelType => Estimator.ModelType;
 
     /// <summary>
@@ -124,7 +125,23 @@ public sealed partial class DepthPipeline
     {
         var clock = Stopwatch.StartNew();
         var image = ImageFile.Load(path, _decode);
-        return Run(image, path, clock.Elapsed, progress, cancellationToken);
+        return Run(image, null, path, clock.Elapsed, progress, cancellationToken);
+    }
+
+    /// <summary>
+    /// Depth for a PNG or JPEG file with the second input its model takes (<see cref="DepthModelFamily.ExtraInput"/>):
+    /// Prompt Depth Anything's prompt depth [h, w], raw as stored (millimetres for a phone's depth; read one with
+    /// <see cref="IO.PromptDepthFile.Read(string)"/>), which the processor scales by prompt_scale_to_meter.
+    /// </summary>
+    /// <exception cref="ImageFormatException">The file cannot be read or decoded.</exception>
+    /// <exception cref="PromptDepthException">The prompt is not a map [h, w] of finite, not all equal values.</exception>
+    /// <exception cref="ArgumentException">The model takes no second input.</exception>
+    public DepthEstimate Estimate(string path, Tensor promptDepth, IProgress<ModelProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(promptDepth);
+        var clock = Stopwatch.StartNew();
+        var image = ImageFile.Load(path, _decode);
+        return Run(image, promptDepth, path, clock.Elapsed, progress, cancellationToken);
     }
 
     /// <summary>Depth for a PNG or JPEG read to its end from <paramref name="stream"/>; <paramref name="name"/> appears in errors and the result.</summary>
@@ -140,7 +157,7 @@ public sealed partial class DepthPipeline
         using var buffer = new MemoryStream();
         stream.CopyTo(buffer);
         var image = ImageFile.Decode(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), name, _decode);
-        return Run(image, name, clock.Elapsed, progress, cancellationToken);
+        return Run(image, null, name, clock.Elapsed, progress, cancellationToken);
     }
 
     /// <summary>Depth for an already decoded upright RGB image (no EXIF, so DepthPro uses its field-of-view head).</summary>
@@ -149,7 +166,19 @@ public sealed partial class DepthPipeline
     /// <param name="cancellationToken">Checked between the forward pass's steps.</param>
     /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
     public DepthEstimate Estimate(RgbImage image, IProgress<ModelProgress>? progress = null, CancellationToken cancellationToken = default) =>
-        Run(new LoadedImage(image, null, null), null, TimeSpan.Zero, progress, cancellationToken);
+        Run(new LoadedImage(image, null, null), null, null, TimeSpan.Zero, progress, cancellationToken);
+
+    /// <summary>
+    /// Depth for an already decoded upright RGB image with the second input its model takes: Prompt Depth Anything's raw
+    /// prompt depth [h, w] (see <see cref="Estimate(string, Tensor, IProgress{ModelProgress}?, CancellationToken)"/>).
+    /// </summary>
+    /// <exception cref="PromptDepthException">The prompt is not a map [h, w] of finite, not all equal values.</exception>
+    /// <exception cref="ArgumentException">The model takes no second input.</exception>
+    public DepthEstimate Estimate(RgbImage image, Tensor promptDepth, IProgress<ModelProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(promptDepth);
+        return Run(new LoadedImage(image, null, null), promptDepth, null, TimeSpan.Zero, progress, cancellationToken);
+    }
 
     /// <summary>
     /// Depth for each PNG and JPEG file directly in <paramref name="folder"/>, in file-name order, one at a time off the
@@ -174,10 +203,11 @@ public sealed partial class DepthPipeline
         }
     }
 
-    private DepthEstimate Run(LoadedImage image, string? name, TimeSpan decodeTime, IProgress<ModelProgress>? progress, CancellationToken cancellationToken)
+    private DepthEstimate Run(LoadedImage image, Tensor? promptDepth, string? name, TimeSpan decodeTime, IProgress<ModelProgress>? progress,
+        CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
-        var depth = Estimator.Estimate(image, progress, cancellationToken);
+        var depth = Estimator.Estimate([new DepthInput(image, promptDepth)], progress, cancellationToken)[0];
         return new DepthEstimate(depth, name, decodeTime, clock.Elapsed);
     }
 }

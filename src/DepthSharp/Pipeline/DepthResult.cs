@@ -71,6 +71,7 @@ public sealed record DepthResult(
 /// <param name="Picture">The decoded, upright picture with its EXIF data.</param>
 /// <param name="Extra">
 /// The per-picture input a family may take besides the picture (<see cref="DepthModelFamily.ExtraInput"/>, e.g. a
-/// low-resolution metric depth "prompt" map [h, w]); null when none is given.
+/// low-resolution metric depth "prompt" map [h, w], raw as stored, which the family's processor scales to metres); null
+/// when none is given.
 /// </param>
 public sealed record DepthInput(LoadedImage Picture, Tensor? Extra = null);

@@ -15,6 +15,7 @@ public static class ModelFamilies
         new DepthAnythingFamily(),
         new DPTFamily(),
         new GLPNFamily(),
+        new PromptDepthAnythingFamily(),
     ];
 
     /// <summary>The model_types of <see cref="All"/>, in order.</summary>
@@ -62,13 +63,23 @@ public static class ModelFamilies
     /// <param name="family">The model's family.</param>
     /// <param name="folder">The model folder.</param>
     /// <param name="kind">The flavour: the class the file names (without the file: the slow one), or one forced.</param>
-    public static IImageProcessor LoadProcessor(DepthModelFamily family, string folder, ImageProcessorKind kind = ImageProcessorKind.Auto)
+    /// <param name="inputSize">Replaces the config's size (<see cref="DepthEstimatorOptions.InputSize"/>); null keeps it.</param>
+    /// <exception cref="ConfigException">Also: an input size for a family or processor that does not resize to one.</exception>
+    public static IImageProcessor LoadProcessor(DepthModelFamily family, string folder, ImageProcessorKind kind = ImageProcessorKind.Auto,
+        InputSize? inputSize = null)
     {
         string path = Path.Combine(folder, "preprocessor_config.json");
-        if (!File.Exists(path)) return family.CreateProcessor(new ImageProcessorConfig(), null, kind);
-        var config = ImageProcessorConfig.Load(path);
-        if (!family.ImageProcessorTypes.Contains(config.ImageProcessorType))
+        bool exists = File.Exists(path);
+        var config = exists ? ImageProcessorConfig.Load(path) : new ImageProcessorConfig();
+        if (exists && !family.ImageProcessorTypes.Contains(config.ImageProcessorType))
             throw new ConfigException(path, $"image_processor_type: {family.ModelType} models take {string.Join(" or ", family.ImageProcessorTypes)}, not '{config.ImageProcessorType}'");
-        return family.CreateProcessor(config, path, kind);
+        if (inputSize is not null)
+        {
+            if (family.FixedInputSizeReason is string reason) throw new ConfigException(folder, $"input size {inputSize}: {reason}");
+            if (!config.DoResize) throw new ConfigException(path, $"input size {inputSize}: do_resize is false, so the processor keeps every picture at its own size");
+            if (inputSize.Height <= 0 || inputSize.Width <= 0) throw new ConfigException(path, $"input size {inputSize}: must be positive");
+            config.Size = new Dictionary<string, int> { ["height"] = inputSize.Height, ["width"] = inputSize.Width };
+        }
+        return family.CreateProcessor(config, exists ? path : null, kind);
     }
 }

@@ -13,7 +13,7 @@ public enum InterpolationMode
 }
 
 /// <summary>Tensor-level operations; each picks the fast or the reference kernel (<see cref="KernelOptions.ForceReference"/>).</summary>
-internal static class Ops
+internal static partial class Ops
 {
     private static bool Ref => KernelOptions.ForceReference;
 

@@ -26,6 +26,10 @@ public sealed class ConfigEnumTests : IDisposable
         ["zoedepth:bin_centers_type"] = ("zoedepth_tiny_nk", p => ZoeDepthConfig.Load(p).BinCentersType),
         ["zoedepth:attractor_kind"] = ("zoedepth_tiny_nk", p => ZoeDepthConfig.Load(p).AttractorKind),
         ["zoedepth:backbone_config.hidden_act"] = ("zoedepth_tiny_nk", p => ZoeDepthConfig.Load(p).BeitBackbone.HiddenAct),
+        ["dpt_hybrid:backbone_config.layer_type"] = ("dpt_hybrid_tiny", p => Assert.IsType<BitConfig>(DPTConfig.Load(p).BackboneModel).LayerType),
+        ["dpt_hybrid:backbone_config.hidden_act"] = ("dpt_hybrid_tiny", p => Assert.IsType<BitConfig>(DPTConfig.Load(p).BackboneModel).HiddenAct),
+        ["dpt_beit:backbone_config.hidden_act"] = ("dpt_beit_tiny", p => Assert.IsType<BeitConfig>(DPTConfig.Load(p).BackboneModel).HiddenAct),
+        ["dpt_swinv2:backbone_config.hidden_act"] = ("dpt_swinv2_tiny", p => Assert.IsType<Swinv2Config>(DPTConfig.Load(p).BackboneModel).HiddenAct),
     };
 
     public static TheoryData<string, string, object> AllowedValues => new()
@@ -50,6 +54,11 @@ public sealed class ConfigEnumTests : IDisposable
         { "zoedepth:attractor_kind", "mean", AttractorKind.Mean },
         { "zoedepth:attractor_kind", "sum", AttractorKind.Sum },
         { "zoedepth:backbone_config.hidden_act", "gelu", HiddenAct.Gelu },
+        { "dpt_hybrid:backbone_config.layer_type", "bottleneck", BitLayerType.Bottleneck },
+        { "dpt_hybrid:backbone_config.layer_type", "preactivation", BitLayerType.Preactivation },
+        { "dpt_hybrid:backbone_config.hidden_act", "gelu", HiddenAct.Gelu },
+        { "dpt_beit:backbone_config.hidden_act", "relu", HiddenAct.Relu },
+        { "dpt_swinv2:backbone_config.hidden_act", "swish", HiddenAct.Silu },
     };
 
     public static TheoryData<string, string, string> UnknownValues => new()
@@ -65,6 +74,9 @@ public sealed class ConfigEnumTests : IDisposable
         { "zoedepth:bin_centers_type", "\"hybrid2\"", "normed, softplus" },
         { "zoedepth:attractor_kind", "\"max\"", "mean, sum" },
         { "zoedepth:backbone_config.hidden_act", "\"tanh\"", "gelu, relu, silu, swish" },
+        { "dpt_hybrid:backbone_config.layer_type", "\"resnet\"", "preactivation, bottleneck" },
+        { "dpt_hybrid:backbone_config.hidden_act", "\"leaky_relu\"", "gelu, relu, silu, swish" },
+        { "dpt_swinv2:backbone_config.hidden_act", "\"tanh\"", "gelu, relu, silu, swish" },
     };
 
     /// <summary>The fixture's config.json with the field (a dotted path) set to <paramref name="json"/>.</summary>

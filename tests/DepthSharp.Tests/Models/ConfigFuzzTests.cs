@@ -1,7 +1,9 @@
 using System.Text;
 using DepthSharp.Imaging;
+using DepthSharp.IO;
 using DepthSharp.Pipeline;
 using DepthSharp.Tests.Fuzz;
+using DepthSharp.Tensors;
 using Xunit.Abstractions;
 
 namespace DepthSharp.Tests.Models;
@@ -29,7 +31,7 @@ public sealed class ConfigFuzzTests(ITestOutputHelper output) : IDisposable
     [Trait("Category", "Fuzz")]
     public void ManyMutatedConfigsFailCleanly() => Run(seed: 22, variants: 10_000, CaseLimit);
 
-    private sealed record Case(string Name, string Folder, string Config, LoadedImage Image);
+    private sealed record Case(string Name, string Folder, string Config, LoadedImage Image, Tensor? Prompt);
 
     /// <summary>A folder per fixture model holding links to its weights and processor config; config.json is written per case.</summary>
     private List<Case> Corpus()
@@ -46,13 +48,20 @@ public sealed class ConfigFuzzTests(ITestOutputHelper output) : IDisposable
                     || name is "model.safetensors.index.json" or "preprocessor_config.json")
                     File.CreateSymbolicLink(Path.Combine(folder, name), file);
             }
+            // A fixture of a family with a second input (Prompt Depth Anything) holds it beside its picture.
+            string prompt = Path.Combine(fixture, "prompt_depth0.npy");
             cases.Add(new Case(Path.GetFileName(fixture), folder, File.ReadAllText(Path.Combine(fixture, "config.json")),
-                ImageFile.Load(Path.Combine(fixture, "image0.png"))));
+                ImageFile.Load(Path.Combine(fixture, "image0.png")), File.Exists(prompt) ? PromptDepthFile.Read(prompt) : null));
         }
         return cases;
     }
 
-    private static void LoadAndEstimate(string folder, LoadedImage image) => DepthEstimator.Load(folder).Estimate(image);
+    /// <summary>The prompt goes to a family that takes one, whichever family the mutated model_type picked.</summary>
+    private static void LoadAndEstimate(Case c)
+    {
+        var estimator = DepthEstimator.Load(c.Folder);
+        estimator.Estimate([new DepthInput(c.Image, estimator.Family.ExtraInput is null ? null : c.Prompt)]);
+    }
 
     private void Run(int seed, int variants, TimeSpan limit)
     {
@@ -66,7 +75,7 @@ public sealed class ConfigFuzzTests(ITestOutputHelper output) : IDisposable
             File.WriteAllText(Path.Combine(c.Folder, "config.json"), c.Config);
             try
             {
-                LoadAndEstimate(c.Folder, c.Image);
+                LoadAndEstimate(c);
                 supported.Add(c.Name);
             }
             catch (ConfigException e) when (e.Message.Contains("not supported", StringComparison.Ordinal)) { }
@@ -89,7 +98,7 @@ public sealed class ConfigFuzzTests(ITestOutputHelper output) : IDisposable
             }
             else File.WriteAllText(path, mutator.Mutate(c.Config, rng, out how));
             // Errors name config.json, a weights file or the folder: all start with the folder's path.
-            tally.Run($"variant {v} of {c.Name} ({how})", c.Folder, () => LoadAndEstimate(c.Folder, c.Image));
+            tally.Run($"variant {v} of {c.Name} ({how})", c.Folder, () => LoadAndEstimate(c));
         }
         tally.Report(output, topMessages: 40);
         tally.AssertComplete(variants, limit);

@@ -18,22 +18,22 @@ public sealed class DPTFamilyConfigTests : IDisposable
         var data = new TheoryData<string>();
         // By what the config declares, not the folder's name: Prompt Depth Anything shares the depth-anything org.
         foreach (var dir in Directory.GetDirectories(Fixtures.Path("checkpoints")).Order(StringComparer.Ordinal))
-            if (IsDepthAnythingOrViTDPT(Path.Combine(dir, "config.json"))) data.Add(Path.GetFileName(dir));
+            if (ConfigLoader.ReadModelType(Path.Combine(dir, "config.json")) is "depth_anything" or "dpt") data.Add(Path.GetFileName(dir));
         return data;
     }
 
-    /// <summary>depth_anything, or dpt on its own ViT (no backbone_config: the hybrid, BEiT and Swin V2 ones have one).</summary>
-    private static bool IsDepthAnythingOrViTDPT(string configPath)
-    {
-        using var doc = JsonDocument.Parse(File.ReadAllBytes(configPath));
-        var root = doc.RootElement;
-        string? type = root.GetProperty("model_type").GetString();
-        bool ownViT = !root.TryGetProperty("backbone_config", out var backbone) || backbone.ValueKind == JsonValueKind.Null;
-        return type == "depth_anything" || (type == "dpt" && ownViT);
-    }
-
+    /// <summary>Nine Depth Anything V2; DPT-Large, DPT-Hybrid, two on BEiT and two on Swin V2.</summary>
     [Fact]
-    public void AllNineDepthAnythingCheckpointsAndDPTLargeAreCovered() => Assert.Equal(10, Checkpoints().Count);
+    public void EveryDepthAnythingAndDPTCheckpointIsCovered()
+    {
+        var names = ((IEnumerable<object[]>)Checkpoints()).Select(row => (string)row[0]).ToList();
+        Assert.Equal(15, names.Count);
+        Assert.Contains("Intel--dpt-hybrid-midas", names);
+        Assert.Contains("Intel--dpt-beit-large-512", names);
+        Assert.Contains("Intel--dpt-beit-base-384", names);
+        Assert.Contains("Intel--dpt-swinv2-tiny-256", names);
+        Assert.Contains("Intel--dpt-swinv2-large-384", names);
+    }
 
     [Theory]
     [MemberData(nameof(Checkpoints))]
@@ -133,7 +133,6 @@ public sealed class DPTFamilyConfigTests : IDisposable
 
     [Theory]
     [InlineData("\"readout_type\": \"project\"", "\"readout_type\": \"sum\"", "readout_type")]
-    [InlineData("\"is_hybrid\": false", "\"is_hybrid\": true", "is_hybrid")]
     [InlineData("\"backbone_out_indices\": [\n    0,", "\"backbone_out_indices\": [\n    9,", "backbone_out_indices")]
     [InlineData("\"add_projection\": false", "\"add_projection\": true", "add_projection")]
     [InlineData("\"hidden_act\": \"gelu\"", "\"hidden_act\": \"tanh\"", "hidden_act")]

@@ -2,14 +2,25 @@ using DepthSharp.Checkpoints;
 using DepthSharp.Models;
 using DepthSharp.Models.Configs;
 using DepthSharp.Tensors;
+using DepthSharp.Tensors.Kernels;
 using Xunit.Abstractions;
 
 namespace DepthSharp.Tests.Models;
 
-/// <summary>Depth Anything and DPT against the reference, stage by stage, on the tiny fixtures.</summary>
+/// <summary>Depth Anything and DPT (ViT, hybrid BiT, BEiT and Swin V2 backbones) against the reference, stage by stage, on the tiny fixtures.</summary>
 public class DPTFamilyModelTests(ITestOutputHelper output)
 {
-    public static TheoryData<string> Cases => new() { "depth_anything_tiny_relative", "depth_anything_tiny_metric", "dpt_tiny" };
+    private static readonly string[] Names =
+        ["depth_anything_tiny_relative", "depth_anything_tiny_metric", "dpt_tiny", "dpt_hybrid_tiny", "dpt_beit_tiny", "dpt_swinv2_tiny"];
+
+    /// <summary>Each case on the fast kernels and on the plain reference loops.</summary>
+    public static TheoryData<string, bool> CasesOnBothKernels()
+    {
+        var data = new TheoryData<string, bool>();
+        foreach (string name in Names)
+            foreach (bool reference in new[] { false, true }) data.Add(name, reference);
+        return data;
+    }
 
     /// <summary>Builds the fixture's model strictly and returns its forward pass.</summary>
     internal static Func<Tensor, Tensor> Load(string name)
@@ -25,9 +36,10 @@ public class DPTFamilyModelTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [MemberData(nameof(Cases))]
-    public void ForwardMatchesReferenceAtEveryStage(string name)
+    [MemberData(nameof(CasesOnBothKernels))]
+    public void ForwardMatchesReferenceAtEveryStage(string name, bool referenceKernels)
     {
+        using var kernels = KernelOptions.UseReference(referenceKernels);
         var forward = Load(name);
         using var expected = SafeTensorsFile.Open(Fixtures.Path("models", name, "expected.safetensors"));
         var traced = new Dictionary<string, Tensor>();
@@ -50,6 +62,7 @@ public class DPTFamilyModelTests(ITestOutputHelper output)
     }
 
     private static int StageOrder(string key) =>
-        key.Contains(".embeddings", StringComparison.Ordinal) ? 0 : key.Contains(".encoder.", StringComparison.Ordinal) ? 1
+        key.Contains(".embeddings", StringComparison.Ordinal) ? 0
+        : key.Contains(".encoder.", StringComparison.Ordinal) || key.StartsWith("module.backbone.", StringComparison.Ordinal) ? 1
         : key.StartsWith("module.neck", StringComparison.Ordinal) ? 2 : 3;
 }

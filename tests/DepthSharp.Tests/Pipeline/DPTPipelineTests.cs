@@ -13,6 +13,9 @@ public class DPTPipelineTests(ITestOutputHelper output)
     [InlineData("depth_anything_tiny_relative", "depth_anything", DepthKind.RelativeInverse)]
     [InlineData("depth_anything_tiny_metric", "depth_anything", DepthKind.Metric)]
     [InlineData("dpt_tiny", "dpt", DepthKind.RelativeInverse)]
+    [InlineData("dpt_hybrid_tiny", "dpt", DepthKind.RelativeInverse)]
+    [InlineData("dpt_beit_tiny", "dpt", DepthKind.RelativeInverse)]
+    [InlineData("dpt_swinv2_tiny", "dpt", DepthKind.RelativeInverse)]
     public void EstimateMatchesTheReferencePipeline(string name, string modelType, DepthKind kind)
     {
         string dir = Fixtures.Path("models", name);

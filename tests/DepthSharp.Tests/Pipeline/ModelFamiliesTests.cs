@@ -31,7 +31,7 @@ public sealed class ModelFamiliesTests : IDisposable
     [Fact]
     public void EveryModelTypeResolvesToItsOwnFamily()
     {
-        Assert.Subset(ModelFamilies.ModelTypes.ToHashSet(), new HashSet<string> { "depth_pro", "zoedepth", "depth_anything", "dpt" });
+        Assert.Subset(ModelFamilies.ModelTypes.ToHashSet(), new HashSet<string> { "depth_pro", "zoedepth", "depth_anything", "dpt", "prompt_depth_anything" });
         Assert.Equal(ModelFamilies.All.Count, ModelFamilies.ModelTypes.Distinct().Count());
         foreach (var family in ModelFamilies.All)
             Assert.Same(family, ModelFamilies.ForModelType(family.ModelType));

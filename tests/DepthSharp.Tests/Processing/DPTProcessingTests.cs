@@ -10,7 +10,10 @@ namespace DepthSharp.Tests.Processing;
 
 public class DPTProcessingTests(ITestOutputHelper output)
 {
-    public static TheoryData<string> ModelCases => new() { "depth_anything_tiny_relative", "depth_anything_tiny_metric", "dpt_tiny" };
+    public static TheoryData<string> ModelCases => new()
+    {
+        "depth_anything_tiny_relative", "depth_anything_tiny_metric", "dpt_tiny", "dpt_hybrid_tiny", "dpt_beit_tiny", "dpt_swinv2_tiny",
+    };
 
     private static string[] Images(string dir) =>
         JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "case.json"))).RootElement.GetProperty("images")

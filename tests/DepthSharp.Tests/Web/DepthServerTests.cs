@@ -97,6 +97,20 @@ public sealed class DepthServerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task SummaryGivesTheIntrinsicsInUse()
+    {
+        var client = await Start(new ServeOptions());
+        var body = JsonDocument.Parse(await (await client.PostAsync("/api/depth", Picture("exif_focal_35mm.jpg"))).Content.ReadAsStringAsync()).RootElement;
+        double exif = ImageFile.Load(Fixtures.Path("images", "exif_focal_35mm.jpg")).ExifFocalLengthPixels!.Value;
+        Assert.Equal("exif", body.GetProperty("focal_length_source").GetString());
+        Assert.Equal(exif, body.GetProperty("fx").GetDouble());
+        Assert.Equal(exif, body.GetProperty("fy").GetDouble());
+        Assert.Equal(79.5, body.GetProperty("cx").GetDouble());
+        Assert.Equal(119.5, body.GetProperty("cy").GetDouble());
+        Assert.Equal(JsonValueKind.Null, body.GetProperty("intrinsics_missing").ValueKind);
+    }
+
+    [Fact]
     public async Task OutputLinksServeEveryFormat()
     {
         var client = await Start(new ServeOptions());

@@ -6,7 +6,8 @@ namespace DepthSharp.Tests.Web;
 
 /// <summary>
 /// The page in headless Chromium (Debian's chromium, driven by Playwright from the npm registry; .ci/run installs both):
-/// upload a fixture picture, see the depth picture and the 3D view render, and check the screenshot is not blank.
+/// upload a fixture picture, see the depth picture and the 3D view render, calibrate it from a clicked known distance,
+/// measure a dragged box, and check the screenshot is not blank.
 /// </summary>
 public sealed class PageTests
 {
@@ -18,27 +19,42 @@ public sealed class PageTests
     }
 
     [Fact]
-    public async Task UploadShowsDepthAndPointCloud()
+    public Task UploadShowsDepthAndPointCloud() =>
+        UploadShowsDepth("depth_pro_tiny", Fixtures.Path("images", "exif_focal_35mm.jpg"), prompt: null, minColours: 500);
+
+    /// <summary>Prompt Depth Anything: the page shows its prompt picker, and the photo goes with the chosen prompt.</summary>
+    [Fact]
+    public Task PromptPickerShowsForAModelThatTakesAPrompt() =>
+        UploadShowsDepth("prompt_depth_anything_tiny", Fixtures.Path("models", "prompt_depth_anything_tiny", "image0.png"),
+            Fixtures.Path("models", "prompt_depth_anything_tiny", "prompt_depth0.npy"), minColours: 100);
+
+    // page-test.mjs also checks that the prompt picker is shown exactly when a prompt is given (for a model that takes one).
+    private static async Task UploadShowsDepth(string model, string picture, string? prompt, int minColours)
     {
-        await using var app = DepthServer.Build(o => o.Model = Fixtures.Path("models", "depth_pro_tiny"), "depth_pro_tiny", new ServeOptions(), "http://127.0.0.1:0");
+        await using var app = DepthServer.Build(o => o.Model = Fixtures.Path("models", model), model, new ServeOptions(), "http://127.0.0.1:0");
         await app.StartAsync();
         string shot = Environment.GetEnvironmentVariable("DEPTHSHARP_SCREENSHOT") ?? Path.Combine(Path.GetTempPath(), $"depthsharp-page-{Guid.NewGuid():N}.png");
         string script = Path.Combine(RepoRoot(), "src", "DepthSharp.Web", "client", "page-test.mjs");
 
         var psi = new ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { script, app.Urls.First() + "/", Fixtures.Path("images", "exif_focal_35mm.jpg"), shot }) psi.ArgumentList.Add(a);
+        foreach (var a in new[] { script, app.Urls.First() + "/", picture, shot }) psi.ArgumentList.Add(a);
+        if (prompt is not null) psi.ArgumentList.Add(prompt);
         using var node = Process.Start(psi)!;
         var stdout = node.StandardOutput.ReadToEndAsync();
         var stderr = node.StandardError.ReadToEndAsync();
         if (!node.WaitForExit(TimeSpan.FromMinutes(3))) { node.Kill(entireProcessTree: true); Assert.Fail("the browser test ran past 3 minutes"); }
         Assert.True(node.ExitCode == 0, $"exit {node.ExitCode}: {await stdout} {await stderr}");
+        // The page calibrated from its one known distance and measured the dragged box in metres.
+        var report = System.Text.Json.JsonDocument.Parse((await stdout).Trim().Split('\n')[^1]).RootElement;
+        Assert.StartsWith("calibrated: scale", report.GetProperty("status").GetString());
+        Assert.Matches(@"median [0-9.]+ m · min", report.GetProperty("region").GetString());
 
         // The screenshot itself: many distinct, non-dark colours (photo, depth colours, lit points).
         var png = PngDecoder.DecodeFile(shot).ToRgb8();
         var colours = new HashSet<int>();
         for (int i = 0; i < png.Pixels.Length; i += 3)
             if (png.Pixels[i] + png.Pixels[i + 1] + png.Pixels[i + 2] > 60) colours.Add(png.Pixels[i] << 16 | png.Pixels[i + 1] << 8 | png.Pixels[i + 2]);
-        Assert.True(colours.Count > 500, $"screenshot has only {colours.Count} distinct colours");
+        Assert.True(colours.Count > minColours, $"screenshot has only {colours.Count} distinct colours");
         if (Environment.GetEnvironmentVariable("DEPTHSHARP_SCREENSHOT") is null) File.Delete(shot);
     }
 }

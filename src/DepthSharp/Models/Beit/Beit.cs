@@ -240,6 +240,7 @@ internal sealed class BeitLayer
 /// <summary>transformers' BeitBackbone: embeddings and encoder; returns the hidden states of the configured stages as token sequences.</summary>
 internal sealed class BeitBackbone
 {
+    private readonly string _path;
     public BeitConfig Config { get; }
     public BeitEmbeddings Embeddings { get; }
     public BeitLayer[] Layers { get; }
@@ -247,6 +248,7 @@ internal sealed class BeitBackbone
 
     public BeitBackbone(Weights w, BeitConfig c)
     {
+        _path = w.Prefix;
         Config = c;
         Embeddings = new BeitEmbeddings(w["embeddings"], c);
         var encoder = w["encoder"];
@@ -264,6 +266,7 @@ internal sealed class BeitBackbone
         var biasIndex = Config.UseRelativePositionBias || sharedTable is not null ? BeitRelativePositionBias.KeyMajorIndex(window) : null;
         var outputs = new List<Tensor>(stages.Count);
         var hidden = Embeddings.Forward(pixelValues);
+        ActivationTrace.Record($"{_path}.1.0", hidden);
         if (stages.Contains(0)) outputs.Add(hidden);
         // Layers past the last requested stage cannot change the outputs.
         int last = stages.Max();
@@ -274,8 +277,10 @@ internal sealed class BeitBackbone
             if (!stages.Contains(i)) hidden.Release();
             hidden = next;
             context.Step("backbone");
+            ActivationTrace.Record($"{_path}.1.{i + 1}", hidden);
             if (stages.Contains(i + 1)) outputs.Add(hidden);
         }
+        for (int k = 0; k < outputs.Count; k++) ActivationTrace.Record($"{_path}.0.{k}", outputs[k]);
         return outputs;
     }
 

@@ -4,7 +4,7 @@ using System.Text.Json.Serialization;
 namespace DepthSharp.Models.Configs;
 
 /// <summary>transformers' BeitConfig as a backbone: names as in config.json, defaults as the reference's.</summary>
-public sealed class BeitConfig
+public sealed class BeitConfig : IBackboneConfig
 {
     /// <summary>model_type: "beit".</summary>
     public string ModelType { get; set; } = "beit";
@@ -72,7 +72,7 @@ public sealed class BeitConfig
     [JsonIgnore] internal IReadOnlyList<int> OutStageIndices { get; private set; } = [];
 
     /// <summary>Rejects values the backbone cannot take; <paramref name="where"/> is the JSON path of this config.</summary>
-    internal void Validate(string? file, string where)
+    public void Validate(string? file, string where)
     {
         void Fail(string field, string why) => throw new ConfigException(file, $"{where}{field}: {why}");
         if (ModelType != "beit") Fail("model_type", $"'{ModelType}' is not supported as a backbone (only 'beit')");

@@ -74,11 +74,13 @@ internal sealed class DPTReassembleStage
     private readonly ReadoutType _readout;
     private readonly HiddenAct _activation;
 
-    /// <summary>Each map's projection and resize.</summary>
-    public DPTReassembleLayer[] Layers { get; }
+    private readonly IReadOnlySet<int> _ignoreStages;
 
-    /// <summary>The readout projections (readout_type "project" only).</summary>
-    public Linear[]? ReadoutProjects { get; }
+    /// <summary>Each map's projection and resize; null for an ignored stage.</summary>
+    public DPTReassembleLayer?[] Layers { get; }
+
+    /// <summary>The readout projections (readout_type "project" only); null for an ignored stage.</summary>
+    public Linear?[]? ReadoutProjects { get; }
 
     /// <param name="w">The stage's weights (…reassemble_stage).</param>
     /// <param name="hiddenSize">Width of the backbone's tokens.</param>
@@ -86,19 +88,28 @@ internal sealed class DPTReassembleStage
     /// <param name="reassembleFactors">Resize factor of each map (reassemble_factors).</param>
     /// <param name="readout">readout_type.</param>
     /// <param name="activation">hidden_act, after the readout projection.</param>
+    /// <param name="ignoreStages">
+    /// neck_ignore_stages: inputs handed on as they are, with neither layer nor projection (DPT-Hybrid's BiT feature maps).
+    /// </param>
     public DPTReassembleStage(Weights w, int hiddenSize, IReadOnlyList<int> neckHiddenSizes, IReadOnlyList<double> reassembleFactors,
-        ReadoutType readout, HiddenAct activation)
+        ReadoutType readout, HiddenAct activation, IReadOnlySet<int>? ignoreStages = null)
     {
         _readout = readout;
         _activation = activation;
-        Layers = neckHiddenSizes.Select((ch, i) => new DPTReassembleLayer(w["layers"][i], hiddenSize, ch, reassembleFactors[i])).ToArray();
+        _ignoreStages = ignoreStages ?? new HashSet<int>();
+        Layers = neckHiddenSizes.Select((ch, i) => _ignoreStages.Contains(i) ? null : new DPTReassembleLayer(w["layers"][i], hiddenSize, ch, reassembleFactors[i])).ToArray();
         if (readout == ReadoutType.Project)
-            ReadoutProjects = Enumerable.Range(0, Layers.Length).Select(i => new Linear(w["readout_projects"][i][0], 2 * hiddenSize, hiddenSize)).ToArray();
+            ReadoutProjects = Enumerable.Range(0, Layers.Length)
+                .Select(i => _ignoreStages.Contains(i) ? null : new Linear(w["readout_projects"][i][0], 2 * hiddenSize, hiddenSize)).ToArray();
     }
 
-    /// <summary>Map <paramref name="index"/> from that stage's tokens [B, 1 + gridH·gridW, C] (the caller's, kept).</summary>
+    /// <summary>
+    /// Map <paramref name="index"/> from that stage's tokens [B, 1 + gridH·gridW, C] (the caller's, kept); an ignored
+    /// stage's input is returned as it is.
+    /// </summary>
     public Tensor Forward(int index, Tensor hidden, int gridH, int gridW)
     {
+        if (_ignoreStages.Contains(index)) return hidden;
         int b = hidden.Dim(0), n = hidden.Dim(1) - 1, c = hidden.Dim(2);
         if (n != gridH * gridW) throw new ArgumentException($"{n} patch tokens do not form a {gridH}x{gridW} grid");
         Tensor map;
@@ -115,7 +126,7 @@ internal sealed class DPTReassembleStage
                         Array.Copy(hidden.Data, ((long)bi * (n + 1) + 1 + t) * c, joined.Data, dst, c);
                         Array.Copy(hidden.Data, (long)bi * (n + 1) * c, joined.Data, dst + c, c);
                     }
-                var projected = Lifetimes.Replace(joined, Activation.ApplyInPlace(_activation, ReadoutProjects![index].Forward(joined)));
+                var projected = Lifetimes.Replace(joined, Activation.ApplyInPlace(_activation, ReadoutProjects![index]!.Forward(joined)));
                 map = Lifetimes.Replace(projected, Ops.Permute(projected.Reshape(b, gridH, gridW, c), 0, 3, 1, 2));
                 break;
             }
@@ -135,6 +146,6 @@ internal sealed class DPTReassembleStage
             default:
                 throw new InvalidOperationException($"readout {_readout}");
         }
-        return Lifetimes.Replace(map, Layers[index].Forward(map));
+        return Lifetimes.Replace(map, Layers[index]!.Forward(map));
     }
 }

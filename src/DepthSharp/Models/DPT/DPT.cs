@@ -111,26 +111,47 @@ internal sealed class DPTViTLayer
     }
 }
 
-/// <summary>DPTModel without its pooler, as the depth model builds it: embeddings, encoder layers and the final norm.</summary>
+/// <summary>
+/// DPTModel without its pooler, as the depth model builds it: embeddings (the ViT's, or DPT-Hybrid's over a BiT
+/// backbone), encoder layers and the final norm.
+/// </summary>
 internal sealed class DPTViTModel
 {
-    public DPTViTEmbeddings Embeddings { get; }
+    private readonly string _encoderPath;
+
+    /// <summary>The plain ViT's patch embeddings; null under DPT-Hybrid.</summary>
+    public DPTViTEmbeddings? Embeddings { get; }
+    /// <summary>DPT-Hybrid's embeddings over the BiT backbone; null for the plain ViT.</summary>
+    public DPTViTHybridEmbeddings? HybridEmbeddings { get; }
     public DPTViTLayer[] Layers { get; }
     /// <summary>A parameter of the checkpoint; the depth model reads the layers' raw outputs, so it is never applied.</summary>
     public LayerNorm Layernorm { get; }
 
     public DPTViTModel(Weights w, DPTConfig c)
     {
-        Embeddings = new DPTViTEmbeddings(w["embeddings"], c);
+        if (c.BackboneModel is BitConfig bit)
+            HybridEmbeddings = new DPTViTHybridEmbeddings(w["embeddings"], bit, c.HiddenSize, c.ImageSize, c.PatchSize, c.NumChannels, c.BackboneFeatmapShape!);
+        else Embeddings = new DPTViTEmbeddings(w["embeddings"], c);
+        _encoderPath = w["encoder"].Prefix;
         Layers = Enumerable.Range(0, c.NumHiddenLayers).Select(i => new DPTViTLayer(w["encoder"]["layer"][i], c)).ToArray();
         Layernorm = new LayerNorm(w["layernorm"], c.HiddenSize, c.LayerNormEps);
     }
 
-    /// <summary>The outputs of the given layers (0-based, ascending), [B, 1 + N, hidden] each; later layers are not run.</summary>
-    public Tensor[] Forward(Tensor pixelValues, int[] layers, ForwardContext context)
+    /// <summary>Progress steps of the embeddings (the BiT's stages under DPT-Hybrid).</summary>
+    public int EmbeddingSteps => HybridEmbeddings?.ForwardSteps ?? 0;
+
+    /// <summary>
+    /// The outputs of the given layers (0-based, ascending), [B, 1 + N, hidden] each, and the embeddings' intermediate
+    /// activations (DPT-Hybrid's first two BiT feature maps; none for the ViT); later layers are not run.
+    /// </summary>
+    public (Tensor[] HiddenStates, Tensor[] IntermediateActivations) Forward(Tensor pixelValues, int[] layers, ForwardContext context)
     {
         var outputs = new Tensor[layers.Length];
-        var hidden = Embeddings.Forward(pixelValues);
+        Tensor hidden;
+        Tensor[] intermediate = [];
+        if (HybridEmbeddings is not null) (hidden, intermediate) = HybridEmbeddings.Forward(pixelValues, context);
+        else hidden = Embeddings!.Forward(pixelValues);
+        ActivationTrace.Record($"{_encoderPath}.1.0", hidden);
         int last = layers.Length == 0 ? -1 : layers[^1];
         for (int i = 0, k = 0; i <= last; i++)
         {
@@ -139,36 +160,48 @@ internal sealed class DPTViTModel
             if (k == 0 || layers[k - 1] != i - 1) hidden.Release();
             hidden = next;
             context.Step("encoder");
+            ActivationTrace.Record($"{_encoderPath}.1.{i + 1}", hidden);
+            if (i == Layers.Length - 1) ActivationTrace.Record($"{_encoderPath}.0", hidden);
             if (layers[k] == i) outputs[k++] = hidden;
         }
-        return outputs;
+        if (last < 0) hidden.Release();
+        return (outputs, intermediate);
     }
 }
 
 internal sealed class DPTNeck
 {
-    public DPTReassembleStage ReassembleStage { get; }
+    private readonly string _path;
+
+    /// <summary>Null for a Swin V2 backbone, whose feature maps go to the convolutions as they are.</summary>
+    public DPTReassembleStage? ReassembleStage { get; }
     public Conv2d[] Convs { get; }
     public DPTFeatureFusionStage FusionStage { get; }
 
     public DPTNeck(Weights w, DPTConfig c)
     {
-        ReassembleStage = new DPTReassembleStage(w["reassemble_stage"], c.BackboneHiddenSize, c.NeckHiddenSizes, c.ReassembleFactors,
-            c.ReadoutType, c.HiddenAct);
+        _path = w.Prefix;
+        // Only the non-hierarchical backbones (ViT, BEiT, DINOv2) give token sequences to reassemble.
+        if (c.BackboneModel is not Swinv2Config)
+            ReassembleStage = new DPTReassembleStage(w["reassemble_stage"], c.BackboneHiddenSize, c.NeckHiddenSizes, c.ReassembleFactors,
+                c.ReadoutType, c.HiddenAct, c.IsHybrid ? c.NeckIgnoreStages.ToHashSet() : null);
         Convs = c.NeckHiddenSizes.Select((ch, i) => new Conv2d(w["convs"][i], ch, c.FusionHiddenSize, 3, 1, 1, bias: false)).ToArray();
         FusionStage = new DPTFeatureFusionStage(w["fusion_stage"], w.Prefix, Convs.Length, c.FusionHiddenSize,
             ResidualUnitStyle.FromConfig(c.UseBatchNormInFusionResidual, c.UseBiasInFusionResidual), c.HeadInIndex, FusionUpsampling.Double);
     }
 
-    /// <summary>Backbone token sequences (released as they are used) → the fused map the head reads.</summary>
+    /// <summary>Backbone token sequences or feature maps (released as they are used) → the fused map the head reads.</summary>
     public Tensor Forward(Tensor[] hiddenStates, int gridH, int gridW, ForwardContext context)
     {
         var features = new Tensor[hiddenStates.Length];
         for (int i = 0; i < hiddenStates.Length; i++)
         {
-            var map = ReassembleStage.Forward(i, hiddenStates[i], gridH, gridW);
+            var map = ReassembleStage is null ? hiddenStates[i] : ReassembleStage.Forward(i, hiddenStates[i], gridH, gridW);
+            if (ReassembleStage is not null) ActivationTrace.Record($"{_path}.reassemble_stage.{i}", map);
+            var feature = Convs[i].Forward(map);
+            if (!ReferenceEquals(map, hiddenStates[i])) map.Release();
             TokenMaps.ReleaseRead(hiddenStates, i);
-            features[i] = Lifetimes.Replace(map, Convs[i].Forward(map));
+            features[i] = feature;
         }
         return FusionStage.Forward(features, context);
     }
@@ -212,13 +245,18 @@ internal sealed class DPTDepthEstimationHead
     }
 }
 
-/// <summary>transformers' DPTForDepthEstimation: a ViT (or DINOv2) backbone, the reassemble-and-fuse neck and the depth head.</summary>
+/// <summary>
+/// transformers' DPTForDepthEstimation: a ViT (under DPT-Hybrid, over a BiT backbone) or a BEiT, DINOv2 or Swin V2
+/// backbone, the reassemble-and-fuse neck and the depth head.
+/// </summary>
 public sealed class DPTForDepthEstimation
 {
     /// <summary>The validated config.json the model was built from.</summary>
     public DPTConfig Config { get; }
+    /// <summary>The ViT (DPTModel); null when a backbone replaces it.</summary>
     internal DPTViTModel? DPT { get; }
-    internal Dinov2Backbone? Backbone { get; }
+    /// <summary>The backbone that replaces the ViT, as load_backbone builds it; null for the ViT and DPT-Hybrid.</summary>
+    internal DPTBackbone? Backbone { get; }
     internal DPTNeck Neck { get; }
     internal DPTDepthEstimationHead Head { get; }
 
@@ -239,15 +277,15 @@ public sealed class DPTForDepthEstimation
     internal DPTForDepthEstimation(Weights w, DPTConfig c)
     {
         Config = c;
-        if (c.BackboneConfig is { } backbone) Backbone = new Dinov2Backbone(w["backbone"], backbone);
-        else DPT = new DPTViTModel(w["dpt"], c);
+        if (c.IsHybrid || c.BackboneModel is null) DPT = new DPTViTModel(w["dpt"], c);
+        else Backbone = DPTBackbone.Load(w["backbone"], c.BackboneModel);
         Neck = new DPTNeck(w["neck"], c);
         Head = new DPTDepthEstimationHead(w["head"], c);
     }
 
-    /// <summary>Progress steps of one forward pass: encoder layers run, fusion layers, head.</summary>
+    /// <summary>Progress steps of one forward pass: backbone (or embeddings and encoder layers run), fusion layers, head.</summary>
     public int ForwardSteps =>
-        (Backbone is null ? Config.SelectedLayers[^1] + 1 : Config.BackboneConfig!.NumHiddenLayers) + Neck.Convs.Length + 1;
+        (Backbone?.ForwardSteps ?? DPT!.EmbeddingSteps + Config.SelectedLayers[^1] + 1) + Neck.Convs.Length + 1;
 
     /// <summary>Relative inverse depth [B, h, w] for pixel values [B, 3, H, W] (before post-processing: <see cref="Processing.DPTPostProcessor"/>).</summary>
     /// <param name="pixelValues">[B, 3, H, W] from the family's image processor; H and W multiples of the patch size.</param>
@@ -261,12 +299,14 @@ public sealed class DPTForDepthEstimation
         int patch;
         if (Backbone is not null)
         {
-            hidden = Backbone.Forward(pixelValues, context, "encoder");
-            patch = Backbone.Config.PatchSize;
+            hidden = Backbone.Forward(pixelValues, context);
+            patch = Backbone.PatchSize;
         }
         else
         {
-            hidden = DPT!.Forward(pixelValues, Config.SelectedLayers, context);
+            var (layers, intermediate) = DPT!.Forward(pixelValues, Config.SelectedLayers, context);
+            // DPT-Hybrid: the BiT's first two feature maps, then the selected layers.
+            hidden = [.. intermediate, .. layers];
             patch = Config.PatchSize;
         }
         // The ViT path of the reference takes the grid as the square root of the token count, which only square inputs
@@ -276,4 +316,47 @@ public sealed class DPTForDepthEstimation
         context.Step("head");
         return depth;
     }
+}
+
+/// <summary>
+/// The backbone load_backbone builds from backbone_config when it replaces DPT's ViT: its outputs are the neck's inputs,
+/// token sequences for BEiT and DINOv2, feature maps for Swin V2.
+/// </summary>
+internal sealed class DPTBackbone
+{
+    private readonly Func<Tensor, ForwardContext, Tensor[]> _forward;
+
+    /// <summary>The backbone's patch size: the reference's grid for the neck's reassembling.</summary>
+    public int PatchSize { get; }
+    /// <summary>Progress steps of one forward pass.</summary>
+    public int ForwardSteps { get; }
+
+    private DPTBackbone(int patchSize, int forwardSteps, Func<Tensor, ForwardContext, Tensor[]> forward)
+    {
+        PatchSize = patchSize;
+        ForwardSteps = forwardSteps;
+        _forward = forward;
+    }
+
+    /// <summary>The backbone of a validated backbone_config.</summary>
+    public static DPTBackbone Load(Weights w, IBackboneConfig config)
+    {
+        switch (config)
+        {
+            case BeitConfig beit:
+                var b = new BeitBackbone(w, beit);
+                return new DPTBackbone(beit.PatchSize, b.ForwardSteps, (x, context) => [.. b.Forward(x, context)]);
+            case Dinov2Config dinov2:
+                var d = new Dinov2Backbone(w, dinov2);
+                return new DPTBackbone(dinov2.PatchSize, dinov2.NumHiddenLayers, (x, context) => d.Forward(x, context, "encoder"));
+            case Swinv2Config swin:
+                var s = new Swinv2Backbone(w, swin);
+                return new DPTBackbone(swin.PatchSize, s.ForwardSteps, (x, context) => s.Forward(x, context));
+            default:
+                throw new ArgumentException($"'{config.ModelType}' is not a backbone that replaces DPT's ViT", nameof(config));
+        }
+    }
+
+    /// <summary>Pixel values [B, C, H, W] (the caller's, kept) → the outputs of backbone_config's out stages, new.</summary>
+    public Tensor[] Forward(Tensor pixelValues, ForwardContext context) => _forward(pixelValues, context);
 }

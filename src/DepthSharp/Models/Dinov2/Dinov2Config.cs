@@ -4,7 +4,7 @@ using System.Text.Json.Serialization;
 namespace DepthSharp.Models.Configs;
 
 /// <summary>transformers' Dinov2Config: names as in config.json, defaults as the reference's.</summary>
-public sealed class Dinov2Config
+public sealed class Dinov2Config : IBackboneConfig
 {
     /// <summary>model_type: "dinov2".</summary>
     public string ModelType { get; set; } = "dinov2";
@@ -73,7 +73,7 @@ public sealed class Dinov2Config
         : [NumHiddenLayers];
 
     /// <summary>Rejects values the model cannot take; <paramref name="where"/> is the JSON path of this config.</summary>
-    internal void Validate(string? file, string where)
+    public void Validate(string? file, string where)
     {
         void Fail(string field, string why) => throw new ConfigException(file, $"{where}{field}: {why}");
         if (ModelType != "dinov2") Fail("model_type", $"'{ModelType}' is not supported as a backbone (only 'dinov2')");

@@ -3,7 +3,10 @@ using DepthSharp.Processing;
 
 namespace DepthSharp.Pipeline.Families;
 
-/// <summary>DPT (Intel/dpt-large; DPT on a DINOv2 backbone_config): relative inverse depth, resized bicubically to the picture.</summary>
+/// <summary>
+/// DPT (Intel/dpt-large; DPT-Hybrid over BiT; DPT on a BEiT, DINOv2 or Swin V2 backbone_config): relative inverse depth,
+/// resized bicubically to the picture.
+/// </summary>
 internal sealed class DPTFamily : DepthModelFamily<DPTImageProcessor>
 {
     public override string ModelType => "dpt";

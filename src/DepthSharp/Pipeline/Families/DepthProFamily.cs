@@ -12,6 +12,9 @@ internal sealed class DepthProFamily : DepthModelFamily<DepthProImageProcessor>
 {
     public override string ModelType => "depth_pro";
 
+    public override string FixedInputSizeReason =>
+        "DepthPro's network is built for its configured input (1536x1536 for the released model): its encoder cuts the picture into fixed 384x384 patches at fixed scales, so the input size cannot be changed";
+
     protected override DepthModel LoadModel(string folder, DepthProImageProcessor processor, PretrainedOptions weights, DepthEstimatorOptions options) =>
         new Model(DepthProForDepthEstimation.FromPretrained(folder, weights, options.UseFovModel), Path.Combine(folder, "config.json"), processor, options);
 

@@ -64,10 +64,16 @@ internal static partial class Fast
         }
     }
 
+    /// <summary>x · sigmoid(x); y may be x itself (SiluInPlace), so the sigmoid goes to a scratch chunk, not over x.</summary>
     public static void Silu(ReadOnlySpan<float> x, Span<float> y)
     {
-        TensorPrimitives.Sigmoid(x, y);
-        TensorPrimitives.Multiply(x, (ReadOnlySpan<float>)y, y);
+        Span<float> sigmoid = stackalloc float[1024];
+        for (int i = 0; i < x.Length; i += sigmoid.Length)
+        {
+            int n = Math.Min(sigmoid.Length, x.Length - i);
+            TensorPrimitives.Sigmoid(x.Slice(i, n), sigmoid[..n]);
+            TensorPrimitives.Multiply(x.Slice(i, n), sigmoid[..n], y.Slice(i, n));
+        }
     }
 
     public static void Sigmoid(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Sigmoid(x, y);
