@@ -50,7 +50,8 @@ nuspec() {
 }
 for id in DepthSharp DepthSharp.Extensions.Hosting DepthSharp.ImageSharp; do
   dll="$id.dll"; [ "$id" = DepthSharp ] && dll=DepthSharp.Core.dll
-  has "$id.$version.nupkg" "lib/net10.0/$dll" README.md
+  # The XML docs travel with each library (every public member has one: the build fails on a missing doc).
+  has "$id.$version.nupkg" "lib/net10.0/$dll" "lib/net10.0/${dll%.dll}.xml" README.md
   has "$id.$version.snupkg" "lib/net10.0/${dll%.dll}.pdb"
   nuspec "$id.$version.nupkg" '<license type="expression">Apache-2.0</license>' '<readme>README.md</readme>' '<repository type="git" url="http' "commit=\"$(git rev-parse HEAD)\""
 done

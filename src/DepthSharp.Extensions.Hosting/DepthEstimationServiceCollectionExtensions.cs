@@ -18,6 +18,20 @@ public static class DepthEstimationServiceCollectionExtensions
     /// <param name="services">The application's services.</param>
     /// <param name="configure">Sets the model and its options.</param>
     /// <returns><paramref name="services"/>, for chaining.</returns>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <example>
+    /// A worker service that needs depth:
+    /// <code>
+    /// var builder = Host.CreateApplicationBuilder(args);
+    /// builder.Services.AddDepthEstimation(o =>
+    /// {
+    ///     o.Model = "depth-anything/Depth-Anything-V2-Small-hf";   // or a local folder
+    ///     o.Threads = 4;
+    /// });
+    /// builder.Services.AddHostedService&lt;Worker&gt;();           // takes DepthPipelineProvider and awaits GetPipelineAsync
+    /// builder.Build().Run();
+    /// </code>
+    /// </example>
     public static IServiceCollection AddDepthEstimation(this IServiceCollection services, Action<DepthEstimationOptions> configure)
     {
         ArgumentNullException.ThrowIfNull(services);
@@ -35,6 +49,23 @@ public static class DepthEstimationServiceCollectionExtensions
     /// <param name="services">The application's services.</param>
     /// <param name="configuration">The section holding the settings.</param>
     /// <returns><paramref name="services"/>, for chaining.</returns>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <example>
+    /// An ASP.NET Core app, with <c>"DepthEstimation": { "Model": "apple/DepthPro-hf" }</c> in appsettings.json:
+    /// <code>
+    /// var builder = WebApplication.CreateBuilder(args);
+    /// builder.Services.AddDepthEstimation(builder.Configuration.GetSection("DepthEstimation"));
+    /// var app = builder.Build();
+    /// app.MapHealthChecks("/health");   // 503 until the model is loaded
+    /// app.MapPost("/depth", async (HttpRequest request, DepthPipelineProvider depth, CancellationToken cancel) =>
+    /// {
+    ///     var pipeline = await depth.GetPipelineAsync(cancel);
+    ///     var estimate = await pipeline.EstimateAsync(request.Body, "upload", cancellationToken: cancel);
+    ///     return new { estimate.Depth.Width, estimate.Depth.Height, Kind = estimate.Depth.Kind.ToString() };
+    /// });
+    /// app.Run();
+    /// </code>
+    /// </example>
     public static IServiceCollection AddDepthEstimation(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(services);

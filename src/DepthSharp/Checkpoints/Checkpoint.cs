@@ -9,7 +9,10 @@ public sealed class Checkpoint : IDisposable
     private readonly List<SafeTensorsFile> _files;
     private readonly Dictionary<string, SafeTensorsFile> _owner;
 
+    /// <summary>The file it was opened from: the .safetensors file, or the shard index.</summary>
     public string Source { get; }
+
+    /// <summary>The names of every tensor in it, across all shards.</summary>
     public IReadOnlyCollection<string> Names => _owner.Keys;
 
     private Checkpoint(string source, List<SafeTensorsFile> files, Dictionary<string, SafeTensorsFile> owner)
@@ -17,12 +20,24 @@ public sealed class Checkpoint : IDisposable
         Source = source; _files = files; _owner = owner;
     }
 
+    /// <summary>Where the tensor <paramref name="name"/> is stored: its dtype, shape, byte range and file.</summary>
+    /// <param name="name">The tensor's name as in the checkpoint, e.g. "head.conv1.weight".</param>
+    /// <exception cref="KeyNotFoundException">The checkpoint has no such tensor (see <see cref="Contains"/>).</exception>
     public TensorEntry Entry(string name) => _owner[name].Entries[name];
+
+    /// <summary>Whether the checkpoint has a tensor named <paramref name="name"/>.</summary>
+    /// <param name="name">The tensor's name as in the checkpoint.</param>
     public bool Contains(string name) => _owner.ContainsKey(name);
+
+    /// <summary>Reads the tensor <paramref name="name"/> into a new float32 tensor of its shape (any stored dtype is widened or converted).</summary>
+    /// <param name="name">The tensor's name as in the checkpoint.</param>
+    /// <exception cref="KeyNotFoundException">The checkpoint has no such tensor (see <see cref="Contains"/>).</exception>
     public Tensor Read(string name) => _owner[name].Read(name);
-    public HalfTensor ReadHalf(string name) => _owner[name].ReadHalf(name);
+    internal HalfTensor ReadHalf(string name) => _owner[name].ReadHalf(name);
 
     /// <summary>Opens a model folder: model.safetensors, else model.safetensors.index.json with its shards.</summary>
+    /// <param name="dir">The model folder.</param>
+    /// <exception cref="CheckpointException">The folder has neither file, or a file is broken (see <see cref="OpenFile"/> and <see cref="OpenIndex"/>).</exception>
     public static Checkpoint OpenDirectory(string dir)
     {
         string single = Path.Combine(dir, "model.safetensors");
@@ -32,6 +47,9 @@ public sealed class Checkpoint : IDisposable
         throw new CheckpointException(dir, "no model.safetensors or model.safetensors.index.json in this folder");
     }
 
+    /// <summary>Opens one .safetensors file; its header is checked whole before anything is read.</summary>
+    /// <param name="path">The .safetensors file.</param>
+    /// <exception cref="CheckpointException">The file is missing, unreadable, truncated, or its header lies (bad JSON, unknown dtype, offsets outside the file or overlapping).</exception>
     public static Checkpoint OpenFile(string path)
     {
         var file = SafeTensorsFile.Open(path);
@@ -39,6 +57,8 @@ public sealed class Checkpoint : IDisposable
     }
 
     /// <summary>Opens a sharded checkpoint; every shard's tensors must be exactly those the index assigns to it.</summary>
+    /// <param name="indexPath">The model.safetensors.index.json; its shards are found beside it.</param>
+    /// <exception cref="CheckpointException">The index is broken, a shard is missing or broken, or a shard's tensors differ from the index's weight_map.</exception>
     public static Checkpoint OpenIndex(string indexPath)
     {
         Dictionary<string, string> weightMap;
@@ -104,6 +124,7 @@ public sealed class Checkpoint : IDisposable
         return weightMap;
     }
 
+    /// <summary>Closes every file. Tensors already read stay valid: they are copies.</summary>
     public void Dispose()
     {
         foreach (var f in _files) f.Dispose();

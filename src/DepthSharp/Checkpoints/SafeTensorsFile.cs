@@ -6,15 +6,55 @@ using DepthSharp.Tensors;
 
 namespace DepthSharp.Checkpoints;
 
-public enum StoredDType { F32, F16, BF16, F64, I64, I32, I16, I8, U8, U16, U32, U64, Bool }
+/// <summary>A tensor's element type as a safetensors header names it ("F32", "BF16", "BOOL", ...).</summary>
+public enum StoredDType
+{
+    /// <summary>32-bit IEEE float.</summary>
+    F32,
+    /// <summary>16-bit IEEE half float.</summary>
+    F16,
+    /// <summary>bfloat16: the top 16 bits of a float32.</summary>
+    BF16,
+    /// <summary>64-bit IEEE float.</summary>
+    F64,
+    /// <summary>Signed 64-bit integer.</summary>
+    I64,
+    /// <summary>Signed 32-bit integer.</summary>
+    I32,
+    /// <summary>Signed 16-bit integer.</summary>
+    I16,
+    /// <summary>Signed 8-bit integer.</summary>
+    I8,
+    /// <summary>Unsigned 8-bit integer.</summary>
+    U8,
+    /// <summary>Unsigned 16-bit integer.</summary>
+    U16,
+    /// <summary>Unsigned 32-bit integer.</summary>
+    U32,
+    /// <summary>Unsigned 64-bit integer.</summary>
+    U64,
+    /// <summary>One byte per element, 0 or 1.</summary>
+    Bool,
+}
 
 /// <summary>Where one tensor lives in a safetensors file.</summary>
+/// <param name="Name">The tensor's name in the header.</param>
+/// <param name="DType">Its stored element type.</param>
+/// <param name="Shape">Its dimensions, outermost first; empty for a scalar.</param>
+/// <param name="Begin">Its first byte, counted from the start of the data (after the header).</param>
+/// <param name="End">One past its last byte, counted the same way.</param>
+/// <param name="FileName">The .safetensors file that holds it.</param>
 public sealed record TensorEntry(string Name, StoredDType DType, int[] Shape, long Begin, long End, string FileName)
 {
+    /// <summary>The number of elements: the product of <see cref="Shape"/> (1 for a scalar).</summary>
     public long ElementCount => Tensor.ShapeSize(Shape);
 }
 
 /// <summary>One tensor for <see cref="SafeTensorsFile.Write"/>; <paramref name="Bytes"/> gives its little-endian data when its turn comes.</summary>
+/// <param name="Name">The tensor's name in the header.</param>
+/// <param name="DType">Its element type.</param>
+/// <param name="Shape">Its dimensions, outermost first.</param>
+/// <param name="Bytes">Gives the tensor's raw little-endian bytes (product of the shape × element size of them) when it is written.</param>
 public sealed record TensorToWrite(string Name, StoredDType DType, int[] Shape, Func<ReadOnlyMemory<byte>> Bytes);
 
 /// <summary>
@@ -30,8 +70,13 @@ public sealed class SafeTensorsFile : IDisposable
     private readonly SafeFileHandle _file;
     private readonly long _dataStart;
 
+    /// <summary>The file's path.</summary>
     public string Path { get; }
+
+    /// <summary>Every tensor in the file by name.</summary>
     public IReadOnlyDictionary<string, TensorEntry> Entries { get; }
+
+    /// <summary>The header's "__metadata__" strings (e.g. "format": "pt"); empty when it has none.</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; }
 
     private SafeTensorsFile(string path, SafeFileHandle file, long dataStart, Dictionary<string, TensorEntry> entries, Dictionary<string, string> metadata)
@@ -39,6 +84,10 @@ public sealed class SafeTensorsFile : IDisposable
         Path = path; _file = file; _dataStart = dataStart; Entries = entries; Metadata = metadata;
     }
 
+    /// <summary>Opens <paramref name="path"/> for reading after checking its whole header; tensors are read from it on demand.</summary>
+    /// <param name="path">The .safetensors file.</param>
+    /// <exception cref="CheckpointException">The file is missing, unreadable, truncated, its header is over 100 MiB or is not valid
+    /// JSON, or an entry has an unknown dtype, a bad shape, or data offsets outside the file, of the wrong size or overlapping another's.</exception>
     public static SafeTensorsFile Open(string path)
     {
         if (!File.Exists(path)) throw new CheckpointException(path, "file not found");
@@ -216,7 +265,9 @@ public sealed class SafeTensorsFile : IDisposable
             throw new CheckpointException(path, $"the data has {dataLength - covered} bytes after the last tensor, which belong to no tensor");
     }
 
-    /// <summary>Reads one tensor, widened to float32.</summary>
+    /// <summary>Reads one tensor into a new float32 tensor of its shape: floats are widened or narrowed, integers and booleans converted.</summary>
+    /// <param name="name">The tensor's name in the header.</param>
+    /// <exception cref="CheckpointException">The file has no tensor of that name.</exception>
     public Tensor Read(string name)
     {
         if (!Entries.TryGetValue(name, out var e)) throw new CheckpointException(Path, $"no tensor '{name}'");
@@ -226,7 +277,7 @@ public sealed class SafeTensorsFile : IDisposable
     }
 
     /// <summary>Reads an F16 or BF16 tensor as stored, without widening.</summary>
-    public HalfTensor ReadHalf(string name)
+    internal HalfTensor ReadHalf(string name)
     {
         if (!Entries.TryGetValue(name, out var e)) throw new CheckpointException(Path, $"no tensor '{name}'");
         var kind = e.DType switch
@@ -308,6 +359,10 @@ public sealed class SafeTensorsFile : IDisposable
     /// every tensor is aligned) then name, the header padded with spaces to a multiple of 8 bytes. Each tensor's bytes are
     /// asked for when it is written, so a large checkpoint is never held whole; the file appears whole or not at all.
     /// </summary>
+    /// <param name="path">The .safetensors file to write.</param>
+    /// <param name="tensors">The tensors, with unique names.</param>
+    /// <param name="metadata">The header's "__metadata__" strings; null: none.</param>
+    /// <exception cref="ArgumentException">A tensor's bytes are not as many as its dtype and shape need.</exception>
     public static void Write(string path, IReadOnlyList<TensorToWrite> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
         var ordered = tensors.OrderByDescending(t => ElementSize(t.DType)).ThenBy(t => t.Name, StringComparer.Ordinal).ToList();
@@ -356,5 +411,6 @@ public sealed class SafeTensorsFile : IDisposable
         });
     }
 
+    /// <summary>Closes the file. Tensors already read stay valid: they are copies.</summary>
     public void Dispose() => _file.Dispose();
 }

@@ -3,7 +3,7 @@ using DepthSharp.Tensors;
 namespace DepthSharp.Checkpoints;
 
 /// <summary>Supplies a model's parameters by full name as the model asks for them.</summary>
-public interface IWeightSource
+internal interface IWeightSource
 {
     Tensor Get(string name, int[] shape);
 
@@ -28,7 +28,7 @@ public interface IWeightSource
 /// them. A checkpoint may carry one only where a module declares it (<see cref="Weights.DeclareUnread"/>); anywhere else
 /// it is an unused tensor like any other.
 /// </summary>
-public static class UnreadBuffers
+internal static class UnreadBuffers
 {
     /// <summary>
     /// nn.BatchNorm2d's count of training batches, an int64 scalar: only training with momentum=None reads it, and eval
@@ -47,7 +47,7 @@ public static class UnreadBuffers
 /// A name-prefix builder over a weight source: <c>w["neck"]["layers"][2].Get("weight", ...)</c> asks for
 /// "neck.layers.2.weight", so checkpoint names live in one place: the module constructors.
 /// </summary>
-public sealed class Weights(IWeightSource source, string prefix = "")
+internal sealed class Weights(IWeightSource source, string prefix = "")
 {
     public string Prefix { get; } = prefix;
     public IWeightSource Source { get; } = source;
@@ -78,7 +78,7 @@ public sealed class Weights(IWeightSource source, string prefix = "")
 /// Takes parameters from a checkpoint and keeps account: every tensor the model asks for that is missing or of
 /// another shape, and (in <see cref="Finish"/>) every tensor of the checkpoint nobody asked for, is reported by name.
 /// </summary>
-public sealed class CheckpointWeights(Checkpoint checkpoint) : IWeightSource
+internal sealed class CheckpointWeights(Checkpoint checkpoint) : IWeightSource
 {
     private readonly HashSet<string> _used = new(StringComparer.Ordinal);
     private readonly List<string> _problems = [];
@@ -152,7 +152,7 @@ public sealed class CheckpointWeights(Checkpoint checkpoint) : IWeightSource
 /// Random parameters for benchmarks: normal-scaled weights, unit norms and layer scales, zero biases. With
 /// <paramref name="halfKind"/> set, matrices asked for as stored come in that 16-bit format, like a half-width checkpoint's.
 /// </summary>
-public sealed class RandomWeights(int seed, HalfKind? halfKind = null) : IWeightSource
+internal sealed class RandomWeights(int seed, HalfKind? halfKind = null) : IWeightSource
 {
     private readonly Random _rng = new(seed);
 
@@ -196,7 +196,7 @@ public sealed class RandomWeights(int seed, HalfKind? halfKind = null) : IWeight
 /// from whatever format the source stores; everything else passes through unchanged. <paramref name="sourceName"/> (the
 /// checkpoint's file or folder) names where a weight that cannot be quantised came from.
 /// </summary>
-public sealed class Int8LinearWeights(IWeightSource inner, string? sourceName = null) : IWeightSource
+internal sealed class Int8LinearWeights(IWeightSource inner, string? sourceName = null) : IWeightSource
 {
     public Tensor Get(string name, int[] shape) => inner.Get(name, shape);
 
@@ -229,7 +229,7 @@ public sealed class Int8LinearWeights(IWeightSource inner, string? sourceName = 
 }
 
 /// <summary>Records the name and shape of every parameter, and the name of every declared unread buffer, without reading anything; values are zeros.</summary>
-public sealed class ShapeRecorder : IWeightSource
+internal sealed class ShapeRecorder : IWeightSource
 {
     public Dictionary<string, int[]> Shapes { get; } = new(StringComparer.Ordinal);
 

@@ -20,6 +20,9 @@ public sealed partial class HubClient
     private readonly HubOptions _options;
     private readonly Uri _endpoint;
 
+    /// <summary>A client for the endpoint and cache of <paramref name="options"/>; it holds no connection of its own, so it needs no disposing.</summary>
+    /// <param name="options">Endpoint, cache folder, token, offline mode and lock timeout.</param>
+    /// <exception cref="UriFormatException">The endpoint is not an absolute URL.</exception>
     public HubClient(HubOptions options)
     {
         _options = options;
@@ -28,8 +31,18 @@ public sealed partial class HubClient
 
     /// <summary>
     /// The local path of <paramref name="file"/> at the id's revision (snapshots/{commit}/{file}), downloading it when it is not cached.
-    /// <paramref name="progress"/> receives the bytes received so far by this call.
+    /// <paramref name="progress"/> receives the bytes received so far by this call. A download goes to a partial file (kept and
+    /// resumed on a later call after a broken connection), is checked against its length and, for LFS files, the sha256 the
+    /// Hub announces, and only then enters the cache, under a lock file that other downloads of the same file wait for: the
+    /// cache never holds a half-written file.
     /// </summary>
+    /// <param name="id">The repo and revision.</param>
+    /// <param name="file">The file's path inside the repo, with '/' separators.</param>
+    /// <param name="progress">Receives the bytes received so far; null: none.</param>
+    /// <param name="cancellationToken">Cancels the request and the transfer.</param>
+    /// <returns>The cached file's full path.</returns>
+    /// <exception cref="HubException">The file cannot be found, fetched or verified, or is not cached while offline (<see cref="HubException.Kind"/> says which).</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
     public async Task<string> DownloadAsync(HubModelId id, string file, IProgress<long>? progress = null, CancellationToken cancellationToken = default)
     {
         // Repo paths use '/'; anything that could climb out of the snapshot folder is refused.

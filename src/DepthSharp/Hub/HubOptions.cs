@@ -3,6 +3,7 @@ namespace DepthSharp.Hub;
 /// <summary>Where models come from and where they are cached; <see cref="FromEnvironment()"/> reads the variables Python's huggingface_hub reads.</summary>
 public sealed record HubOptions
 {
+    /// <summary>The public Hugging Face Hub, used when HF_ENDPOINT is not set.</summary>
     public const string DefaultEndpoint = "https://huggingface.co";
 
     /// <summary>Base URL of the Hub (HF_ENDPOINT); files come from {Endpoint}/{repo}/resolve/{revision}/{file}.</summary>
@@ -20,10 +21,14 @@ public sealed record HubOptions
     /// <summary>How long to wait for another process that is downloading the same file.</summary>
     public TimeSpan LockTimeout { get; init; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>
+    /// Options from the process environment as huggingface_hub reads it: HF_ENDPOINT, HF_HUB_CACHE / HF_HOME, HF_TOKEN and
+    /// HF_HUB_OFFLINE (1, on, yes or true); unset or blank variables give the defaults.
+    /// </summary>
     public static HubOptions FromEnvironment() => FromEnvironment(Environment.GetEnvironmentVariable);
 
     /// <summary>Options from the given variable lookup (a parameter so that tests need not change the process environment).</summary>
-    public static HubOptions FromEnvironment(Func<string, string?> env) => new()
+    internal static HubOptions FromEnvironment(Func<string, string?> env) => new()
     {
         Endpoint = (NonEmpty(env("HF_ENDPOINT")) ?? DefaultEndpoint).TrimEnd('/'),
         CacheDir = DefaultCacheDir(env),

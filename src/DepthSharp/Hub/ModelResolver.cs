@@ -13,6 +13,13 @@ public static class ModelResolver
     /// (or model.safetensors.index.json and each shard it names) are fetched into the cache. Returns the snapshot folder.
     /// <paramref name="progress"/> receives the bytes downloaded so far by this call.
     /// </summary>
+    /// <param name="model">A local folder, or a Hub repo id <c>org/name</c> or <c>org/name@revision</c>.</param>
+    /// <param name="options">Hub endpoint, cache, token and offline mode; null: from the HF_* environment variables.</param>
+    /// <param name="progress">Receives the bytes downloaded so far; null: none.</param>
+    /// <param name="cancellationToken">Cancels the downloads.</param>
+    /// <returns>The full path of the folder holding the model's files.</returns>
+    /// <exception cref="HubException">The name is neither a folder nor a repo id, or a file cannot be found, fetched or verified.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
     public static async Task<string> ResolveAsync(string model, HubOptions? options = null, IProgress<long>? progress = null, CancellationToken cancellationToken = default)
     {
         if (Directory.Exists(model)) return Path.GetFullPath(model);

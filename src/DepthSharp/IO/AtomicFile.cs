@@ -1,7 +1,7 @@
 namespace DepthSharp.IO;
 
 /// <summary>Writes a file through a temporary sibling and a rename, so a failure never leaves a partial file behind.</summary>
-public static class AtomicFile
+internal static class AtomicFile
 {
     public static void Write(string path, Action<Stream> write)
     {

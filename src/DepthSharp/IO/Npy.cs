@@ -5,7 +5,7 @@ using System.Text;
 namespace DepthSharp.IO;
 
 /// <summary>A .npy file that is broken, truncated, or uses a layout this reader does not support.</summary>
-public sealed class NpyFormatException : DepthSharpException
+internal sealed class NpyFormatException : DepthSharpException
 {
     public string? FileName { get; }
     public NpyFormatException(string? fileName, string problem)
@@ -13,7 +13,7 @@ public sealed class NpyFormatException : DepthSharpException
 }
 
 /// <summary>An array read from a .npy file: exactly one of the typed buffers is set, in C order.</summary>
-public sealed class NpyArray
+internal sealed class NpyArray
 {
     /// <summary>numpy's type string: "&lt;f4", "|u1" or "&lt;u2".</summary>
     public string Descr { get; }
@@ -36,7 +36,7 @@ public sealed class NpyArray
 /// numpy's .npy format for float32, uint8 and uint16, little-endian, C order. Writes version 1.0;
 /// reads 1.0 to 3.0, validating the header and that the data is exactly the size the shape calls for.
 /// </summary>
-public static class Npy
+internal static class Npy
 {
     private static ReadOnlySpan<byte> Magic => [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
 

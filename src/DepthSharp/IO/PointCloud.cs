@@ -10,10 +10,19 @@ public static class PointCloud
     /// Camera coordinates in metres, x right, y down, z forward (OpenCV's convention), principal point at the picture's
     /// centre: X = (u + 0.5 - W/2)·Z/f, Y = (v + 0.5 - H/2)·Z/f, i.e. fx = fy = f, cx = (W-1)/2, cy = (H-1)/2 (pixel centres
     /// at integers), which the header's comments give. Pixels with no finite positive depth are left out.
+    /// The file is written whole to a temporary name and renamed, so it is never left half-written.
     /// </summary>
+    /// <param name="path">The .ply file to write.</param>
+    /// <param name="photo">The picture, for the points' colours; its size is the depth map's.</param>
+    /// <param name="depth">Metric depth in metres, row-major, photo.Width × photo.Height values.</param>
+    /// <param name="focalPixels">The focal length in pixels of the picture.</param>
     public static void WritePly(string path, RgbImage photo, float[] depth, double focalPixels) =>
         AtomicFile.Write(path, stream => WritePly(stream, photo, depth, focalPixels));
 
+    /// <summary>The binary little-endian PLY file <see cref="WritePly(string, RgbImage, float[], double)"/> writes, in memory.</summary>
+    /// <param name="photo">The picture, for the points' colours; its size is the depth map's.</param>
+    /// <param name="depth">Metric depth in metres, row-major, photo.Width × photo.Height values.</param>
+    /// <param name="focalPixels">The focal length in pixels of the picture.</param>
     public static byte[] EncodePly(RgbImage photo, float[] depth, double focalPixels)
     {
         using var ms = new MemoryStream();

@@ -5,17 +5,23 @@ using DepthSharp.IO;
 
 namespace DepthSharp.Imaging;
 
+/// <summary>The colour maps depth is drawn with (matplotlib's tables, 256 entries each); the first colour is for the far end.</summary>
 public enum Colormap
 {
+    /// <summary>Google's Turbo: dark blue through green and yellow to dark red.</summary>
     Turbo,
+    /// <summary>matplotlib's viridis: dark purple to yellow, perceptually uniform.</summary>
     Viridis,
+    /// <summary>matplotlib's inferno: black through red to pale yellow, perceptually uniform.</summary>
     Inferno,
+    /// <summary>matplotlib's magma: black through purple to pale yellow, perceptually uniform.</summary>
     Magma,
+    /// <summary>Grey levels from black to white.</summary>
     Gray,
 }
 
 /// <summary>Pictures and files made from depth maps (row-major float values, width * height of them).</summary>
-public static class DepthRender
+internal static class DepthRender
 {
     private static readonly byte[][] Luts = BuildLuts();
 

@@ -7,7 +7,7 @@ namespace DepthSharp.Imaging;
 public sealed class ExifData
 {
     /// <summary>Diagonal of a 36 x 24 mm frame, the reference for 35 mm-equivalent focal lengths.</summary>
-    public static readonly double FullFrameDiagonalMm = Math.Sqrt(36.0 * 36.0 + 24.0 * 24.0);
+    internal static readonly double FullFrameDiagonalMm = Math.Sqrt(36.0 * 36.0 + 24.0 * 24.0);
 
     /// <summary>EXIF orientation 1..8; 1 (upright) when absent or invalid.</summary>
     public int Orientation { get; init; } = 1;
@@ -15,13 +15,19 @@ public sealed class ExifData
     public double? FocalLengthMm { get; init; }
     /// <summary>FocalLengthIn35mmFilm (0xA405), millimetres; absent when missing or 0 (EXIF's "unknown").</summary>
     public int? FocalLength35mm { get; init; }
+    /// <summary>FocalPlaneXResolution (0xA20E): sensor pixels per <see cref="FocalPlaneResolutionUnit"/> across the picture's width.</summary>
     public double? FocalPlaneXResolution { get; init; }
+    /// <summary>FocalPlaneYResolution (0xA20F): sensor pixels per <see cref="FocalPlaneResolutionUnit"/> along its height.</summary>
     public double? FocalPlaneYResolution { get; init; }
     /// <summary>FocalPlaneResolutionUnit: 2 inch, 3 cm (EXIF), 4 mm, 5 µm (TIFF/EP); EXIF's default is inch.</summary>
     public int? FocalPlaneResolutionUnit { get; init; }
+    /// <summary>PixelXDimension (0xA002): the width in pixels the camera recorded, which the focal-plane resolution refers to.</summary>
     public int? PixelXDimension { get; init; }
+    /// <summary>PixelYDimension (0xA003): the height in pixels the camera recorded.</summary>
     public int? PixelYDimension { get; init; }
+    /// <summary>Make (0x010F): the camera's maker.</summary>
     public string? Make { get; init; }
+    /// <summary>Model (0x0110): the camera's model.</summary>
     public string? Model { get; init; }
     /// <summary>What was wrong with the block and skipped, each naming the file; a broken tag never fails the picture.</summary>
     public IReadOnlyList<string> Problems { get; init; } = [];
@@ -55,7 +61,7 @@ public sealed class ExifData
 }
 
 /// <summary>Reads EXIF (TIFF-structured) metadata and applies its orientation.</summary>
-public static class Exif
+internal static class Exif
 {
     private const ushort TagMake = 0x010F, TagModel = 0x0110, TagOrientation = 0x0112, TagExifIfd = 0x8769;
     private const ushort TagFocalLength = 0x920A, TagPixelX = 0xA002, TagPixelY = 0xA003;

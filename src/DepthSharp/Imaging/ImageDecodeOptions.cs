@@ -9,5 +9,6 @@ public sealed record ImageDecodeOptions
     /// <summary>Turn the picture upright according to its EXIF orientation tag.</summary>
     public bool ApplyExifOrientation { get; init; } = true;
 
+    /// <summary>The defaults: at most 100 million pixels, EXIF orientation applied.</summary>
     public static ImageDecodeOptions Default { get; } = new();
 }

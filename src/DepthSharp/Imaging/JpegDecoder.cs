@@ -1,7 +1,7 @@
 namespace DepthSharp.Imaging;
 
 /// <summary>A decoded JPEG file.</summary>
-public sealed class JpegImage
+internal sealed class JpegImage
 {
     internal JpegImage(RgbImage image, int components, byte[]? exifPayload)
     {
@@ -24,7 +24,7 @@ public sealed class JpegImage
 /// Baseline, extended, progressive and arithmetic-coded 8-bit JPEG decoding, pixel for pixel as
 /// libjpeg-turbo's djpeg with its defaults (and Pillow for CMYK).
 /// </summary>
-public static class JpegDecoder
+internal static class JpegDecoder
 {
     /// <summary>Decodes a JPEG held in memory; <paramref name="fileName"/> only labels error messages.</summary>
     /// <exception cref="ImageFormatException">The data is not a JPEG this decoder supports, is broken, or is too large.</exception>

@@ -40,6 +40,9 @@ internal sealed class JpegReader
     private int _scanCount;
     private JpegEntropyDecoder? _entropy;
 
+    /// <param name="data">The whole JPEG file.</param>
+    /// <param name="fileName">Named in errors; null for data without a file.</param>
+    /// <param name="options">Size limits and orientation handling.</param>
     /// <param name="simd">Use the AVX2 paths where the CPU has them; false forces the scalar ones (for tests).</param>
     public JpegReader(byte[] data, string? fileName, ImageDecodeOptions options, bool simd = true)
     {

@@ -3,11 +3,17 @@ namespace DepthSharp.Imaging;
 /// <summary>PIL's resampling filter numbers (Image.Resampling), as preprocessor configs store them.</summary>
 public enum PilFilter
 {
+    /// <summary>PIL.Image.NEAREST: the nearest pixel.</summary>
     Nearest = 0,
+    /// <summary>PIL.Image.LANCZOS: a 3-lobed Lanczos window.</summary>
     Lanczos = 1,
+    /// <summary>PIL.Image.BILINEAR: a triangle filter, widened when shrinking (antialiased).</summary>
     Bilinear = 2,
+    /// <summary>PIL.Image.BICUBIC: a cubic filter with a = -0.5, widened when shrinking (antialiased).</summary>
     Bicubic = 3,
+    /// <summary>PIL.Image.BOX: each source pixel weighs the same.</summary>
     Box = 4,
+    /// <summary>PIL.Image.HAMMING: a Hamming-windowed sinc, sharper than bilinear.</summary>
     Hamming = 5,
 }
 
@@ -17,7 +23,7 @@ public enum PilFilter
 /// shrinking (antialiasing); weights are normalised in double, turned into fixed point with 22 fractional bits,
 /// summed in integers and rounded back to 8 bits after each pass.
 /// </summary>
-public static class PillowResize
+internal static class PillowResize
 {
     private const int PrecisionBits = 32 - 8 - 2;
 

@@ -8,7 +8,7 @@ namespace DepthSharp.Imaging;
 /// PNG decoder (ISO/IEC 15948): every colour type and bit depth, PLTE + tRNS, Adam7, all five filters.
 /// Every chunk's CRC is checked and every malformed file is refused with <see cref="ImageFormatException"/>.
 /// </summary>
-public static class PngDecoder
+internal static class PngDecoder
 {
     private static ReadOnlySpan<byte> Signature => [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A];
 

@@ -15,36 +15,76 @@ public static class PngEncoder
     // Splitting IDAT keeps chunks a size every reader handles comfortably.
     private const int MaxIdatLength = 1 << 20;
 
+    /// <summary>An 8-bit RGB PNG of <paramref name="image"/>.</summary>
+    /// <param name="image">The picture.</param>
     public static byte[] EncodeRgb8(RgbImage image) =>
         Encode(image.Pixels, image.Width, image.Height, channels: 3, bitDepth: 8, colorType: 2);
 
+    /// <summary>An 8-bit greyscale PNG.</summary>
+    /// <param name="gray">width × height samples, rows top to bottom.</param>
+    /// <param name="width">Width in pixels, at least 1.</param>
+    /// <param name="height">Height in pixels, at least 1.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A size is zero or negative.</exception>
+    /// <exception cref="ArgumentException"><paramref name="gray"/> has another length.</exception>
     public static byte[] EncodeGray8(ReadOnlySpan<byte> gray, int width, int height)
     {
         CheckSize(gray.Length, width, height, 1);
         return Encode(gray, width, height, channels: 1, bitDepth: 8, colorType: 0);
     }
 
+    /// <summary>A 16-bit greyscale PNG (e.g. depth in millimetres, <see cref="Pipeline.DepthExport.Png16"/>).</summary>
+    /// <param name="gray">width × height samples, rows top to bottom.</param>
+    /// <param name="width">Width in pixels, at least 1.</param>
+    /// <param name="height">Height in pixels, at least 1.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A size is zero or negative.</exception>
+    /// <exception cref="ArgumentException"><paramref name="gray"/> has another length.</exception>
     public static byte[] EncodeGray16(ReadOnlySpan<ushort> gray, int width, int height)
     {
         CheckSize(gray.Length, width, height, 1);
         return Encode(ToBigEndian(gray), width, height, channels: 1, bitDepth: 16, colorType: 0);
     }
 
-    /// <summary>Interleaved R,G,B 16-bit samples, width * height * 3 of them.</summary>
+    /// <summary>A 16-bit RGB PNG.</summary>
+    /// <param name="rgb">Interleaved R,G,B 16-bit samples, width × height × 3 of them, rows top to bottom.</param>
+    /// <param name="width">Width in pixels, at least 1.</param>
+    /// <param name="height">Height in pixels, at least 1.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A size is zero or negative.</exception>
+    /// <exception cref="ArgumentException"><paramref name="rgb"/> has another length.</exception>
     public static byte[] EncodeRgb16(ReadOnlySpan<ushort> rgb, int width, int height)
     {
         CheckSize(rgb.Length, width, height, 3);
         return Encode(ToBigEndian(rgb), width, height, channels: 3, bitDepth: 16, colorType: 2);
     }
 
+    /// <summary>Writes <see cref="EncodeRgb8"/>'s PNG to <paramref name="path"/>, whole or not at all (a temporary file renamed into place).</summary>
+    /// <param name="path">The file to write.</param>
+    /// <param name="image">The picture.</param>
     public static void WriteRgb8(string path, RgbImage image) => Save(path, EncodeRgb8(image));
 
+    /// <summary>Writes <see cref="EncodeGray8"/>'s PNG to <paramref name="path"/>, whole or not at all.</summary>
+    /// <param name="path">The file to write.</param>
+    /// <param name="gray">width × height samples, rows top to bottom.</param>
+    /// <param name="width">Width in pixels, at least 1.</param>
+    /// <param name="height">Height in pixels, at least 1.</param>
+    /// <exception cref="ArgumentException">The samples do not fit the size.</exception>
     public static void WriteGray8(string path, ReadOnlySpan<byte> gray, int width, int height) =>
         Save(path, EncodeGray8(gray, width, height));
 
+    /// <summary>Writes <see cref="EncodeGray16"/>'s PNG to <paramref name="path"/>, whole or not at all.</summary>
+    /// <param name="path">The file to write.</param>
+    /// <param name="gray">width × height samples, rows top to bottom.</param>
+    /// <param name="width">Width in pixels, at least 1.</param>
+    /// <param name="height">Height in pixels, at least 1.</param>
+    /// <exception cref="ArgumentException">The samples do not fit the size.</exception>
     public static void WriteGray16(string path, ReadOnlySpan<ushort> gray, int width, int height) =>
         Save(path, EncodeGray16(gray, width, height));
 
+    /// <summary>Writes <see cref="EncodeRgb16"/>'s PNG to <paramref name="path"/>, whole or not at all.</summary>
+    /// <param name="path">The file to write.</param>
+    /// <param name="rgb">Interleaved R,G,B samples, width × height × 3 of them.</param>
+    /// <param name="width">Width in pixels, at least 1.</param>
+    /// <param name="height">Height in pixels, at least 1.</param>
+    /// <exception cref="ArgumentException">The samples do not fit the size.</exception>
     public static void WriteRgb16(string path, ReadOnlySpan<ushort> rgb, int width, int height) =>
         Save(path, EncodeRgb16(rgb, width, height));
 

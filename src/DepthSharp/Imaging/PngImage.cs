@@ -4,7 +4,7 @@ namespace DepthSharp.Imaging;
 /// A decoded PNG: samples interleaved per pixel, rows top to bottom. Palettes are already expanded
 /// (RGB, or RGBA when the file has tRNS) and 1/2/4-bit gray is scaled up to 8 bits, so BitDepth is 8 or 16.
 /// </summary>
-public sealed class PngImage
+internal sealed class PngImage
 {
     public int Width { get; }
     public int Height { get; }

@@ -11,7 +11,7 @@ namespace DepthSharp.Imaging;
 /// Pillow keeps 22), and the filter polynomials are PyTorch's. The coarser weights round about 0.3–0.5% of values one
 /// step away from Pillow's.
 /// </summary>
-public static class TorchAntialiasResize
+internal static class TorchAntialiasResize
 {
     /// <summary>The picture resized to width × height; the same size gives a copy, as the reference returns its input.</summary>
     /// <exception cref="ArgumentException">A size is not positive, or the filter is not bilinear or bicubic.</exception>

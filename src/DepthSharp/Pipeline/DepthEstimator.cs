@@ -35,7 +35,7 @@ public sealed class DepthEstimator
     public IImageProcessor Processor { get; }
 
     /// <summary>The family's loaded model.</summary>
-    public DepthModel Model { get; }
+    internal DepthModel Model { get; }
 
     /// <summary>Progress steps of one estimate.</summary>
     public int ForwardSteps => Model.ForwardSteps;
@@ -43,6 +43,8 @@ public sealed class DepthEstimator
     /// <summary>Loads a model folder strictly: every missing, unused or misshapen tensor is reported by name.</summary>
     /// <exception cref="ConfigException">The folder, its config or its processor config is missing, unsupported or impossible.</exception>
     /// <exception cref="CheckpointException">The weights are broken or do not fit the model.</exception>
+    /// <param name="modelDir">The model folder: config.json, weights, and optionally preprocessor_config.json.</param>
+    /// <param name="options">Model behaviour; null: the defaults.</param>
     public static DepthEstimator Load(string modelDir, DepthEstimatorOptions? options = null)
     {
         options ??= new DepthEstimatorOptions();
@@ -53,7 +55,7 @@ public sealed class DepthEstimator
     /// The architecture of a model folder's config.json with random weights (benchmarks; no checkpoint needed); with
     /// <paramref name="halfWeights"/>, the linear layers' matrices are kept in that format as from a half-width checkpoint.
     /// </summary>
-    public static DepthEstimator LoadRandom(string modelDir, int seed = 0, DepthEstimatorOptions? options = null, HalfKind? halfWeights = null)
+    internal static DepthEstimator LoadRandom(string modelDir, int seed = 0, DepthEstimatorOptions? options = null, HalfKind? halfWeights = null)
     {
         options ??= new DepthEstimatorOptions();
         return Load(modelDir, new PretrainedOptions { Int8Weights = options.Int8Weights, RandomWeightsSeed = seed, RandomHalfWeights = halfWeights }, options);
@@ -68,15 +70,21 @@ public sealed class DepthEstimator
     }
 
     /// <summary>The processor's pixel values [B, 3, H, W] for pictures (what `preprocess` writes).</summary>
+    /// <param name="images">Pictures that come out at the same size (see <see cref="Batches"/>).</param>
+    /// <exception cref="ArgumentException">No pictures, or pictures whose pixel values differ in size.</exception>
     public Tensor Preprocess(IReadOnlyList<RgbImage> images) => Processor.Preprocess(images);
 
     /// <summary>[H, W] of the model input for a picture: pictures form one batch only when theirs agree.</summary>
+    /// <param name="image">The picture.</param>
     public (int Height, int Width) InputSize(RgbImage image) => Processor.InputSize(image);
 
     /// <summary>
     /// The pictures as batches the model can run: all of them when their model inputs have the same size, else each alone.
     /// <paramref name="sizes"/> receives each picture's input size (to say why).
     /// </summary>
+    /// <param name="images">The pictures.</param>
+    /// <param name="sizes">Receives each picture's model input size [H, W].</param>
+    /// <returns>Groups of indices into <paramref name="images"/>; every picture is in exactly one.</returns>
     public IReadOnlyList<int[]> Batches(IReadOnlyList<RgbImage> images, out IReadOnlyList<(int Height, int Width)> sizes)
     {
         sizes = images.Select(InputSize).ToList();
@@ -87,6 +95,10 @@ public sealed class DepthEstimator
     }
 
     /// <summary>The family's forward pass(es) on pixel values alone (benchmarks time this): predicted depth [B, h, w] before post-processing.</summary>
+    /// <param name="pixelValues">[B, 3, H, W] from <see cref="Preprocess"/>.</param>
+    /// <param name="progress">Receives one report per forward-pass step (<see cref="ForwardSteps"/> in all); null: none.</param>
+    /// <param name="cancellationToken">Checked between the forward pass's steps.</param>
+    /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
     public Tensor Forward(Tensor pixelValues, IProgress<ModelProgress>? progress = null, CancellationToken cancellationToken = default) =>
         Model.Forward(pixelValues, progress, cancellationToken);
 
@@ -102,16 +114,29 @@ public sealed class DepthEstimator
     }
 
     /// <summary>Depth for one picture at its own size.</summary>
+    /// <param name="image">The decoded picture; its EXIF focal length is used when the options allow.</param>
+    /// <param name="progress">Receives one report per forward-pass step (<see cref="ForwardSteps"/> in all); null: none.</param>
+    /// <param name="cancellationToken">Checked between the forward pass's steps.</param>
+    /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
     public DepthResult Estimate(LoadedImage image, IProgress<ModelProgress>? progress = null, CancellationToken cancellationToken = default) =>
         Estimate([new DepthInput(image)], progress, cancellationToken)[0];
 
     /// <summary>Depth for pictures whose model inputs have the same size (see <see cref="Batches"/>), run as one batch.</summary>
+    /// <param name="images">The decoded pictures.</param>
+    /// <param name="progress">Receives one report per forward-pass step (<see cref="ForwardSteps"/> in all); null: none.</param>
+    /// <param name="cancellationToken">Checked between the forward pass's steps.</param>
+    /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
+    /// <exception cref="ArgumentException">No pictures, or pictures whose model inputs differ in size.</exception>
     public IReadOnlyList<DepthResult> Estimate(IReadOnlyList<LoadedImage> images, IProgress<ModelProgress>? progress = null,
         CancellationToken cancellationToken = default) =>
         Estimate(images.Select(i => new DepthInput(i)).ToList(), progress, cancellationToken);
 
     /// <summary>Depth for pictures, each with the extra input the family may take (<see cref="DepthModelFamily.ExtraInput"/>), run as one batch.</summary>
-    /// <exception cref="ArgumentException">No pictures, or an extra input the family does not take (or lacks one it requires).</exception>
+    /// <param name="inputs">The pictures with their extra inputs.</param>
+    /// <param name="progress">Receives one report per forward-pass step (<see cref="ForwardSteps"/> in all); null: none.</param>
+    /// <param name="cancellationToken">Checked between the forward pass's steps.</param>
+    /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
+    /// <exception cref="ArgumentException">No pictures, pictures whose model inputs differ in size, or an extra input the family does not take (or lacks one it requires).</exception>
     public IReadOnlyList<DepthResult> Estimate(IReadOnlyList<DepthInput> inputs, IProgress<ModelProgress>? progress = null,
         CancellationToken cancellationToken = default)
     {

@@ -53,6 +53,10 @@ public static class DepthExport
     /// −depth (metric Depth Anything), or −1/value for an inverse-depth map. The colours span the result's own range, or
     /// <paramref name="range"/> when given (one range for a sequence's frames: <see cref="ColourRange"/> of each, joined).
     /// </summary>
+    /// <param name="r">The result.</param>
+    /// <param name="colormap">The colour map; its first colour is for the far end.</param>
+    /// <param name="range">The range the colours span, in the values they follow; null: the result's own.</param>
+    /// <returns>An RGB picture of the result's size.</returns>
     public static RgbImage Colorize(DepthResult r, Colormap colormap, ColourRange? range = null)
     {
         var (values, inverse) = ColourValues(r);
@@ -60,6 +64,7 @@ public static class DepthExport
     }
 
     /// <summary>The range <see cref="Colorize"/> spreads the colours over for this result alone.</summary>
+    /// <param name="r">The result.</param>
     public static ColourRange ColourRange(DepthResult r)
     {
         var (values, inverse) = ColourValues(r);
@@ -79,7 +84,11 @@ public static class DepthExport
         };
     }
 
-    /// <summary>The 16-bit PNG's samples: millimetres for metric depth, else the map stretched over 0..65535.</summary>
+    /// <summary>
+    /// The 16-bit PNG's samples, row-major: for metric depth millimetres, rounded and clamped to 0..65535 (up to 65.535 m);
+    /// else the map stretched from its minimum to its maximum over 0..65535. Non-finite values give 0.
+    /// </summary>
+    /// <param name="r">The result.</param>
     public static ushort[] Png16(DepthResult r) =>
         r.Kind == DepthKind.Metric ? DepthRender.MetricMillimetres16(r.Depth) : DepthRender.Relative16(r.Depth);
 
@@ -87,6 +96,7 @@ public static class DepthExport
     /// The camera in use for the result: its focal length (user &gt; EXIF 35 mm-equivalent &gt; the model's estimate) with the
     /// principal point at the picture's centre; null when no focal length is known.
     /// </summary>
+    /// <param name="r">The result.</param>
     public static CameraIntrinsics? Intrinsics(DepthResult r) =>
         r.FocalLength is double f ? new CameraIntrinsics(f, f, (r.Width - 1) / 2.0, (r.Height - 1) / 2.0, r.FocalLengthSource) : null;
 
@@ -95,15 +105,19 @@ public static class DepthExport
         "no focal length known: none given, no EXIF 35 mm-equivalent focal length in the picture, and the model estimates none";
 
     /// <summary>"metric" or "relative", as the JSON outputs say.</summary>
+    /// <param name="kind">The depth's kind.</param>
     public static string KindLabel(DepthKind kind) => kind == DepthKind.Metric ? "metric" : "relative";
 
     /// <summary>"metres" or "relative": the depth's units.</summary>
+    /// <param name="kind">The depth's kind.</param>
     public static string UnitsLabel(DepthKind kind) => kind == DepthKind.Metric ? "metres" : "relative";
 
     /// <summary>
     /// Why the result cannot give a point cloud: metric depth needs a focal length; relative depth needs
     /// <paramref name="relativeScale"/> (metres per unit of depth, or metres × disparity for inverse depth).
     /// </summary>
+    /// <param name="r">The result.</param>
+    /// <param name="relativeScale">For relative depth, the user's scale; null when none is given.</param>
     public static PointCloudBlocker PointCloudBlocker(DepthResult r, double? relativeScale = null) =>
         r.Kind == DepthKind.Metric
             ? r.FocalLength is null ? Pipeline.PointCloudBlocker.NoFocalLength : Pipeline.PointCloudBlocker.None
@@ -114,6 +128,8 @@ public static class DepthExport
     /// scaled by <paramref name="relativeScale"/> (inverse depth inverted first), through its focal length or, without one,
     /// a 60° horizontal field of view.
     /// </summary>
+    /// <param name="r">The result.</param>
+    /// <param name="relativeScale">For relative depth, metres per unit of depth (or metres × disparity for inverse depth); ignored for metric depth.</param>
     /// <exception cref="InvalidOperationException">The result cannot give one (see <see cref="PointCloudBlocker"/>).</exception>
     public static PointCloudDepth PointCloud(DepthResult r, double? relativeScale = null)
     {

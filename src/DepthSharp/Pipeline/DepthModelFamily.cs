@@ -7,10 +7,10 @@ namespace DepthSharp.Pipeline;
 /// <summary>
 /// One model family's descriptor, registered once in <see cref="ModelFamilies.All"/>. It says what identifies the
 /// family (config.json's model_type), which image processor class it takes, how its depth is drawn and whether it takes a
-/// second input per picture, and it builds the family's <see cref="DepthModel"/> from a model folder. Everything the
-/// families share (loading the processor, preprocessing, building the results, the user's focal length, batching by
-/// input size, progress) is <see cref="DepthEstimator"/>'s. Derive from <see cref="DepthModelFamily{TProcessor}"/>;
-/// docs/adding-a-model-family.md walks through one.
+/// second input per picture, and it builds the family's model from a model folder. Everything the families share
+/// (loading the processor, preprocessing, building the results, the user's focal length, batching by input size,
+/// progress) is <see cref="DepthEstimator"/>'s. The families are DepthSharp's own (a new one is added inside the library:
+/// docs/adding-a-model-family.md); users get them from <see cref="ModelFamilies"/> and <see cref="DepthEstimator.Family"/>.
 /// </summary>
 public abstract class DepthModelFamily
 {
@@ -47,6 +47,7 @@ public abstract class DepthModelFamily
     /// alike through <see cref="DepthExport"/>). Default: over inverse depth, so near is warm, as Apple's DepthPro tool shows it.
     /// Whether a result gives a point cloud follows from its kind and focal length (<see cref="DepthExport.PointCloudBlocker"/>).
     /// </summary>
+    /// <param name="kind">The kind of a result.</param>
     public virtual DepthColoring ColoringFor(DepthKind kind) => DepthColoring.Inverse;
 
     /// <summary>
@@ -60,7 +61,7 @@ public abstract class DepthModelFamily
 /// A <see cref="DepthModelFamily"/> whose image processor class is <typeparamref name="TProcessor"/>: its
 /// image_processor_type names and defaults come from the class.
 /// </summary>
-public abstract class DepthModelFamily<TProcessor> : DepthModelFamily where TProcessor : class, IImageProcessor<TProcessor>
+internal abstract class DepthModelFamily<TProcessor> : DepthModelFamily where TProcessor : class, IImageProcessor<TProcessor>
 {
     /// <inheritdoc/>
     public sealed override IReadOnlyList<string> ImageProcessorTypes => TProcessor.ImageProcessorTypes;
@@ -91,13 +92,13 @@ public sealed record ExtraInputSpec(string Name, bool Required);
 /// <summary>What a forward pass reads: the processor's pixel values and, for families that take one, each picture's extra input.</summary>
 /// <param name="PixelValues">[B, 3, H, W] from the family's processor.</param>
 /// <param name="Extra">Per picture, the extra input given with it (null entries: none); null when no picture has one (and in benchmarks run without one).</param>
-public sealed record ModelInputs(Tensor PixelValues, IReadOnlyList<Tensor?>? Extra = null);
+internal sealed record ModelInputs(Tensor PixelValues, IReadOnlyList<Tensor?>? Extra = null);
 
 /// <summary>
 /// One picture's post-processed depth as a family gives it: [H, W] at the picture's size, its kind, and the camera
 /// estimate and domain head where the family has them. The estimator turns it into a <see cref="DepthResult"/>.
 /// </summary>
-public sealed record PictureDepth(Tensor Depth, DepthKind Kind)
+internal sealed record PictureDepth(Tensor Depth, DepthKind Kind)
 {
     /// <summary>Horizontal field of view in degrees, when the model estimates one.</summary>
     public double? FieldOfView { get; init; }
@@ -115,7 +116,7 @@ public sealed record PictureDepth(Tensor Depth, DepthKind Kind)
 /// <summary>
 /// A family's loaded model as <see cref="DepthEstimator"/> drives it. Derive from <see cref="DepthModel{TOutput}"/>.
 /// </summary>
-public abstract class DepthModel
+internal abstract class DepthModel
 {
     /// <summary>Progress steps one estimate reports (all its forward passes).</summary>
     public abstract int ForwardSteps { get; }
@@ -139,7 +140,7 @@ public abstract class DepthModel
 /// A family's model whose forward step gives <typeparamref name="TOutput"/> (its *ForDepthEstimation output, or several
 /// passes' outputs): the family plugs in the forward step and the post-processing, nothing else.
 /// </summary>
-public abstract class DepthModel<TOutput> : DepthModel
+internal abstract class DepthModel<TOutput> : DepthModel
 {
     /// <summary>
     /// The model's forward pass(es), reporting <see cref="DepthModel.ForwardSteps"/> steps to <paramref name="progress"/>
@@ -176,7 +177,7 @@ public abstract class DepthModel<TOutput> : DepthModel
 /// <param name="forwardSteps">Progress steps of the forward pass.</param>
 /// <param name="forward">The model's forward pass.</param>
 /// <param name="kind">The kind of every result.</param>
-public sealed class BicubicResizedDepthModel(int forwardSteps, Func<Tensor, IProgress<ModelProgress>?, CancellationToken, Tensor> forward, DepthKind kind)
+internal sealed class BicubicResizedDepthModel(int forwardSteps, Func<Tensor, IProgress<ModelProgress>?, CancellationToken, Tensor> forward, DepthKind kind)
     : DepthModel<Tensor>
 {
     /// <inheritdoc/>

@@ -17,6 +17,15 @@ public sealed partial class DepthPipeline
     /// <param name="cancellationToken">Checked before decoding, before the forward pass and between its steps.</param>
     /// <exception cref="ImageFormatException">The file cannot be read or decoded.</exception>
     /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
+    /// <example>
+    /// From a UI or request handler, with progress and cancellation:
+    /// <code>
+    /// using var cancel = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+    /// var progress = new Progress&lt;ModelProgress&gt;(p => Console.WriteLine($"{p.Stage} {p.Step}/{p.TotalSteps}"));
+    /// var estimate = await pipeline.EstimateAsync("photo.jpg", progress, cancel.Token);
+    /// Console.WriteLine($"{estimate.Depth.Kind}, {estimate.InferenceTime.TotalSeconds:F1} s");
+    /// </code>
+    /// </example>
     public Task<DepthEstimate> EstimateAsync(string path, IProgress<ModelProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(path);
@@ -62,6 +71,16 @@ public sealed partial class DepthPipeline
     /// <param name="cancellationToken">Checked while reading, before decoding, before the forward pass and between its steps.</param>
     /// <exception cref="ImageFormatException">The bytes cannot be decoded.</exception>
     /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
+    /// <example>
+    /// An upload in ASP.NET Core:
+    /// <code>
+    /// app.MapPost("/depth", async (HttpRequest request, CancellationToken cancel) =>
+    /// {
+    ///     var estimate = await pipeline.EstimateAsync(request.Body, "upload", cancellationToken: cancel);
+    ///     return new { estimate.Depth.Width, estimate.Depth.Height, Kind = estimate.Depth.Kind.ToString() };
+    /// });
+    /// </code>
+    /// </example>
     public async Task<DepthEstimate> EstimateAsync(Stream stream, string? name = null, IProgress<ModelProgress>? progress = null,
         CancellationToken cancellationToken = default)
     {

@@ -70,9 +70,27 @@ public sealed partial class DepthPipeline
     /// Resolves <paramref name="model"/> (a folder, or a Hub repo id downloaded when not cached) and loads it strictly.
     /// <paramref name="downloadProgress"/> receives the bytes downloaded so far.
     /// </summary>
+    /// <param name="model">A local model folder (config.json, weights, optional preprocessor_config.json) or a Hub repo id,
+    /// <c>org/name</c> or <c>org/name@revision</c>; default apple/DepthPro-hf.</param>
+    /// <param name="options">Model behaviour, decoding, Hub settings and threads; null: the defaults.</param>
+    /// <param name="downloadProgress">Receives the bytes downloaded so far while a Hub model is fetched; null: none.</param>
+    /// <param name="cancellationToken">Cancels the download, and the load before it starts.</param>
+    /// <returns>The loaded pipeline.</returns>
     /// <exception cref="HubException">The repo, revision or a file cannot be found, fetched or verified.</exception>
     /// <exception cref="ConfigException">The config is missing a value or names an unsupported model type.</exception>
     /// <exception cref="CheckpointException">The weights are broken or do not fit the model.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
+    /// <example>
+    /// A model from the Hub (cached under ~/.cache/huggingface/hub, as Python's huggingface_hub does), or from a folder:
+    /// <code>
+    /// var pipeline = await DepthPipeline.CreateAsync("depth-anything/Depth-Anything-V2-Small-hf");
+    /// var local = await DepthPipeline.CreateAsync("/models/DepthPro-hf", new DepthPipelineOptions
+    /// {
+    ///     Estimator = new DepthEstimatorOptions { UseFovModel = true },
+    ///     Threads = 4,
+    /// });
+    /// </code>
+    /// </example>
     public static async Task<DepthPipeline> CreateAsync(string model = ModelResolver.DefaultModel, DepthPipelineOptions? options = null,
         IProgress<long>? downloadProgress = null, CancellationToken cancellationToken = default)
     {
@@ -85,8 +103,24 @@ public sealed partial class DepthPipeline
         return new DepthPipeline(folder, estimator, options.Decode);
     }
 
-    /// <summary>Depth for a PNG or JPEG file.</summary>
+    /// <summary>Depth for a PNG or JPEG file, on the caller's thread.</summary>
+    /// <param name="path">The picture file; its EXIF orientation and focal length are used.</param>
+    /// <param name="progress">Receives one report per forward-pass step; null: none.</param>
+    /// <param name="cancellationToken">Checked between the forward pass's steps.</param>
+    /// <returns>The depth at the picture's size, with the time decoding and inference took.</returns>
     /// <exception cref="ImageFormatException">The file cannot be read or decoded.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
+    /// <example>
+    /// <code>
+    /// var estimate = pipeline.Estimate("photo.jpg");
+    /// DepthResult depth = estimate.Depth;                    // depth.Depth: Height × Width floats, row-major
+    /// float centre = depth.Depth[depth.Height / 2 * depth.Width + depth.Width / 2];
+    /// Console.WriteLine(depth.Kind == DepthKind.Metric
+    ///     ? $"{centre:F2} m at the centre; focal length {depth.FocalLength:F0} px ({depth.FocalLengthSource})"
+    ///     : $"relative depth {centre:F3} at the centre");
+    /// PngEncoder.WriteGray16("depth.png", DepthExport.Png16(depth), depth.Width, depth.Height);  // millimetres when metric
+    /// </code>
+    /// </example>
     public DepthEstimate Estimate(string path, IProgress<ModelProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var clock = Stopwatch.StartNew();
@@ -111,7 +145,12 @@ public sealed partial class DepthPipeline
     }
 
     /// <summary>Depth for a PNG or JPEG read to its end from <paramref name="stream"/>; <paramref name="name"/> appears in errors and the result.</summary>
+    /// <param name="stream">The picture's bytes; read to its end, not disposed.</param>
+    /// <param name="name">Appears in errors and the result; null: none.</param>
+    /// <param name="progress">Receives one report per forward-pass step; null: none.</param>
+    /// <param name="cancellationToken">Checked between the forward pass's steps.</param>
     /// <exception cref="ImageFormatException">The bytes cannot be decoded.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
     public DepthEstimate Estimate(Stream stream, string? name = null, IProgress<ModelProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var clock = Stopwatch.StartNew();
@@ -122,6 +161,10 @@ public sealed partial class DepthPipeline
     }
 
     /// <summary>Depth for an already decoded upright RGB image (no EXIF, so DepthPro uses its field-of-view head).</summary>
+    /// <param name="image">The picture's pixels.</param>
+    /// <param name="progress">Receives one report per forward-pass step; null: none.</param>
+    /// <param name="cancellationToken">Checked between the forward pass's steps.</param>
+    /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
     public DepthEstimate Estimate(RgbImage image, IProgress<ModelProgress>? progress = null, CancellationToken cancellationToken = default) =>
         Run(new LoadedImage(image, null, null), null, null, TimeSpan.Zero, progress, cancellationToken);
 
@@ -141,6 +184,11 @@ public sealed partial class DepthPipeline
     /// Depth for each PNG and JPEG file directly in <paramref name="folder"/>, in file-name order, one at a time off the
     /// caller's thread. A picture that cannot be decoded stops the enumeration with its <see cref="ImageFormatException"/>.
     /// </summary>
+    /// <param name="folder">The folder; subfolders are not searched.</param>
+    /// <param name="progress">Receives one report per forward-pass step of each picture; null: none.</param>
+    /// <param name="cancellationToken">Checked before each picture and between the forward pass's steps.</param>
+    /// <exception cref="ImageFormatException">The folder does not exist, or a picture cannot be read or decoded.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
     public async IAsyncEnumerable<DepthEstimate> EstimateFolderAsync(string folder, IProgress<ModelProgress>? progress = null,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {

@@ -30,6 +30,7 @@ public static class ModelFamilies
         ?? throw new ConfigException(configPath, $"model_type: '{modelType}' is not supported (supported: {string.Join(", ", ModelTypes)})");
 
     /// <summary>The family of a model folder, by its config.json's model_type.</summary>
+    /// <param name="folder">The model folder.</param>
     /// <exception cref="ConfigException">The folder or its config.json is missing, or the model_type is unknown.</exception>
     public static DepthModelFamily ForFolder(string folder)
     {

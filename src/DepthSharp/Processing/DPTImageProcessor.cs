@@ -21,18 +21,37 @@ public sealed class DPTImageProcessor : IImageProcessor<DPTImageProcessor>
     public static IImageProcessor Create(ImageProcessorConfig config, string? file, ImageProcessorKind kind) =>
         kind.PicksFast(config.ImageProcessorType ?? "DPTImageProcessor") ? new DPTImageProcessorFast(config, file) : new DPTImageProcessor(config, file);
 
+    /// <summary>The fields it was made from.</summary>
     public ImageProcessorConfig Config { get; }
+
+    /// <summary>size["height"]: the target height in pixels (default 384).</summary>
     public int Height { get; }
+
+    /// <summary>size["width"]: the target width in pixels (default 384).</summary>
     public int Width { get; }
+
+    /// <summary>keep_aspect_ratio: scale both sides by the factor closer to 1 instead of to exactly Height × Width (default false).</summary>
     public bool KeepAspectRatio { get; }
+
+    /// <summary>ensure_multiple_of: the resized sides are rounded (half to even) to a multiple of this (default 1).</summary>
     public int EnsureMultipleOf { get; }
+
+    /// <summary>resample: the Pillow filter the 8-bit picture is resized with (default bicubic).</summary>
     public PilFilter Resample { get; }
+
+    /// <summary>do_pad: centre-pad the pixel values with zeros to a multiple of <see cref="SizeDivisor"/> (default false).</summary>
     public bool DoPad { get; }
+
+    /// <summary>size_divisor: the multiple <see cref="DoPad"/> pads to; null when not set.</summary>
     public int? SizeDivisor { get; }
     private readonly float[] _mean;
     private readonly float[] _std;
     private readonly string? _file;
 
+    /// <summary>The processor for preprocessor_config.json's fields; unset fields take the reference class's defaults.</summary>
+    /// <param name="config">The fields (an empty config: every default).</param>
+    /// <param name="file">The file they came from, named in errors; null when none.</param>
+    /// <exception cref="ConfigException">size lacks height or width or is not positive, resample is not a filter the class takes, image_mean or image_std has other than 1 or 3 values or a zero std, ensure_multiple_of is not positive, or do_pad is set without a positive size_divisor.</exception>
     public DPTImageProcessor(ImageProcessorConfig config, string? file = null)
     {
         Config = config;
@@ -63,6 +82,8 @@ public sealed class DPTImageProcessor : IImageProcessor<DPTImageProcessor>
     }
 
     /// <summary>get_resize_output_image_size: the size a picture of inHeight × inWidth is resized to.</summary>
+    /// <param name="inHeight">The picture's height in pixels.</param>
+    /// <param name="inWidth">The picture's width in pixels.</param>
     public (int Height, int Width) OutputSize(int inHeight, int inWidth)
     {
         double scaleH = (double)Height / inHeight, scaleW = (double)Width / inWidth;
@@ -78,7 +99,9 @@ public sealed class DPTImageProcessor : IImageProcessor<DPTImageProcessor>
     /// <summary>Python's round (half to even) to a multiple of ensure_multiple_of.</summary>
     private int ToMultiple(double value) => (int)Math.Round(value / EnsureMultipleOf, MidpointRounding.ToEven) * EnsureMultipleOf;
 
-    /// <summary>One picture's pixel values [3, H, W].</summary>
+    /// <summary>One picture's pixel values [3, H, W]: resized, rescaled, normalised and padded as configured.</summary>
+    /// <param name="image">The picture.</param>
+    /// <exception cref="ArgumentException">The picture is so small that it resizes to nothing.</exception>
     public Tensor PreprocessOne(RgbImage image)
     {
         if (Config.DoResize)
@@ -91,6 +114,9 @@ public sealed class DPTImageProcessor : IImageProcessor<DPTImageProcessor>
         return DoPad ? PadToMultiple(x, SizeDivisor!.Value, _file) : x;
     }
 
+    /// <summary>The pixel_values [batch, 3, H, W] of the pictures, in order, as the reference's processor gives them.</summary>
+    /// <param name="images">One or more pictures that come out at the same size.</param>
+    /// <exception cref="ArgumentException">No pictures, pictures whose pixel values differ in size, or a picture too small to resize.</exception>
     public Tensor Preprocess(IReadOnlyList<RgbImage> images)
         => PixelBatch.Stack(images, image => PreprocessOne(image));
 

@@ -5,7 +5,7 @@ namespace DepthSharp.Processing;
 
 /// <summary>
 /// transformers' DPTImageProcessorFast (DPT and Depth Anything): the slow class's output size, but the 8-bit picture
-/// is resized by torchvision (antialiased, int16 weights: <see cref="TorchAntialiasResize"/>), centre-padded with zero
+/// is resized by torchvision (antialiased, with int16 fixed-point weights), centre-padded with zero
 /// bytes to a multiple of size_divisor before rescale and normalise (so the border holds −mean/std, not 0), then
 /// rescaled and normalised in one fused float32 step.
 /// </summary>
@@ -38,9 +38,13 @@ public sealed class DPTImageProcessorFast : IFastImageProcessor<DPTImageProcesso
     public PilFilter Resample => _slow.Resample;
 
     /// <summary>get_resize_output_image_size: the size a picture of inHeight × inWidth is resized to (as the slow class).</summary>
+    /// <param name="inHeight">The picture's height in pixels.</param>
+    /// <param name="inWidth">The picture's width in pixels.</param>
     public (int Height, int Width) OutputSize(int inHeight, int inWidth) => _slow.OutputSize(inHeight, inWidth);
 
     /// <summary>One picture's pixel values [3, H, W].</summary>
+    /// <param name="image">The picture.</param>
+    /// <exception cref="ArgumentException">The picture is so small that it resizes to nothing.</exception>
     public Tensor PreprocessOne(RgbImage image)
     {
         if (Config.DoResize)

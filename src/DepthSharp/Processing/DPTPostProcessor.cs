@@ -11,6 +11,7 @@ public static class DPTPostProcessor
     /// </summary>
     /// <param name="predictedDepth">[B, h, w] from the model.</param>
     /// <param name="targetSizes">(height, width) per picture, or null.</param>
+    /// <exception cref="ArgumentException">The depth is not [B, h, w], or the target sizes are not one per picture.</exception>
     public static List<Tensor> Process(Tensor predictedDepth, IReadOnlyList<(int Height, int Width)>? targetSizes)
     {
         if (predictedDepth.Rank != 3) throw new ArgumentException($"predicted depth must be [batch, height, width], got {predictedDepth}");

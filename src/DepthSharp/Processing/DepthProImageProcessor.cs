@@ -15,13 +15,24 @@ public sealed class DepthProImageProcessor : IImageProcessor<DepthProImageProces
     /// <inheritdoc/>
     public static DepthProImageProcessor Create(ImageProcessorConfig config, string? file) => new(config, file);
 
+    /// <summary>size["height"]: the height in pixels every picture is resized to (default 1536).</summary>
     public int Height { get; }
+
+    /// <summary>size["width"]: the width in pixels every picture is resized to (default 1536).</summary>
     public int Width { get; }
+
+    /// <summary>resample as torch's mode for the float resize: 2 bilinear (the default), 3 bicubic.</summary>
     public InterpolationMode Resample { get; }
+
+    /// <summary>The fields it was made from.</summary>
     public ImageProcessorConfig Config { get; }
     private readonly float[] _mean;
     private readonly float[] _std;
 
+    /// <summary>The processor for preprocessor_config.json's fields; unset fields take the reference class's defaults.</summary>
+    /// <param name="config">The fields (an empty config: every default).</param>
+    /// <param name="file">The file they came from, named in errors; null when none.</param>
+    /// <exception cref="ConfigException">size lacks height or width or is not positive, resample is not a filter the class takes, image_mean or image_std has other than 1 or 3 values or a zero std.</exception>
     public DepthProImageProcessor(ImageProcessorConfig config, string? file = null)
     {
         Config = config;
@@ -41,6 +52,7 @@ public sealed class DepthProImageProcessor : IImageProcessor<DepthProImageProces
     }
 
     /// <summary>Rescaled and normalised [3, H, W] at the picture's own size.</summary>
+    /// <param name="image">The picture.</param>
     public Tensor Normalize(RgbImage image)
     {
         int h = image.Height, w = image.Width, plane = h * w;
@@ -60,6 +72,9 @@ public sealed class DepthProImageProcessor : IImageProcessor<DepthProImageProces
         return t;
     }
 
+    /// <summary>The pixel_values [batch, 3, H, W] of the pictures, in order, as the reference's processor gives them.</summary>
+    /// <param name="images">One or more pictures that come out at the same size.</param>
+    /// <exception cref="ArgumentException">No pictures, pictures whose pixel values differ in size, or a picture too small to resize.</exception>
     public Tensor Preprocess(IReadOnlyList<RgbImage> images)
     {
         if (images.Count == 0) throw new ArgumentException("no images");
@@ -77,7 +92,7 @@ public sealed class DepthProImageProcessor : IImageProcessor<DepthProImageProces
 }
 
 /// <summary>Maps PIL's resampling filter numbers to the torch modes the processors use for float resizing.</summary>
-public static class PilResample
+internal static class PilResample
 {
     public static InterpolationMode ToTorch(int resample, string? file) => resample switch
     {

@@ -33,8 +33,9 @@ public sealed class GLPNImageProcessor : IImageProcessor<GLPNImageProcessor>
     {
         Config = config;
         SizeDivisor = config.SizeDivisor ?? 32;
-        // The same bound as the other processors' sizes: a divisor past it only makes every picture too small.
-        if (SizeDivisor is <= 0 or > 2048) throw new ConfigException(file, $"size_divisor: must be 1 to 2048, got {SizeDivisor}");
+        // The bound preprocessor_config.json's reader sets, for a config built in code too.
+        if (SizeDivisor is <= 0 or > ImageProcessorConfig.MaxMultiple)
+            throw new ConfigException(file, $"size_divisor: must be 1 to {ImageProcessorConfig.MaxMultiple}, got {SizeDivisor}");
         int resample = config.Resample ?? (int)PilFilter.Bilinear;
         if (resample is < 1 or > 5)
             throw new ConfigException(file, $"resample: filter {resample} is not supported (1 Lanczos, 2 bilinear, 3 bicubic, 4 box, 5 Hamming)");

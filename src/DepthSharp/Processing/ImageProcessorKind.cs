@@ -19,7 +19,7 @@ public enum ImageProcessorKind
 }
 
 /// <summary>The selection rule.</summary>
-public static class ImageProcessorKindExtensions
+internal static class ImageProcessorKindExtensions
 {
     /// <summary>Whether <paramref name="kind"/> picks the fast class for a config whose image_processor_type is <paramref name="imageProcessorType"/>.</summary>
     public static bool PicksFast(this ImageProcessorKind kind, string imageProcessorType) => kind switch

@@ -19,14 +19,31 @@ public sealed class ZoeDepthImageProcessor : IImageProcessor<ZoeDepthImageProces
     private readonly float[] _mean;
     private readonly float[] _std;
     private readonly string? _file;
+    /// <summary>The fields it was made from.</summary>
     public ImageProcessorConfig Config { get; }
+
+    /// <summary>size["height"]: the target height in pixels (default 384).</summary>
     public int Height { get; }
+
+    /// <summary>size["width"]: the target width in pixels (default 512).</summary>
     public int Width { get; }
+
+    /// <summary>resample as torch's mode for the float resize: 2 bilinear (the default), 3 bicubic.</summary>
     public InterpolationMode Resample { get; }
+
+    /// <summary>do_pad: reflect-pad the picture before resizing (<see cref="Padding"/>; default true).</summary>
     public bool DoPad { get; }
+
+    /// <summary>keep_aspect_ratio: scale both sides by the factor closer to 1 (default true).</summary>
     public bool KeepAspectRatio { get; }
+
+    /// <summary>ensure_multiple_of: the resized sides are rounded (half to even) to a multiple of this (default 32).</summary>
     public int EnsureMultipleOf { get; }
 
+    /// <summary>The processor for preprocessor_config.json's fields; unset fields take the reference class's defaults.</summary>
+    /// <param name="config">The fields (an empty config: every default).</param>
+    /// <param name="file">The file they came from, named in errors; null when none.</param>
+    /// <exception cref="ConfigException">size lacks height or width or is not positive, resample is not a filter the class takes, image_mean or image_std has other than 1 or 3 values or a zero std, or ensure_multiple_of is not positive.</exception>
     public ZoeDepthImageProcessor(ImageProcessorConfig config, string? file = null)
     {
         Config = config;
@@ -52,10 +69,15 @@ public sealed class ZoeDepthImageProcessor : IImageProcessor<ZoeDepthImageProces
     }
 
     /// <summary>Rows and columns of reflection added on each side of a picture of height × width (also removed in post-processing).</summary>
+    /// <param name="height">The picture's height in pixels.</param>
+    /// <param name="width">The picture's width in pixels.</param>
     public static (int Rows, int Columns) Padding(int height, int width) =>
         ((int)(Math.Sqrt(height / 2.0) * 3), (int)(Math.Sqrt(width / 2.0) * 3));
 
     /// <summary>The [H, W] of the pixel values for a picture of height × width.</summary>
+    /// <param name="height">The picture's height in pixels.</param>
+    /// <param name="width">The picture's width in pixels.</param>
+    /// <exception cref="ArgumentException">The picture is so small that it resizes to nothing.</exception>
     public (int Height, int Width) OutputSize(int height, int width)
     {
         int pictureHeight = height, pictureWidth = width;
@@ -81,8 +103,12 @@ public sealed class ZoeDepthImageProcessor : IImageProcessor<ZoeDepthImageProces
     }
 
     /// <summary>The size <see cref="OutputSize"/> gives, without preprocessing the picture.</summary>
+    /// <param name="image">The picture.</param>
     public (int Height, int Width) InputSize(RgbImage image) => OutputSize(image.Height, image.Width);
 
+    /// <summary>The pixel_values [batch, 3, H, W] of the pictures, in order, as the reference's processor gives them.</summary>
+    /// <param name="images">One or more pictures that come out at the same size.</param>
+    /// <exception cref="ArgumentException">No pictures, pictures whose pixel values differ in size, or a picture too small to resize.</exception>
     public Tensor Preprocess(IReadOnlyList<RgbImage> images)
     {
         if (images.Count == 0) throw new ArgumentException("no images");

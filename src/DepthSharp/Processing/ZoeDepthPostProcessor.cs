@@ -11,7 +11,9 @@ public static class ZoeDepthPostProcessor
     /// <param name="targetSizes">(height, width) to resize each result to afterwards (bicubic), or null.</param>
     /// <param name="flippedDepth">The model's output for the horizontally flipped pixel values, averaged in (flipped back), or null.</param>
     /// <param name="removePadding">Whether the processor padded (its do_pad).</param>
+    /// <summary>Each picture's metric depth at its size, as the reference's post-processing gives it.</summary>
     /// <returns>Depth [H, W] per picture.</returns>
+    /// <exception cref="ArgumentException">The flipped output's shape differs, sizes are not one per picture, or padding is to be removed without source sizes.</exception>
     public static List<Tensor> Process(Tensor predictedDepth, IReadOnlyList<(int Height, int Width)>? sourceSizes,
         IReadOnlyList<(int Height, int Width)>? targetSizes = null, Tensor? flippedDepth = null, bool removePadding = true)
     {

@@ -3,13 +3,13 @@ using System.Runtime.Intrinsics;
 namespace DepthSharp.Tensors;
 
 /// <summary>The 16-bit float formats checkpoints store.</summary>
-public enum HalfKind { F16, BF16 }
+internal enum HalfKind { F16, BF16 }
 
 /// <summary>
 /// A dense, row-major tensor kept in the 16-bit format its checkpoint stores: half the memory of float32, and widening it
 /// is exact, so the kernels widen it as they pack it and compute in float32 as if it had been widened at load.
 /// </summary>
-public sealed class HalfTensor
+internal sealed class HalfTensor
 {
     public ushort[] Bits { get; private set; }
     public HalfKind Kind { get; }

@@ -5,7 +5,7 @@ namespace DepthSharp.Tensors;
 /// with Values in −127…127 and Scales[o] = max_i |w[o, i]| / 127. A quarter of float32's memory (half of F16's); the GEMM
 /// widens and scales it as it packs it, so the arithmetic stays float32 and only the weights' rounding differs.
 /// </summary>
-public sealed class Int8Weight
+internal sealed class Int8Weight
 {
     /// <summary>The quantised matrix transposed, [in, out] row-major, so packing reads whole rows.</summary>
     public sbyte[] Values { get; }

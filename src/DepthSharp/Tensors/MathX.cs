@@ -1,7 +1,7 @@
 namespace DepthSharp.Tensors;
 
 /// <summary>Scalar special functions that System.Math lacks.</summary>
-public static class MathX
+internal static class MathX
 {
     /// <summary>The error function to double precision: Maclaurin series below 3, a continued fraction for erfc above.</summary>
     public static double Erf(double x)

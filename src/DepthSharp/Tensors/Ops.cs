@@ -2,10 +2,18 @@ using DepthSharp.Tensors.Kernels;
 
 namespace DepthSharp.Tensors;
 
-public enum InterpolationMode { Bilinear, Bicubic }
+/// <summary>torch.nn.functional.interpolate's modes that the processors use (align_corners=False).</summary>
+public enum InterpolationMode
+{
+    /// <summary>Bilinear, as torch's "bilinear".</summary>
+    Bilinear,
+
+    /// <summary>Bicubic with a = -0.75, as torch's "bicubic".</summary>
+    Bicubic,
+}
 
 /// <summary>Tensor-level operations; each picks the fast or the reference kernel (<see cref="KernelOptions.ForceReference"/>).</summary>
-public static partial class Ops
+internal static partial class Ops
 {
     private static bool Ref => KernelOptions.ForceReference;
 
@@ -68,6 +76,11 @@ public static partial class Ops
     }
 
     /// <summary>conv2d over x[B,C,H,W] with w[O,C,KH,KW] and zero padding.</summary>
+    /// <param name="x">Input [B, C, H, W].</param>
+    /// <param name="w">Kernel [O, C, KH, KW].</param>
+    /// <param name="b">Bias [O], or null.</param>
+    /// <param name="stride">Stride in both directions.</param>
+    /// <param name="padding">Zero padding on every side.</param>
     /// <param name="reluInput">Convolve relu(x) instead of x, without making relu(x).</param>
     /// <param name="addTo">Add the result into this tensor (which is returned) instead of a new one.</param>
     public static Tensor Conv2d(Tensor x, Tensor w, Tensor? b, int stride = 1, int padding = 0, bool reluInput = false, Tensor? addTo = null)
@@ -234,7 +247,7 @@ public static partial class Ops
     }
 
     /// <summary>
-    /// <see cref="Attention"/> with a relative position bias added to the scaled scores before the softmax, the same for
+    /// <see cref="Attention(Tensor, Tensor, Tensor, int, float)"/> with a relative position bias added to the scaled scores before the softmax, the same for
     /// every batch element: bias[h, i, j] = table[h, index[j, i]], with table [H, entries] and the index key-major
     /// [Nk, Nq]. Gathering it as the scores are made costs no [H, Nq, Nk] tensor.
     /// </summary>

@@ -3,7 +3,7 @@ using DepthSharp.Tensors.Kernels;
 namespace DepthSharp.Tensors;
 
 /// <summary>Group norm, constant padding and max pooling (the BiT backbone's operations).</summary>
-public static partial class Ops
+internal static partial class Ops
 {
     /// <summary>
     /// Group norm over x[B, C, ...]: C/groups consecutive channels share one mean and biased variance per batch element;

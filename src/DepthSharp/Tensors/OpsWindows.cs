@@ -3,7 +3,7 @@ using DepthSharp.Tensors.Kernels;
 namespace DepthSharp.Tensors;
 
 /// <summary>Padding and the windowed attention of Swin-style encoders.</summary>
-public static partial class Ops
+internal static partial class Ops
 {
     /// <summary>x with <paramref name="count"/> zeros appended to dimension <paramref name="dim"/> (F.pad at one dimension's end).</summary>
     public static Tensor PadEnd(Tensor x, int dim, int count)

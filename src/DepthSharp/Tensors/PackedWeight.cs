@@ -6,7 +6,7 @@ namespace DepthSharp.Tensors;
 /// A linear layer's float32 weight packed once, at load, into the layout the GEMM's micro-kernel reads, so no forward
 /// pass packs it again (each thread of a row-split product would otherwise pack all of it).
 /// </summary>
-public sealed class PackedWeight
+internal sealed class PackedWeight
 {
     private readonly float[] _buffer;
     private readonly int _offset;

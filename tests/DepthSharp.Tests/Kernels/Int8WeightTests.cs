@@ -73,8 +73,10 @@ public sealed class Int8WeightTests
     [Theory]
     [InlineData(null)]
     [InlineData(HalfKind.BF16)]
-    public void A_quantising_source_gives_linear_layers_8_bit_weights_from_any_stored_format(HalfKind? stored)
+    // HalfKind is internal, and xUnit's theories are public methods: the format comes boxed.
+    public void A_quantising_source_gives_linear_layers_8_bit_weights_from_any_stored_format(object? storedFormat)
     {
+        var stored = (HalfKind?)storedFormat;
         using var _ = new Options(2);
         var plain = new Linear(new Weights(new RandomWeights(3, stored))["fc"], 40, 50);
         var quantised = new Linear(new Weights(new Int8LinearWeights(new RandomWeights(3, stored)))["fc"], 40, 50);

@@ -4,7 +4,7 @@ using DepthSharp.Tensors;
 
 namespace DepthSharp.Models;
 
-public sealed class BeitPatchEmbeddings(Weights w, BeitConfig c)
+internal sealed class BeitPatchEmbeddings(Weights w, BeitConfig c)
 {
     public Conv2d Projection { get; } = new(w["projection"], c.NumChannels, c.HiddenSize, c.PatchSize, c.PatchSize);
 
@@ -21,7 +21,7 @@ public sealed class BeitPatchEmbeddings(Weights w, BeitConfig c)
     }
 }
 
-public sealed class BeitEmbeddings
+internal sealed class BeitEmbeddings
 {
     private readonly BeitConfig _c;
     private readonly string _path;
@@ -84,7 +84,7 @@ public sealed class BeitEmbeddings
 /// A learned bias per (relative offset, head) for attention between tokens of a patch window, plus three entries for
 /// class-token pairs. The table is made for the config's window; other windows bilinearly resize it (MiDaS v3.1's rule).
 /// </summary>
-public sealed class BeitRelativePositionBias
+internal sealed class BeitRelativePositionBias
 {
     private readonly BeitConfig _c;
     public Tensor Table { get; }
@@ -138,12 +138,12 @@ public sealed class BeitRelativePositionBias
 }
 
 /// <summary>An input's patch grid: height × width patches, plus the class token.</summary>
-public readonly record struct PatchWindow(int Height, int Width)
+internal readonly record struct PatchWindow(int Height, int Width)
 {
     public int Tokens => Height * Width + 1;
 }
 
-public sealed class BeitSelfAttention
+internal sealed class BeitSelfAttention
 {
     private readonly BeitConfig _c;
     public Linear Query { get; }
@@ -160,6 +160,8 @@ public sealed class BeitSelfAttention
         RelativePositionBias = c.UseRelativePositionBias ? new BeitRelativePositionBias(w["relative_position_bias"], c) : null;
     }
 
+    /// <param name="hiddenStates">[B, N, hidden] tokens, [CLS] first.</param>
+    /// <param name="window">The patch grid the tokens come from.</param>
     /// <param name="sharedTable">The encoder-wide bias table when the config shares one, added to this layer's own.</param>
     /// <param name="biasIndex">The window's <see cref="BeitRelativePositionBias.KeyMajorIndex"/>, one for every layer.</param>
     public Tensor Forward(Tensor hiddenStates, PatchWindow window, Tensor? sharedTable, int[]? biasIndex)
@@ -184,7 +186,7 @@ public sealed class BeitSelfAttention
     }
 }
 
-public sealed class BeitLayer
+internal sealed class BeitLayer
 {
     private readonly BeitConfig _c;
     private readonly string _path;
@@ -236,7 +238,7 @@ public sealed class BeitLayer
 }
 
 /// <summary>transformers' BeitBackbone: embeddings and encoder; returns the hidden states of the configured stages as token sequences.</summary>
-public sealed class BeitBackbone
+internal sealed class BeitBackbone
 {
     private readonly string _path;
     public BeitConfig Config { get; }

@@ -5,7 +5,7 @@ using DepthSharp.Tensors;
 namespace DepthSharp.Models;
 
 /// <summary>BiT as a backbone: the hidden states that out_features / out_indices name, in stage order.</summary>
-public sealed class BitBackbone
+internal sealed class BitBackbone
 {
     private readonly string _path;
 

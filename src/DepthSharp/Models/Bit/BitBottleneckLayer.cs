@@ -8,7 +8,7 @@ namespace DepthSharp.Models;
 /// The post-activation bottleneck unit (ViT-hybrid's): 1×1, 3×3 (strided, dilated), 1×1 standardised convolutions, each
 /// group-normed, the first two activated; the shortcut added; then the activation.
 /// </summary>
-public sealed class BitBottleneckLayer : IBitLayer
+internal sealed class BitBottleneckLayer : IBitLayer
 {
     private readonly string _path;
     private readonly HiddenAct _activation;
@@ -23,6 +23,11 @@ public sealed class BitBottleneckLayer : IBitLayer
 
     /// <param name="firstDilation">The 3×3 convolution's dilation.</param>
     /// <param name="isFirstLayer">The stage's first unit, whose shortcut is projected.</param>
+    /// <param name="w">The weights under the module's path.</param>
+    /// <param name="c">The validated config.</param>
+    /// <param name="inChannels">Input channels.</param>
+    /// <param name="outChannels">Output channels.</param>
+    /// <param name="stride">The 3×3 convolution's stride.</param>
     public BitBottleneckLayer(Weights w, BitConfig c, int inChannels, int outChannels, int stride, int firstDilation, bool isFirstLayer)
     {
         _path = w.Prefix;

@@ -29,22 +29,35 @@ public enum BitPadding
 /// </summary>
 public sealed class BitConfig : IBackboneConfig
 {
+    /// <summary>model_type: "bit".</summary>
     public string ModelType { get; set; } = "bit";
+    /// <summary>num_channels: colour channels of the input (3).</summary>
     public int NumChannels { get; set; } = 3;
+    /// <summary>embedding_size: channels of the stem convolution.</summary>
     public int EmbeddingSize { get; set; } = 64;
+    /// <summary>hidden_sizes: per stage, the output channels (before width_factor).</summary>
     public List<int> HiddenSizes { get; set; } = [256, 512, 1024, 2048];
+    /// <summary>depths: per stage, the number of bottleneck units.</summary>
     public List<int> Depths { get; set; } = [3, 4, 6, 3];
+    /// <summary>layer_type: pre-activation or post-activation (bottleneck) units.</summary>
     public BitLayerType LayerType { get; set; } = BitLayerType.Preactivation;
+    /// <summary>hidden_act: the activation after each group norm.</summary>
     public HiddenAct HiddenAct { get; set; } = HiddenAct.Relu;
     /// <summary>"SAME" (either case) or null; the reference also takes "VALID", with which no BiT can run.</summary>
     public string? GlobalPadding { get; set; }
+    /// <summary>num_groups: groups of every group norm.</summary>
     public int NumGroups { get; set; } = 32;
     /// <summary>Stochastic depth: training only.</summary>
     public double DropPathRate { get; set; }
+    /// <summary>embedding_dynamic_padding: the stem pads to "same" as the input size needs it.</summary>
     public bool EmbeddingDynamicPadding { get; set; }
+    /// <summary>output_stride: the backbone's overall stride; past it stages dilate instead of striding.</summary>
     public int OutputStride { get; set; } = 32;
+    /// <summary>width_factor: multiplies every stage's channels.</summary>
     public int WidthFactor { get; set; } = 1;
+    /// <summary>out_features: the stages ("stem", "stage1", ...) whose maps the backbone returns; null: see out_indices.</summary>
     public List<string>? OutFeatures { get; set; }
+    /// <summary>out_indices: indices of those stages; null with out_features null: the last stage.</summary>
     public List<int>? OutIndices { get; set; }
 
     /// <summary>Keys this class does not model (stage_names, which the reference derives again, ...), kept as they were.</summary>
@@ -54,7 +67,7 @@ public sealed class BitConfig : IBackboneConfig
     [JsonIgnore] public BitPadding Padding { get; private set; }
 
     /// <summary>Indices into <see cref="StageNames"/> of the feature maps the backbone returns; valid after <see cref="Validate"/>.</summary>
-    [JsonIgnore] public IReadOnlyList<int> OutStageIndices { get; private set; } = [];
+    [JsonIgnore] internal IReadOnlyList<int> OutStageIndices { get; private set; } = [];
 
     /// <summary>The encoder's stages: the reference pairs depths with hidden_sizes, so the shorter list decides.</summary>
     [JsonIgnore] public int NumStages => Math.Min(Depths.Count, HiddenSizes.Count);
@@ -63,22 +76,22 @@ public sealed class BitConfig : IBackboneConfig
     [JsonIgnore] public IReadOnlyList<string> StageNames => ["stem", .. Enumerable.Range(1, Depths.Count).Select(i => $"stage{i}")];
 
     /// <summary>Output channels of encoder stage <paramref name="stage"/> (0-based).</summary>
-    public int StageChannels(int stage) => MakeDiv(HiddenSizes[stage] * WidthFactor);
+    internal int StageChannels(int stage) => MakeDiv(HiddenSizes[stage] * WidthFactor);
 
     /// <summary>Channels of the feature map <see cref="StageNames"/>[<paramref name="index"/>].</summary>
-    public int FeatureChannels(int index) => index == 0 ? EmbeddingSize : StageChannels(index - 1);
+    internal int FeatureChannels(int index) => index == 0 ? EmbeddingSize : StageChannels(index - 1);
 
     /// <summary>
     /// Dilated convolutions run as undilated ones over kernels spread out with zeros, whose cost grows with the square of
     /// the dilation; any output stride on four stages (the released models' count) needs at most 8.
     /// </summary>
-    public const int MaxDilation = 8;
+    internal const int MaxDilation = 8;
 
     /// <summary>
     /// Each stage's stride and dilation: the stem reduces by 4, the first stage keeps the size and each later one halves
     /// it, until the reduction reaches output_stride; from then on a stage dilates instead of striding.
     /// </summary>
-    public (int Stride, int Dilation)[] StageLayout()
+    internal (int Stride, int Dilation)[] StageLayout()
     {
         var layout = new (int Stride, int Dilation)[NumStages];
         long reduction = 4, dilation = 1;
@@ -101,7 +114,7 @@ public sealed class BitConfig : IBackboneConfig
     /// <paramref name="input"/> pixels: the stem's convolution and pool (after the one-pixel border unless "SAME") and
     /// each stage's stride all round up, as their padding makes them. Valid after <see cref="Validate"/>.
     /// </summary>
-    public int FeatureSide(int input, int index)
+    internal int FeatureSide(int input, int index)
     {
         int side = (input + 1) / 2;
         if (Padding != BitPadding.Same) side += 2;
@@ -115,14 +128,14 @@ public sealed class BitConfig : IBackboneConfig
     /// The reference's make_div: <paramref name="value"/> rounded to the nearest multiple of <paramref name="divisor"/>
     /// (at least one), raised by one more multiple if that fell more than 10% short.
     /// </summary>
-    public static int MakeDiv(double value, int divisor = 8)
+    internal static int MakeDiv(double value, int divisor = 8)
     {
         int rounded = Math.Max(divisor, (int)(value + divisor / 2.0) / divisor * divisor);
         return rounded < 0.9 * value ? rounded + divisor : rounded;
     }
 
     /// <summary>The bottleneck width of a unit with <paramref name="outChannels"/> outputs (bottle_ratio 0.25).</summary>
-    public static int MidChannels(int outChannels) => MakeDiv(outChannels * 0.25);
+    internal static int MidChannels(int outChannels) => MakeDiv(outChannels * 0.25);
 
     /// <summary>Rejects values the backbone cannot take; <paramref name="where"/> is the JSON path of this config.</summary>
     public void Validate(string? file, string where)

@@ -5,7 +5,7 @@ using DepthSharp.Tensors;
 namespace DepthSharp.Models;
 
 /// <summary>A stage's shortcut projection: a 1×1 standardised convolution, group-normed (no activation) unless preactivation.</summary>
-public sealed class BitDownsampleConv
+internal sealed class BitDownsampleConv
 {
     public WeightStandardizedConv2d Conv { get; }
     public BitGroupNormActivation? Norm { get; }

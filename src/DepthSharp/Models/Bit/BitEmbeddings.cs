@@ -8,7 +8,7 @@ namespace DepthSharp.Models;
 /// BiT's stem: a 7×7 stride-2 standardised convolution, a one-pixel zero border unless the padding is "SAME", group
 /// norm and activation (bottleneck models only), and a 3×3 stride-2 max pool.
 /// </summary>
-public sealed class BitEmbeddings
+internal sealed class BitEmbeddings
 {
     private readonly string _path;
     private readonly int _numChannels;

@@ -5,7 +5,7 @@ using DepthSharp.Tensors;
 namespace DepthSharp.Models;
 
 /// <summary>The stages, with the strides and dilations <see cref="BitConfig.StageLayout"/> gives them.</summary>
-public sealed class BitEncoder
+internal sealed class BitEncoder
 {
     public BitStage[] Stages { get; }
 

@@ -5,7 +5,7 @@ using DepthSharp.Tensors;
 namespace DepthSharp.Models;
 
 /// <summary>Group norm (num_groups groups, eps 1e-5, affine), then the config's activation unless told not to.</summary>
-public sealed class BitGroupNormActivation(Weights w, BitConfig c, int channels, bool applyActivation = true)
+internal sealed class BitGroupNormActivation(Weights w, BitConfig c, int channels, bool applyActivation = true)
 {
     private const float Eps = 1e-5f;
     private readonly int _groups = c.NumGroups;

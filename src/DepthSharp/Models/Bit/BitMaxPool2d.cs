@@ -6,7 +6,7 @@ namespace DepthSharp.Models;
 /// Max pooling with TensorFlow's "SAME" padding when <paramref name="useDynamicPadding"/>, else none. The padding is
 /// filled with 0, not −∞, as the reference's is: a window reaching into it takes at least 0.
 /// </summary>
-public sealed class BitMaxPool2d(int kernel, int stride, bool useDynamicPadding)
+internal sealed class BitMaxPool2d(int kernel, int stride, bool useDynamicPadding)
 {
     public DynamicPad2d? Pad { get; } = useDynamicPadding ? new DynamicPad2d(kernel, stride, 1) : null;
 

@@ -8,7 +8,7 @@ namespace DepthSharp.Models;
 /// BiT without its classifier: the stem and the stages. A preactivation model also holds a final group norm, and the
 /// reference pools its output; a backbone returns only the hidden states, which come before both, so neither is run.
 /// </summary>
-public sealed class BitModel
+internal sealed class BitModel
 {
     public BitEmbeddings Embedder { get; }
     public BitEncoder Encoder { get; }

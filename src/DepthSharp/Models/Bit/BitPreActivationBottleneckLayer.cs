@@ -9,7 +9,7 @@ namespace DepthSharp.Models;
 /// 1×1 standardised convolutions; the shortcut, projected from the first normed input in a stage's first unit, added.
 /// The reference gives this unit's 3×3 convolution no dilation, whatever output_stride asks.
 /// </summary>
-public sealed class BitPreActivationBottleneckLayer : IBitLayer
+internal sealed class BitPreActivationBottleneckLayer : IBitLayer
 {
     private readonly string _path;
 
@@ -22,6 +22,11 @@ public sealed class BitPreActivationBottleneckLayer : IBitLayer
     public WeightStandardizedConv2d Conv3 { get; }
 
     /// <param name="isFirstLayer">The stage's first unit, whose shortcut is projected.</param>
+    /// <param name="w">The weights under the module's path.</param>
+    /// <param name="c">The validated config.</param>
+    /// <param name="inChannels">Input channels.</param>
+    /// <param name="outChannels">Output channels.</param>
+    /// <param name="stride">The 3×3 convolution's stride.</param>
     public BitPreActivationBottleneckLayer(Weights w, BitConfig c, int inChannels, int outChannels, int stride, bool isFirstLayer)
     {
         _path = w.Prefix;

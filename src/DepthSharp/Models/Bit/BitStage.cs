@@ -5,7 +5,7 @@ using DepthSharp.Tensors;
 namespace DepthSharp.Models;
 
 /// <summary>A residual unit of either layer type.</summary>
-public interface IBitLayer
+internal interface IBitLayer
 {
     /// <summary>[B, in, H, W] (the caller's, kept) → [B, out, h, w].</summary>
     Tensor Forward(Tensor hiddenStates);
@@ -15,7 +15,7 @@ public interface IBitLayer
 /// A stage of residual units: the first takes the stage's stride and projects its shortcut; the 3×3 convolutions of a
 /// dilated stage start at dilation 1 (stage dilation 1 or 2) or 2 and take the stage's dilation from the second unit on.
 /// </summary>
-public sealed class BitStage
+internal sealed class BitStage
 {
     private readonly string _path;
 

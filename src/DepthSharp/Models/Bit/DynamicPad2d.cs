@@ -7,7 +7,7 @@ namespace DepthSharp.Models;
 /// stride step up to ceil(size / stride), split with the odd pixel to the right and bottom, filled with
 /// <paramref name="value"/>.
 /// </summary>
-public sealed class DynamicPad2d(int kernel, int stride, int dilation, float value = 0f)
+internal sealed class DynamicPad2d(int kernel, int stride, int dilation, float value = 0f)
 {
     /// <summary>The total padding along one side of <paramref name="size"/> pixels.</summary>
     public static int Amount(int size, int kernel, int stride, int dilation) =>

@@ -8,7 +8,7 @@ namespace DepthSharp.Models;
 /// A bias-free convolution whose kernel is standardised per output channel, (w − mean) / sqrt(var + eps) with the biased
 /// variance over that channel's inputs and taps, and whose padding follows global_padding.
 /// </summary>
-public sealed class WeightStandardizedConv2d
+internal sealed class WeightStandardizedConv2d
 {
     // Every BiT convolution (stem, units, shortcuts; both layer types) passes eps 1e-8; the reference class's own
     // default, 1e-6, is never used.

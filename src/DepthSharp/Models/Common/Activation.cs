@@ -4,7 +4,7 @@ using DepthSharp.Tensors;
 namespace DepthSharp.Models;
 
 /// <summary>transformers' ACT2FN for the activations the configs name (<see cref="HiddenAct"/>).</summary>
-public static class Activation
+internal static class Activation
 {
     /// <summary>Applies the config's hidden_act over x's own storage.</summary>
     public static Tensor ApplyInPlace(HiddenAct activation, Tensor x) => activation switch

@@ -3,7 +3,7 @@ using DepthSharp.Tensors;
 namespace DepthSharp.Models;
 
 /// <summary>Lets tests observe the output of each module by its checkpoint path; off unless a sink is installed.</summary>
-public static class ActivationTrace
+internal static class ActivationTrace
 {
     private static readonly AsyncLocal<Action<string, Tensor>?> Sink = new();
 

@@ -4,7 +4,7 @@ using System.Text.Json.Serialization.Metadata;
 namespace DepthSharp.Models.Configs;
 
 /// <summary>Reads config.json files: JSON and type errors become <see cref="ConfigException"/>s naming the file and the field.</summary>
-public static class ConfigLoader
+internal static class ConfigLoader
 {
     /// <summary>The model_type a config.json declares.</summary>
     public static string ReadModelType(string path)

@@ -5,7 +5,7 @@ using DepthSharp.Tensors;
 namespace DepthSharp.Models;
 
 /// <summary>How a fusion stage sizes each fused map.</summary>
-public enum FusionUpsampling
+internal enum FusionUpsampling
 {
     /// <summary>Twice the map's size (scale_factor=2), as DPT and ZoeDepth do.</summary>
     Double,
@@ -17,7 +17,7 @@ public enum FusionUpsampling
 /// <param name="w">The layer's weights (…fusion_stage.layers.{i}).</param>
 /// <param name="channels">fusion_hidden_size.</param>
 /// <param name="residualUnits">How its two residual units are built.</param>
-public sealed class DPTFeatureFusionLayer(Weights w, int channels, ResidualUnitStyle residualUnits)
+internal sealed class DPTFeatureFusionLayer(Weights w, int channels, ResidualUnitStyle residualUnits)
 {
     /// <summary>Refines the next neck map before it joins the running one.</summary>
     public PreActResidualLayer ResidualLayer1 { get; } = new(w["residual_layer1"], channels, residualUnits);
@@ -67,7 +67,7 @@ public sealed class DPTFeatureFusionLayer(Weights w, int channels, ResidualUnitS
 /// The fusion stage: layers run from the coarsest map to the finest. Records every fused map under <c>{neck}.{i}</c>
 /// and returns the one the head reads.
 /// </summary>
-public sealed class DPTFeatureFusionStage
+internal sealed class DPTFeatureFusionStage
 {
     private readonly string _tracePath;
     private readonly int _headIndex;

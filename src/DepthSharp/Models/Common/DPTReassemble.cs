@@ -5,7 +5,7 @@ using DepthSharp.Tensors;
 namespace DepthSharp.Models;
 
 /// <summary>Token sequences to feature maps and back, shared by the DPT-style necks.</summary>
-public static class TokenMaps
+internal static class TokenMaps
 {
     /// <summary>Drops the class token of [B, 1 + h·w, C] and returns the patch tokens as a map [B, C, h, w].</summary>
     /// <param name="hidden">The tokens (the caller's, kept).</param>
@@ -32,7 +32,7 @@ public static class TokenMaps
 }
 
 /// <summary>Projects a token map to its neck width, then resizes it by the reassemble factor.</summary>
-public sealed class DPTReassembleLayer
+internal sealed class DPTReassembleLayer
 {
     private readonly Func<Tensor, Tensor>? _resize;
 
@@ -69,7 +69,7 @@ public sealed class DPTReassembleLayer
 /// Turns the backbone's token sequences into feature maps, folding in the class token as the readout type says, then
 /// projects and resizes each (DPT's reassemble stage; ZoeDepth's is the same module).
 /// </summary>
-public sealed class DPTReassembleStage
+internal sealed class DPTReassembleStage
 {
     private readonly ReadoutType _readout;
     private readonly HiddenAct _activation;

@@ -6,7 +6,7 @@ namespace DepthSharp.Models;
 public readonly record struct ModelProgress(string Stage, int Step, int TotalSteps);
 
 /// <summary>Carries cancellation and progress through a forward pass; every step checks for cancellation.</summary>
-public sealed class ForwardContext
+internal sealed class ForwardContext
 {
     private readonly int _totalSteps;
     private readonly IProgress<ModelProgress>? _progress;

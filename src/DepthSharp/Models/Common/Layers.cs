@@ -8,7 +8,7 @@ namespace DepthSharp.Models;
 /// quantised to 8 bits when the source quantises (<see cref="Int8LinearWeights"/>), as stored when F16/BF16 (half the
 /// memory; the GEMM widens it exactly as it packs), else float32 packed for the GEMM.
 /// </summary>
-public sealed class Linear
+internal sealed class Linear
 {
     // Prepared once at load: a float32 weight packed in the GEMM's panel layout; a 16-bit or 8-bit one transposed to
     // [in, out] so the GEMM widens it by plain row reads (packing it widened would double or quadruple its memory).
@@ -54,7 +54,7 @@ public sealed class Linear
 }
 
 /// <summary>nn.Conv2d with a square kernel: weight [out, in, k, k].</summary>
-public sealed class Conv2d(Weights w, int inChannels, int outChannels, int kernel, int stride = 1, int padding = 0, bool bias = true)
+internal sealed class Conv2d(Weights w, int inChannels, int outChannels, int kernel, int stride = 1, int padding = 0, bool bias = true)
 {
     /// <summary>[out, in, k, k].</summary>
     public Tensor Weight { get; } = w.Get("weight", outChannels, inChannels, kernel, kernel);
@@ -91,7 +91,7 @@ public sealed class Conv2d(Weights w, int inChannels, int outChannels, int kerne
 }
 
 /// <summary>nn.ConvTranspose2d with a square kernel: weight [in, out, k, k].</summary>
-public sealed class ConvTranspose2d(Weights w, int inChannels, int outChannels, int kernel, int stride, int padding = 0, bool bias = true)
+internal sealed class ConvTranspose2d(Weights w, int inChannels, int outChannels, int kernel, int stride, int padding = 0, bool bias = true)
 {
     /// <summary>[in, out, k, k].</summary>
     public Tensor Weight { get; } = w.Get("weight", inChannels, outChannels, kernel, kernel);
@@ -104,7 +104,7 @@ public sealed class ConvTranspose2d(Weights w, int inChannels, int outChannels, 
 }
 
 /// <summary>nn.LayerNorm over the last dimension.</summary>
-public sealed class LayerNorm(Weights w, int dim, double eps)
+internal sealed class LayerNorm(Weights w, int dim, double eps)
 {
     /// <summary>γ [dim].</summary>
     public Tensor Weight { get; } = w.Get("weight", dim);
@@ -117,7 +117,7 @@ public sealed class LayerNorm(Weights w, int dim, double eps)
 }
 
 /// <summary>nn.BatchNorm2d in inference mode (running statistics; the saved batch count is never read).</summary>
-public sealed class BatchNorm2d
+internal sealed class BatchNorm2d
 {
     private readonly double _eps;
 

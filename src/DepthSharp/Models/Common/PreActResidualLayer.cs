@@ -10,7 +10,7 @@ namespace DepthSharp.Models;
 /// <param name="BatchNorm">A batch norm after each convolution.</param>
 /// <param name="Bias">The convolutions have biases.</param>
 /// <param name="BatchNormEps">The batch norms' epsilon (ZoeDepth's batch_norm_eps; nn.BatchNorm2d's 1e-5 otherwise).</param>
-public sealed record ResidualUnitStyle(bool BatchNorm, bool Bias, double BatchNormEps = 1e-5)
+internal sealed record ResidualUnitStyle(bool BatchNorm, bool Bias, double BatchNormEps = 1e-5)
 {
     /// <summary>The configs' rule: with use_bias_in_fusion_residual unset, biases unless batch-normed.</summary>
     public static ResidualUnitStyle FromConfig(bool useBatchNorm, bool? useBias, double batchNormEps = 1e-5) =>
@@ -21,7 +21,7 @@ public sealed record ResidualUnitStyle(bool BatchNorm, bool Bias, double BatchNo
 /// The pre-activation residual unit DPT, ZoeDepth and DepthPro share (the reference copies it between them):
 /// x + conv(relu(conv(relu(x)))), optionally batch-normed after each convolution. Its intermediates are released.
 /// </summary>
-public sealed class PreActResidualLayer
+internal sealed class PreActResidualLayer
 {
     /// <summary>The first 3×3 convolution.</summary>
     public Conv2d Convolution1 { get; }

@@ -7,7 +7,7 @@ namespace DepthSharp.Models;
 public sealed record PretrainedOptions
 {
     /// <summary>
-    /// Quantise the linear layers' weights to 8 bits per output feature as they load (<see cref="Int8Weight"/>): a quarter
+    /// Quantise the linear layers' weights to 8 bits as they load, with one float scale per output feature: a quarter
     /// of their float32 memory, computed in float32; the depth moves by the weights' rounding.
     /// </summary>
     public bool Int8Weights { get; init; }
@@ -16,7 +16,7 @@ public sealed record PretrainedOptions
     public int? RandomWeightsSeed { get; init; }
 
     /// <summary>With random weights, the linear layers' matrices kept in this 16-bit format, as from a half-width checkpoint.</summary>
-    public HalfKind? RandomHalfWeights { get; init; }
+    internal HalfKind? RandomHalfWeights { get; init; }
 }
 
 /// <summary>The strict weight loading every <c>*ForDepthEstimation.FromPretrained</c> shares.</summary>

@@ -4,7 +4,7 @@ using DepthSharp.Tensors;
 
 namespace DepthSharp.Models;
 
-public sealed class DPTViTEmbeddings
+internal sealed class DPTViTEmbeddings
 {
     private readonly DPTConfig _c;
     private readonly string _path;
@@ -59,7 +59,7 @@ public sealed class DPTViTEmbeddings
 }
 
 /// <summary>A pre-norm ViT block: attention and MLP, each added back to its input.</summary>
-public sealed class DPTViTLayer
+internal sealed class DPTViTLayer
 {
     private readonly DPTConfig _c;
     private readonly string _path;
@@ -115,7 +115,7 @@ public sealed class DPTViTLayer
 /// DPTModel without its pooler, as the depth model builds it: embeddings (the ViT's, or DPT-Hybrid's over a BiT
 /// backbone), encoder layers and the final norm.
 /// </summary>
-public sealed class DPTViTModel
+internal sealed class DPTViTModel
 {
     private readonly string _encoderPath;
 
@@ -169,7 +169,7 @@ public sealed class DPTViTModel
     }
 }
 
-public sealed class DPTNeck
+internal sealed class DPTNeck
 {
     private readonly string _path;
 
@@ -208,7 +208,7 @@ public sealed class DPTNeck
 }
 
 /// <summary>Three convolutions with a ×2 bilinear up-sampling after the first; ReLU keeps the inverse depth non-negative.</summary>
-public sealed class DPTDepthEstimationHead
+internal sealed class DPTDepthEstimationHead
 {
     private readonly string _path;
     public Conv2d? Projection { get; }
@@ -251,18 +251,21 @@ public sealed class DPTDepthEstimationHead
 /// </summary>
 public sealed class DPTForDepthEstimation
 {
+    /// <summary>The validated config.json the model was built from.</summary>
     public DPTConfig Config { get; }
     /// <summary>The ViT (DPTModel); null when a backbone replaces it.</summary>
-    public DPTViTModel? DPT { get; }
+    internal DPTViTModel? DPT { get; }
     /// <summary>The backbone that replaces the ViT, as load_backbone builds it; null for the ViT and DPT-Hybrid.</summary>
-    public DPTBackbone? Backbone { get; }
-    public DPTNeck Neck { get; }
-    public DPTDepthEstimationHead Head { get; }
+    internal DPTBackbone? Backbone { get; }
+    internal DPTNeck Neck { get; }
+    internal DPTDepthEstimationHead Head { get; }
 
     /// <summary>
     /// The model of a folder (config.json and model.safetensors or a sharded index), loaded strictly: every missing,
     /// unused or misshapen tensor is reported by name. <paramref name="options"/> asks for 8-bit or random weights.
     /// </summary>
+    /// <param name="folder">The model folder: config.json and model.safetensors (or model.safetensors.index.json and its shards).</param>
+    /// <param name="options">8-bit or random weights; null: the checkpoint's as stored.</param>
     /// <exception cref="ConfigException">config.json is missing a value or has an impossible one.</exception>
     /// <exception cref="CheckpointException">The weights are broken or do not fit the config.</exception>
     public static DPTForDepthEstimation FromPretrained(string folder, PretrainedOptions? options = null)
@@ -271,7 +274,7 @@ public sealed class DPTForDepthEstimation
         return Pretrained.Load(folder, options, w => new DPTForDepthEstimation(w, config));
     }
 
-    public DPTForDepthEstimation(Weights w, DPTConfig c)
+    internal DPTForDepthEstimation(Weights w, DPTConfig c)
     {
         Config = c;
         if (c.IsHybrid || c.BackboneModel is null) DPT = new DPTViTModel(w["dpt"], c);
@@ -284,7 +287,11 @@ public sealed class DPTForDepthEstimation
     public int ForwardSteps =>
         (Backbone?.ForwardSteps ?? DPT!.EmbeddingSteps + Config.SelectedLayers[^1] + 1) + Neck.Convs.Length + 1;
 
-    /// <summary>Relative inverse depth [B, h, w] for pixel values [B, 3, H, W].</summary>
+    /// <summary>Relative inverse depth [B, h, w] for pixel values [B, 3, H, W] (before post-processing: <see cref="Processing.DPTPostProcessor"/>).</summary>
+    /// <param name="pixelValues">[B, 3, H, W] from the family's image processor; H and W multiples of the patch size.</param>
+    /// <param name="progress">Receives one <see cref="ModelProgress"/> per step (<see cref="ForwardSteps"/> in all); null: none.</param>
+    /// <param name="cancellationToken">Checked between steps.</param>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public Tensor Forward(Tensor pixelValues, IProgress<ModelProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var context = new ForwardContext(ForwardSteps, progress, cancellationToken);
@@ -315,7 +322,7 @@ public sealed class DPTForDepthEstimation
 /// The backbone load_backbone builds from backbone_config when it replaces DPT's ViT: its outputs are the neck's inputs,
 /// token sequences for BEiT and DINOv2, feature maps for Swin V2.
 /// </summary>
-public sealed class DPTBackbone
+internal sealed class DPTBackbone
 {
     private readonly Func<Tensor, ForwardContext, Tensor[]> _forward;
 

@@ -11,32 +11,57 @@ namespace DepthSharp.Models.Configs;
 public sealed class DPTConfig : IPretrainedConfig
 {
     /// <summary>Reads and validates a dpt config.json.</summary>
+    /// <param name="path">The config.json.</param>
+    /// <exception cref="ConfigException">The file is missing, unreadable or not valid JSON, a field has the wrong type, or a value is missing, unsupported or impossible (the message names the field).</exception>
     public static DPTConfig Load(string path) => ConfigLoader.Load(path, DPTConfigJson.Default.DPTConfig);
 
+    /// <summary>model_type: "dpt".</summary>
     public string ModelType { get; set; } = "dpt";
+    /// <summary>hidden_size: width of the transformer's tokens.</summary>
     public int HiddenSize { get; set; } = 768;
+    /// <summary>num_hidden_layers: number of transformer layers.</summary>
     public int NumHiddenLayers { get; set; } = 12;
+    /// <summary>num_attention_heads: attention heads per layer; must divide <see cref="HiddenSize"/>.</summary>
     public int NumAttentionHeads { get; set; } = 12;
+    /// <summary>intermediate_size: width of each layer's MLP.</summary>
     public int IntermediateSize { get; set; } = 3072;
+    /// <summary>hidden_act: the MLP's activation.</summary>
     public HiddenAct HiddenAct { get; set; } = HiddenAct.Gelu;
+    /// <summary>hidden_dropout_prob: training-only dropout, kept for the file; inference ignores it.</summary>
     public double HiddenDropoutProb { get; set; }
+    /// <summary>attention_probs_dropout_prob: training-only dropout, kept for the file; inference ignores it.</summary>
     public double AttentionProbsDropoutProb { get; set; }
+    /// <summary>initializer_range: the training initialiser's standard deviation, kept for the file; loading ignores it.</summary>
     public double InitializerRange { get; set; } = 0.02;
+    /// <summary>layer_norm_eps: the epsilon of the layer norms.</summary>
     public double LayerNormEps { get; set; } = 1e-12;
+    /// <summary>image_size: the pixel size the position embeddings were trained for; other sizes interpolate them.</summary>
     public int ImageSize { get; set; } = 384;
+    /// <summary>patch_size: side in pixels of the square patches the picture is cut into.</summary>
     public int PatchSize { get; set; } = 16;
+    /// <summary>num_channels: colour channels of the input (3).</summary>
     public int NumChannels { get; set; } = 3;
+    /// <summary>is_hybrid: DPT-Hybrid, a BiT backbone under the ViT (its feature maps feed the embeddings and the first two neck levels).</summary>
     public bool IsHybrid { get; set; }
+    /// <summary>qkv_bias: whether the query, key and value projections have biases.</summary>
     public bool QkvBias { get; set; } = true;
+    /// <summary>backbone_out_indices: the ViT layers (0-based) whose outputs feed the neck.</summary>
     public List<int>? BackboneOutIndices { get; set; } = [2, 5, 8, 11];
     /// <summary>How the class token joins the patch tokens in the neck.</summary>
     public ReadoutType ReadoutType { get; set; } = ReadoutType.Project;
+    /// <summary>reassemble_factors: per neck level, the factor each token map is resized by (4, 2, 1, 0.5: up ×4 to down ×2).</summary>
     public List<double> ReassembleFactors { get; set; } = [4, 2, 1, 0.5];
+    /// <summary>neck_hidden_sizes: per neck level, the channels of the reassembled map.</summary>
     public List<int> NeckHiddenSizes { get; set; } = [96, 192, 384, 768];
+    /// <summary>fusion_hidden_size: channels of the feature fusion stage and the head's input.</summary>
     public int FusionHiddenSize { get; set; } = 256;
+    /// <summary>head_in_index: which fusion output the head reads; -1, the last (finest), is the only one used.</summary>
     public int HeadInIndex { get; set; } = -1;
+    /// <summary>use_batch_norm_in_fusion_residual: batch norm in the fusion stage's residual units.</summary>
     public bool UseBatchNormInFusionResidual { get; set; }
+    /// <summary>use_bias_in_fusion_residual: biases on the residual units' convolutions; null: the reference's rule (true without batch norm).</summary>
     public bool? UseBiasInFusionResidual { get; set; }
+    /// <summary>add_projection: a 3×3 convolution and ReLU before the head (DPT on DINOv2 / BEiT checkpoints have one).</summary>
     public bool AddProjection { get; set; }
     /// <summary>
     /// backbone_config as written; <see cref="Complete"/> reads it into <see cref="BackboneModel"/> (BiT for a hybrid
@@ -49,8 +74,10 @@ public sealed class DPTConfig : IPretrainedConfig
     public List<int> NeckIgnoreStages { get; set; } = [0, 1];
     /// <summary>A named (timm or Hub) backbone; only an inline backbone_config is supported.</summary>
     public string? Backbone { get; set; }
+    /// <summary>use_timm_backbone: must be false: only transformers' own backbones are supported.</summary>
     public bool UseTimmBackbone { get; set; }
 
+    /// <summary>The file's other keys (segmentation heads, id2label, architectures, ...), kept as they were.</summary>
     [JsonExtensionData] public Dictionary<string, JsonElement>? Extra { get; set; }
 
     /// <summary>
@@ -64,11 +91,11 @@ public sealed class DPTConfig : IPretrainedConfig
     /// The ViT encoder layers whose outputs feed the neck, in layer order, as the reference picks them from its hidden
     /// states; DPT-Hybrid's first two neck inputs are BiT feature maps, so only backbone_out_indices[2:] pick layers.
     /// </summary>
-    [JsonIgnore] public int[] SelectedLayers =>
+    [JsonIgnore] internal int[] SelectedLayers =>
         Enumerable.Range(0, NumHiddenLayers).Where(i => (IsHybrid ? BackboneOutIndices?.Skip(2) : BackboneOutIndices)?.Contains(i) == true).ToArray();
 
     /// <summary>Width of the tokens the neck receives: the BEiT or DINOv2 backbone's when one replaces the ViT, else the ViT's.</summary>
-    [JsonIgnore] public int BackboneHiddenSize => BackboneModel switch
+    [JsonIgnore] internal int BackboneHiddenSize => BackboneModel switch
     {
         BeitConfig beit => beit.HiddenSize,
         Dinov2Config dinov2 => dinov2.HiddenSize,
@@ -89,6 +116,8 @@ public sealed class DPTConfig : IPretrainedConfig
     /// Reads backbone_config into <see cref="BackboneModel"/> (the reference's default BiT for a hybrid without one),
     /// then validates every value the model needs; the ViT fields have their defaults.
     /// </summary>
+    /// <param name="file">The config's file, named in errors; null when none.</param>
+    /// <exception cref="ConfigException">A value is missing, unsupported or impossible (the message names the field).</exception>
     public void Complete(string? file)
     {
         void Fail(string field, string why) => throw new ConfigException(file, $"{field}: {why}");

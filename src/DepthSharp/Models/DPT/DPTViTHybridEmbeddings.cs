@@ -8,7 +8,7 @@ namespace DepthSharp.Models;
 /// DPT-Hybrid's embeddings: the BiT backbone's last feature map, projected 1×1 to hidden_size, as patch tokens behind the
 /// class token, plus position embeddings; the backbone's first two feature maps are handed on to the neck.
 /// </summary>
-public sealed class DPTViTHybridEmbeddings
+internal sealed class DPTViTHybridEmbeddings
 {
     // The reference always hands on the backbone's first and second feature maps.
     private static readonly int[] ResidualFeatureMapIndex = [0, 1];
@@ -29,6 +29,11 @@ public sealed class DPTViTHybridEmbeddings
     /// <param name="backboneFeatmapShape">
     /// backbone_featmap_shape: its second entry is the projection's input width, which must be the last feature map's.
     /// </param>
+    /// <param name="w">The weights under the module's path.</param>
+    /// <param name="hiddenSize">The ViT's token width.</param>
+    /// <param name="imageSize">The pixel size the position embeddings were trained for.</param>
+    /// <param name="patchSize">The ViT's patch size in pixels.</param>
+    /// <param name="numChannels">Colour channels of the input.</param>
     public DPTViTHybridEmbeddings(Weights w, BitConfig backbone, int hiddenSize, int imageSize, int patchSize, int numChannels,
         IReadOnlyList<int> backboneFeatmapShape)
     {

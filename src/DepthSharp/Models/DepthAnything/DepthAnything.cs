@@ -5,7 +5,7 @@ using DepthSharp.Tensors;
 namespace DepthSharp.Models;
 
 /// <summary>Reassembles the backbone's stages into maps at the configured scales, brings them to the fusion width and fuses them.</summary>
-public sealed class DepthAnythingNeck
+internal sealed class DepthAnythingNeck
 {
     public DPTReassembleLayer[] ReassembleLayers { get; }
     public Conv2d[] Convs { get; }
@@ -39,7 +39,7 @@ public sealed class DepthAnythingNeck
 /// conv → bilinear resize to the input's patch-aligned size → conv, ReLU → 1×1 conv, then ReLU (relative: inverse
 /// depth) or sigmoid (metric), times max_depth.
 /// </summary>
-public sealed class DepthAnythingDepthEstimationHead
+internal sealed class DepthAnythingDepthEstimationHead
 {
     private readonly DepthAnythingConfig _c;
     private readonly string _path;
@@ -77,15 +77,18 @@ public sealed class DepthAnythingDepthEstimationHead
 /// <summary>transformers' DepthAnythingForDepthEstimation: a DINOv2 backbone, the DPT-style neck and the depth head.</summary>
 public sealed class DepthAnythingForDepthEstimation
 {
+    /// <summary>The validated config.json the model was built from.</summary>
     public DepthAnythingConfig Config { get; }
-    public Dinov2Backbone Backbone { get; }
-    public DepthAnythingNeck Neck { get; }
-    public DepthAnythingDepthEstimationHead Head { get; }
+    internal Dinov2Backbone Backbone { get; }
+    internal DepthAnythingNeck Neck { get; }
+    internal DepthAnythingDepthEstimationHead Head { get; }
 
     /// <summary>
     /// The model of a folder (config.json and model.safetensors or a sharded index), loaded strictly: every missing,
     /// unused or misshapen tensor is reported by name. <paramref name="options"/> asks for 8-bit or random weights.
     /// </summary>
+    /// <param name="folder">The model folder: config.json and model.safetensors (or model.safetensors.index.json and its shards).</param>
+    /// <param name="options">8-bit or random weights; null: the checkpoint's as stored.</param>
     /// <exception cref="ConfigException">config.json is missing a value or has an impossible one.</exception>
     /// <exception cref="CheckpointException">The weights are broken or do not fit the config.</exception>
     public static DepthAnythingForDepthEstimation FromPretrained(string folder, PretrainedOptions? options = null)
@@ -94,7 +97,7 @@ public sealed class DepthAnythingForDepthEstimation
         return Pretrained.Load(folder, options, w => new DepthAnythingForDepthEstimation(w, config));
     }
 
-    public DepthAnythingForDepthEstimation(Weights w, DepthAnythingConfig c)
+    internal DepthAnythingForDepthEstimation(Weights w, DepthAnythingConfig c)
     {
         Config = c;
         Backbone = new Dinov2Backbone(w["backbone"], c.BackboneModel);
@@ -105,7 +108,11 @@ public sealed class DepthAnythingForDepthEstimation
     /// <summary>Progress steps of one forward pass: backbone layers, fusion layers, head.</summary>
     public int ForwardSteps => Config.BackboneModel.NumHiddenLayers + Neck.Convs.Length + 1;
 
-    /// <summary>Depth [B, h, w] for pixel values [B, 3, H, W]: relative inverse depth, or metres for metric models.</summary>
+    /// <summary>Depth [B, h, w] for pixel values [B, 3, H, W]: relative inverse depth, or metres for metric models (before post-processing: <see cref="Processing.DPTPostProcessor"/>).</summary>
+    /// <param name="pixelValues">[B, 3, H, W] from the family's image processor; H and W multiples of the patch size.</param>
+    /// <param name="progress">Receives one <see cref="ModelProgress"/> per step (<see cref="ForwardSteps"/> in all); null: none.</param>
+    /// <param name="cancellationToken">Checked between steps.</param>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public Tensor Forward(Tensor pixelValues, IProgress<ModelProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var context = new ForwardContext(ForwardSteps, progress, cancellationToken);

@@ -5,7 +5,7 @@ using DepthSharp.Tensors;
 namespace DepthSharp.Models;
 
 /// <summary>Patch bookkeeping shared by DepthPro's encoders (split_to_patches, reshape_features, merge_patches, reconstruct_feature_maps).</summary>
-public static class DepthProPatches
+internal static class DepthProPatches
 {
     /// <summary>[B,C,H,W] → overlapping patches [L·B, C, p, p], ordered by patch position first, then batch.</summary>
     public static Tensor Split(Tensor pixelValues, int patchSize, double overlapRatio)
@@ -77,7 +77,7 @@ public static class DepthProPatches
     }
 }
 
-public sealed class DepthProPatchEncoder
+internal sealed class DepthProPatchEncoder
 {
     private readonly DepthProConfig _c;
     private readonly string _path;
@@ -138,7 +138,7 @@ public sealed class DepthProPatchEncoder
     }
 }
 
-public sealed class DepthProImageEncoder
+internal sealed class DepthProImageEncoder
 {
     private readonly DepthProConfig _c;
     private readonly string _path;
@@ -153,6 +153,8 @@ public sealed class DepthProImageEncoder
         Model = new Dinov2Model(w["model"], c.ImageModel);
     }
 
+    /// <param name="pixelValues">[B, 3, H, W] normalised pixels.</param>
+    /// <param name="context">Progress and cancellation of the whole forward pass.</param>
     /// <param name="hiddenStates">When given, receives the image encoder's hidden states (0 = embeddings, i = after layer i-1).</param>
     public Tensor Forward(Tensor pixelValues, ForwardContext context, Dictionary<int, Tensor>? hiddenStates = null)
     {
@@ -171,7 +173,7 @@ public sealed class DepthProImageEncoder
     }
 }
 
-public sealed class DepthProEncoder(Weights w, DepthProConfig c)
+internal sealed class DepthProEncoder(Weights w, DepthProConfig c)
 {
     public DepthProPatchEncoder PatchEncoder { get; } = new(w["patch_encoder"], c);
     public DepthProImageEncoder ImageEncoder { get; } = new(w["image_encoder"], c);
@@ -186,7 +188,7 @@ public sealed class DepthProEncoder(Weights w, DepthProConfig c)
 }
 
 /// <summary>An optional 1×1 projection followed by 2×2 stride-2 transposed convolutions.</summary>
-public sealed class DepthProFeatureUpsampleBlock
+internal sealed class DepthProFeatureUpsampleBlock
 {
     private readonly List<Func<Tensor, Tensor>> _layers = [];
 
@@ -211,7 +213,7 @@ public sealed class DepthProFeatureUpsampleBlock
     }
 }
 
-public sealed class DepthProFeatureUpsample
+internal sealed class DepthProFeatureUpsample
 {
     private readonly DepthProConfig _c;
     public DepthProFeatureUpsampleBlock ImageBlock { get; }
@@ -239,7 +241,7 @@ public sealed class DepthProFeatureUpsample
     }
 }
 
-public sealed class DepthProFeatureProjection
+internal sealed class DepthProFeatureProjection
 {
     private readonly Conv2d?[] _projections;
 
@@ -260,7 +262,7 @@ public sealed class DepthProFeatureProjection
         features.Select((f, i) => _projections[i] is { } p ? Lifetimes.Replace(f, p.Forward(f)) : f).ToList();
 }
 
-public sealed class DepthProNeck
+internal sealed class DepthProNeck
 {
     private readonly string _path;
     public DepthProFeatureUpsample FeatureUpsample { get; }
@@ -287,7 +289,7 @@ public sealed class DepthProNeck
     }
 }
 
-public sealed class DepthProFeatureFusionLayer(Weights w, DepthProConfig c, bool useDeconv = true)
+internal sealed class DepthProFeatureFusionLayer(Weights w, DepthProConfig c, bool useDeconv = true)
 {
     public PreActResidualLayer ResidualLayer1 { get; } = ResidualLayer(w["residual_layer1"], c);
     public PreActResidualLayer ResidualLayer2 { get; } = ResidualLayer(w["residual_layer2"], c);
@@ -304,6 +306,8 @@ public sealed class DepthProFeatureFusionLayer(Weights w, DepthProConfig c, bool
     /// </summary>
     internal long BandBytes { get; set; } = 96L << 20;
 
+    /// <param name="hiddenState">[B, fusion, h, w] this level's features.</param>
+    /// <param name="residual">The previous fusion layer's output, or null for the first layer.</param>
     /// <param name="consumeInputs">Both inputs are the caller's to lose: each is released as soon as it is read.</param>
     public Tensor Forward(Tensor hiddenState, Tensor? residual = null, bool consumeInputs = false) =>
         Output(ResidualUnits(hiddenState, residual, consumeInputs));
@@ -369,7 +373,7 @@ public sealed class DepthProFeatureFusionLayer(Weights w, DepthProConfig c, bool
     }
 }
 
-public sealed class DepthProFeatureFusionStage
+internal sealed class DepthProFeatureFusionStage
 {
     private readonly string _path;
     public DepthProFeatureFusionLayer[] Intermediate { get; }
@@ -420,7 +424,7 @@ public sealed class DepthProFeatureFusionStage
     }
 }
 
-public sealed class DepthProFovEncoder
+internal sealed class DepthProFovEncoder
 {
     private readonly DepthProConfig _c;
     private readonly string _path;
@@ -450,7 +454,7 @@ public sealed class DepthProFovEncoder
     }
 }
 
-public sealed class DepthProFovHead
+internal sealed class DepthProFovHead
 {
     private readonly string _path;
     private readonly int _outSize;
@@ -483,7 +487,7 @@ public sealed class DepthProFovHead
     }
 }
 
-public sealed class DepthProFovModel(Weights w, DepthProConfig c)
+internal sealed class DepthProFovModel(Weights w, DepthProConfig c)
 {
     public DepthProFovEncoder FovEncoder { get; } = new(w["fov_encoder"], c);
     public Conv2d Conv { get; } = new(w["conv"], c.FusionHiddenSize, c.FusionHiddenSize / 2, 3, 2, 1);
@@ -500,7 +504,7 @@ public sealed class DepthProFovModel(Weights w, DepthProConfig c)
     }
 }
 
-public sealed class DepthProDepthEstimationHead
+internal sealed class DepthProDepthEstimationHead
 {
     public Conv2d Conv1 { get; }
     public ConvTranspose2d Upsample { get; }
@@ -524,6 +528,7 @@ public sealed class DepthProDepthEstimationHead
     }
 
     /// <summary>[B, fusion, h, w] → depth [B, 2h, 2w]: conv, transposed conv ×2, conv, relu, conv, relu.</summary>
+    /// <param name="hiddenStates">[B, fusion, h, w] the fusion stage's last output.</param>
     /// <param name="consumeInput">The input is the caller's to lose: it is released once read.</param>
     public Tensor Forward(Tensor hiddenStates, bool consumeInput = false)
     {
@@ -550,21 +555,30 @@ public sealed class DepthProDepthEstimationHead
 /// DepthPro's features for users who build on them: the image encoder's hidden states (index 0 = embeddings, i = after
 /// layer i-1), the neck's multi-scale maps (DepthProModel's `features`) and, when asked, every fusion stage output.
 /// </summary>
-public sealed record DepthProFeatures(
+internal sealed record DepthProFeatures(
     IReadOnlyDictionary<int, Tensor> ImageEncoderHiddenStates, IReadOnlyList<Tensor> Features, IReadOnlyList<Tensor>? FusionOutputs);
 
-/// <summary>DepthProForDepthEstimation's outputs: canonical inverse depth [B,h,w] and, with the FOV head, degrees [B].</summary>
+/// <summary>DepthProForDepthEstimation's outputs.</summary>
+/// <param name="PredictedDepth">Canonical inverse depth [B, h, w], before post-processing (<see cref="Processing.DepthProPostProcessor"/>).</param>
+/// <param name="FieldOfView">With the field-of-view head, each picture's horizontal field of view in degrees [B]; else null.</param>
 public sealed record DepthProOutput(Tensor PredictedDepth, Tensor? FieldOfView);
 
+/// <summary>
+/// transformers' DepthProForDepthEstimation: DINOv2 encoders of overlapping patches at three scales and of the whole
+/// picture, the feature fusion stage and the depth head, and optionally the field-of-view head that estimates the focal length.
+/// </summary>
 public sealed class DepthProForDepthEstimation
 {
+    /// <summary>The validated config.json the model was built from.</summary>
     public DepthProConfig Config { get; }
+
+    /// <summary>Whether the field-of-view head was built (the config's use_fov_model unless FromPretrained overrode it).</summary>
     public bool UseFovModel { get; }
-    public DepthProEncoder Encoder { get; }
-    public DepthProNeck Neck { get; }
-    public DepthProFeatureFusionStage FusionStage { get; }
-    public DepthProDepthEstimationHead Head { get; }
-    public DepthProFovModel? FovModel { get; }
+    internal DepthProEncoder Encoder { get; }
+    internal DepthProNeck Neck { get; }
+    internal DepthProFeatureFusionStage FusionStage { get; }
+    internal DepthProDepthEstimationHead Head { get; }
+    internal DepthProFovModel? FovModel { get; }
 
     /// <summary>
     /// The model of a folder (config.json and model.safetensors or a sharded index), loaded strictly: every missing,
@@ -582,8 +596,10 @@ public sealed class DepthProForDepthEstimation
         return Pretrained.Load(folder, options, w => new DepthProForDepthEstimation(w, config, useFovModel), IgnoredUnusedPrefixes);
     }
 
+/// <param name="w">The weights under the checkpoint's root.</param>
+/// <param name="c">The validated config.</param>
     /// <param name="useFovModel">Overrides the config's use_fov_model, as the reference's constructor argument does.</param>
-    public DepthProForDepthEstimation(Weights w, DepthProConfig c, bool? useFovModel = null)
+    internal DepthProForDepthEstimation(Weights w, DepthProConfig c, bool? useFovModel = null)
     {
         Config = c;
         UseFovModel = useFovModel ?? c.UseFovModel;
@@ -595,7 +611,7 @@ public sealed class DepthProForDepthEstimation
     }
 
     /// <summary>Prefixes of checkpoint tensors the reference ignores when they are left unused.</summary>
-    public static readonly string[] IgnoredUnusedPrefixes = ["fov_model."];
+    internal static readonly string[] IgnoredUnusedPrefixes = ["fov_model."];
 
     /// <summary>Progress steps of one forward pass: encoder layers, fusion layers, head.</summary>
     public int ForwardSteps =>
@@ -606,7 +622,7 @@ public sealed class DepthProForDepthEstimation
     /// The encoders and the neck (and, with <paramref name="includeFusion"/>, the fusion stage) without the depth and FOV
     /// heads: the reference's DepthProModel output with output_hidden_states.
     /// </summary>
-    public DepthProFeatures ExtractFeatures(Tensor pixelValues, bool includeFusion = false, IProgress<ModelProgress>? progress = null, CancellationToken cancellationToken = default)
+    internal DepthProFeatures ExtractFeatures(Tensor pixelValues, bool includeFusion = false, IProgress<ModelProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var context = new ForwardContext(ForwardSteps, progress, cancellationToken);
         var hidden = new Dictionary<int, Tensor>();
@@ -621,6 +637,11 @@ public sealed class DepthProForDepthEstimation
         return new DepthProFeatures(hidden, features, fusion);
     }
 
+    /// <summary>Canonical inverse depth for pixel values [B, 3, H, W] (1536 × 1536 for the released checkpoint) and, with the field-of-view head, the field of view.</summary>
+    /// <param name="pixelValues">[B, 3, H, W] from the family's image processor; the size the config's patch_size and scales expect.</param>
+    /// <param name="progress">Receives one <see cref="ModelProgress"/> per step (<see cref="ForwardSteps"/> in all); null: none.</param>
+    /// <param name="cancellationToken">Checked between steps.</param>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public DepthProOutput Forward(Tensor pixelValues, IProgress<ModelProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var context = new ForwardContext(ForwardSteps, progress, cancellationToken);

@@ -7,33 +7,55 @@ namespace DepthSharp.Models.Configs;
 public sealed class DepthProConfig : IPretrainedConfig
 {
     /// <summary>Reads a depth_pro config.json, fills absent backbones with the reference's defaults and validates it.</summary>
+    /// <param name="path">The config.json.</param>
+    /// <exception cref="ConfigException">The file is missing, unreadable or not valid JSON, a field has the wrong type, or a value is missing, unsupported or impossible (the message names the field).</exception>
     public static DepthProConfig Load(string path) => ConfigLoader.Load(path, DepthProConfigJson.Default.DepthProConfig);
 
+    /// <summary>model_type: "depth_pro".</summary>
     public string ModelType { get; set; } = "depth_pro";
+    /// <summary>fusion_hidden_size: channels of the feature fusion stage and the head's input.</summary>
     public int FusionHiddenSize { get; set; } = 256;
+    /// <summary>patch_size: side in pixels of the square patches the encoders see (384); each backbone's image_size is forced to it.</summary>
     public int PatchSize { get; set; } = 384;
+    /// <summary>initializer_range: the training initialiser's standard deviation, kept for the file; loading ignores it.</summary>
     public double InitializerRange { get; set; } = 0.02;
+    /// <summary>intermediate_hook_ids: the patch encoder layers whose outputs also feed the neck (highest-resolution features).</summary>
     public List<int> IntermediateHookIds { get; set; } = [11, 5];
+    /// <summary>intermediate_feature_dims: channels of the upsampled maps from those hooked layers.</summary>
     public List<int> IntermediateFeatureDims { get; set; } = [256, 256];
+    /// <summary>scaled_images_ratios: the picture's scales that are cut into patches, smallest first (1 = the full 1536 input).</summary>
     public List<double> ScaledImagesRatios { get; set; } = [0.25, 0.5, 1];
+    /// <summary>scaled_images_overlap_ratios: per scale, the fraction by which neighbouring patches overlap.</summary>
     public List<double> ScaledImagesOverlapRatios { get; set; } = [0.0, 0.5, 0.25];
+    /// <summary>scaled_images_feature_dims: per scale, channels of its upsampled feature map.</summary>
     public List<int> ScaledImagesFeatureDims { get; set; } = [1024, 1024, 512];
+    /// <summary>merge_padding_value: pixels of overlap trimmed from each patch's features when they are merged back.</summary>
     public int MergePaddingValue { get; set; } = 3;
+    /// <summary>use_batch_norm_in_fusion_residual: batch norm in the fusion stage's residual units.</summary>
     public bool UseBatchNormInFusionResidual { get; set; }
+    /// <summary>use_bias_in_fusion_residual: biases on the residual units' convolutions (default true).</summary>
     public bool? UseBiasInFusionResidual { get; set; } = true;
+    /// <summary>use_fov_model: build the field-of-view head, which estimates the focal length (apple/DepthPro-hf has one).</summary>
     public bool UseFovModel { get; set; }
+    /// <summary>num_fov_head_layers: strided convolutions in the field-of-view head.</summary>
     public int NumFovHeadLayers { get; set; } = 2;
+    /// <summary>image_model_config: the DINOv2 encoder of the whole downscaled picture; null: the reference's default, filled in by <see cref="Load"/>.</summary>
     public Dinov2Config? ImageModelConfig { get; set; }
+    /// <summary>patch_model_config: the DINOv2 encoder of the patches; null: the reference's default, filled in by <see cref="Load"/>.</summary>
     public Dinov2Config? PatchModelConfig { get; set; }
+    /// <summary>fov_model_config: the DINOv2 encoder of the field-of-view head; null: the reference's default, filled in by <see cref="Load"/>.</summary>
     public Dinov2Config? FovModelConfig { get; set; }
 
+    /// <summary>The file's other keys (segmentation heads, id2label, architectures, ...), kept as they were.</summary>
     [JsonExtensionData] public Dictionary<string, JsonElement>? Extra { get; set; }
 
-    [JsonIgnore] public Dinov2Config ImageModel => ImageModelConfig!;
-    [JsonIgnore] public Dinov2Config PatchModel => PatchModelConfig!;
-    [JsonIgnore] public Dinov2Config FovModel => FovModelConfig!;
+    [JsonIgnore] internal Dinov2Config ImageModel => ImageModelConfig!;
+    [JsonIgnore] internal Dinov2Config PatchModel => PatchModelConfig!;
+    [JsonIgnore] internal Dinov2Config FovModel => FovModelConfig!;
 
     /// <summary>Fills absent backbones with Dinov2 defaults and, as the reference does, forces their image_size to patch_size; then validates.</summary>
+    /// <param name="file">The config's file, named in errors; null when none.</param>
+    /// <exception cref="ConfigException">A value is missing, unsupported or impossible (the message names the field).</exception>
     public void Complete(string? file)
     {
         ImageModelConfig ??= new Dinov2Config();

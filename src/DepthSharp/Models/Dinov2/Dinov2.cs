@@ -4,7 +4,7 @@ using DepthSharp.Tensors;
 
 namespace DepthSharp.Models;
 
-public sealed class Dinov2PatchEmbeddings(Weights w, Dinov2Config c)
+internal sealed class Dinov2PatchEmbeddings(Weights w, Dinov2Config c)
 {
     public Conv2d Projection { get; } = new(w["projection"], c.NumChannels, c.HiddenSize, c.PatchSize, c.PatchSize);
 
@@ -19,7 +19,7 @@ public sealed class Dinov2PatchEmbeddings(Weights w, Dinov2Config c)
     }
 }
 
-public sealed class Dinov2Embeddings
+internal sealed class Dinov2Embeddings
 {
     private readonly Dinov2Config _c;
     private readonly string _path;
@@ -74,7 +74,7 @@ public sealed class Dinov2Embeddings
     }
 }
 
-public sealed class Dinov2SelfAttention(Weights w, Dinov2Config c)
+internal sealed class Dinov2SelfAttention(Weights w, Dinov2Config c)
 {
     public Linear Query { get; } = new(w["query"], c.HiddenSize, c.HiddenSize, c.QkvBias);
     public Linear Key { get; } = new(w["key"], c.HiddenSize, c.HiddenSize, c.QkvBias);
@@ -94,7 +94,7 @@ public sealed class Dinov2SelfAttention(Weights w, Dinov2Config c)
     }
 }
 
-public sealed class Dinov2Attention(Weights w, Dinov2Config c)
+internal sealed class Dinov2Attention(Weights w, Dinov2Config c)
 {
     public Dinov2SelfAttention Attention { get; } = new(w["attention"], c);
     public Linear OutputDense { get; } = new(w["output"]["dense"], c.HiddenSize, c.HiddenSize);
@@ -108,14 +108,14 @@ public sealed class Dinov2Attention(Weights w, Dinov2Config c)
     }
 }
 
-public sealed class Dinov2LayerScale(Weights w, Dinov2Config c)
+internal sealed class Dinov2LayerScale(Weights w, Dinov2Config c)
 {
     public Tensor Lambda1 { get; } = w.Get("lambda1", c.HiddenSize);
     /// <summary>x · lambda1 + residual over x's own storage (the scale and the skip connection after it).</summary>
     public Tensor ScaleAndAdd(Tensor x, Tensor residual) => Ops.ScaleLastDimAddInPlace(x, Lambda1, residual);
 }
 
-public sealed class Dinov2Mlp(Weights w, Dinov2Config c)
+internal sealed class Dinov2Mlp(Weights w, Dinov2Config c)
 {
     public Linear Fc1 { get; } = new(w["fc1"], c.HiddenSize, c.MlpHiddenSize);
     public Linear Fc2 { get; } = new(w["fc2"], c.MlpHiddenSize, c.HiddenSize);
@@ -129,7 +129,7 @@ public sealed class Dinov2Mlp(Weights w, Dinov2Config c)
     }
 }
 
-public sealed class Dinov2SwiGluFfn(Weights w, Dinov2Config c)
+internal sealed class Dinov2SwiGluFfn(Weights w, Dinov2Config c)
 {
     public Linear WeightsIn { get; } = new(w["weights_in"], c.HiddenSize, 2 * c.SwigluHiddenSize);
     public Linear WeightsOut { get; } = new(w["weights_out"], c.SwigluHiddenSize, c.HiddenSize);
@@ -144,7 +144,7 @@ public sealed class Dinov2SwiGluFfn(Weights w, Dinov2Config c)
     }
 }
 
-public sealed class Dinov2Layer
+internal sealed class Dinov2Layer
 {
     private readonly string _path;
     public LayerNorm Norm1 { get; }
@@ -182,9 +182,9 @@ public sealed class Dinov2Layer
 }
 
 /// <summary>Dinov2Model's outputs: the final-normed sequence and, on request, the hidden states (index 0 = embeddings, i = after layer i-1).</summary>
-public sealed record Dinov2Output(Tensor LastHiddenState, IReadOnlyDictionary<int, Tensor> HiddenStates);
+internal sealed record Dinov2Output(Tensor LastHiddenState, IReadOnlyDictionary<int, Tensor> HiddenStates);
 
-public sealed class Dinov2Model
+internal sealed class Dinov2Model
 {
     private readonly string _path;
     public Dinov2Config Config { get; }
@@ -202,7 +202,10 @@ public sealed class Dinov2Model
         Layernorm = new LayerNorm(w["layernorm"], c.HiddenSize, c.LayerNormEps);
     }
 
+    /// <param name="pixelValues">[B, 3, H, W] normalised pixels.</param>
     /// <param name="keepHiddenStates">Indices of hidden states to return (only these are kept alive).</param>
+    /// <param name="context">Progress and cancellation of the whole forward pass; null: none.</param>
+    /// <param name="stage">The progress stage name reported per layer.</param>
     public Dinov2Output Forward(Tensor pixelValues, IReadOnlyCollection<int>? keepHiddenStates = null, ForwardContext? context = null, string stage = "encoder")
     {
         var (hidden, kept) = Encode(pixelValues, keepHiddenStates, context, stage);
@@ -237,7 +240,7 @@ public sealed class Dinov2Model
 /// configured stages (out_indices / out_features), each layer-normed when apply_layernorm and turned into a
 /// [B, hidden, H/p, W/p] map when reshape_hidden_states.
 /// </summary>
-public sealed class Dinov2Backbone
+internal sealed class Dinov2Backbone
 {
     public Dinov2Config Config { get; }
     public Dinov2Model Model { get; }

@@ -11,10 +11,10 @@ namespace DepthSharp.Models.Configs;
 public sealed class GLPNConfig : IPretrainedConfig
 {
     /// <summary>The eps of every layer norm in the reference (nn.LayerNorm's default; layer_norm_eps is not passed on).</summary>
-    public const double ModuleLayerNormEps = 1e-5;
+    internal const double ModuleLayerNormEps = 1e-5;
 
     /// <summary>The eps of the decoder's batch norms (nn.BatchNorm2d's default).</summary>
-    public const double BatchNormEps = 1e-5;
+    internal const double BatchNormEps = 1e-5;
 
     /// <summary>Always "glpn".</summary>
     public string ModelType { get; set; } = "glpn";
@@ -59,10 +59,10 @@ public sealed class GLPNConfig : IPretrainedConfig
     [JsonExtensionData] public Dictionary<string, JsonElement>? Extra { get; set; }
 
     /// <summary>The decoder output the head reads, as an index from the start.</summary>
-    [JsonIgnore] public int HeadIndex => HeadInIndex < 0 ? NumEncoderBlocks + HeadInIndex : HeadInIndex;
+    [JsonIgnore] internal int HeadIndex => HeadInIndex < 0 ? NumEncoderBlocks + HeadInIndex : HeadInIndex;
 
     /// <summary>The Mix-FFN width of a stage: int(hidden_size · mlp_ratio).</summary>
-    public int MlpHiddenSize(int stage) => (int)(HiddenSizes[stage] * MlpRatios[stage]);
+    internal int MlpHiddenSize(int stage) => (int)(HiddenSizes[stage] * MlpRatios[stage]);
 
     /// <summary>Reads and validates a glpn config.json.</summary>
     public static GLPNConfig Load(string path) => ConfigLoader.Load(path, GLPNConfigJson.Default.GLPNConfig);
@@ -71,7 +71,7 @@ public sealed class GLPNConfig : IPretrainedConfig
     public void Complete(string? file) => Validate(file);
 
     /// <summary>Checks every value the model uses; throws a <see cref="ConfigException"/> naming the field.</summary>
-    public void Validate(string? file)
+    internal void Validate(string? file)
     {
         void Fail(string field, string why) => throw new ConfigException(file, $"{field}: {why}");
         if (ModelType != "glpn") Fail("model_type", $"expected 'glpn', got '{ModelType}'");

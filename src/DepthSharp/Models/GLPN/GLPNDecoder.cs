@@ -8,7 +8,7 @@ namespace DepthSharp.Models;
 /// Selective feature fusion: from the local and global maps side by side, three 3×3 convolutions make a two-channel
 /// sigmoid map that weighs each of them, pixel by pixel, in their sum.
 /// </summary>
-public sealed class GLPNSelectiveFeatureFusion
+internal sealed class GLPNSelectiveFeatureFusion
 {
     private readonly string _path;
     /// <summary>convolutional_layer1.0: 3×3, 2C → C.</summary>
@@ -75,7 +75,7 @@ public sealed class GLPNSelectiveFeatureFusion
 }
 
 /// <summary>A 1×1 convolution to the decoder's width (none when the widths agree), fusion with the previous stage, ×2 bilinear upsampling.</summary>
-public sealed class GLPNDecoderStage
+internal sealed class GLPNDecoderStage
 {
     /// <summary>The 1×1 convolution to the decoder's width; null (nn.Identity) when the encoder map already has it.</summary>
     public Conv2d? Convolution { get; }
@@ -107,7 +107,7 @@ public sealed class GLPNDecoderStage
 }
 
 /// <summary>The encoder's maps from the deepest up, each stage fusing the one before; the last output is upsampled once more.</summary>
-public sealed class GLPNDecoder
+internal sealed class GLPNDecoder
 {
     private readonly string _path;
     /// <summary>One stage per encoder map, deepest first.</summary>
@@ -156,7 +156,7 @@ public sealed class GLPNDecoder
 }
 
 /// <summary>3×3 convolution, ReLU, 3×3 convolution to one channel; sigmoid scaled to max_depth.</summary>
-public sealed class GLPNDepthEstimationHead
+internal sealed class GLPNDepthEstimationHead
 {
     private readonly string _path;
     private readonly float _maxDepth;

@@ -5,7 +5,7 @@ using DepthSharp.Tensors;
 namespace DepthSharp.Models;
 
 /// <summary>A strided convolution with overlapping windows (padded by half the kernel), its map flattened to tokens and layer-normed.</summary>
-public sealed class GLPNOverlapPatchEmbeddings
+internal sealed class GLPNOverlapPatchEmbeddings
 {
     private readonly string _path;
     /// <summary>The overlapping strided convolution.</summary>
@@ -37,7 +37,7 @@ public sealed class GLPNOverlapPatchEmbeddings
 /// Self-attention whose keys and values come from a shorter sequence: with sr_ratio &gt; 1 the tokens, as a map, go
 /// through a convolution of kernel and stride sr_ratio and a layer norm first (PVT's spatial reduction).
 /// </summary>
-public sealed class GLPNEfficientSelfAttention
+internal sealed class GLPNEfficientSelfAttention
 {
     private readonly int _heads;
     private readonly int _ratio;
@@ -106,7 +106,7 @@ public sealed class GLPNEfficientSelfAttention
 }
 
 /// <summary>The attention's output projection (its residual is added by the layer).</summary>
-public sealed class GLPNSelfOutput(Weights w, int hiddenSize)
+internal sealed class GLPNSelfOutput(Weights w, int hiddenSize)
 {
     /// <summary>attention.output.dense.</summary>
     public Linear Dense { get; } = new(w["dense"], hiddenSize, hiddenSize);
@@ -116,7 +116,7 @@ public sealed class GLPNSelfOutput(Weights w, int hiddenSize)
 }
 
 /// <summary>Efficient self-attention and its output projection.</summary>
-public sealed class GLPNAttention(Weights w, int hiddenSize, int numAttentionHeads, int sequenceReductionRatio)
+internal sealed class GLPNAttention(Weights w, int hiddenSize, int numAttentionHeads, int sequenceReductionRatio)
 {
     /// <summary>attention.self.</summary>
     public GLPNEfficientSelfAttention Self { get; } = new(w["self"], hiddenSize, numAttentionHeads, sequenceReductionRatio);
@@ -132,7 +132,7 @@ public sealed class GLPNAttention(Weights w, int hiddenSize, int numAttentionHea
 }
 
 /// <summary>The Mix-FFN's 3×3 depthwise convolution (groups = channels, padding 1) over the tokens' h × w map.</summary>
-public sealed class GLPNDWConv(Weights w, int dim)
+internal sealed class GLPNDWConv(Weights w, int dim)
 {
     /// <summary>dwconv.weight, [C, 1, 3, 3].</summary>
     public Tensor Weight { get; } = w["dwconv"].Get("weight", dim, 1, 3, 3);
@@ -153,7 +153,7 @@ public sealed class GLPNDWConv(Weights w, int dim)
 }
 
 /// <summary>dense1 → depthwise 3×3 convolution → activation → dense2.</summary>
-public sealed class GLPNMixFFN(Weights w, HiddenAct activation, int inFeatures, int hiddenFeatures)
+internal sealed class GLPNMixFFN(Weights w, HiddenAct activation, int inFeatures, int hiddenFeatures)
 {
     /// <summary>C → the Mix-FFN's width.</summary>
     public Linear Dense1 { get; } = new(w["dense1"], inFeatures, hiddenFeatures);
@@ -173,7 +173,7 @@ public sealed class GLPNMixFFN(Weights w, HiddenAct activation, int inFeatures, 
 }
 
 /// <summary>A pre-norm transformer layer: efficient self-attention and Mix-FFN, each added back to its input.</summary>
-public sealed class GLPNLayer
+internal sealed class GLPNLayer
 {
     private readonly string _path;
     /// <summary>Before attention (eps 1e-5).</summary>
@@ -213,7 +213,7 @@ public sealed class GLPNLayer
 }
 
 /// <summary>The hierarchical Mix Transformer: per stage, patch embeddings, layers and a layer norm, the tokens then laid out as a map.</summary>
-public sealed class GLPNEncoder
+internal sealed class GLPNEncoder
 {
     private readonly string _path;
     /// <summary>Per stage, its embedding.</summary>
@@ -258,7 +258,7 @@ public sealed class GLPNEncoder
 }
 
 /// <summary>GLPNModel: the encoder, returning every stage's map for the decoder.</summary>
-public sealed class GLPNModel(Weights w, GLPNConfig c)
+internal sealed class GLPNModel(Weights w, GLPNConfig c)
 {
     /// <summary>glpn.encoder.</summary>
     public GLPNEncoder Encoder { get; } = new(w["encoder"], c);

@@ -10,14 +10,14 @@ public sealed class GLPNForDepthEstimation
     /// <summary>The validated configuration.</summary>
     public GLPNConfig Config { get; }
     /// <summary>glpn: the encoder.</summary>
-    public GLPNModel Glpn { get; }
+    internal GLPNModel Glpn { get; }
     /// <summary>decoder.</summary>
-    public GLPNDecoder Decoder { get; }
+    internal GLPNDecoder Decoder { get; }
     /// <summary>head.</summary>
-    public GLPNDepthEstimationHead Head { get; }
+    internal GLPNDepthEstimationHead Head { get; }
 
     /// <summary>Builds the model from <paramref name="w"/> (a checkpoint, random weights or a shape recorder) for a validated config.</summary>
-    public GLPNForDepthEstimation(Weights w, GLPNConfig c)
+    internal GLPNForDepthEstimation(Weights w, GLPNConfig c)
     {
         Config = c;
         Glpn = new GLPNModel(w["glpn"], c);

@@ -8,7 +8,7 @@ namespace DepthSharp.Models;
 /// conv → bilinear resize (align_corners) to the input's patch-aligned size → conv, ReLU → 1×1 conv, then ReLU
 /// (relative) or sigmoid (metric). Unlike Depth Anything's, it does not scale by max_depth: a prompt sets the scale.
 /// </summary>
-public sealed class PromptDepthAnythingDepthEstimationHead
+internal sealed class PromptDepthAnythingDepthEstimationHead
 {
     private readonly string _path;
     private readonly int _patchSize;

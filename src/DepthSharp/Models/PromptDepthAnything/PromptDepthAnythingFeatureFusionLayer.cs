@@ -8,7 +8,7 @@ namespace DepthSharp.Models;
 /// Depth Anything's fusion layer with the prompt added: merges the running map with the next neck map, refines it, adds
 /// the prompt's features at that size, up-samples (align_corners) and projects.
 /// </summary>
-public sealed class PromptDepthAnythingFeatureFusionLayer
+internal sealed class PromptDepthAnythingFeatureFusionLayer
 {
     /// <summary>1×1 convolution after the up-sampling.</summary>
     public Conv2d Projection { get; }

@@ -8,7 +8,7 @@ namespace DepthSharp.Models;
 /// The fusion layers, run from the coarsest neck map to the finest, each fused map resized to the next map's size (the
 /// last one doubled). Records every fused map under <c>{neck}.{i}</c>, the neck's outputs in the reference.
 /// </summary>
-public sealed class PromptDepthAnythingFeatureFusionStage
+internal sealed class PromptDepthAnythingFeatureFusionStage
 {
     private readonly string _neckPath;
     /// <summary>One per neck map.</summary>

@@ -16,14 +16,14 @@ public sealed class PromptDepthAnythingForDepthEstimation
     /// <summary>The validated config.json.</summary>
     public PromptDepthAnythingConfig Config { get; }
     /// <summary>DINOv2 returning the configured stages' layer-normed token sequences.</summary>
-    public Dinov2Backbone Backbone { get; }
+    internal Dinov2Backbone Backbone { get; }
     /// <summary>Reassembly and fusion, with the prompt.</summary>
-    public PromptDepthAnythingNeck Neck { get; }
+    internal PromptDepthAnythingNeck Neck { get; }
     /// <summary>The depth head.</summary>
-    public PromptDepthAnythingDepthEstimationHead Head { get; }
+    internal PromptDepthAnythingDepthEstimationHead Head { get; }
 
     /// <summary>Builds the model from weights named as the checkpoint's (backbone.*, neck.*, head.*).</summary>
-    public PromptDepthAnythingForDepthEstimation(Weights w, PromptDepthAnythingConfig c)
+    internal PromptDepthAnythingForDepthEstimation(Weights w, PromptDepthAnythingConfig c)
     {
         Config = c;
         _backbonePath = w["backbone"].Prefix;
@@ -36,6 +36,8 @@ public sealed class PromptDepthAnythingForDepthEstimation
     /// The model of a folder (config.json and model.safetensors or a sharded index), loaded strictly: every missing,
     /// unused or misshapen tensor is reported by name. <paramref name="options"/> asks for 8-bit or random weights.
     /// </summary>
+    /// <param name="folder">The checkpoint's folder.</param>
+    /// <param name="options">8-bit or random weights; null: the checkpoint's weights as they are.</param>
     /// <exception cref="ConfigException">config.json is missing a value or has an impossible one.</exception>
     /// <exception cref="CheckpointException">The weights are broken or do not fit the config.</exception>
     public static PromptDepthAnythingForDepthEstimation FromPretrained(string folder, PretrainedOptions? options = null)
@@ -51,6 +53,12 @@ public sealed class PromptDepthAnythingForDepthEstimation
     /// Depth [B, h, w] for pixel values [B, 3, H, W]: with a prompt [B, 1, ph, pw] (any size; the processor's, in metres)
     /// in the prompt's unit; without one, the head's output (sigmoid for the released metric checkpoints).
     /// </summary>
+    /// <param name="pixelValues">[B, 3, H, W] from the family's image processor; H and W multiples of the patch size.</param>
+    /// <param name="promptDepth">[B, 1, ph, pw] metric depth from the processor; null: none.</param>
+    /// <param name="progress">Receives one <see cref="ModelProgress"/> per step (<see cref="ForwardSteps"/> in all); null: none.</param>
+    /// <param name="cancellationToken">Checked between steps.</param>
+    /// <exception cref="ArgumentException"><paramref name="pixelValues"/> is not of rank 4.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     /// <exception cref="PromptDepthException">The prompt is not [B, 1, ph, pw] for the pictures' batch, or an image's prompt has a non-finite value or is constant.</exception>
     public Tensor Forward(Tensor pixelValues, Tensor? promptDepth = null, IProgress<ModelProgress>? progress = null, CancellationToken cancellationToken = default)
     {

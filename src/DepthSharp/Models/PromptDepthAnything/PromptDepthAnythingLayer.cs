@@ -8,7 +8,7 @@ namespace DepthSharp.Models;
 /// The prompt's features for one fusion layer: three 3×3 convolutions (1 → fusion → fusion channels, ReLU between) over
 /// the normalised prompt resized to the fused map's size.
 /// </summary>
-public sealed class PromptDepthAnythingLayer
+internal sealed class PromptDepthAnythingLayer
 {
     private readonly string _path;
     /// <summary>1 → fusion_hidden_size channels.</summary>

@@ -5,7 +5,7 @@ using DepthSharp.Tensors;
 namespace DepthSharp.Models;
 
 /// <summary>Reassembles the backbone's stages into maps, brings them to the fusion width and fuses them with the prompt.</summary>
-public sealed class PromptDepthAnythingNeck
+internal sealed class PromptDepthAnythingNeck
 {
     /// <summary>Tokens to maps at each stage's scale.</summary>
     public PromptDepthAnythingReassembleStage ReassembleStage { get; }

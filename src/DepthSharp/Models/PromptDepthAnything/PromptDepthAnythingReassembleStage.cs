@@ -8,7 +8,7 @@ namespace DepthSharp.Models;
 /// Turns each backbone stage's patch tokens (class token dropped) into a map, projected to its neck width and resized by
 /// its reassemble factor. The layers are Depth Anything's (<see cref="DPTReassembleLayer"/>), weights named alike.
 /// </summary>
-public sealed class PromptDepthAnythingReassembleStage
+internal sealed class PromptDepthAnythingReassembleStage
 {
     private readonly string _path;
     /// <summary>One per backbone stage.</summary>

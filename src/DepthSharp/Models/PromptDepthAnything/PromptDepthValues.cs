@@ -9,6 +9,9 @@ internal static class PromptDepthValues
     /// for it) and scales its output by that range, so a constant prompt carries no depth to fuse.
     /// </summary>
     /// <param name="what">How the message names the map, e.g. "prompt depth 0".</param>
+    /// <param name="values">The map's values, row-major.</param>
+    /// <param name="width">The map's width.</param>
+    /// <param name="fileName">The prompt's file, named in errors; null when none.</param>
     public static (float Min, float Max) Range(ReadOnlySpan<float> values, int width, string? fileName, string what)
     {
         if (values.IsEmpty) throw new PromptDepthException(fileName, $"{what} is empty");

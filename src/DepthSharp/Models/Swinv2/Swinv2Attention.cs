@@ -8,7 +8,7 @@ namespace DepthSharp.Models;
 /// Swinv2SelfAttention: cosine attention within windows, each head's cosines scaled by exp(logit_scale) clamped at 100,
 /// plus a continuous relative position bias, 16·sigmoid(cpb_mlp(log-spaced offsets)), and the shifted-window mask.
 /// </summary>
-public sealed class Swinv2SelfAttention
+internal sealed class Swinv2SelfAttention
 {
     /// <summary>The reference's clamp on logit_scale, log(1 / 0.01), applied before exp.</summary>
     private static readonly float MaxLogitScale = (float)Math.Log(1.0 / 0.01);
@@ -33,6 +33,12 @@ public sealed class Swinv2SelfAttention
     public Tensor RelativePositionBiasTable { get; }
 
     /// <param name="relativePositionIndex">The window's key-major offset index (<see cref="RelativePositionIndex"/>), shared by a stage's blocks.</param>
+    /// <param name="w">The weights under the module's path.</param>
+    /// <param name="c">The validated config.</param>
+    /// <param name="dim">The stage's channels.</param>
+    /// <param name="heads">Attention heads.</param>
+    /// <param name="window">The window's side in tokens.</param>
+    /// <param name="pretrainedWindow">The window the position-bias MLP was pre-trained on (0: this one).</param>
     public Swinv2SelfAttention(Weights w, Swinv2Config c, int dim, int heads, int window, int pretrainedWindow, int[] relativePositionIndex)
     {
         if (relativePositionIndex.LongLength != (long)window * window * window * window)
@@ -112,7 +118,7 @@ public sealed class Swinv2SelfAttention
 }
 
 /// <summary>Swinv2SelfOutput: the attention's output projection.</summary>
-public sealed class Swinv2SelfOutput(Weights w, int dim)
+internal sealed class Swinv2SelfOutput(Weights w, int dim)
 {
     public Linear Dense { get; } = new(w["dense"], dim, dim);
 
@@ -120,7 +126,7 @@ public sealed class Swinv2SelfOutput(Weights w, int dim)
 }
 
 /// <summary>Swinv2Attention: self-attention within windows, then the output projection.</summary>
-public sealed class Swinv2Attention(Weights w, Swinv2Config c, int dim, int heads, int window, int pretrainedWindow, int[] relativePositionIndex)
+internal sealed class Swinv2Attention(Weights w, Swinv2Config c, int dim, int heads, int window, int pretrainedWindow, int[] relativePositionIndex)
 {
     public Swinv2SelfAttention Self { get; } = new(w["self"], c, dim, heads, window, pretrainedWindow, relativePositionIndex);
     public Swinv2SelfOutput Output { get; } = new(w["output"], dim);

@@ -8,7 +8,7 @@ namespace DepthSharp.Models;
 /// transformers' Swinv2Backbone: embeddings and encoder, returning for each stage of out_features its map (the
 /// embeddings for "stem", a stage's blocks' output before merging otherwise) as [B, C, h, w].
 /// </summary>
-public sealed class Swinv2Backbone
+internal sealed class Swinv2Backbone
 {
     private readonly string _path;
     public Swinv2Config Config { get; }
@@ -16,6 +16,7 @@ public sealed class Swinv2Backbone
     public Swinv2Encoder Encoder { get; }
 
     /// <param name="c">A validated config (<see cref="Swinv2Config.Validate"/>).</param>
+    /// <param name="w">The weights under the module's path.</param>
     public Swinv2Backbone(Weights w, Swinv2Config c)
     {
         if (c.OutStageIndices.Count == 0) throw new ArgumentException("the Swin V2 config has not been validated", nameof(c));

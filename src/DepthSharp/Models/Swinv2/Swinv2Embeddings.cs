@@ -5,10 +5,10 @@ using DepthSharp.Tensors;
 namespace DepthSharp.Models;
 
 /// <summary>A token map [B, height·width, C] with its height and width (the reference's output_dimensions).</summary>
-public readonly record struct Swinv2Tokens(Tensor HiddenStates, int Height, int Width);
+internal readonly record struct Swinv2Tokens(Tensor HiddenStates, int Height, int Width);
 
 /// <summary>Swinv2PatchEmbeddings: a patch_size-strided convolution over the picture, padded right and bottom to whole patches.</summary>
-public sealed class Swinv2PatchEmbeddings(Weights w, Swinv2Config c)
+internal sealed class Swinv2PatchEmbeddings(Weights w, Swinv2Config c)
 {
     public Conv2d Projection { get; } = new(w["projection"], c.NumChannels, c.EmbedDim, c.PatchSize, c.PatchSize);
 
@@ -38,7 +38,7 @@ public sealed class Swinv2PatchEmbeddings(Weights w, Swinv2Config c)
 }
 
 /// <summary>Swinv2Embeddings as the backbone builds it: patch embeddings then a layer norm (no mask token, no absolute positions).</summary>
-public sealed class Swinv2Embeddings(Weights w, Swinv2Config c)
+internal sealed class Swinv2Embeddings(Weights w, Swinv2Config c)
 {
     private readonly string _path = w.Prefix;
     public Swinv2PatchEmbeddings PatchEmbeddings { get; } = new(w["patch_embeddings"], c);

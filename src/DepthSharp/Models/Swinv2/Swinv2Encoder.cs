@@ -4,7 +4,7 @@ using DepthSharp.Models.Configs;
 namespace DepthSharp.Models;
 
 /// <summary>Swinv2Encoder: the stages in turn, each fed the previous one's downsampled map.</summary>
-public sealed class Swinv2Encoder
+internal sealed class Swinv2Encoder
 {
     public Swinv2Stage[] Layers { get; }
 

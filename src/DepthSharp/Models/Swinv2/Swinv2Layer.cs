@@ -5,7 +5,7 @@ using DepthSharp.Tensors;
 namespace DepthSharp.Models;
 
 /// <summary>Swinv2Intermediate: the MLP's widening layer and its activation.</summary>
-public sealed class Swinv2Intermediate(Weights w, Swinv2Config c, int dim)
+internal sealed class Swinv2Intermediate(Weights w, Swinv2Config c, int dim)
 {
     public Linear Dense { get; } = new(w["dense"], dim, c.MlpHiddenSize(dim));
 
@@ -16,7 +16,7 @@ public sealed class Swinv2Intermediate(Weights w, Swinv2Config c, int dim)
 }
 
 /// <summary>Swinv2Output: the MLP's narrowing layer.</summary>
-public sealed class Swinv2Output(Weights w, Swinv2Config c, int dim)
+internal sealed class Swinv2Output(Weights w, Swinv2Config c, int dim)
 {
     public Linear Dense { get; } = new(w["dense"], c.MlpHiddenSize(dim), dim);
 
@@ -28,7 +28,7 @@ public sealed class Swinv2Output(Weights w, Swinv2Config c, int dim)
 /// added to its input (post-norm). The window and shift are fixed at build time from the stage's map at the config's
 /// image size; at run time the map is padded right and bottom to whole windows.
 /// </summary>
-public sealed class Swinv2Layer
+internal sealed class Swinv2Layer
 {
     private readonly string _path;
     public int WindowSize { get; }
@@ -42,6 +42,11 @@ public sealed class Swinv2Layer
     /// <param name="inputResolution">The side of the stage's map at the config's image size.</param>
     /// <param name="shiftSize">The block's shift before it is fitted to the map (0 on even blocks, window_size / 2 on odd).</param>
     /// <param name="relativePositionIndex">The stage's <see cref="Swinv2SelfAttention.RelativePositionIndex"/> for <see cref="ComputeWindowShift"/>'s window.</param>
+    /// <param name="w">The weights under the module's path.</param>
+    /// <param name="c">The validated config.</param>
+    /// <param name="dim">The stage's channels.</param>
+    /// <param name="numHeads">Attention heads.</param>
+    /// <param name="pretrainedWindowSize">The window the position-bias MLP was pre-trained on (0: the block's own).</param>
     public Swinv2Layer(Weights w, Swinv2Config c, int dim, int inputResolution, int numHeads, int shiftSize, int pretrainedWindowSize,
         int[] relativePositionIndex)
     {

@@ -5,7 +5,7 @@ using DepthSharp.Tensors;
 namespace DepthSharp.Models;
 
 /// <summary>Swinv2PatchMerging: each 2×2 patch's four tokens side by side (odd maps padded first), reduced to twice the channels and normed.</summary>
-public sealed class Swinv2PatchMerging(Weights w, int dim)
+internal sealed class Swinv2PatchMerging(Weights w, int dim)
 {
     public Linear Reduction { get; } = new(w["reduction"], 4 * dim, 2 * dim, bias: false);
     // nn.LayerNorm's own eps, as the reference builds it.
@@ -38,16 +38,18 @@ public sealed class Swinv2PatchMerging(Weights w, int dim)
 }
 
 /// <summary>The output of a <see cref="Swinv2Stage"/>: the downsampled map for the next stage and the map before downsampling.</summary>
-public readonly record struct Swinv2StageOutput(Swinv2Tokens HiddenStates, Swinv2Tokens BeforeDownsampling);
+internal readonly record struct Swinv2StageOutput(Swinv2Tokens HiddenStates, Swinv2Tokens BeforeDownsampling);
 
 /// <summary>Swinv2Stage: blocks alternating plain and shifted windows, then patch merging on all but the last stage.</summary>
-public sealed class Swinv2Stage
+internal sealed class Swinv2Stage
 {
     private readonly string _path;
     public Swinv2Layer[] Blocks { get; }
     public Swinv2PatchMerging? Downsample { get; }
 
     /// <param name="stage">The stage's index: its channels, heads, build-time map side and pre-trained window come from the config.</param>
+    /// <param name="w">The weights under the module's path.</param>
+    /// <param name="c">The validated config.</param>
     public Swinv2Stage(Weights w, Swinv2Config c, int stage)
     {
         _path = w.Prefix;

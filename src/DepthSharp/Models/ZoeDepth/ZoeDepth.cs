@@ -5,7 +5,7 @@ using DepthSharp.Tensors.Kernels.Bins;
 
 namespace DepthSharp.Models;
 
-public sealed class ZoeDepthNeck
+internal sealed class ZoeDepthNeck
 {
     private readonly string _path;
     /// <summary>DPT's reassemble stage: the reference's ZoeDepth copy of it is the same module.</summary>
@@ -54,7 +54,7 @@ public sealed class ZoeDepthNeck
     }
 }
 
-public sealed class ZoeDepthRelativeDepthEstimationHead
+internal sealed class ZoeDepthRelativeDepthEstimationHead
 {
     private readonly string _path;
     private readonly int _headInIndex;
@@ -95,7 +95,7 @@ public sealed class ZoeDepthRelativeDepthEstimationHead
 }
 
 /// <summary>Two 1×1 convolutions with a ReLU between: bin embeddings from a feature map.</summary>
-public sealed class ZoeDepthProjector(Weights w, int inFeatures, int outFeatures, int mlpDim)
+internal sealed class ZoeDepthProjector(Weights w, int inFeatures, int outFeatures, int mlpDim)
 {
     public Conv2d Conv1 { get; } = new Conv2d(w["conv1"], inFeatures, mlpDim, 1);
     public Conv2d Conv2 { get; } = new Conv2d(w["conv2"], mlpDim, outFeatures, 1);
@@ -104,7 +104,7 @@ public sealed class ZoeDepthProjector(Weights w, int inFeatures, int outFeatures
 }
 
 /// <summary>The first bin centres, per pixel of the bottleneck: bounded in [min, max] ("normed") or free ("softplus").</summary>
-public sealed class ZoeDepthSeedBinRegressor
+internal sealed class ZoeDepthSeedBinRegressor
 {
     private readonly bool _normed;
     private readonly int _bins;
@@ -156,7 +156,7 @@ public sealed class ZoeDepthSeedBinRegressor
 /// Moves the previous bin centres towards attractor points predicted from the bin embedding. "normed" layers work on
 /// centres in [0, 1] and also return them scaled to [min, max], sorted and clipped; "softplus" layers work in metres.
 /// </summary>
-public sealed class ZoeDepthAttractorLayer
+internal sealed class ZoeDepthAttractorLayer
 {
     // The reference never passes attractor_alpha / attractor_gamma to its attractor function, so its defaults apply.
     private const float Alpha = 300f;
@@ -203,7 +203,7 @@ public sealed class ZoeDepthAttractorLayer
 /// A per-pixel MLP on (features, bin embedding) predicting a probability p and a temperature t, turned into a distribution
 /// over the bins: softmax_k((log C(K-1, k) + k·log p + (K-1-k)·log(1-p)) / t), with Stirling's log binomial coefficient.
 /// </summary>
-public sealed class ZoeDepthConditionalLogBinomialSoftmax
+internal sealed class ZoeDepthConditionalLogBinomialSoftmax
 {
     private readonly ZoeDepthConfig _c;
     private readonly int _bins;
@@ -290,7 +290,7 @@ internal static class AttractorChain
 }
 
 /// <summary>The metric head with one bin configuration; it also takes the relative depth as an extra input channel.</summary>
-public sealed class ZoeDepthMetricDepthEstimationHead
+internal sealed class ZoeDepthMetricDepthEstimationHead
 {
     private readonly ZoeDepthConfig _c;
     private readonly ZoeDepthBinConfiguration _bins;
@@ -334,7 +334,7 @@ public sealed class ZoeDepthMetricDepthEstimationHead
 }
 
 /// <summary>nn.MultiheadAttention's arithmetic (batch first) with separate query, key and value projections.</summary>
-public sealed class ZoeDepthMultiheadAttention
+internal sealed class ZoeDepthMultiheadAttention
 {
     private readonly int _heads;
     private readonly float _scale;
@@ -358,7 +358,7 @@ public sealed class ZoeDepthMultiheadAttention
 }
 
 /// <summary>A post-norm transformer layer (attention, add, norm; ReLU MLP, add, norm).</summary>
-public sealed class ZoeDepthTransformerEncoderLayer
+internal sealed class ZoeDepthTransformerEncoderLayer
 {
     // nn.LayerNorm's default.
     private const double NormEps = 1e-5;
@@ -390,7 +390,7 @@ public sealed class ZoeDepthTransformerEncoderLayer
 }
 
 /// <summary>The router's encoder: 1×1 embedding of the bottleneck, a zero class token in front, sinusoidal positions, transformer layers.</summary>
-public sealed class ZoeDepthPatchTransformerEncoder
+internal sealed class ZoeDepthPatchTransformerEncoder
 {
     public ZoeDepthTransformerEncoderLayer[] TransformerEncoder { get; }
     public Conv2d EmbeddingConvPxP { get; }
@@ -441,7 +441,7 @@ public sealed class ZoeDepthPatchTransformerEncoder
     }
 }
 
-public sealed class ZoeDepthMlpClassifier(Weights w, int inFeatures, int outFeatures)
+internal sealed class ZoeDepthMlpClassifier(Weights w, int inFeatures, int outFeatures)
 {
     public Linear Linear1 { get; } = new(w["linear1"], inFeatures, inFeatures);
     public Linear Linear2 { get; } = new(w["linear2"], inFeatures, outFeatures);
@@ -450,7 +450,7 @@ public sealed class ZoeDepthMlpClassifier(Weights w, int inFeatures, int outFeat
 }
 
 /// <summary>One metric head per bin configuration and a router (patch transformer + classifier) that picks one per batch.</summary>
-public sealed class ZoeDepthMultipleMetricDepthEstimationHeads
+internal sealed class ZoeDepthMultipleMetricDepthEstimationHeads
 {
     private readonly ZoeDepthConfig _c;
     public Conv2d Conv2 { get; }
@@ -518,24 +518,34 @@ public sealed class ZoeDepthMultipleMetricDepthEstimationHeads
     }
 }
 
-/// <summary>ZoeDepthForDepthEstimation's outputs: metric depth [B, h, w]; with several heads the router's logits [B, 2]; the chosen head's name (null for one unnamed head).</summary>
+/// <summary>ZoeDepthForDepthEstimation's outputs.</summary>
+/// <param name="PredictedDepth">Metric depth in metres [B, h, w], before post-processing (<see cref="Processing.ZoeDepthPostProcessor"/>).</param>
+/// <param name="DomainLogits">With several heads, the router's logits [B, heads]; null with one head.</param>
+/// <param name="Domain">The chosen head's name (e.g. "nyu" or "kitti"); null for one unnamed head.</param>
 public sealed record ZoeDepthOutput(Tensor PredictedDepth, Tensor? DomainLogits, string? Domain);
 
+/// <summary>
+/// transformers' ZoeDepthForDepthEstimation: a BEiT backbone, the DPT-style neck, the relative depth head and the metric
+/// bins head (or several, with a router that picks one per batch).
+/// </summary>
 public sealed class ZoeDepthForDepthEstimation
 {
     private readonly string _metricPath;
+    /// <summary>The validated config.json the model was built from.</summary>
     public ZoeDepthConfig Config { get; }
-    public BeitBackbone Backbone { get; }
-    public ZoeDepthNeck Neck { get; }
-    public ZoeDepthRelativeDepthEstimationHead RelativeHead { get; }
-    public ZoeDepthMetricDepthEstimationHead? MetricHead { get; }
-    public ZoeDepthMultipleMetricDepthEstimationHeads? MetricHeads { get; }
+    internal BeitBackbone Backbone { get; }
+    internal ZoeDepthNeck Neck { get; }
+    internal ZoeDepthRelativeDepthEstimationHead RelativeHead { get; }
+    internal ZoeDepthMetricDepthEstimationHead? MetricHead { get; }
+    internal ZoeDepthMultipleMetricDepthEstimationHeads? MetricHeads { get; }
 
     /// <summary>
     /// The model of a folder (config.json and model.safetensors or a sharded index), loaded strictly: every missing,
     /// unused or misshapen tensor is reported by name (every tensor of a ZoeDepth checkpoint is a parameter the model uses:
     /// its index buffers are not saved). <paramref name="options"/> asks for 8-bit or random weights.
     /// </summary>
+    /// <param name="folder">The model folder: config.json and model.safetensors (or model.safetensors.index.json and its shards).</param>
+    /// <param name="options">8-bit or random weights; null: the checkpoint's as stored.</param>
     /// <exception cref="ConfigException">config.json is missing a value or has an impossible one.</exception>
     /// <exception cref="CheckpointException">The weights are broken or do not fit the config.</exception>
     public static ZoeDepthForDepthEstimation FromPretrained(string folder, PretrainedOptions? options = null)
@@ -544,7 +554,7 @@ public sealed class ZoeDepthForDepthEstimation
         return Pretrained.Load(folder, options, w => new ZoeDepthForDepthEstimation(w, config));
     }
 
-    public ZoeDepthForDepthEstimation(Weights w, ZoeDepthConfig c)
+    internal ZoeDepthForDepthEstimation(Weights w, ZoeDepthConfig c)
     {
         Config = c;
         Backbone = new BeitBackbone(w["backbone"], c.BeitBackbone);
@@ -558,6 +568,11 @@ public sealed class ZoeDepthForDepthEstimation
     /// <summary>Progress steps of one forward pass: backbone layers, fusion layers, heads.</summary>
     public int ForwardSteps => Backbone.ForwardSteps + Neck.FusionLayers.Length + 2;
 
+    /// <summary>Metric depth for pixel values [B, 3, H, W], with the router's choice when the model has several heads.</summary>
+    /// <param name="pixelValues">[B, 3, H, W] from the family's image processor; H and W multiples of the patch size.</param>
+    /// <param name="progress">Receives one <see cref="ModelProgress"/> per step (<see cref="ForwardSteps"/> in all); null: none.</param>
+    /// <param name="cancellationToken">Checked between steps.</param>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public ZoeDepthOutput Forward(Tensor pixelValues, IProgress<ModelProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var context = new ForwardContext(ForwardSteps, progress, cancellationToken);

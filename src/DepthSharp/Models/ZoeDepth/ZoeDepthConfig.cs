@@ -26,72 +26,111 @@ public enum AttractorKind
 /// <summary>One metric head's bins: how many, over which depth range (metres), and the head's name.</summary>
 public sealed class ZoeDepthBinConfiguration
 {
+    /// <summary>name: the head's name, as the router reports it (e.g. "nyu", "kitti").</summary>
     public string? Name { get; set; }
+    /// <summary>n_bins: the number of depth bins; required.</summary>
     public int? NBins { get; set; }
+    /// <summary>min_depth: the bins' lower bound in metres; required.</summary>
     public double? MinDepth { get; set; }
+    /// <summary>max_depth: the bins' upper bound in metres; required, above min_depth.</summary>
     public double? MaxDepth { get; set; }
 
+    /// <summary>Other keys, kept as they were.</summary>
     [JsonExtensionData] public Dictionary<string, JsonElement>? Extra { get; set; }
 
     /// <summary>Values for code that runs after validation (which guarantees them).</summary>
-    [JsonIgnore] public int Bins => NBins!.Value;
-    [JsonIgnore] public double Min => MinDepth!.Value;
-    [JsonIgnore] public double Max => MaxDepth!.Value;
+    [JsonIgnore] internal int Bins => NBins!.Value;
+    [JsonIgnore] internal double Min => MinDepth!.Value;
+    [JsonIgnore] internal double Max => MaxDepth!.Value;
 }
 
 /// <summary>transformers' ZoeDepthConfig: names as in config.json, defaults as the reference's.</summary>
 public sealed class ZoeDepthConfig : IPretrainedConfig
 {
     /// <summary>Reads a zoedepth config.json, fills an absent backbone with the reference's default BEiT and validates it.</summary>
+    /// <param name="path">The config.json.</param>
+    /// <exception cref="ConfigException">The file is missing, unreadable or not valid JSON, a field has the wrong type, or a value is missing, unsupported or impossible (the message names the field).</exception>
     public static ZoeDepthConfig Load(string path) => ConfigLoader.Load(path, ZoeDepthConfigJson.Default.ZoeDepthConfig);
 
+    /// <summary>model_type: "zoedepth".</summary>
     public string ModelType { get; set; } = "zoedepth";
+    /// <summary>backbone_config: the BEiT backbone; null: the reference's default BEiT-L at 384, filled in by <see cref="Load"/>.</summary>
     public BeitConfig? BackboneConfig { get; set; }
+    /// <summary>backbone: a named (timm or Hub) backbone; not supported (give backbone_config).</summary>
     public string? Backbone { get; set; }
+    /// <summary>use_pretrained_backbone: must be false: the backbone's weights come from the checkpoint.</summary>
     public bool UsePretrainedBackbone { get; set; }
+    /// <summary>backbone_kwargs: arguments for a named backbone; not supported.</summary>
     public Dictionary<string, JsonElement>? BackboneKwargs { get; set; }
+    /// <summary>hidden_act: the activation of the metric head's layers.</summary>
     public HiddenAct HiddenAct { get; set; } = HiddenAct.Gelu;
+    /// <summary>initializer_range: the training initialiser's standard deviation, kept for the file; loading ignores it.</summary>
     public double InitializerRange { get; set; } = 0.02;
+    /// <summary>batch_norm_eps: the epsilon of the batch norms.</summary>
     public double BatchNormEps { get; set; } = 1e-5;
+    /// <summary>readout_type: how the [CLS] token joins the patch tokens in the neck.</summary>
     public ReadoutType ReadoutType { get; set; } = ReadoutType.Project;
+    /// <summary>reassemble_factors: per neck level, the factor each token map is resized by (4, 2, 1, 0.5: up ×4 to down ×2).</summary>
     public List<double> ReassembleFactors { get; set; } = [4, 2, 1, 0.5];
+    /// <summary>neck_hidden_sizes: per neck level, the channels of the reassembled map.</summary>
     public List<int> NeckHiddenSizes { get; set; } = [96, 192, 384, 768];
+    /// <summary>fusion_hidden_size: channels of the feature fusion stage and the head's input.</summary>
     public int FusionHiddenSize { get; set; } = 256;
+    /// <summary>head_in_index: which fusion output the head reads; -1, the last (finest), is the only one used.</summary>
     public int HeadInIndex { get; set; } = -1;
+    /// <summary>use_batch_norm_in_fusion_residual: batch norm in the fusion stage's residual units.</summary>
     public bool UseBatchNormInFusionResidual { get; set; }
+    /// <summary>use_bias_in_fusion_residual: biases on the residual units' convolutions; null: the reference's rule (true without batch norm).</summary>
     public bool? UseBiasInFusionResidual { get; set; }
+    /// <summary>num_relative_features: channels of the relative depth head's feature output, which the metric head reads.</summary>
     public int NumRelativeFeatures { get; set; } = 32;
+    /// <summary>add_projection: a 3×3 convolution and ReLU before the head (DPT on DINOv2 / BEiT checkpoints have one).</summary>
     public bool AddProjection { get; set; }
+    /// <summary>bottleneck_features: channels of the metric head's bottleneck and bin embeddings' input.</summary>
     public int BottleneckFeatures { get; set; } = 256;
+    /// <summary>num_attractors: per attractor layer, the number of attractor points (coarse to fine).</summary>
     public List<int> NumAttractors { get; set; } = [16, 8, 4, 1];
+    /// <summary>bin_embedding_dim: width of the bin embeddings in the metric head.</summary>
     public int BinEmbeddingDim { get; set; } = 128;
+    /// <summary>attractor_alpha: the attractors' strength α.</summary>
     public double AttractorAlpha { get; set; } = 1000;
+    /// <summary>attractor_gamma: the attractors' exponent γ.</summary>
     public double AttractorGamma { get; set; } = 2;
+    /// <summary>attractor_kind: how the attractors' pulls on a bin centre combine.</summary>
     public AttractorKind AttractorKind { get; set; } = AttractorKind.Mean;
+    /// <summary>min_temp: the lower bound of the log-binomial softmax's temperature.</summary>
     public double MinTemp { get; set; } = 0.0212;
+    /// <summary>max_temp: the upper bound of the log-binomial softmax's temperature.</summary>
     public double MaxTemp { get; set; } = 50.0;
+    /// <summary>bin_centers_type: how the bin centres are bounded.</summary>
     public BinCentersType BinCentersType { get; set; } = BinCentersType.Softplus;
+    /// <summary>bin_configurations: one metric head per entry; two or more add a router that picks one per picture batch (ZoeD-NK).</summary>
     public List<ZoeDepthBinConfiguration> BinConfigurations { get; set; } = [new() { NBins = 64, MinDepth = 0.001, MaxDepth = 10.0 }];
+    /// <summary>num_patch_transformer_layers: the router transformer's layer count; required with several heads, at least 4 (the reference runs exactly four).</summary>
     public int? NumPatchTransformerLayers { get; set; }
+    /// <summary>patch_transformer_hidden_size: the router transformer's width; required with several heads, and must be 128 (the router's classifier takes 128 features).</summary>
     public int? PatchTransformerHiddenSize { get; set; }
+    /// <summary>patch_transformer_intermediate_size: the router transformer's MLP width; required with several heads.</summary>
     public int? PatchTransformerIntermediateSize { get; set; }
+    /// <summary>patch_transformer_num_attention_heads: the router transformer's attention heads; required with several heads.</summary>
     public int? PatchTransformerNumAttentionHeads { get; set; }
 
+    /// <summary>The file's other keys (segmentation heads, id2label, architectures, ...), kept as they were.</summary>
     [JsonExtensionData] public Dictionary<string, JsonElement>? Extra { get; set; }
 
-    [JsonIgnore] public BeitConfig BeitBackbone => BackboneConfig!;
+    [JsonIgnore] internal BeitConfig BeitBackbone => BackboneConfig!;
 
     /// <summary>Two or more bin configurations: a router picks one head per batch.</summary>
-    [JsonIgnore] public bool HasMultipleHeads => BinConfigurations.Count > 1;
+    [JsonIgnore] internal bool HasMultipleHeads => BinConfigurations.Count > 1;
 
     /// <summary>The router's classifier takes this many features, fixed in the reference whatever the config says.</summary>
-    public const int RouterFeatures = 128;
+    internal const int RouterFeatures = 128;
 
     /// <summary>The router's transformer always runs this many layers (the reference's loop is fixed).</summary>
-    public const int RouterLayers = 4;
+    internal const int RouterLayers = 4;
 
     /// <summary>The projector count is fixed at four in the reference, one per fused feature map.</summary>
-    public const int Projectors = 4;
+    internal const int Projectors = 4;
 
     /// <summary>The reference's BEiT-L backbone when none is given.</summary>
     private static BeitConfig DefaultBackbone() => new()
@@ -107,6 +146,8 @@ public sealed class ZoeDepthConfig : IPretrainedConfig
     };
 
     /// <summary>Fills an absent backbone with the reference's default BEiT, then validates everything.</summary>
+    /// <param name="file">The config's file, named in errors; null when none.</param>
+    /// <exception cref="ConfigException">A value is missing, unsupported or impossible (the message names the field).</exception>
     public void Complete(string? file)
     {
         void Fail(string field, string why) => throw new ConfigException(file, $"{field}: {why}");

@@ -1,7 +1,7 @@
 namespace DepthSharp.Tensors.Kernels;
 
 /// <summary>Geometry of a 2D convolution over NCHW input with OIHW weights (IOHW for the transposed form).</summary>
-public readonly record struct ConvShape(
+internal readonly record struct ConvShape(
     int Batch, int InChannels, int InH, int InW,
     int OutChannels, int KernelH, int KernelW,
     int StrideH, int StrideW, int PadH, int PadW)

@@ -12,7 +12,8 @@ public static class KernelOptions
 
     /// <summary>
     /// Run the plain reference loops instead of the SIMD/threaded kernels (DEPTHSHARP_REFERENCE_KERNELS=1 sets it at
-    /// start). Setting it is process-wide; <see cref="UseReference"/> overrides it for the calling flow only.
+    /// start). Setting it is process-wide and affects calls already running. The reference loops give the same numbers
+    /// within float rounding, many times slower: they are for checking the fast kernels, not for use.
     /// </summary>
     public static bool ForceReference
     {
@@ -33,7 +34,8 @@ public static class KernelOptions
         public void Dispose() => ScopedReference.Value = previous;
     }
 
-    /// <summary>Worker threads the fast kernels may use.</summary>
+    /// <summary>Worker threads the fast kernels may use, process-wide (default: the processor count).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Set to less than 1.</exception>
     public static int Threads
     {
         get => _threads;

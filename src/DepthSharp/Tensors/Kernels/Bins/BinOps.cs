@@ -5,7 +5,7 @@ namespace DepthSharp.Tensors.Kernels.Bins;
 /// centres) and the softplus they use; each picks the fast or the reference kernel as <see cref="Ops"/> does
 /// (<see cref="KernelOptions.ForceReference"/>).
 /// </summary>
-public static class BinOps
+internal static class BinOps
 {
     private static bool Ref => KernelOptions.ForceReference;
 
