@@ -96,6 +96,7 @@ public sealed class GLPNConfigTests : IDisposable
     [InlineData("\"num_encoder_blocks\": 4", "\"num_encoder_blocks\": 0", "num_encoder_blocks")]
     [InlineData("\"num_channels\": 3", "\"num_channels\": 0", "num_channels")]
     [InlineData("\"depths\": [\n    1,", "\"depths\": [\n    -1,", "depths")]
+    [InlineData("\"depths\": [\n    1,", "\"depths\": [\n    2147483647,", "depths")]
     [InlineData("\"depths\": [\n    1,", "\"depths\": [", "depths")]
     [InlineData("\"sr_ratios\": [\n    8,", "\"sr_ratios\": [\n    0,", "sr_ratios")]
     [InlineData("\"hidden_sizes\": [\n    16,", "\"hidden_sizes\": [\n    0,", "hidden_sizes")]

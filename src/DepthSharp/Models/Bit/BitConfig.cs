@@ -146,7 +146,7 @@ public sealed class BitConfig : IBackboneConfig
         if (EmbeddingSize <= 0) Fail("embedding_size", $"must be positive, got {EmbeddingSize}");
         if (Depths is null || Depths.Count == 0) Fail("depths", "must list at least one stage");
         // A stage without layers would hand its input on under the next stage's expected width.
-        if (Depths!.Any(d => d <= 0)) Fail("depths", $"[{string.Join(", ", Depths!)}]: every stage needs at least one layer");
+        if (Depths!.Any(d => d is <= 0 or > ConfigLoader.MaxLayers)) Fail("depths", $"[{string.Join(", ", Depths!)}]: every stage needs 1 to {ConfigLoader.MaxLayers} layers");
         if (HiddenSizes is null || HiddenSizes.Count < Depths!.Count)
             Fail("hidden_sizes", $"needs an entry for each of the {Depths!.Count} stages of depths");
         if (HiddenSizes!.Any(s => s <= 0)) Fail("hidden_sizes", $"[{string.Join(", ", HiddenSizes!)}]: must be positive");

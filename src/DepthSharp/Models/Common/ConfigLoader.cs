@@ -6,6 +6,12 @@ namespace DepthSharp.Models.Configs;
 /// <summary>Reads config.json files: JSON and type errors become <see cref="ConfigException"/>s naming the file and the field.</summary>
 internal static class ConfigLoader
 {
+    /// <summary>
+    /// The most layers a config may give one stack or stage. The released checkpoints have a few dozen at most (BEiT-Large
+    /// 24, GLPN's third stage 27); a count like 2^31 would size the layer arrays before the first missing weight is noticed.
+    /// </summary>
+    internal const int MaxLayers = 1024;
+
     /// <summary>The model_type a config.json declares.</summary>
     public static string ReadModelType(string path)
     {

@@ -166,7 +166,7 @@ public sealed class DPTConfig : IPretrainedConfig
     private void ValidateViT(Action<string, string> fail)
     {
         if (HiddenSize <= 0) fail("hidden_size", $"must be positive, got {HiddenSize}");
-        if (NumHiddenLayers <= 0) fail("num_hidden_layers", $"must be positive, got {NumHiddenLayers}");
+        if (NumHiddenLayers is <= 0 or > ConfigLoader.MaxLayers) fail("num_hidden_layers", $"must be 1 to {ConfigLoader.MaxLayers}, got {NumHiddenLayers}");
         if (NumAttentionHeads <= 0 || HiddenSize % NumAttentionHeads != 0)
             fail("num_attention_heads", $"{NumAttentionHeads} does not divide hidden_size {HiddenSize}");
         if (IntermediateSize <= 0) fail("intermediate_size", $"must be positive, got {IntermediateSize}");

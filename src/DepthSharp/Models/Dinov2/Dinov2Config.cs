@@ -78,7 +78,7 @@ public sealed class Dinov2Config : IBackboneConfig
         void Fail(string field, string why) => throw new ConfigException(file, $"{where}{field}: {why}");
         if (ModelType != "dinov2") Fail("model_type", $"'{ModelType}' is not supported as a backbone (only 'dinov2')");
         if (HiddenSize <= 0) Fail("hidden_size", $"must be positive, got {HiddenSize}");
-        if (NumHiddenLayers <= 0) Fail("num_hidden_layers", $"must be positive, got {NumHiddenLayers}");
+        if (NumHiddenLayers is <= 0 or > ConfigLoader.MaxLayers) Fail("num_hidden_layers", $"must be 1 to {ConfigLoader.MaxLayers}, got {NumHiddenLayers}");
         if (NumAttentionHeads <= 0 || HiddenSize % NumAttentionHeads != 0)
             Fail("num_attention_heads", $"{NumAttentionHeads} does not divide hidden_size {HiddenSize}");
         if (!(MlpRatio > 0) || MlpHiddenSize <= 0) Fail("mlp_ratio", $"must give a positive hidden width, got {MlpRatio}");

@@ -85,7 +85,7 @@ public sealed class GLPNConfig : IPretrainedConfig
             foreach (var v in values)
                 if (!ok(v)) Fail(field, $"{v} is not {what}");
         }
-        PerStage("depths", Depths, d => d >= 0, "a layer count");
+        PerStage("depths", Depths, d => d is >= 0 and <= ConfigLoader.MaxLayers, $"a layer count (0 to {ConfigLoader.MaxLayers})");
         PerStage("sr_ratios", SrRatios, r => r >= 1, "a reduction ratio (at least 1)");
         PerStage("hidden_sizes", HiddenSizes, h => h > 0, "a positive size");
         PerStage("patch_sizes", PatchSizes, p => p > 0, "a positive kernel size");

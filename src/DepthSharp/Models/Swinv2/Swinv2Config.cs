@@ -93,7 +93,7 @@ public sealed class Swinv2Config : IBackboneConfig
         if (NumChannels <= 0) Fail("num_channels", $"must be positive, got {NumChannels}");
         if (PatchSize <= 0) Fail("patch_size", $"must be positive, got {PatchSize}");
         if (EmbedDim <= 0) Fail("embed_dim", $"must be positive, got {EmbedDim}");
-        if (Depths.Count == 0 || Depths.Any(d => d < 0)) Fail("depths", $"must list each stage's block count (≥ 0), got [{string.Join(", ", Depths)}]");
+        if (Depths.Count == 0 || Depths.Any(d => d is < 0 or > ConfigLoader.MaxLayers)) Fail("depths", $"must list each stage's block count (0 to {ConfigLoader.MaxLayers}), got [{string.Join(", ", Depths)}]");
         // Channels double per stage; past 2^24 they no longer fit the tensors.
         if (Depths.Count > 24 || (long)EmbedDim << (Depths.Count - 1) > 1 << 24) Fail("depths", $"{Depths.Count} stages from embed_dim {EmbedDim} give too many channels");
         // The last stage's build-time map must hold at least one token, or its window would be empty.
