@@ -220,14 +220,10 @@ internal static partial class Fast
         }
     }
 
-    /// <summary>s[j, r] ← exp(s[j, r] − max_j s[j, r]), inv[r] ← 1 / Σ_j; s is nk × nt row-major (already scaled).</summary>
+    /// <summary>max[r] ← max(max[r], max_j s[j, r]) over the nk × nt scores; returns the ends of the 16- and 8-wide column blocks.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static unsafe void SoftmaxColumns(float* s, int nk, int nt, float* inv)
+    internal static unsafe (int V16, int V8) ColumnMax(float* s, int nk, int nt, float* max)
     {
-        float* max = stackalloc float[QueryBlock];
-        float* sum = stackalloc float[QueryBlock];
-        for (int r = 0; r < nt; r++) { max[r] = float.NegativeInfinity; sum[r] = 0f; }
-        // Columns in whole vectors, then the rest one by one.
         int v16 = Vector512.IsHardwareAccelerated ? nt & ~15 : 0;
         int v8 = Vector256.IsHardwareAccelerated ? v16 + ((nt - v16) & ~7) : v16;
         for (int j = 0; j < nk; j++)
@@ -239,6 +235,18 @@ internal static partial class Fast
                 Vector256.Store(Vector256.Max(Vector256.Load(row + r), Vector256.Load(max + r)), max + r);
             for (int r = v8; r < nt; r++) max[r] = MathF.Max(max[r], row[r]);
         }
+        return (v16, v8);
+    }
+
+    /// <summary>s[j, r] ← exp(s[j, r] − max_j s[j, r]), inv[r] ← 1 / Σ_j; s is nk × nt row-major (already scaled).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static unsafe void SoftmaxColumns(float* s, int nk, int nt, float* inv)
+    {
+        float* max = stackalloc float[QueryBlock];
+        float* sum = stackalloc float[QueryBlock];
+        for (int r = 0; r < nt; r++) { max[r] = float.NegativeInfinity; sum[r] = 0f; }
+        // Columns in whole vectors, then the rest one by one.
+        var (v16, v8) = ColumnMax(s, nk, nt, max);
         for (int j = 0; j < nk; j++)
         {
             float* row = s + (long)j * nt;

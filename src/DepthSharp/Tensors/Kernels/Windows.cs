@@ -306,17 +306,7 @@ internal static partial class Fast
         float* max = stackalloc float[QueryBlock];
         float* sum = stackalloc float[QueryBlock];
         for (int r = 0; r < nt; r++) { max[r] = float.NegativeInfinity; sum[r] = 0f; }
-        int v16 = Vector512.IsHardwareAccelerated ? nt & ~15 : 0;
-        int v8 = Vector256.IsHardwareAccelerated ? v16 + ((nt - v16) & ~7) : v16;
-        for (int j = 0; j < nk; j++)
-        {
-            float* row = s + (long)j * nt;
-            for (int r = 0; r < v16; r += 16)
-                Vector512.Store(Vector512.Max(Vector512.Load(row + r), Vector512.Load(max + r)), max + r);
-            for (int r = v16; r < v8; r += 8)
-                Vector256.Store(Vector256.Max(Vector256.Load(row + r), Vector256.Load(max + r)), max + r);
-            for (int r = v8; r < nt; r++) max[r] = MathF.Max(max[r], row[r]);
-        }
+        var (v16, v8) = ColumnMax(s, nk, nt, max);
         for (int j = 0; j < nk; j++)
         {
             float* row = s + (long)j * nt;
