@@ -140,7 +140,7 @@ public sealed class DPTImageProcessor : IImageProcessor<DPTImageProcessor>
     }
 
     /// <summary>Zero padding around [3, H, W] up to multiples of <paramref name="divisor"/>, the odd pixel going to the bottom and right.</summary>
-    private static Tensor PadToMultiple(Tensor x, int divisor, string? file)
+    internal static Tensor PadToMultiple(Tensor x, int divisor, string? file)
     {
         int h = x.Dim(1), w = x.Dim(2);
         int ph = (h + divisor - 1) / divisor * divisor, pw = (w + divisor - 1) / divisor * divisor;

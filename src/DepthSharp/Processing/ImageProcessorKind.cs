@@ -3,7 +3,8 @@ namespace DepthSharp.Processing;
 /// <summary>
 /// Which of transformers' two image processors prepares a model's pictures: the slow one (Pillow and numpy,
 /// <c>DPTImageProcessor</c>) or the fast one (torch and torchvision, <c>DPTImageProcessorFast</c>). They differ for DPT
-/// and Depth Anything (<see cref="DPTImageProcessorFast"/>) and GLPN (<see cref="GLPNImageProcessorFast"/>); DepthPro's and
+/// and Depth Anything (<see cref="DPTImageProcessorFast"/>), Prompt Depth Anything
+/// (<see cref="PromptDepthAnythingImageProcessorFast"/>) and GLPN (<see cref="GLPNImageProcessorFast"/>); DepthPro's and
 /// ZoeDepth's give the same values.
 /// </summary>
 public enum ImageProcessorKind

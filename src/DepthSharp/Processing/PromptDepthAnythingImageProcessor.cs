@@ -25,11 +25,13 @@ public sealed class PromptDepthAnythingImageProcessor : IImageProcessor<PromptDe
     public static IReadOnlyList<string> ImageProcessorTypes { get; } = [nameof(PromptDepthAnythingImageProcessor), "PromptDepthAnythingImageProcessorFast"];
 
     /// <inheritdoc/>
-    /// <remarks>
-    /// Either flavour gets the slow class's Pillow path: no fixture holds the fast class's pixel values to check a
-    /// torchvision path against.
-    /// </remarks>
     public static PromptDepthAnythingImageProcessor Create(ImageProcessorConfig config, string? file) => new(config, file);
+
+    /// <inheritdoc/>
+    public static IImageProcessor Create(ImageProcessorConfig config, string? file, ImageProcessorKind kind) =>
+        kind.PicksFast(config.ImageProcessorType ?? nameof(PromptDepthAnythingImageProcessor))
+            ? new PromptDepthAnythingImageProcessorFast(config, file)
+            : new PromptDepthAnythingImageProcessor(config, file);
 
     /// <summary>The preprocessor_config.json values.</summary>
     public ImageProcessorConfig Config { get; }
@@ -51,11 +53,13 @@ public sealed class PromptDepthAnythingImageProcessor : IImageProcessor<PromptDe
     /// <summary>The reference's default processor (384², mean and std 0.5, no aspect ratio kept, millimetre prompts).</summary>
     public PromptDepthAnythingImageProcessor() : this(new ImageProcessorConfig { ImageProcessorType = nameof(PromptDepthAnythingImageProcessor) }) { }
 
-    /// <summary>Reads a preprocessor_config.json, which must name this processor (or its fast variant, whose config is the same).</summary>
+    /// <summary>
+    /// Reads a preprocessor_config.json, which must name this processor or its fast variant, as the slow class (the fast
+    /// one's fields are the same; <see cref="PromptDepthAnythingImageProcessorFast"/> gives its pixel values).
+    /// </summary>
     public static PromptDepthAnythingImageProcessor Load(string path)
     {
         var config = ImageProcessorConfig.Load(path);
-        // The fast variant gets the Pillow path the reference's slow class takes, as DPT's does.
         if (!ImageProcessorTypes.Contains(config.ImageProcessorType))
             throw new ConfigException(path, $"image_processor_type: expected PromptDepthAnythingImageProcessor, got '{config.ImageProcessorType}'");
         return new PromptDepthAnythingImageProcessor(config, path);

@@ -2,6 +2,7 @@ using DepthSharp.Checkpoints;
 using DepthSharp.Imaging;
 using DepthSharp.IO;
 using DepthSharp.Pipeline;
+using DepthSharp.Processing;
 using DepthSharp.Tensors;
 using DepthSharp.Tests.Processing;
 using Xunit.Abstractions;
@@ -57,6 +58,22 @@ public class PromptDepthAnythingPipelineTests(ITestOutputHelper output)
         var estimator = DepthEstimator.Load(Dir);
         var result = estimator.Estimate([new DepthInput(ImageFile.Load(PicturePath), RawPrompt())])[0];
         AssertMatchesReference(result);
+    }
+
+    [Fact]
+    public void TheFastProcessorFeedsTheModelWithThePromptScaledAsBefore()
+    {
+        var estimator = DepthEstimator.Load(Dir, new DepthEstimatorOptions { ImageProcessor = ImageProcessorKind.Fast });
+        Assert.IsType<PromptDepthAnythingImageProcessorFast>(estimator.Processor);
+        var picture = ImageFile.Load(PicturePath);
+        var fast = estimator.Estimate([new DepthInput(picture, RawPrompt())])[0];
+        var slow = DepthEstimator.Load(Dir).Estimate([new DepthInput(picture, RawPrompt())])[0];
+        Assert.Equal(DepthKind.Metric, fast.Kind);
+        Assert.All(fast.Depth, v => Assert.True(float.IsFinite(v)));
+        // torchvision's resize moves some pixel values by one 8-bit step, so the depth moves too, but only a little.
+        Assert.NotEqual(slow.Depth, fast.Depth);
+        using var expected = SafeTensorsFile.Open(Path.Combine(Dir, "expected.safetensors"));
+        output.WriteLine($"fast processor against the slow reference: {Tolerance.DescribeModel(expected.Read("post.0.predicted_depth"), fast.AsTensor())}");
     }
 
     [Fact]
