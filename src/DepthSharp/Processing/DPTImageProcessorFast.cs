@@ -24,7 +24,7 @@ public sealed class DPTImageProcessorFast : IFastImageProcessor<DPTImageProcesso
         _slow = new DPTImageProcessor(config, file);
         _file = file;
         if (_slow.Resample is not (PilFilter.Bilinear or PilFilter.Bicubic))
-            throw new ConfigException(file, $"resample: filter {(int)_slow.Resample} is not supported by DPTImageProcessorFast (2 bilinear, 3 bicubic)");
+            throw new ConfigException(file, $"resample: filter {(int)_slow.Resample} is not supported by the fast processor, which resizes with torchvision (2 bilinear, 3 bicubic)");
         _normalize = new TorchvisionNormalize(config);
     }
 
@@ -47,15 +47,22 @@ public sealed class DPTImageProcessorFast : IFastImageProcessor<DPTImageProcesso
     /// <exception cref="ArgumentException">The picture is so small that it resizes to nothing.</exception>
     public Tensor PreprocessOne(RgbImage image)
     {
-        if (Config.DoResize)
-        {
-            var (h, w) = OutputSize(image.Height, image.Width);
-            ImageProcessorConfig.CheckOutput(_file, image.Width, image.Height, h, w);
-            image = TorchAntialiasResize.Resize(image, w, h, Resample);
-        }
+        image = Resize(image);
         if (_slow.DoPad) image = PadToMultiple(image, _slow.SizeDivisor!.Value, _file);
-        return _normalize.RescaleAndNormalize(image);
+        return RescaleAndNormalize(image);
     }
+
+    /// <summary>The resize step as configured (none when do_resize is false).</summary>
+    internal RgbImage Resize(RgbImage image)
+    {
+        if (!Config.DoResize) return image;
+        var (h, w) = OutputSize(image.Height, image.Width);
+        ImageProcessorConfig.CheckOutput(_file, image.Width, image.Height, h, w);
+        return TorchAntialiasResize.Resize(image, w, h, Resample);
+    }
+
+    /// <summary>The fused rescale and normalise step: [3, H, W].</summary>
+    internal Tensor RescaleAndNormalize(RgbImage image) => _normalize.RescaleAndNormalize(image);
 
     /// <inheritdoc/>
     public Tensor Preprocess(IReadOnlyList<RgbImage> images)

@@ -4,15 +4,14 @@ using DepthSharp.Tensors;
 namespace DepthSharp.Processing;
 
 /// <summary>
-/// transformers' PromptDepthAnythingImageProcessorFast: the slow class's output size and prompt handling, but the 8-bit
-/// picture is resized by torchvision (antialiased, int16 fixed-point weights: <see cref="TorchAntialiasResize"/>) and
-/// rescaled and normalised in one fused float32 step. Unlike DPT's fast class it pads after normalising, as the slow
-/// classes do, so the border holds 0.
+/// transformers' PromptDepthAnythingImageProcessorFast: the slow class's output size and prompt handling, and DPT's fast
+/// steps for the picture (torchvision's antialiased resize of the 8-bit picture, then one fused float32 rescale and
+/// normalise), but padded after normalising, as the slow classes pad, so the border holds 0.
 /// </summary>
 public sealed class PromptDepthAnythingImageProcessorFast : IFastImageProcessor<PromptDepthAnythingImageProcessor>
 {
     private readonly PromptDepthAnythingImageProcessor _slow;
-    private readonly TorchvisionNormalize _normalize;
+    private readonly DPTImageProcessorFast _pixels;
     private readonly string? _file;
 
     /// <param name="config">The preprocessor config (the class's defaults where a field is absent).</param>
@@ -20,13 +19,9 @@ public sealed class PromptDepthAnythingImageProcessorFast : IFastImageProcessor<
     /// <exception cref="ConfigException">A field has an impossible value, or resample is not bilinear or bicubic.</exception>
     public PromptDepthAnythingImageProcessorFast(ImageProcessorConfig config, string? file = null)
     {
-        // The slow class validates the fields both share and owns the output-size rule and the prompt's scaling.
         _slow = new PromptDepthAnythingImageProcessor(config, file);
+        _pixels = new DPTImageProcessorFast(config, file);
         _file = file;
-        if (_slow.Images.Resample is not (PilFilter.Bilinear or PilFilter.Bicubic))
-            throw new ConfigException(file,
-                $"resample: filter {(int)_slow.Images.Resample} is not supported by PromptDepthAnythingImageProcessorFast (2 bilinear, 3 bicubic)");
-        _normalize = new TorchvisionNormalize(config);
     }
 
     /// <inheritdoc/>
@@ -45,15 +40,8 @@ public sealed class PromptDepthAnythingImageProcessorFast : IFastImageProcessor<
     /// <exception cref="ArgumentException">The picture is so small that it resizes to nothing.</exception>
     public Tensor PreprocessOne(RgbImage image)
     {
-        var images = _slow.Images;
-        if (Config.DoResize)
-        {
-            var (h, w) = OutputSize(image.Height, image.Width);
-            ImageProcessorConfig.CheckOutput(_file, image.Width, image.Height, h, w);
-            image = TorchAntialiasResize.Resize(image, w, h, images.Resample);
-        }
-        var x = _normalize.RescaleAndNormalize(image);
-        return images.DoPad ? DPTImageProcessor.PadToMultiple(x, images.SizeDivisor!.Value, _file) : x;
+        var x = _pixels.RescaleAndNormalize(_pixels.Resize(image));
+        return _slow.Images.DoPad ? DPTImageProcessor.PadToMultiple(x, _slow.Images.SizeDivisor!.Value, _file) : x;
     }
 
     /// <inheritdoc/>
