@@ -90,6 +90,14 @@ public sealed class ImageProcessorConfig
         return config;
     }
 
+    /// <summary>A copy with do_pad off, for a class that pads only when size_divisor is set.</summary>
+    internal ImageProcessorConfig WithoutPadding()
+    {
+        var copy = (ImageProcessorConfig)MemberwiseClone();
+        copy.DoPad = false;
+        return copy;
+    }
+
     /// <summary>size's height and width, or the processor's default without one: both there, 1 to <see cref="MaxSide"/>.</summary>
     internal (int Height, int Width) HeightWidth(int defaultHeight, int defaultWidth, string? file)
     {

@@ -19,8 +19,11 @@ public sealed class PromptDepthAnythingImageProcessorFast : IFastImageProcessor<
     /// <exception cref="ConfigException">A field has an impossible value, or resample is not bilinear or bicubic.</exception>
     public PromptDepthAnythingImageProcessorFast(ImageProcessorConfig config, string? file = null)
     {
-        _slow = new PromptDepthAnythingImageProcessor(config, file);
-        _pixels = new DPTImageProcessorFast(config, file);
+        Config = config;
+        // The reference's fast class pads only when size_divisor is set too, where the slow ones need it for do_pad.
+        var steps = config.DoPad == true && config.SizeDivisor is null ? config.WithoutPadding() : config;
+        _slow = new PromptDepthAnythingImageProcessor(steps, file);
+        _pixels = new DPTImageProcessorFast(steps, file);
         _file = file;
     }
 
@@ -28,7 +31,7 @@ public sealed class PromptDepthAnythingImageProcessorFast : IFastImageProcessor<
     public PromptDepthAnythingImageProcessor Slow => _slow;
 
     /// <summary>The preprocessor_config.json it was made from.</summary>
-    public ImageProcessorConfig Config => _slow.Config;
+    public ImageProcessorConfig Config { get; }
 
     /// <summary>The size a picture of <paramref name="inHeight"/> × <paramref name="inWidth"/> is resized to (as the slow class).</summary>
     /// <param name="inHeight">The picture's height in pixels.</param>

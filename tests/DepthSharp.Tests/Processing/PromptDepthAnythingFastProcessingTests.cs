@@ -90,6 +90,18 @@ public sealed class PromptDepthAnythingFastProcessingTests(ITestOutputHelper out
     }
 
     [Fact]
+    public void DoPadWithoutASizeDivisorLeavesThePictureUnpadded()
+    {
+        // The reference's fast class pads only when size_divisor is set; its slow classes cannot pad without one.
+        var config = new ImageProcessorConfig { DoResize = false, DoPad = true };
+        var picture = new RgbImage(3, 2, Enumerable.Repeat((byte)255, 3 * 2 * 3).ToArray());
+        var x = new PromptDepthAnythingImageProcessorFast(config, "preprocessor_config.json").Preprocess([picture]);
+        Assert.Equal([1, 3, 2, 3], x.Shape);
+        Assert.All(x.Data, v => Assert.Equal(1f, v));
+        Assert.Throws<ConfigException>(() => new PromptDepthAnythingImageProcessor(config, "preprocessor_config.json"));
+    }
+
+    [Fact]
     public void KindPicksTheFlavour()
     {
         string slowConfig = ConfigAs("dpt_large_384_fast", nameof(PromptDepthAnythingImageProcessor));
