@@ -85,6 +85,8 @@ public sealed class ModelFamiliesTests : IDisposable
         { "ZoeDepthImageProcessorFast", typeof(ZoeDepthImageProcessor) },
         { "GLPNImageProcessor", typeof(GLPNImageProcessor) },
         { "GLPNImageProcessorFast", typeof(GLPNImageProcessorFast) },
+        { "PromptDepthAnythingImageProcessor", typeof(PromptDepthAnythingImageProcessor) },
+        { "PromptDepthAnythingImageProcessorFast", typeof(PromptDepthAnythingImageProcessorFast) },
     };
 
     [Theory]

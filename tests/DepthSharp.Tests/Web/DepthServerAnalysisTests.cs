@@ -4,7 +4,6 @@ using DepthSharp.Analysis;
 using DepthSharp.Imaging;
 using DepthSharp.Pipeline;
 using DepthSharp.Web;
-using Microsoft.AspNetCore.Builder;
 
 namespace DepthSharp.Tests.Web;
 
@@ -13,25 +12,19 @@ public sealed class DepthServerAnalysisTests : IAsyncLifetime
 {
     private static readonly string RelativeModel = Fixtures.Path("models", "depth_anything_tiny_relative");
     private static readonly string Photo = Path.Combine(RelativeModel, "image0.png");
-    private WebApplication? _app;
-    private HttpClient? _client;
+    private TestServer? _server;
 
-    public async Task InitializeAsync()
-    {
-        _app = DepthServer.Build(o => o.Model = RelativeModel, "depth_anything_tiny_relative", new ServeOptions(), "http://127.0.0.1:0");
-        await _app.StartAsync();
-        _client = new HttpClient { BaseAddress = new Uri(_app.Urls.First()), Timeout = TimeSpan.FromSeconds(60) };
-    }
+    public async Task InitializeAsync() =>
+        _server = await TestServer.StartAsync(RelativeModel, "depth_anything_tiny_relative", new ServeOptions());
 
     public async Task DisposeAsync()
     {
-        _client?.Dispose();
-        if (_app is not null) await _app.DisposeAsync();
+        if (_server is not null) await _server.DisposeAsync();
     }
 
     private async Task<(HttpStatusCode Status, JsonElement Body)> Post(string path, string? file = null)
     {
-        var response = await _client!.PostAsync(path, file is null ? null : new ByteArrayContent(File.ReadAllBytes(file)));
+        var response = await _server!.Client.PostAsync(path, file is null ? null : new ByteArrayContent(File.ReadAllBytes(file)));
         return (response.StatusCode, JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement);
     }
 
@@ -59,7 +52,7 @@ public sealed class DepthServerAnalysisTests : IAsyncLifetime
         Assert.Equal(region.P90, stats.GetProperty("p90").GetDouble());
         Assert.Equal(1200, stats.GetProperty("pixels").GetInt32());
 
-        var raw = await _client!.GetByteArrayAsync(body.GetProperty("outputs").GetProperty("raw").GetString());
+        var raw = await _server!.Client.GetByteArrayAsync(body.GetProperty("outputs").GetProperty("raw").GetString());
         var values = new float[raw.Length / 4];
         Buffer.BlockCopy(raw, 0, values, 0, raw.Length);
         Assert.Equal(expected.Depth.Depth, values);
@@ -74,7 +67,7 @@ public sealed class DepthServerAnalysisTests : IAsyncLifetime
         var (_, first) = await Post("/api/depth", Photo);
         Assert.False(first.GetProperty("calibrated").GetBoolean());
         string id = first.GetProperty("id").GetString()!;
-        var relative = JsonDocument.Parse(await _client!.GetStringAsync($"/api/results/{id}/regions?region=0,0,10,10")).RootElement;
+        var relative = JsonDocument.Parse(await _server!.Client.GetStringAsync($"/api/results/{id}/regions?region=0,0,10,10")).RootElement;
         Assert.Equal(100, relative.GetProperty("regions")[0].GetProperty("pixels").GetInt32());
 
         var original = DepthEstimator.Load(RelativeModel).Estimate(ImageFile.Load(Photo));
@@ -83,7 +76,7 @@ public sealed class DepthServerAnalysisTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, status);
         string newId = calibrated.GetProperty("id").GetString()!;
         Assert.NotEqual(id, newId);
-        var metres = JsonDocument.Parse(await _client.GetStringAsync($"/api/results/{newId}/regions?region=0,0,10,10")).RootElement.GetProperty("regions")[0];
+        var metres = JsonDocument.Parse(await _server!.Client.GetStringAsync($"/api/results/{newId}/regions?region=0,0,10,10")).RootElement.GetProperty("regions")[0];
         var expected = DepthRegions.Measure(DepthCalibrator.Calibrate(original, [new KnownDepth(near % 150, near / 150, 1), new KnownDepth(far % 150, far / 150, 4)]).Depth,
             new DepthRegion(0, 0, 10, 10));
         Assert.Equal(expected.Median, metres.GetProperty("median").GetDouble());
@@ -113,6 +106,6 @@ public sealed class DepthServerAnalysisTests : IAsyncLifetime
     public async Task UnknownResultsAreNotFound()
     {
         Assert.Equal(HttpStatusCode.NotFound, (await Post("/api/results/nope/calibrate?known=1,1=2")).Status);
-        Assert.Equal(HttpStatusCode.NotFound, (await _client!.GetAsync("/api/results/nope/regions?region=0,0,1,1")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await _server!.Client.GetAsync("/api/results/nope/regions?region=0,0,1,1")).StatusCode);
     }
 }

@@ -4,7 +4,6 @@ using System.Text.Json;
 using DepthSharp.Imaging;
 using DepthSharp.Pipeline;
 using DepthSharp.Web;
-using Microsoft.AspNetCore.Builder;
 
 namespace DepthSharp.Tests.Web;
 
@@ -15,23 +14,19 @@ public sealed class DepthServerTests : IAsyncLifetime
 {
     private static readonly string TinyModel = Fixtures.Path("models", "depth_pro_tiny");
     private static readonly DepthEstimator Estimator = DepthEstimator.Load(TinyModel);
-    private WebApplication? _app;
-    private HttpClient? _client;
+    private TestServer? _server;
 
     private async Task<HttpClient> Start(ServeOptions options, string? model = null)
     {
-        _app = DepthServer.Build(o => o.Model = model ?? TinyModel, "depth_pro_tiny", options, "http://127.0.0.1:0");
-        await _app.StartAsync();
-        _client = new HttpClient { BaseAddress = new Uri(_app.Urls.First()), Timeout = TimeSpan.FromSeconds(60) };
-        return _client;
+        _server = await TestServer.StartAsync(model ?? TinyModel, "depth_pro_tiny", options);
+        return _server.Client;
     }
 
     public Task InitializeAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync()
     {
-        _client?.Dispose();
-        if (_app is not null) await _app.DisposeAsync();
+        if (_server is not null) await _server.DisposeAsync();
     }
 
     private static ByteArrayContent Picture(string file) => new(File.ReadAllBytes(Fixtures.Path("images", file)));

@@ -5,7 +5,6 @@ using DepthSharp.Imaging;
 using DepthSharp.IO;
 using DepthSharp.Pipeline;
 using DepthSharp.Web;
-using Microsoft.AspNetCore.Builder;
 
 namespace DepthSharp.Tests.Web;
 
@@ -15,23 +14,19 @@ public sealed class PromptDepthServerTests : IAsyncLifetime
     private static readonly string Model = Fixtures.Path("models", "prompt_depth_anything_tiny");
     private static readonly string Picture = Path.Combine(Model, "image0.png");
     private static readonly string PromptNpy = Path.Combine(Model, "prompt_depth0.npy");
-    private WebApplication? _app;
-    private HttpClient? _client;
+    private TestServer? _server;
 
     private async Task<HttpClient> Start(string model)
     {
-        _app = DepthServer.Build(o => o.Model = model, Path.GetFileName(model), new ServeOptions(), "http://127.0.0.1:0");
-        await _app.StartAsync();
-        _client = new HttpClient { BaseAddress = new Uri(_app.Urls.First()), Timeout = TimeSpan.FromSeconds(60) };
-        return _client;
+        _server = await TestServer.StartAsync(model, Path.GetFileName(model), new ServeOptions());
+        return _server.Client;
     }
 
     public Task InitializeAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync()
     {
-        _client?.Dispose();
-        if (_app is not null) await _app.DisposeAsync();
+        if (_server is not null) await _server.DisposeAsync();
     }
 
     private static MultipartFormDataContent Form(string picture, string? prompt)

@@ -2,7 +2,6 @@ using System.Net;
 using System.Text.Json;
 using DepthSharp.Extensions.Hosting;
 using DepthSharp.Web;
-using Microsoft.AspNetCore.Builder;
 
 namespace DepthSharp.Tests.Web;
 
@@ -15,23 +14,19 @@ public sealed class ScaleOutServerTests : IAsyncLifetime
 {
     private static readonly string TinyModel = Fixtures.Path("models", "depth_anything_tiny_relative");
     private static readonly byte[] Photo = File.ReadAllBytes(Fixtures.Path("images", "exif_focal_35mm.jpg"));
-    private WebApplication? _app;
-    private HttpClient? _client;
+    private TestServer? _server;
 
     private async Task<HttpClient> Start(ScaleOutOptions scaleOut, string? model = null)
     {
-        _app = DepthServer.Build(o => o.Model = model ?? TinyModel, "tiny", new ServeOptions { ScaleOut = scaleOut }, "http://127.0.0.1:0");
-        await _app.StartAsync();
-        _client = new HttpClient { BaseAddress = new Uri(_app.Urls.First()), Timeout = TimeSpan.FromSeconds(60) };
-        return _client;
+        _server = await TestServer.StartAsync(model ?? TinyModel, "tiny", new ServeOptions { ScaleOut = scaleOut });
+        return _server.Client;
     }
 
     public Task InitializeAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync()
     {
-        _client?.Dispose();
-        if (_app is not null) await _app.DisposeAsync();
+        if (_server is not null) await _server.DisposeAsync();
     }
 
     private static ByteArrayContent Picture() => new(Photo) { Headers = { ContentType = new("image/jpeg") } };
