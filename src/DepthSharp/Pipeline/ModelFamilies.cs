@@ -77,7 +77,9 @@ public static class ModelFamilies
         {
             if (family.FixedInputSizeReason is string reason) throw new ConfigException(folder, $"input size {inputSize}: {reason}");
             if (!config.DoResize) throw new ConfigException(path, $"input size {inputSize}: do_resize is false, so the processor keeps every picture at its own size");
-            if (inputSize.Height <= 0 || inputSize.Width <= 0) throw new ConfigException(path, $"input size {inputSize}: must be positive");
+            // The bound size has in a config: GLPN resizes to the input size without going through size.
+            if (inputSize.Height is <= 0 or > ImageProcessorConfig.MaxSide || inputSize.Width is <= 0 or > ImageProcessorConfig.MaxSide)
+                throw new ConfigException(path, $"input size {inputSize}: height and width must be 1 to {ImageProcessorConfig.MaxSide}");
             config.Size = new Dictionary<string, int> { ["height"] = inputSize.Height, ["width"] = inputSize.Width };
             config.InputSizeOverride = inputSize;
         }

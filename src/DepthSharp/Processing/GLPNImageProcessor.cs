@@ -41,6 +41,9 @@ public sealed class GLPNImageProcessor : IImageProcessor<GLPNImageProcessor>
             throw new ConfigException(file, $"resample: filter {resample} is not supported (1 Lanczos, 2 bilinear, 3 bicubic, 4 box, 5 Hamming)");
         Resample = (PilFilter)resample;
         if (!double.IsFinite(config.RescaleFactor)) throw new ConfigException(file, $"rescale_factor: must be a finite number, got {config.RescaleFactor}");
+        // An input size that floors to nothing would fail every picture; it is the setting that is wrong.
+        if (config.DoResize && config.InputSizeOverride is { } wanted && (wanted.Height < SizeDivisor || wanted.Width < SizeDivisor))
+            throw new ConfigException(file, $"input size {wanted}: smaller than size_divisor {SizeDivisor} on a side");
     }
 
     /// <summary>

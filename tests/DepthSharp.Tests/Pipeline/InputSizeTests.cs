@@ -42,6 +42,18 @@ public sealed class InputSizeTests : IDisposable
         Assert.NotEqual(DepthEstimator.Load(glpn).InputSize(picture.Image), sized.InputSize(picture.Image));
     }
 
+    [Theory]
+    [InlineData("glpn_tiny", 60000, 200, "height and width must be 1 to 2048")]
+    [InlineData("depth_anything_tiny_relative", 140, 3000, "height and width must be 1 to 2048")]
+    [InlineData("glpn_tiny", 20, 200, "smaller than size_divisor 32")]
+    public void SizesNoPictureCouldTakeAreRefusedOnLoading(string model, int height, int width, string message)
+    {
+        // GLPN takes the size as it is, not through the config's size, so both bounds must hold there too.
+        var e = Assert.Throws<ConfigException>(() =>
+            DepthEstimator.Load(Fixtures.Path("models", model), new DepthEstimatorOptions { InputSize = new InputSize(height, width) }));
+        Assert.Contains(message, e.Message);
+    }
+
     [Fact]
     public void DepthProRefusesIt()
     {
