@@ -31,9 +31,6 @@ internal sealed class GLPNSelectiveFeatureFusion
         ConvolutionalLayer2 = new Conv2d(w["convolutional_layer2"][0], inChannel, inChannel / 2, 3, 1, 1);
         BatchNorm2 = new BatchNorm2d(w["convolutional_layer2"][1], inChannel / 2, GLPNConfig.BatchNormEps);
         ConvolutionalLayer3 = new Conv2d(w["convolutional_layer3"], inChannel / 2, 2, 3, 1, 1);
-        // The batch norms' training counters are checkpoint entries that inference never reads.
-        w["convolutional_layer1"][1].Get("num_batches_tracked").Discard();
-        w["convolutional_layer2"][1].Get("num_batches_tracked").Discard();
     }
 
     /// <summary>Local and global maps [B, C, h, w] (the caller's, kept) → their weighted sum.</summary>
