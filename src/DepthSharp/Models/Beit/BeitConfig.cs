@@ -86,32 +86,6 @@ public sealed class BeitConfig : IBackboneConfig
         if (ImageSize < PatchSize) Fail("image_size", $"{ImageSize} is smaller than patch_size {PatchSize}");
         if (NumChannels <= 0) Fail("num_channels", $"must be positive, got {NumChannels}");
         if (!double.IsFinite(LayerScaleInitValue)) Fail("layer_scale_init_value", $"must be finite, got {LayerScaleInitValue}");
-        OutStageIndices = AlignOutputs(Fail);
-    }
-
-    /// <summary>The reference's out_features / out_indices rules: known, unique, in stage order, and naming the same stages when both are given.</summary>
-    private List<int> AlignOutputs(Action<string, string> fail)
-    {
-        var names = StageNames;
-        List<int>? fromFeatures = null, fromIndices = null;
-        if (OutFeatures is not null)
-        {
-            foreach (var f in OutFeatures)
-                if (!names.Contains(f)) fail("out_features", $"'{f}' is not a stage (stem, stage1..stage{NumHiddenLayers})");
-            fromFeatures = OutFeatures.Select(f => names.ToList().IndexOf(f)).ToList();
-            if (fromFeatures.Distinct().Count() != fromFeatures.Count) fail("out_features", "must not repeat a stage");
-            if (!fromFeatures.SequenceEqual(fromFeatures.Order())) fail("out_features", "must be in stage order");
-        }
-        if (OutIndices is not null)
-        {
-            fromIndices = OutIndices.Select(i => i < 0 ? i + names.Count : i).ToList();
-            if (fromIndices.Any(i => i < 0 || i >= names.Count))
-                fail("out_indices", $"[{string.Join(", ", OutIndices)}] are not all stage indices (0..{names.Count - 1})");
-            if (fromIndices.Distinct().Count() != fromIndices.Count) fail("out_indices", "must not repeat a stage");
-            if (!fromIndices.SequenceEqual(fromIndices.Order())) fail("out_indices", "must be in stage order");
-        }
-        if (fromFeatures is not null && fromIndices is not null && !fromFeatures.SequenceEqual(fromIndices))
-            fail("out_indices", $"[{string.Join(", ", OutIndices!)}] do not name the stages of out_features [{string.Join(", ", OutFeatures!)}]");
-        return fromFeatures ?? fromIndices ?? [names.Count - 1];
+        OutStageIndices = BackboneStages.Align(Fail, StageNames, OutFeatures, OutIndices);
     }
 }
