@@ -110,6 +110,7 @@ public sealed class ZoeDepthConfigTests : IDisposable
         { """{"patch_transformer_hidden_size": 64}""", "patch_transformer_hidden_size" },
         { """{"num_patch_transformer_layers": 3}""", "num_patch_transformer_layers" },
         { """{"num_patch_transformer_layers": null}""", "num_patch_transformer_layers" },
+        { """{"num_patch_transformer_layers": 2147483647}""", "num_patch_transformer_layers" },
         { """{"patch_transformer_num_attention_heads": 3}""", "patch_transformer_num_attention_heads" },
         { """{"reassemble_factors": [4, 2.5, 1, 0.5]}""", "reassemble_factors" },
         { """{"reassemble_factors": [4, 2, 1]}""", "reassemble_factors" },

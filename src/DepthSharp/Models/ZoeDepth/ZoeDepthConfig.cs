@@ -235,6 +235,7 @@ public sealed class ZoeDepthConfig : IPretrainedConfig
         const string why = "is needed with several bin configurations";
         if (NumPatchTransformerLayers is not int layers) { fail("num_patch_transformer_layers", why); return; }
         if (layers < RouterLayers) fail("num_patch_transformer_layers", $"must be at least {RouterLayers}: the router runs {RouterLayers} layers, got {layers}");
+        if (layers > ConfigLoader.MaxLayers) fail("num_patch_transformer_layers", $"must be at most {ConfigLoader.MaxLayers}, got {layers}");
         if (PatchTransformerHiddenSize is not int hidden) { fail("patch_transformer_hidden_size", why); return; }
         if (hidden != RouterFeatures)
             fail("patch_transformer_hidden_size", $"must be {RouterFeatures}: the router's classifier takes {RouterFeatures} features, got {hidden}");
