@@ -190,13 +190,6 @@ internal static partial class Ops
         return x;
     }
 
-    public static Tensor Silu(Tensor x)
-    {
-        var y = Tensor.Empty(x.Shape);
-        if (Ref) Reference.Silu(x.Data, y.Data); else Fast.Silu(x.Data, y.Data);
-        return y;
-    }
-
     public static Tensor SiluInPlace(Tensor x)
     {
         if (Ref) Reference.Silu(x.Data, x.Data); else Fast.Silu(x.Data, x.Data);

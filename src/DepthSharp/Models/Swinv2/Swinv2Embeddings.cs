@@ -25,15 +25,12 @@ internal sealed class Swinv2PatchEmbeddings(Weights w, Swinv2Config c)
         return new Swinv2Tokens(embeddings, height, width);
     }
 
-    /// <summary>Zeros appended to the right, then the bottom, up to whole patches; the input itself when it needs none.</summary>
+    /// <summary>Zeros appended to the right and the bottom up to whole patches; the input itself when it needs none.</summary>
     private Tensor MaybePad(Tensor pixelValues, int height, int width)
     {
         int p = c.PatchSize;
-        var padded = width % p != 0 ? Ops.PadEnd(pixelValues, 3, p - width % p) : pixelValues;
-        if (height % p == 0) return padded;
-        var taller = Ops.PadEnd(padded, 2, p - height % p);
-        if (padded != pixelValues) padded.Release();
-        return taller;
+        int right = (p - width % p) % p, bottom = (p - height % p) % p;
+        return right == 0 && bottom == 0 ? pixelValues : Ops.ConstantPad2d(pixelValues, 0, right, 0, bottom);
     }
 }
 
