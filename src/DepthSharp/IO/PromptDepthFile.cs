@@ -24,9 +24,12 @@ public static class PromptDepthFile
         byte[] data;
         try
         {
-            long length = new FileInfo(path).Length;
+            // The opened file's length: FileInfo would measure a symlink (a Hub cache holds them), not its target.
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+            long length = stream.Length;
             if (length > MaxFileBytes) throw new PromptDepthException(path, $"{length} bytes is too large for a prompt depth map (at most {MaxFileBytes})");
-            data = File.ReadAllBytes(path);
+            data = new byte[length];
+            stream.ReadExactly(data);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -61,6 +61,7 @@ public sealed class PromptDepthFileTests : IDisposable
         { "png 16-bit RGB", "a prompt depth PNG must be 16-bit grayscale, this one is 16-bit with 3 channel(s)" },
         { "png truncated", "not a usable PNG: truncated" },
         { "too large", "too large for a prompt depth map" },
+        { "link to too large", "too large for a prompt depth map" },
     };
 
     [Theory]
@@ -83,6 +84,12 @@ public sealed class PromptDepthFileTests : IDisposable
             case "png 8-bit gray": File.WriteAllBytes(path, PngEncoder.EncodeGray8([1, 2, 3, 4, 5, 6], 3, 2)); break;
             case "png 16-bit RGB": File.WriteAllBytes(path, PngEncoder.EncodeRgb16(new ushort[18], 3, 2)); break;
             case "png truncated": File.WriteAllBytes(path, png[..^20]); break;
+            case "link to too large":
+                // Measured through the link, as a Hub cache's symlinks are: the target's length counts.
+                string target = Path.Combine(_dir, "target.bin");
+                using (var t = File.Create(target)) t.SetLength(PromptDepthFile.MaxFileBytes + 1);
+                File.CreateSymbolicLink(path, target);
+                break;
             default:
                 // A sparse file: its length is over the limit without the disk space.
                 using (var f = File.Create(path)) f.SetLength(PromptDepthFile.MaxFileBytes + 1);
