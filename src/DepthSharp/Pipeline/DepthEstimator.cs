@@ -100,7 +100,7 @@ public sealed class DepthEstimator
     /// <param name="cancellationToken">Checked between the forward pass's steps.</param>
     /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
     public Tensor Forward(Tensor pixelValues, IProgress<ModelProgress>? progress = null, CancellationToken cancellationToken = default) =>
-        Model.Forward(pixelValues, progress, cancellationToken);
+        Model.ForwardDepth(new ModelInputs(pixelValues), progress, cancellationToken);
 
     /// <summary>
     /// The family's forward pass(es) on pixel values with each picture's extra input as <see cref="DepthInput.Extra"/> takes
@@ -141,7 +141,8 @@ public sealed class DepthEstimator
         CancellationToken cancellationToken = default)
     {
         if (inputs.Count == 0) throw new ArgumentException("no pictures", nameof(inputs));
-        // The extra inputs are checked before the pictures are preprocessed, which a refusal would waste.
+        // Whether each picture has the extra input its family takes is checked before the pictures are preprocessed,
+        // which a refusal would waste; the family checks the values themselves.
         var extra = ExtraInputs(inputs.Select(i => i.Extra).ToList());
         var pixelValues = Processor.Preprocess(inputs.Select(i => i.Picture.Image).ToList());
         var depths = Model.Estimate(new ModelInputs(pixelValues, extra), inputs, progress, cancellationToken);

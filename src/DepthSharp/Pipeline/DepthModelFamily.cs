@@ -121,10 +121,6 @@ internal abstract class DepthModel
     /// <summary>Progress steps one estimate reports (all its forward passes).</summary>
     public abstract int ForwardSteps { get; }
 
-    /// <summary>The forward pass(es) on pixel values alone, as benchmarks time them: predicted depth [B, h, w] before post-processing.</summary>
-    public Tensor Forward(Tensor pixelValues, IProgress<ModelProgress>? progress, CancellationToken cancellationToken) =>
-        ForwardDepth(new ModelInputs(pixelValues), progress, cancellationToken);
-
     /// <summary>
     /// The forward pass(es) on pixel values and, for a family that takes one, each picture's extra input, as benchmarks time
     /// them: predicted depth [B, h, w] before post-processing.
@@ -172,20 +168,24 @@ internal abstract class DepthModel<TOutput> : DepthModel
 
 /// <summary>
 /// A model whose forward pass gives depth [B, h, w] of one kind that post-processing resizes bicubically to each picture
-/// (DPTImageProcessor.post_process_depth_estimation): DPT and Depth Anything.
+/// (DPTImageProcessor.post_process_depth_estimation): DPT, Depth Anything, GLPN and Prompt Depth Anything.
 /// </summary>
 /// <param name="forwardSteps">Progress steps of the forward pass.</param>
-/// <param name="forward">The model's forward pass.</param>
+/// <param name="forward">The model's forward pass on the inputs (pixel values and any extra input).</param>
 /// <param name="kind">The kind of every result.</param>
-internal sealed class BicubicResizedDepthModel(int forwardSteps, Func<Tensor, IProgress<ModelProgress>?, CancellationToken, Tensor> forward, DepthKind kind)
+internal sealed class BicubicResizedDepthModel(int forwardSteps, Func<ModelInputs, IProgress<ModelProgress>?, CancellationToken, Tensor> forward, DepthKind kind)
     : DepthModel<Tensor>
 {
+    /// <summary>For a model whose forward pass takes the pixel values alone.</summary>
+    public BicubicResizedDepthModel(int forwardSteps, Func<Tensor, IProgress<ModelProgress>?, CancellationToken, Tensor> forward, DepthKind kind)
+        : this(forwardSteps, (ModelInputs inputs, IProgress<ModelProgress>? progress, CancellationToken token) => forward(inputs.PixelValues, progress, token), kind) { }
+
     /// <inheritdoc/>
     public override int ForwardSteps => forwardSteps;
 
     /// <inheritdoc/>
     protected override Tensor Forward(ModelInputs inputs, IProgress<ModelProgress>? progress, CancellationToken cancellationToken) =>
-        forward(inputs.PixelValues, progress, cancellationToken);
+        forward(inputs, progress, cancellationToken);
 
     /// <inheritdoc/>
     protected override Tensor PredictedDepth(Tensor output) => output;

@@ -29,12 +29,7 @@ public sealed partial class DepthPipeline
     public Task<DepthEstimate> EstimateAsync(string path, IProgress<ModelProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(path);
-        return Task.Run(() =>
-        {
-            var clock = Stopwatch.StartNew();
-            var image = ImageFile.Load(path, _decode);
-            return RunDecoded(image, null, path, clock.Elapsed, progress, cancellationToken);
-        }, cancellationToken);
+        return Task.Run(() => EstimateFile(path, null, progress, cancellationToken), cancellationToken);
     }
 
     /// <summary>
@@ -53,12 +48,7 @@ public sealed partial class DepthPipeline
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(promptDepth);
-        return Task.Run(() =>
-        {
-            var clock = Stopwatch.StartNew();
-            var image = ImageFile.Load(path, _decode);
-            return RunDecoded(image, promptDepth, path, clock.Elapsed, progress, cancellationToken);
-        }, cancellationToken);
+        return Task.Run(() => EstimateFile(path, promptDepth, progress, cancellationToken), cancellationToken);
     }
 
     /// <summary>

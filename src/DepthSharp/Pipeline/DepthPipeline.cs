@@ -121,12 +121,8 @@ public sealed partial class DepthPipeline
     /// PngEncoder.WriteGray16("depth.png", DepthExport.Png16(depth), depth.Width, depth.Height);  // millimetres when metric
     /// </code>
     /// </example>
-    public DepthEstimate Estimate(string path, IProgress<ModelProgress>? progress = null, CancellationToken cancellationToken = default)
-    {
-        var clock = Stopwatch.StartNew();
-        var image = ImageFile.Load(path, _decode);
-        return Run(image, null, path, clock.Elapsed, progress, cancellationToken);
-    }
+    public DepthEstimate Estimate(string path, IProgress<ModelProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        EstimateFile(path, null, progress, cancellationToken);
 
     /// <summary>
     /// Depth for a PNG or JPEG file with the second input its model takes (<see cref="DepthModelFamily.ExtraInput"/>):
@@ -139,9 +135,15 @@ public sealed partial class DepthPipeline
     public DepthEstimate Estimate(string path, Tensor promptDepth, IProgress<ModelProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(promptDepth);
+        return EstimateFile(path, promptDepth, progress, cancellationToken);
+    }
+
+    /// <summary>Decodes the file, timing it, and estimates its depth unless the token was cancelled meanwhile.</summary>
+    private DepthEstimate EstimateFile(string path, Tensor? promptDepth, IProgress<ModelProgress>? progress, CancellationToken cancellationToken)
+    {
         var clock = Stopwatch.StartNew();
         var image = ImageFile.Load(path, _decode);
-        return Run(image, promptDepth, path, clock.Elapsed, progress, cancellationToken);
+        return RunDecoded(image, promptDepth, path, clock.Elapsed, progress, cancellationToken);
     }
 
     /// <summary>Depth for a PNG or JPEG read to its end from <paramref name="stream"/>; <paramref name="name"/> appears in errors and the result.</summary>

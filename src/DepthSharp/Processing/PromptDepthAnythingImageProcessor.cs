@@ -53,25 +53,6 @@ public sealed class PromptDepthAnythingImageProcessor : IImageProcessor<PromptDe
     /// <summary>The reference's default processor (384², mean and std 0.5, no aspect ratio kept, millimetre prompts).</summary>
     public PromptDepthAnythingImageProcessor() : this(new ImageProcessorConfig { ImageProcessorType = nameof(PromptDepthAnythingImageProcessor) }) { }
 
-    /// <summary>
-    /// Reads a preprocessor_config.json, which must name this processor or its fast variant, as the slow class (the fast
-    /// one's fields are the same; <see cref="PromptDepthAnythingImageProcessorFast"/> gives its pixel values).
-    /// </summary>
-    public static PromptDepthAnythingImageProcessor Load(string path)
-    {
-        var config = ImageProcessorConfig.Load(path);
-        if (!ImageProcessorTypes.Contains(config.ImageProcessorType))
-            throw new ConfigException(path, $"image_processor_type: expected PromptDepthAnythingImageProcessor, got '{config.ImageProcessorType}'");
-        return new PromptDepthAnythingImageProcessor(config, path);
-    }
-
-    /// <summary>A model folder's processor; without preprocessor_config.json, the reference class's defaults.</summary>
-    public static PromptDepthAnythingImageProcessor FromPretrained(string folder)
-    {
-        string path = Path.Combine(folder, "preprocessor_config.json");
-        return File.Exists(path) ? Load(path) : new PromptDepthAnythingImageProcessor();
-    }
-
     // Absent: the reference's 0.001. Present, it must be a usable number: the reference multiplies by it as it stands.
     private static double ReadPromptScale(ImageProcessorConfig config, string? file)
     {

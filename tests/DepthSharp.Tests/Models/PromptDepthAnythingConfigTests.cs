@@ -1,3 +1,4 @@
+using DepthSharp.Pipeline;
 using DepthSharp.Checkpoints;
 using DepthSharp.Models;
 using DepthSharp.Models.Configs;
@@ -53,11 +54,10 @@ public sealed class PromptDepthAnythingConfigTests : IDisposable
         string dir = Fixtures.Path("checkpoints", name);
         var config = PromptDepthAnythingConfig.Load(Path.Combine(dir, "config.json"));
         Assert.Equal(DepthEstimationType.Metric, config.DepthEstimationType);
-        var processor = PromptDepthAnythingImageProcessor.Load(Path.Combine(dir, "preprocessor_config.json"));
+        var processor = Assert.IsType<PromptDepthAnythingImageProcessor>(ModelFamilies.LoadProcessor(Path.Combine(dir, "preprocessor_config.json")));
         Assert.Equal(0.001, processor.PromptScaleToMeter);
         // A phone's 1920x1440 picture comes out at the size the speed target names, 756x1008.
         Assert.Equal((756, 1008), processor.OutputSize(1440, 1920));
-        Assert.Same(processor.GetType(), PromptDepthAnythingImageProcessor.FromPretrained(dir).GetType());
     }
 
     [Fact]
@@ -77,7 +77,7 @@ public sealed class PromptDepthAnythingConfigTests : IDisposable
         Assert.Equal(DepthEstimationType.Relative, c.DepthEstimationType);
 
         File.WriteAllText(Path.Combine(_dir, "preprocessor_config.json"), """{"image_processor_type": "PromptDepthAnythingImageProcessor"}""");
-        var p = PromptDepthAnythingImageProcessor.Load(Path.Combine(_dir, "preprocessor_config.json"));
+        var p = Assert.IsType<PromptDepthAnythingImageProcessor>(ModelFamilies.LoadProcessor(Path.Combine(_dir, "preprocessor_config.json")));
         Assert.Equal(0.001, p.PromptScaleToMeter);
         Assert.Equal((384, 384), p.OutputSize(480, 640));
         Assert.False(p.Images.KeepAspectRatio);
@@ -143,8 +143,10 @@ public sealed class PromptDepthAnythingConfigTests : IDisposable
     [InlineData("""{"resample": 9}""", "resample")]
     public void ImpossibleProcessorValuesAreRefusedWithTheField(string patch, string field)
     {
-        string path = Patched(patch, "preprocessor_config.json");
-        var e = Assert.Throws<ConfigException>(() => PromptDepthAnythingImageProcessor.Load(path));
+        Patched(patch, "preprocessor_config.json");
+        // As a model folder's processor is loaded: for its family, which refuses another family's class.
+        var family = ModelFamilies.ForFolder(Fixtures.Path("models", "prompt_depth_anything_tiny"));
+        var e = Assert.Throws<ConfigException>(() => ModelFamilies.LoadProcessor(family, _dir));
         Assert.Contains("preprocessor_config.json", e.Message);
         Assert.Contains(field + ":", e.Message);
     }

@@ -1,3 +1,4 @@
+using DepthSharp.Pipeline;
 using DepthSharp.Checkpoints;
 using DepthSharp.Imaging;
 using DepthSharp.IO;
@@ -15,7 +16,7 @@ public class PromptDepthAnythingProcessingTests(ITestOutputHelper output)
     private static string Dir => Fixtures.Path("models", "prompt_depth_anything_tiny");
 
     private static PromptDepthAnythingImageProcessor Processor() =>
-        PromptDepthAnythingImageProcessor.Load(Path.Combine(Dir, "preprocessor_config.json"));
+        Assert.IsType<PromptDepthAnythingImageProcessor>(ModelFamilies.LoadProcessor(Path.Combine(Dir, "preprocessor_config.json")));
 
     private static RgbImage Picture() => ImageFile.Load(Path.Combine(Dir, "image0.png")).Image;
 
@@ -55,7 +56,7 @@ public class PromptDepthAnythingProcessingTests(ITestOutputHelper output)
         {
             string path = Path.Combine(temp.FullName, "preprocessor_config.json");
             File.WriteAllText(path, text.Replace("\"DPTImageProcessor\"", "\"PromptDepthAnythingImageProcessor\""));
-            var processor = PromptDepthAnythingImageProcessor.Load(path);
+            var processor = Assert.IsType<PromptDepthAnythingImageProcessor>(ModelFamilies.LoadProcessor(path));
             Assert.True(processor.Images.DoPad);
             using var expected = SafeTensorsFile.Open(Fixtures.Path("processors", "expected.safetensors"));
             float step = (float)(processor.Config.RescaleFactor / 0.5);
@@ -113,7 +114,7 @@ public class PromptDepthAnythingProcessingTests(ITestOutputHelper output)
     {
         // The picture and the raw prompt file through the processor, the model and post-processing, as the reference ran them.
         var model = PromptDepthAnythingForDepthEstimation.FromPretrained(Dir);
-        var processor = PromptDepthAnythingImageProcessor.FromPretrained(Dir);
+        var processor = Assert.IsType<PromptDepthAnythingImageProcessor>(ModelFamilies.LoadProcessor(Path.Combine(Dir, "preprocessor_config.json")));
         var picture = Picture();
         var inputs = processor.Preprocess([picture], [RawPrompt()]);
         var depth = model.Forward(inputs.PixelValues, inputs.PromptDepth);

@@ -19,30 +19,19 @@ internal sealed class PromptDepthAnythingFamily : DepthModelFamily<PromptDepthAn
     /// <summary>Metric depth linearly, as for Depth Anything's metric checkpoints: the bicubic resize can reach zero, where an inverse blows up.</summary>
     public override DepthColoring ColoringFor(DepthKind kind) => DepthColoring.Linear;
 
-    protected override DepthModel LoadModel(string folder, PromptDepthAnythingImageProcessor processor, PretrainedOptions weights, DepthEstimatorOptions options) =>
-        new Model(PromptDepthAnythingForDepthEstimation.FromPretrained(folder, weights), processor);
-
-    private sealed class Model(PromptDepthAnythingForDepthEstimation model, PromptDepthAnythingImageProcessor processor) : DepthModel<Tensor>
+    /// <summary>
+    /// The raw prompts become prompt_depth [B, 1, h, w] in metres as the processor gives it; without prompts (benchmarks of
+    /// the bare network) the model runs as the reference's does with prompt_depth=None. With a prompt the output is in the
+    /// prompt's unit, metres, whichever ending depth_estimation_type picks.
+    /// </summary>
+    protected override DepthModel LoadModel(string folder, PromptDepthAnythingImageProcessor processor, PretrainedOptions weights, DepthEstimatorOptions options)
     {
-        public override int ForwardSteps => model.ForwardSteps;
-
-        /// <summary>
-        /// The raw prompts become prompt_depth [B, 1, h, w] in metres as the processor gives it; without prompts (benchmarks
-        /// of the bare network) the model runs as the reference's does with prompt_depth=None.
-        /// </summary>
-        protected override Tensor Forward(ModelInputs inputs, IProgress<ModelProgress>? progress, CancellationToken cancellationToken)
+        var model = PromptDepthAnythingForDepthEstimation.FromPretrained(folder, weights);
+        return new BicubicResizedDepthModel(model.ForwardSteps, (ModelInputs inputs, IProgress<ModelProgress>? progress, CancellationToken cancellationToken) =>
         {
-            var promptDepth = inputs.Extra is null
-                ? null
-                : processor.PreprocessPromptDepth(inputs.Extra.Select((p, i) => p ?? throw new PromptDepthException(null, $"picture {i} has no prompt depth")).ToList(),
-                    inputs.PixelValues.Dim(0));
+            // The estimator has refused a batch where a picture lacks its required prompt.
+            var promptDepth = inputs.Extra is null ? null : processor.PreprocessPromptDepth(inputs.Extra.Select(p => p!).ToList(), inputs.PixelValues.Dim(0));
             return model.Forward(inputs.PixelValues, promptDepth, progress, cancellationToken);
-        }
-
-        protected override Tensor PredictedDepth(Tensor output) => output;
-
-        // With a prompt the output is in the prompt's unit, metres, whichever ending depth_estimation_type picks.
-        protected override IReadOnlyList<PictureDepth> PostProcess(Tensor output, IReadOnlyList<DepthInput> pictures) =>
-            PromptDepthAnythingImageProcessor.PostProcessDepthEstimation(output, Sizes(pictures)).Select(d => new PictureDepth(d, DepthKind.Metric)).ToList();
+        }, DepthKind.Metric);
     }
 }
