@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Writes crops of an 8-bit RGB PNG (as `depthsharp convert` writes it) for the Slurm test's pictures.
+"""Writes eight crops of an 8-bit RGB PNG (as `depthsharp convert` writes it), at several places and sizes, for the
+Slurm and RabbitMQ tests' pictures (make_pictures in .ci/lib.sh).
 
-Usage: crop_png.py SOURCE.png OUT_PREFIX X,Y,W,H [X,Y,W,H ...]  ->  OUT_PREFIX-0.png, OUT_PREFIX-1.png, ...
-Plain zlib: the test needs no imaging package on the CI machine.
+Usage: crop_png.py SOURCE.png OUT_PREFIX  ->  OUT_PREFIX-0.png ... OUT_PREFIX-7.png
+Plain zlib: the tests need no imaging package on the CI machine.
 """
 import struct
 import sys
@@ -55,9 +56,15 @@ def write_rgb8(path, rows, width):
                 + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b""))
 
 
+def boxes(width, height):
+    """The eight crops (x, y, w, h): 4/9 to 8/9 of each side, spread across the picture."""
+    for f in range(1, 9):
+        w, h = width * (4 + f % 5) // 9, height * (4 + (f * 3) % 5) // 9
+        yield (width - w) * f // 9, (height - h) * (9 - f) // 9, w, h
+
+
 width, height, rows = read_rgb8(sys.argv[1])
-for n, box in enumerate(sys.argv[3:]):
-    x, y, w, h = (int(v) for v in box.split(","))
+for n, (x, y, w, h) in enumerate(boxes(width, height)):
     if not (0 <= x and 0 <= y and w > 0 and h > 0 and x + w <= width and y + h <= height):
-        sys.exit(f"crop {box} is outside {width}x{height}")
+        sys.exit(f"crop {x},{y},{w},{h} is outside {width}x{height}")
     write_rgb8(f"{sys.argv[2]}-{n}.png", [r[x * 3:(x + w) * 3] for r in rows[y:y + h]], w)

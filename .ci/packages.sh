@@ -6,19 +6,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo="$PWD"
 start=$SECONDS
+. .ci/lib.sh
+fail() { echo "packages: $*" >&2; exit 1; }
 
-# The fixtures sit beside the clone (../shared/fixtures) or in a folder above it, as the tests look for them.
-fixtures=""
-up="$repo"
-for _ in 1 2 3 4 5 6 7 8; do
-  [ -d "$up/shared/fixtures" ] && fixtures="$(cd "$up/shared/fixtures" && pwd)" && break
-  up="$up/.."
-done
-[ -n "$fixtures" ] || { echo "packages: no shared/fixtures beside or above the repository" >&2; exit 1; }
+fixtures="$(find_fixtures)" || fail "no shared/fixtures beside or above the repository"
 model="$fixtures/models/depth_pro_tiny"
 picture="$fixtures/images/exif_focal_35mm.jpg"   # 160x240, EXIF 35 mm focal length: 173.3 px
-
-fail() { echo "packages: $*" >&2; exit 1; }
 
 work="$(mktemp -d)"
 server_pids=()
@@ -109,18 +102,10 @@ grep -aq "'descr': '<f4'.*'shape': (240, 160)" <(head -c 128 "$npy") || fail "es
 pngcheck -q "$work/estimate/exif_focal_35mm.png" >/dev/null || fail "estimate's .png does not pass pngcheck"
 echo "packages: installed tool's estimate wrote depth, JSON and PNG"
 
-# wait_for URL SECONDS: polls until the URL answers 200.
-wait_for() {
-  local url="$1" limit="$2"
-  for _ in $(seq 1 "$limit"); do curl -fsS -o /dev/null "$url" 2>/dev/null && return 0; sleep 1; done
-  return 1
-}
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
-
 port="$(free_port)"
 "$tool" serve --model "$model" --urls "http://127.0.0.1:$port" >"$work/serve.log" 2>&1 &
 server_pids+=($!)
-wait_for "http://127.0.0.1:$port/api/health" 120 || { cat "$work/serve.log" >&2; fail "installed depthsharp serve never became healthy"; }
+wait_url "http://127.0.0.1:$port/api/health" 120 || { cat "$work/serve.log" >&2; fail "installed depthsharp serve never became healthy"; }
 curl -fsS "http://127.0.0.1:$port/" | grep -q importmap || fail "serve's page is not served"
 curl -fsS -o "$work/three.module.js" "http://127.0.0.1:$port/vendor/three.module.js"
 [ "$(stat -c %s "$work/three.module.js")" -gt 100000 ] && grep -q "REVISION" "$work/three.module.js" || fail "serve's three.module.js is not three.js"
@@ -197,7 +182,7 @@ echo "packages: README's ImageSharp example wrote depth16.png and depth.png"
 port="$(free_port)"
 DepthEstimation__Model="$model" ASPNETCORE_URLS="http://127.0.0.1:$port" dotnet "$app/bin/ReadmeExamples.dll" hosting >"$work/hosting.log" 2>&1 &
 server_pids+=($!)
-wait_for "http://127.0.0.1:$port/health" 120 || { cat "$work/hosting.log" >&2; fail "the hosting example never became healthy"; }
+wait_url "http://127.0.0.1:$port/health" 120 || { cat "$work/hosting.log" >&2; fail "the hosting example never became healthy"; }
 answer="$(curl -fsS -H "Content-Type: image/jpeg" --data-binary "@$picture" "http://127.0.0.1:$port/depth")"
 grep -q '"width":160,"height":240,"kind":"Metric"' <<<"$answer" || fail "the hosting example answered: $answer"
 echo "packages: README's hosting example: /health 200, /depth $answer"

@@ -17,24 +17,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo="$PWD"
 started=$(date +%s)
-dll="$repo/src/DepthSharp.Cli/bin/Release/net10.0/depthsharp.dll"
-[ -f "$dll" ] || dotnet build src/DepthSharp.Cli -c Release -v q
+. .ci/lib.sh
+fail() { echo "rabbitmq test FAILED: $*" >&2; exit 1; }
+dll="$(ensure_cli)"
 tool=(dotnet "$dll")
-fixtures=""
-for dir in "$repo" "$(dirname "$repo")" "$(dirname "$(dirname "$repo")")"; do
-  for candidate in "$dir/shared/fixtures" "$(dirname "$dir")/shared/fixtures"; do
-    [ -z "$fixtures" ] && [ -d "$candidate" ] && fixtures="$(cd "$candidate" && pwd)"
-  done
-done
-[ -n "$fixtures" ] || { echo "rabbitmq test: no shared/fixtures above $repo" >&2; exit 1; }
+fixtures="$(find_fixtures)" || fail "no shared/fixtures beside or above $repo"
 model="$fixtures/models/depth_anything_tiny_relative"
 images="$fixtures/images"
-fail() { echo "rabbitmq test FAILED: $*" >&2; exit 1; }
 elapsed() { echo "$(($(date +%s) - started)) s"; }
-wait_for() { # SECONDS CONDITION...
-  local limit=$(($(date +%s) + $1)); shift
-  until "$@"; do [ "$(date +%s)" -lt "$limit" ] || return 1; sleep 0.2; done
-}
 
 work="$(mktemp -d /tmp/depthsharp-rabbitmq.XXXXXX)"
 pids=()
@@ -64,22 +54,7 @@ queue=pictures
 
 # --- 200 pictures: fixture pictures copied, crops of them, and 5 broken ones among them --------------------------------
 photos="$work/photos"
-mkdir -p "$photos/copies" "$photos/crops"
-for src in "$images"/{baseline,progressive,exif_orientation,grayscale,png_rgb,png_palette}*.{jpg,png}; do
-  [ -f "$src" ] || continue
-  case "$src" in *.expected.png) continue ;; esac
-  name="$(basename "${src%.*}")"
-  for k in 1 2; do cp "$src" "$photos/copies/$name-$k.${src##*.}"; done
-  "${tool[@]}" convert "$src" "$work/$name.png" >/dev/null 2>&1
-  read -r w h < <(python3 -c "import struct,sys;d=open(sys.argv[1],'rb').read(24);print(*struct.unpack('>II',d[16:24]))" "$work/$name.png")
-  boxes=()
-  for f in 1 2 3 4 5 6 7 8; do
-    cw=$((w * (4 + f % 5) / 9)) ch=$((h * (4 + (f * 3) % 5) / 9))
-    boxes+=("$(((w - cw) * f / 9)),$(((h - ch) * (9 - f) / 9)),$cw,$ch")
-  done
-  python3 .ci/crop_png.py "$work/$name.png" "$photos/crops/$name" "${boxes[@]}"
-done
-find "$photos" -type f | sort | tail -n +196 | xargs -r rm
+make_pictures "$images" "$photos" 195 "${tool[@]}" || fail "could not make the pictures"
 # Broken pictures, named to sort among the good ones: each is refused by the decoder (ImageFormatException).
 cp "$images/bad_truncated.jpg" "$photos/copies/grayscale-broken-1.jpg"
 cp "$images/bad_header_only.jpg" "$photos/crops/baseline-broken-2.jpg"

@@ -2,11 +2,10 @@
 """HTTP side of .ci/service-test.sh (standard library only), on loopback addresses only:
   pictures DIR N            write N distinct small PNGs (64x48 RGB, a few KB: each fits HAProxy's replay buffer)
   post URL FILE OUT         POST one picture to /api/depth; OUT gets the body, stdout one JSON line: status and headers
-  load URL DIR FIRST N CONCURRENCY PID SIGNAL AFTER OUT
-                            POST pictures FIRST..FIRST+N-1 from DIR, CONCURRENCY at a time, and send SIGNAL (KILL or
-                            TERM) to PID once AFTER answers have come back (AFTER < 0: -AFTER milliseconds after the
-                            start, with the requests in flight); OUT gets a JSON summary (answers by status and by
-                            replica, each failure, the answers that came after the signal, duration)
+  load URL DIR FIRST N CONCURRENCY PID AFTER OUT
+                            POST pictures FIRST..FIRST+N-1 from DIR, CONCURRENCY at a time, and send SIGKILL to PID
+                            once AFTER answers have come back; OUT gets a JSON summary (answers by status and by
+                            replica, each failure, duration)
   drain URL DIR FIRST N PID OUT
                             begin N requests to URL with pictures FIRST.. (each past the server's 100 Continue, half of
                             its body sent), SIGTERM PID, wait until a new connection is refused, then send the other
@@ -88,23 +87,12 @@ def main():
                           "cache": headers.get("x-cache"), "id": headers.get("x-result-id")}))
     elif command == "load":
         url, folder = sys.argv[2], sys.argv[3]
-        first, count, concurrency, pid = (int(v) for v in sys.argv[4:8])
-        sig = {"KILL": signal.SIGKILL, "TERM": signal.SIGTERM}[sys.argv[8]]
-        after, out = int(sys.argv[9]), sys.argv[10]
+        first, count, concurrency, pid, after = (int(v) for v in sys.argv[4:9])
+        out = sys.argv[9]
         lock = threading.Lock()
         answered = [0]
-        signalled_at = [None]
         outcomes = []
         start = time.monotonic()
-
-        def send_signal():
-            with lock:
-                if signalled_at[0] is None:
-                    os.kill(pid, sig)
-                    signalled_at[0] = round(time.monotonic() - start, 3)
-
-        if after < 0:
-            threading.Timer(-after / 1000, send_signal).start()
 
         def one(i):
             with open(os.path.join(folder, picture_name(i)), "rb") as f:
@@ -120,7 +108,7 @@ def main():
                 answered[0] += 1
                 reached = answered[0] == after
             if reached:
-                send_signal()
+                os.kill(pid, signal.SIGKILL)
 
         with ThreadPoolExecutor(max_workers=concurrency) as pool:
             list(pool.map(one, range(first, first + count)))
@@ -129,11 +117,8 @@ def main():
             if o["status"] == 200:
                 by_replica[o["served_by"]] = by_replica.get(o["served_by"], 0) + 1
         failures = [o for o in outcomes if o["status"] != 200]
-        after_signal = [o for o in outcomes if signalled_at[0] is not None and o["at"] > signalled_at[0]]
         summary = {"requests": count, "ok": count - len(failures), "failed": len(failures), "by_replica": by_replica,
-                   "signalled_at": signalled_at[0], "answered_after_signal": len(after_signal),
-                   "ok_after_signal_by_replica": {r: sum(1 for o in after_signal if o["status"] == 200 and o["served_by"] == r)
-                                                  for r in {o.get("served_by") for o in after_signal if o.get("served_by")}}, "seconds": round(time.monotonic() - start, 2), "failures": failures}
+                   "seconds": round(time.monotonic() - start, 2), "failures": failures}
         with open(out, "w") as f:
             json.dump(summary, f, indent=1)
     elif command == "drain":

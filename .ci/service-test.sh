@@ -11,18 +11,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo="$PWD"
 start=$SECONDS
+. .ci/lib.sh
+fail() { echo "service: $*" >&2; exit 1; }
 
-fixtures=""
-up="$repo"
-for _ in 1 2 3 4 5 6 7 8; do
-  [ -d "$up/shared/fixtures" ] && fixtures="$(cd "$up/shared/fixtures" && pwd)" && break
-  up="$up/.."
-done
-[ -n "$fixtures" ] || { echo "service: no shared/fixtures beside or above the repository" >&2; exit 1; }
+fixtures="$(find_fixtures)" || fail "no shared/fixtures beside or above the repository"
 model="$fixtures/models/depth_anything_tiny_relative"
 photo="$fixtures/images/exif_focal_35mm.jpg"
-cli="$repo/src/DepthSharp.Cli/bin/Release/net10.0/depthsharp.dll"
-[ -f "$cli" ] || dotnet build src/DepthSharp.Cli -c Release -nologo -v:q >/dev/null
+cli="$(ensure_cli)"
 load="$repo/.ci/service-load.py"
 
 # Requests in flight at once in the kill test, and the failures it may leave: at most those in flight on the killed
@@ -30,7 +25,6 @@ load="$repo/.ci/service-load.py"
 CONCURRENCY=6
 KILL_BOUND=$CONCURRENCY
 
-fail() { echo "service: $*" >&2; exit 1; }
 work="$(mktemp -d)"
 pids=()
 cleanup() {
@@ -39,12 +33,6 @@ cleanup() {
 }
 trap cleanup EXIT
 show_logs() { for f in "$work"/*.log; do echo "--- $f" >&2; tail -n 20 "$f" >&2; done; }
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
-wait_for() {
-  local url="$1" limit="$2"
-  for _ in $(seq 1 "$((limit * 4))"); do curl -fsS -o /dev/null "$url" 2>/dev/null && return 0; sleep 0.25; done
-  return 1
-}
 json() { python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(eval(sys.argv[2], {}, {"d": d}))' "$@"; }
 
 # --- Redis, three replicas, HAProxy ------------------------------------------------------------------------------
@@ -63,7 +51,7 @@ for n in 1 2 3; do
   pids+=("${replica_pid[$n]}")
 done
 for n in 1 2 3; do
-  wait_for "http://127.0.0.1:${replica_port[$n]}/api/health" 120 || { show_logs; fail "replica$n never became healthy"; }
+  wait_url "http://127.0.0.1:${replica_port[$n]}/api/health" 120 || { show_logs; fail "replica$n never became healthy"; }
 done
 
 lb_port="$(free_port)"
@@ -72,7 +60,7 @@ DEPTHSHARP_REPLICA_2="127.0.0.1:${replica_port[2]}" DEPTHSHARP_REPLICA_3="127.0.
   haproxy -db -f deploy/haproxy/haproxy.cfg >"$work/haproxy.log" 2>&1 &
 pids+=($!)
 lb="http://127.0.0.1:$lb_port"
-wait_for "$lb/api/health" 30 || { show_logs; fail "haproxy never answered"; }
+wait_url "$lb/api/health" 30 || { show_logs; fail "haproxy never answered"; }
 echo "service: redis, 3 replicas and haproxy up after $((SECONDS - start)) s"
 
 python3 "$load" pictures "$work/pictures" 300
@@ -126,7 +114,7 @@ cmp "$work/estimate/$(basename "${photo%.*}").npy" "$work/photo.npy" || fail "th
 echo "service: npy bytes equal depthsharp estimate's for picture0000.png and $(basename "$photo")"
 
 # --- one replica killed under load --------------------------------------------------------------------------------
-python3 "$load" load "$lb" "$work/pictures" 100 120 "$CONCURRENCY" "${replica_pid[2]}" KILL 30 "$work/kill.json"
+python3 "$load" load "$lb" "$work/pictures" 100 120 "$CONCURRENCY" "${replica_pid[2]}" 30 "$work/kill.json"
 wait "${replica_pid[2]}" 2>/dev/null || true
 echo "service: SIGKILL to replica2 after 30 of 120 answers ($CONCURRENCY at a time): $(json "$work/kill.json" \
   '"%d failed, %d ok, by replica %s, in %s s" % (d["failed"], d["ok"], d["by_replica"], d["seconds"])')"

@@ -12,20 +12,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo="$PWD"
 started=$(date +%s)
-dll="$repo/src/DepthSharp.Cli/bin/Release/net10.0/depthsharp.dll"
-[ -f "$dll" ] || dotnet build src/DepthSharp.Cli -c Release -v q
+. .ci/lib.sh
+fail() { echo "slurm test FAILED: $*" >&2; exit 1; }
+dll="$(ensure_cli)"
 export DEPTHSHARP="dotnet $dll"
-# The fixtures beside a folder above the checkout (D/../shared/fixtures) or inside one (D/shared/fixtures), as the tests find them.
-fixtures=""
-for dir in "$repo" "$(dirname "$repo")" "$(dirname "$(dirname "$repo")")"; do
-  for candidate in "$dir/shared/fixtures" "$(dirname "$dir")/shared/fixtures"; do
-    [ -z "$fixtures" ] && [ -d "$candidate" ] && fixtures="$(cd "$candidate" && pwd)"
-  done
-done
-[ -n "$fixtures" ] || { echo "slurm test: no shared/fixtures above $repo" >&2; exit 1; }
+fixtures="$(find_fixtures)" || fail "no shared/fixtures beside or above $repo"
 model="$fixtures/models/depth_anything_tiny_relative"
 images="$fixtures/images"
-fail() { echo "slurm test FAILED: $*" >&2; exit 1; }
 
 work="$(mktemp -d /tmp/depthsharp-slurm.XXXXXX)"
 chmod 755 "$work"
@@ -87,26 +80,7 @@ echo "slurm test: cluster up after $(($(date +%s) - started)) s"
 
 # --- 200 pictures: fixture pictures copied, and crops of them ---------------------------------------------------------
 photos="$work/photos"
-mkdir -p "$photos/copies" "$photos/crops"
-n=0
-for src in "$images"/{baseline,progressive,exif_orientation,grayscale,png_rgb,png_palette}*.{jpg,png}; do
-  [ -f "$src" ] || continue
-  case "$src" in *.expected.png) continue ;; esac
-  name="$(basename "${src%.*}")"
-  for k in 1 2; do cp "$src" "$photos/copies/$name-$k.${src##*.}"; n=$((n + 1)); done
-  # Upright RGB as the tool reads it, then crops at several places and sizes.
-  $DEPTHSHARP convert "$src" "$work/$name.png" >/dev/null 2>&1
-  read -r w h < <(python3 -c "import struct,sys;d=open(sys.argv[1],'rb').read(24);print(*struct.unpack('>II',d[16:24]))" "$work/$name.png")
-  boxes=()
-  for f in 1 2 3 4 5 6 7 8; do
-    cw=$((w * (4 + f % 5) / 9)) ch=$((h * (4 + (f * 3) % 5) / 9))
-    boxes+=("$(((w - cw) * f / 9)),$(((h - ch) * (9 - f) / 9)),$cw,$ch")
-  done
-  python3 .ci/crop_png.py "$work/$name.png" "$photos/crops/$name" "${boxes[@]}"
-  n=$((n + 8))
-done
-# Trim to exactly 200.
-find "$photos" -type f | sort | tail -n +201 | xargs -r rm
+make_pictures "$images" "$photos" 200 dotnet "$dll" || fail "could not make the pictures"
 count=$(find "$photos" -type f | wc -l)
 [ "$count" -eq 200 ] || fail "made $count pictures, not 200"
 options=(--model "$model" --format npy color)
