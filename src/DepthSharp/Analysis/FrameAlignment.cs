@@ -124,6 +124,9 @@ public sealed class SequenceAligner
         if (_previous is not null && _previous.Kind != frame.Kind)
             throw new DepthAnalysisException(DepthAnalysisError.MismatchedFrames,
                 $"frame {Count} has {frame.Kind} depth after {_previous.Kind}: a sequence's frames must be of one kind");
+        if (_previous is not null && (_previous.Width != frame.Width || _previous.Height != frame.Height))
+            throw new DepthAnalysisException(DepthAnalysisError.MismatchedFrames,
+                $"frames of a sequence must have one size: {frame.Width}x{frame.Height} follows {_previous.Width}x{_previous.Height}");
         FrameFit? fit = null;
         var aligned = frame;
         if (_previous is not null && frame.Kind != DepthKind.Metric)
@@ -131,9 +134,6 @@ public sealed class SequenceAligner
             fit = FrameAlignment.Fit(_previous, frame);
             aligned = FrameAlignment.Apply(frame, fit);
         }
-        else if (_previous is not null && (_previous.Width != frame.Width || _previous.Height != frame.Height))
-            throw new DepthAnalysisException(DepthAnalysisError.MismatchedFrames,
-                $"frames of a sequence must have one size: {frame.Width}x{frame.Height} follows {_previous.Width}x{_previous.Height}");
         _previous = aligned;
         Count++;
         return (aligned, fit);

@@ -58,15 +58,14 @@ public sealed class DPTImageProcessor : IImageProcessor<DPTImageProcessor>
         _file = file;
         (Height, Width) = config.HeightWidth(384, 384, file);
         KeepAspectRatio = config.KeepAspectRatio ?? false;
-        EnsureMultipleOf = config.EnsureMultipleOf ?? 1;
-        if (EnsureMultipleOf <= 0) throw new ConfigException(file, $"ensure_multiple_of: must be positive, got {EnsureMultipleOf}");
+        EnsureMultipleOf = config.EnsureMultipleOfOr(1, file);
         int resample = config.Resample ?? (int)PilFilter.Bicubic;
         if (resample is < 1 or > 5)
             throw new ConfigException(file, $"resample: filter {resample} is not supported (1 Lanczos, 2 bilinear, 3 bicubic, 4 box, 5 Hamming)");
         Resample = (PilFilter)resample;
         DoPad = config.DoPad ?? false;
-        SizeDivisor = config.SizeDivisor;
-        if (DoPad && SizeDivisor is not > 0) throw new ConfigException(file, $"size_divisor: do_pad needs a positive divisor, got {SizeDivisor?.ToString() ?? "null"}");
+        SizeDivisor = config.SizeDivisorOr(null, file);
+        if (DoPad && SizeDivisor is null) throw new ConfigException(file, "size_divisor: do_pad needs a divisor, got null");
         _mean = Channels(config.ImageMean, "image_mean", file);
         _std = Channels(config.ImageStd, "image_std", file);
         if (config.DoNormalize && _std.Any(s => s == 0)) throw new ConfigException(file, "image_std: must not be zero");

@@ -32,10 +32,7 @@ public sealed class GLPNImageProcessor : IImageProcessor<GLPNImageProcessor>
     public GLPNImageProcessor(ImageProcessorConfig config, string? file = null)
     {
         Config = config;
-        SizeDivisor = config.SizeDivisor ?? 32;
-        // The bound preprocessor_config.json's reader sets, for a config built in code too.
-        if (SizeDivisor is <= 0 or > ImageProcessorConfig.MaxMultiple)
-            throw new ConfigException(file, $"size_divisor: must be 1 to {ImageProcessorConfig.MaxMultiple}, got {SizeDivisor}");
+        SizeDivisor = config.SizeDivisorOr(32, file)!.Value;
         int resample = config.Resample ?? (int)PilFilter.Bilinear;
         if (resample is < 1 or > 5)
             throw new ConfigException(file, $"resample: filter {resample} is not supported (1 Lanczos, 2 bilinear, 3 bicubic, 4 box, 5 Hamming)");

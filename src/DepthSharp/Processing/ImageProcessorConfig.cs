@@ -83,12 +83,18 @@ public sealed class ImageProcessorConfig
         var config = ConfigLoader.Deserialize(path, ProcessorJsonContext.Default.ImageProcessorConfig);
         if (string.IsNullOrEmpty(config.ImageProcessorType))
             throw new ConfigException(path, "image_processor_type: missing");
-        if (config.EnsureMultipleOf is int m && m is < 1 or > MaxMultiple)
-            throw new ConfigException(path, $"ensure_multiple_of: must be 1 to {MaxMultiple}, got {m}");
-        if (config.SizeDivisor is int d && d is < 1 or > MaxMultiple)
-            throw new ConfigException(path, $"size_divisor: must be 1 to {MaxMultiple}, got {d}");
         return config;
     }
+
+    /// <summary>ensure_multiple_of, or the processor's default without one: 1 to <see cref="MaxMultiple"/>.</summary>
+    internal int EnsureMultipleOfOr(int defaultValue, string? file) => Multiple("ensure_multiple_of", EnsureMultipleOf ?? defaultValue, file);
+
+    /// <summary>size_divisor, or the processor's default (null: none) without one: 1 to <see cref="MaxMultiple"/>.</summary>
+    internal int? SizeDivisorOr(int? defaultValue, string? file) => (SizeDivisor ?? defaultValue) is int d ? Multiple("size_divisor", d, file) : null;
+
+    // Checked where a processor takes the value, so a config built in code is held to the file's bounds.
+    private static int Multiple(string field, int value, string? file) =>
+        value is >= 1 and <= MaxMultiple ? value : throw new ConfigException(file, $"{field}: must be 1 to {MaxMultiple}, got {value}");
 
     /// <summary>A copy with do_pad off, for a class that pads only when size_divisor is set.</summary>
     internal ImageProcessorConfig WithoutPadding()

@@ -52,8 +52,7 @@ public sealed class ZoeDepthImageProcessor : IImageProcessor<ZoeDepthImageProces
         Resample = PilResample.ToTorch(config.Resample ?? 2, file);
         DoPad = config.DoPad ?? true;
         KeepAspectRatio = config.KeepAspectRatio ?? true;
-        EnsureMultipleOf = config.EnsureMultipleOf ?? 32;
-        if (EnsureMultipleOf <= 0) throw new ConfigException(file, $"ensure_multiple_of: must be positive, got {EnsureMultipleOf}");
+        EnsureMultipleOf = config.EnsureMultipleOfOr(32, file);
         _mean = Channels(config.ImageMean, "image_mean", file);
         _std = Channels(config.ImageStd, "image_std", file);
         if (_std.Any(s => s == 0)) throw new ConfigException(file, "image_std: must not be zero");
