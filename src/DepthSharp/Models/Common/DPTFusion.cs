@@ -37,6 +37,21 @@ internal sealed class DPTFeatureFusionLayer(Weights w, int channels, ResidualUni
     public Tensor Forward(Tensor hiddenState, Tensor? residual = null, (int H, int W)? size = null,
         bool consumeHiddenState = false, bool consumeResidual = false)
     {
+        hiddenState = Merge(hiddenState, residual, consumeHiddenState, consumeResidual);
+        return ResizeAndProject(hiddenState, size);
+    }
+
+    /// <summary>
+    /// The forward pass up to the resize: unit2(hiddenState + unit1(residual)), or unit2(hiddenState) for the first layer.
+    /// Prompt Depth Anything adds its prompt's features between this and <see cref="ResizeAndProject"/>.
+    /// </summary>
+    /// <param name="hiddenState">The running map [B, C, h, w].</param>
+    /// <param name="residual">The next (finer) neck map, or null for the first layer.</param>
+    /// <param name="consumeHiddenState">The running map is the caller's to lose: it is released (or written over) once read.</param>
+    /// <param name="consumeResidual">The same for the next neck map.</param>
+    /// <returns>A new map [B, C, h, w], the caller's.</returns>
+    public Tensor Merge(Tensor hiddenState, Tensor? residual, bool consumeHiddenState = false, bool consumeResidual = false)
+    {
         if (residual is not null)
         {
             // Odd grids leave the maps a pixel apart; the reference resizes the incoming map to the running one.
@@ -52,7 +67,14 @@ internal sealed class DPTFeatureFusionLayer(Weights w, int channels, ResidualUni
             if (consumeHiddenState) hiddenState.Release();
             hiddenState = refined;
         }
-        hiddenState = ResidualLayer2.Forward(hiddenState, consumeInput: residual is not null || consumeHiddenState);
+        return ResidualLayer2.Forward(hiddenState, consumeInput: residual is not null || consumeHiddenState);
+    }
+
+    /// <summary>The rest of the forward pass: the merged map (released) up-sampled (align_corners) to <paramref name="size"/> and projected.</summary>
+    /// <param name="hiddenState">The merged map [B, C, h, w], the caller's to lose.</param>
+    /// <param name="size">Output size; null doubles the input's, as scale_factor=2 does.</param>
+    public Tensor ResizeAndProject(Tensor hiddenState, (int H, int W)? size)
+    {
         // The reference resizes, then projects. A 1×1 convolution mixes channels pixel by pixel and a bilinear resize mixes
         // pixels channel by channel with weights summing to one, so the two commute (bias included): projecting first
         // does the same on a quarter of the pixels.
@@ -62,6 +84,10 @@ internal sealed class DPTFeatureFusionLayer(Weights w, int channels, ResidualUni
             : Ops.Interpolate(hiddenState, 2.0, InterpolationMode.Bilinear, alignCorners: true));
     }
 }
+
+/// <summary>How a fusion stage runs its layer <paramref name="index"/>: <see cref="DPTFeatureFusionLayer.Forward"/>'s arguments.</summary>
+internal delegate Tensor FusionLayerStep(int index, Tensor hiddenState, Tensor? residual, (int H, int W)? size,
+    bool consumeHiddenState, bool consumeResidual);
 
 /// <summary>
 /// The fusion stage: layers run from the coarsest map to the finest. Records every fused map under <c>{neck}.{i}</c>
@@ -95,9 +121,13 @@ internal sealed class DPTFeatureFusionStage
     /// <summary>Fuses the maps from the coarsest to the finest and returns the fused map the head reads (head_in_index).</summary>
     /// <param name="features">Neck maps from finest to coarsest; entries are released as they are fused.</param>
     /// <param name="context">Progress (a step per layer) and cancellation.</param>
-    public Tensor Forward(Tensor[] features, ForwardContext context)
+    /// <param name="layerStep">Runs a layer in place of its <see cref="DPTFeatureFusionLayer.Forward"/>, as Prompt Depth Anything's
+    /// layers, which add the prompt, do; null: the layers as they are.</param>
+    public Tensor Forward(Tensor[] features, ForwardContext context, FusionLayerStep? layerStep = null)
     {
         if (features.Length != Layers.Length) throw new ArgumentException($"fusion stage has {Layers.Length} layers but got {features.Length} maps");
+        layerStep ??= (i, hiddenState, residual, size, consumeHiddenState, consumeResidual) =>
+            Layers[i].Forward(hiddenState, residual, size, consumeHiddenState, consumeResidual);
         Tensor? fused = null, forHead = null;
         for (int i = 0; i < Layers.Length; i++)
         {
@@ -105,8 +135,8 @@ internal sealed class DPTFeatureFusionStage
             (int, int)? size = _upsampling == FusionUpsampling.ToNextMap && from > 0 ? (features[from - 1].Dim(2), features[from - 1].Dim(3)) : null;
             // The map handed to the head stays alive; every other input is released as it is fused.
             fused = fused is null
-                ? Layers[i].Forward(features[from], null, size, consumeHiddenState: true)
-                : Layers[i].Forward(fused, features[from], size, consumeHiddenState: !ReferenceEquals(fused, forHead), consumeResidual: true);
+                ? layerStep(i, features[from], null, size, consumeHiddenState: true, consumeResidual: false)
+                : layerStep(i, fused, features[from], size, consumeHiddenState: !ReferenceEquals(fused, forHead), consumeResidual: true);
             features[from] = null!;
             ActivationTrace.Record($"{_tracePath}.{i}", fused);
             if (i == _headIndex) forHead = fused;

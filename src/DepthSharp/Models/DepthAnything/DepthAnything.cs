@@ -39,35 +39,35 @@ internal sealed class DepthAnythingNeck
 /// conv → bilinear resize to the input's patch-aligned size → conv, ReLU → 1×1 conv, then ReLU (relative: inverse
 /// depth) or sigmoid (metric), times max_depth.
 /// </summary>
-internal sealed class DepthAnythingDepthEstimationHead
+/// <param name="w">The head's weights (head).</param>
+/// <param name="patchSize">patch_size: the output is the token grid times this.</param>
+/// <param name="fusionHiddenSize">fusion_hidden_size: channels of the fused map it reads.</param>
+/// <param name="headHiddenSize">head_hidden_size: channels of the second convolution.</param>
+/// <param name="kind">depth_estimation_type: the final activation.</param>
+/// <param name="maxDepth">The factor after the activation (1: none).</param>
+internal sealed class DepthAnythingDepthEstimationHead(Weights w, int patchSize, int fusionHiddenSize, int headHiddenSize,
+    DepthEstimationType kind, double maxDepth)
 {
-    private readonly DepthAnythingConfig _c;
-    private readonly string _path;
-    private readonly Func<Tensor, Tensor> _activation2;
-    public Conv2d Conv1 { get; }
-    public Conv2d Conv2 { get; }
-    public Conv2d Conv3 { get; }
+    private readonly string _path = w.Prefix;
+    private readonly Func<Tensor, Tensor> _activation2 = kind == DepthEstimationType.Metric ? Ops.SigmoidInPlace : Ops.ReluInPlace;
+    public Conv2d Conv1 { get; } = new(w["conv1"], fusionHiddenSize, fusionHiddenSize / 2, 3, 1, 1);
+    public Conv2d Conv2 { get; } = new(w["conv2"], fusionHiddenSize / 2, headHiddenSize, 3, 1, 1);
+    public Conv2d Conv3 { get; } = new(w["conv3"], headHiddenSize, 1, 1);
 
     public DepthAnythingDepthEstimationHead(Weights w, DepthAnythingConfig c)
+        : this(w, c.PatchSize, c.FusionHiddenSize, c.HeadHiddenSize, c.DepthEstimationType, c.MaxDepthScale)
     {
-        _c = c;
-        _path = w.Prefix;
-        _activation2 = c.DepthEstimationType == DepthEstimationType.Metric ? Ops.SigmoidInPlace : Ops.ReluInPlace;
-        int f = c.FusionHiddenSize;
-        Conv1 = new Conv2d(w["conv1"], f, f / 2, 3, 1, 1);
-        Conv2 = new Conv2d(w["conv2"], f / 2, c.HeadHiddenSize, 3, 1, 1);
-        Conv3 = new Conv2d(w["conv3"], c.HeadHiddenSize, 1, 1);
     }
 
     /// <summary>[B, fusion, h, w] (the caller's, kept) → depth [B, gridH·p, gridW·p].</summary>
     public Tensor Forward(Tensor hidden, int gridH, int gridW)
     {
         var x = Conv1.Forward(hidden);
-        x = Lifetimes.Replace(x, Ops.Interpolate(x, gridH * _c.PatchSize, gridW * _c.PatchSize, InterpolationMode.Bilinear, alignCorners: true));
+        x = Lifetimes.Replace(x, Ops.Interpolate(x, gridH * patchSize, gridW * patchSize, InterpolationMode.Bilinear, alignCorners: true));
         x = Lifetimes.Replace(x, Conv2.Forward(x));
         x = Lifetimes.Replace(x, Conv3.Forward(x, reluInput: true));
         x = _activation2(x);
-        if (_c.MaxDepthScale != 1) Ops.ScaleInPlace(x, (float)_c.MaxDepthScale);
+        if (maxDepth != 1) Ops.ScaleInPlace(x, (float)maxDepth);
         var depth = x.Reshape(x.Dim(0), x.Dim(2), x.Dim(3));
         ActivationTrace.Record(_path, depth);
         return depth;

@@ -242,12 +242,14 @@ internal sealed class Dinov2Model
 /// </summary>
 internal sealed class Dinov2Backbone
 {
+    private readonly string _path;
     public Dinov2Config Config { get; }
     public Dinov2Model Model { get; }
     public int[] OutIndices { get; }
 
     public Dinov2Backbone(Weights w, Dinov2Config c)
     {
+        _path = w.Prefix;
         Config = c;
         Model = new Dinov2Model(w, c);
         OutIndices = c.OutStageIndices;
@@ -256,7 +258,8 @@ internal sealed class Dinov2Backbone
     /// <summary>
     /// One feature map per out stage, in stage order: [B, 1 + N, hidden], or [B, hidden, h, w] when reshaped. Each map
     /// is a tensor of its own (the caller may release it) unless the stages are neither normed nor reshaped, when a
-    /// stage listed twice gives the same tensor twice.
+    /// stage listed twice gives the same tensor twice. Map i is recorded under <c>{backbone}.0.{i}</c>, the reference
+    /// backbone's feature_maps.
     /// </summary>
     public Tensor[] Forward(Tensor pixelValues, ForwardContext? context = null, string stage = "backbone")
     {
@@ -276,6 +279,7 @@ internal sealed class Dinov2Backbone
                 h = Lifetimes.Replace(tokens, Ops.Permute(grid, 0, 3, 1, 2));
             }
             maps[i] = h;
+            ActivationTrace.Record($"{_path}.0.{i}", h);
         }
         // The stages' own tensors are dead once every map is a new tensor made from them.
         if (Config.ApplyLayernorm || Config.ReshapeHiddenStates)

@@ -12,7 +12,6 @@ namespace DepthSharp.Models;
 /// </summary>
 public sealed class PromptDepthAnythingForDepthEstimation
 {
-    private readonly string _backbonePath;
     /// <summary>The validated config.json.</summary>
     public PromptDepthAnythingConfig Config { get; }
     /// <summary>DINOv2 returning the configured stages' layer-normed token sequences.</summary>
@@ -26,7 +25,6 @@ public sealed class PromptDepthAnythingForDepthEstimation
     internal PromptDepthAnythingForDepthEstimation(Weights w, PromptDepthAnythingConfig c)
     {
         Config = c;
-        _backbonePath = w["backbone"].Prefix;
         Backbone = new Dinov2Backbone(w["backbone"], c.BackboneModel);
         Neck = new PromptDepthAnythingNeck(w["neck"], c);
         Head = new PromptDepthAnythingDepthEstimationHead(w["head"], c);
@@ -68,7 +66,6 @@ public sealed class PromptDepthAnythingForDepthEstimation
         var prompt = promptDepth is null ? null : NormalizedPrompt.Of(promptDepth, pixelValues.Dim(0));
 
         var hiddenStates = Backbone.Forward(pixelValues, context);
-        for (int i = 0; i < hiddenStates.Length; i++) ActivationTrace.Record($"{_backbonePath}.0.{i}", hiddenStates[i]);
         int patchHeight = pixelValues.Dim(2) / Config.PatchSize, patchWidth = pixelValues.Dim(3) / Config.PatchSize;
 
         var fused = Neck.Forward(hiddenStates, patchHeight, patchWidth, prompt?.Values, context);
