@@ -70,7 +70,15 @@ internal static class EstimateCommand
                 var readablePrompts = new List<Tensor?>();
                 foreach (var input in batch)
                 {
-                    var prepared = pictureStep.Prepare(input);
+                    PreparedPicture prepared;
+                    try { prepared = pictureStep.Prepare(input); }
+                    catch (UnreadableInputException e)
+                    {
+                        // Failed for this run only: not in the done log as permanent, since a retry may read it.
+                        failed++;
+                        await log.WriteLineAsync($"error: {input.Path}: {e.Message}");
+                        continue;
+                    }
                     switch (prepared.Outcome?.Status)
                     {
                         case null:
