@@ -99,27 +99,42 @@ internal static class EstimateCommand
                 foreach (var group in Batches(paths, loaded, readablePrompts, estimator, log, out var sizes))
                 {
                     // The model input's size says what memory and time to expect (--input-size changes it).
-                    string label = $"{string.Join(", ", group.Select(i => Path.GetFileName(paths[i])))} ({sizes[group[0]].Height}x{sizes[group[0]].Width} input)";
-                    IReadOnlyList<DepthResult> results;
-                    try
+                    Task<IReadOnlyList<DepthResult>> Estimate(int[] members) => RunWithProgress(
+                        $"{string.Join(", ", members.Select(i => Path.GetFileName(paths[i])))} ({sizes[members[0]].Height}x{sizes[members[0]].Width} input)",
+                        estimator.ForwardSteps,
+                        progress => estimator.Estimate(members.Select(i => new DepthInput(loaded[i], readablePrompts[i])).ToList(), progress, cancellationToken));
+                    // A prompt the model cannot use (constant, non-finite) fails its picture only.
+                    async Task FailPrompt(int i, PromptDepthException e)
                     {
-                        results = await RunWithProgress(label, estimator.ForwardSteps,
-                            progress => estimator.Estimate(group.Select(i => new DepthInput(loaded[i], readablePrompts[i])).ToList(), progress, cancellationToken));
+                        failed++;
+                        pictureStep.Fail(readable[i], e.Message);
+                        await log.WriteLineAsync($"error: {prompts![readable[i].Plan.Input]}: {e.Message}");
+                    }
+                    DepthResult?[] results;
+                    try { results = [.. await Estimate(group)]; }
+                    catch (PromptDepthException) when (group.Length > 1)
+                    {
+                        // The batched call fails as a whole: one at a time, the pictures with usable prompts go on.
+                        await log.WriteLineAsync("not one batch: a prompt depth cannot be used; running the pictures one at a time");
+                        results = new DepthResult?[group.Length];
+                        for (int k = 0; k < group.Length; k++)
+                        {
+                            try { results[k] = (await Estimate([group[k]]))[0]; }
+                            catch (PromptDepthException e) { await FailPrompt(group[k], e); }
+                        }
                     }
                     catch (PromptDepthException e)
                     {
-                        // A prompt the model cannot use (constant, non-finite) fails its pictures only.
-                        failed += group.Length;
-                        foreach (int i in group) pictureStep.Fail(readable[i], e.Message);
-                        await log.WriteLineAsync($"error: {string.Join(", ", group.Select(i => prompts![readable[i].Plan.Input]))}: {e.Message}");
+                        await FailPrompt(group[0], e);
                         continue;
                     }
                     for (int k = 0; k < group.Length; k++)
                     {
+                        if (results[k] is not { } depth) continue;
                         var prepared = readable[group[k]];
                         DepthResult result;
                         Dictionary<string, object?> extra;
-                        try { (result, extra) = settings.Apply(results[k]); }
+                        try { (result, extra) = settings.Apply(depth); }
                         catch (DepthAnalysisException e)
                         {
                             // A calibration or region the picture cannot give fails that picture only, permanently.
