@@ -36,6 +36,14 @@ internal static class EstimateCommand
         {
             string outDir = parse.GetValue(output)!;
             var shard = sharding.Resolve(parse);
+            if (parse.GetValue(analysis.Sequence))
+            {
+                // Refused before the model loads: the sequence runner aligns every frame to the one before, from the pictures alone.
+                if (shard.Count > 1)
+                    throw new InputException($"--sequence cannot run as shard {shard.Index} of {shard.Count}: every frame is aligned to the one before, so one process needs them all");
+                if (parse.GetValue(promptDepth) is { Length: > 0 })
+                    throw new InputException("--sequence does not take --prompt-depth: sequence frames are estimated from the pictures alone");
+            }
             Directory.CreateDirectory(outDir);
             var settings = analysis.Read(parse);
             var log = Console.Error;
