@@ -174,7 +174,7 @@ public sealed class RecipeTests
     public void RecordsTheOptionsGivenThatChangeTheOutputs()
     {
         var command = EstimateCommand.Create();
-        string[] args = ["pictures", "--model", "m", "--output", "o", "--threads", "2", "--shard", "1/4", "--skip-existing", "--format", "npy", "pfm", "--flip"];
+        string[] args = ["pictures", "--model", "m", "--output", "o", "--threads", "2", "--shard", "1/4", "--skip-existing", "--batch-size", "8", "--format", "npy", "pfm", "--flip"];
         var parse = command.Parse(args);
         Assert.Empty(parse.Errors);
         var recipe = Recipe.FromCommandLine(parse, command, "m");
