@@ -28,27 +28,27 @@ internal static class BenchCommand
             Description = "Prompt Depth Anything: time the pass with a random prompt depth of this size, S or HxW (raw millimetres, as a phone stores them); without it the network runs unprompted",
         };
         runs.Validators.Add(r => { if (r.GetValue(runs) < 1) r.AddError("--runs must be at least 1"); });
-        promptSize.Validators.Add(r => { if (r.GetValue(promptSize) is string s && ParseSize(s) is null) r.AddError($"--prompt-size '{s}' is not S or HxW with positive numbers"); });
-        size.Validators.Add(r => { if (r.GetValue(size) is string s && ParseSize(s) is null) r.AddError($"--size '{s}' is not S or HxW with positive numbers"); });
+        promptSize.Validators.Add(r => { if (r.GetValue(promptSize) is string s && AnalysisOptions.ParseInputSize(s) is null) r.AddError($"--prompt-size '{s}' is not S or HxW with positive numbers"); });
+        size.Validators.Add(r => { if (r.GetValue(size) is string s && AnalysisOptions.ParseInputSize(s) is null) r.AddError($"--size '{s}' is not S or HxW with positive numbers"); });
         var command = new Command("bench", "Time the forward pass; prints one JSON line") { model, random, weightDtype, runs, threads, size, promptSize };
         command.SetAction((parse, cancellationToken) => CliErrors.Run(() =>
         {
             if (parse.GetValue(threads) is int t) KernelOptions.Threads = t;
             string dir = parse.GetValue(model)!;
             int n = parse.GetValue(runs);
-            var requested = parse.GetValue(size) is string sz ? ParseSize(sz) : null;
+            var requested = parse.GetValue(size) is string sz ? AnalysisOptions.ParseInputSize(sz) : null;
             var loadClock = Stopwatch.StartNew();
             HalfKind? half = parse.GetValue(weightDtype) switch { "f16" => HalfKind.F16, "bf16" => HalfKind.BF16, _ => null };
             var options = new DepthEstimatorOptions { Int8Weights = parse.GetValue(weightDtype) == "int8" };
             var estimator = parse.GetValue(random) ? DepthEstimator.LoadRandom(dir, options: options, halfWeights: half) : DepthEstimator.Load(dir, options);
             // Default: the processor's own output size for a square picture.
-            var (height, width) = requested ?? estimator.InputSize(new DepthSharp.Imaging.RgbImage(64, 64, new byte[64 * 64 * 3]));
+            var (height, width) = requested is (int rh, int rw) ? (rh, rw) : estimator.InputSize(new DepthSharp.Imaging.RgbImage(64, 64, new byte[64 * 64 * 3]));
             double loadSeconds = loadClock.Elapsed.TotalSeconds;
 
             var input = Tensor.Empty(1, 3, height, width);
             var rng = new Random(1);
             for (int i = 0; i < input.Data.Length; i++) input.Data[i] = (float)(rng.NextDouble() * 2 - 1);
-            var promptShape = parse.GetValue(promptSize) is string ps ? ParseSize(ps) : null;
+            var promptShape = parse.GetValue(promptSize) is string ps ? AnalysisOptions.ParseInputSize(ps) : null;
             if (promptShape is not null && estimator.Family.ExtraInput is null)
                 throw new InputException($"--prompt-size: {estimator.ModelType} models take no prompt depth");
             Tensor? prompt = null;
@@ -127,14 +127,6 @@ internal static class BenchCommand
             PeakBytesAfter[value.Stage] = PeakMemoryBytes();
             _clock.Restart();
         }
-    }
-
-    private static (int, int)? ParseSize(string text)
-    {
-        var parts = text.Split('x');
-        if (parts.Length is < 1 or > 2 || !parts.All(p => int.TryParse(p, out int v) && v > 0)) return null;
-        int h = int.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture);
-        return (h, parts.Length == 2 ? int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture) : h);
     }
 
     /// <summary>The process's peak resident set (VmHWM on Linux), else the runtime's peak working set.</summary>

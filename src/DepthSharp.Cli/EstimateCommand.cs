@@ -36,6 +36,14 @@ internal static class EstimateCommand
         {
             string outDir = parse.GetValue(output)!;
             var shard = sharding.Resolve(parse);
+            if (parse.GetValue(analysis.Sequence))
+            {
+                // Refused before the model loads: the sequence runner aligns every frame to the one before, from the pictures alone.
+                if (shard.Count > 1)
+                    throw new InputException($"--sequence cannot run as shard {shard.Index} of {shard.Count}: every frame is aligned to the one before, so one process needs them all");
+                if (parse.GetValue(promptDepth) is { Length: > 0 })
+                    throw new InputException("--sequence does not take --prompt-depth: sequence frames are estimated from the pictures alone");
+            }
             Directory.CreateDirectory(outDir);
             var settings = analysis.Read(parse);
             var log = Console.Error;
@@ -70,7 +78,15 @@ internal static class EstimateCommand
                 var readablePrompts = new List<Tensor?>();
                 foreach (var input in batch)
                 {
-                    var prepared = pictureStep.Prepare(input);
+                    PreparedPicture prepared;
+                    try { prepared = pictureStep.Prepare(input); }
+                    catch (UnreadableInputException e)
+                    {
+                        // Failed for this run only: not in the done log as permanent, since a retry may read it.
+                        failed++;
+                        await log.WriteLineAsync($"error: {input.Path}: {e.Message}");
+                        continue;
+                    }
                     switch (prepared.Outcome?.Status)
                     {
                         case null:
@@ -91,27 +107,42 @@ internal static class EstimateCommand
                 foreach (var group in Batches(paths, loaded, readablePrompts, estimator, log, out var sizes))
                 {
                     // The model input's size says what memory and time to expect (--input-size changes it).
-                    string label = $"{string.Join(", ", group.Select(i => Path.GetFileName(paths[i])))} ({sizes[group[0]].Height}x{sizes[group[0]].Width} input)";
-                    IReadOnlyList<DepthResult> results;
-                    try
+                    Task<IReadOnlyList<DepthResult>> Estimate(int[] members) => RunWithProgress(
+                        $"{string.Join(", ", members.Select(i => Path.GetFileName(paths[i])))} ({sizes[members[0]].Height}x{sizes[members[0]].Width} input)",
+                        estimator.ForwardSteps,
+                        progress => estimator.Estimate(members.Select(i => new DepthInput(loaded[i], readablePrompts[i])).ToList(), progress, cancellationToken));
+                    // A prompt the model cannot use (constant, non-finite) fails its picture only.
+                    async Task FailPrompt(int i, PromptDepthException e)
                     {
-                        results = await RunWithProgress(label, estimator.ForwardSteps,
-                            progress => estimator.Estimate(group.Select(i => new DepthInput(loaded[i], readablePrompts[i])).ToList(), progress, cancellationToken));
+                        failed++;
+                        pictureStep.Fail(readable[i], e.Message);
+                        await log.WriteLineAsync($"error: {prompts![readable[i].Plan.Input]}: {e.Message}");
+                    }
+                    DepthResult?[] results;
+                    try { results = [.. await Estimate(group)]; }
+                    catch (PromptDepthException) when (group.Length > 1)
+                    {
+                        // The batched call fails as a whole: one at a time, the pictures with usable prompts go on.
+                        await log.WriteLineAsync("not one batch: a prompt depth cannot be used; running the pictures one at a time");
+                        results = new DepthResult?[group.Length];
+                        for (int k = 0; k < group.Length; k++)
+                        {
+                            try { results[k] = (await Estimate([group[k]]))[0]; }
+                            catch (PromptDepthException e) { await FailPrompt(group[k], e); }
+                        }
                     }
                     catch (PromptDepthException e)
                     {
-                        // A prompt the model cannot use (constant, non-finite) fails its pictures only.
-                        failed += group.Length;
-                        foreach (int i in group) pictureStep.Fail(readable[i], e.Message);
-                        await log.WriteLineAsync($"error: {string.Join(", ", group.Select(i => prompts![readable[i].Plan.Input]))}: {e.Message}");
+                        await FailPrompt(group[0], e);
                         continue;
                     }
                     for (int k = 0; k < group.Length; k++)
                     {
+                        if (results[k] is not { } depth) continue;
                         var prepared = readable[group[k]];
                         DepthResult result;
                         Dictionary<string, object?> extra;
-                        try { (result, extra) = settings.Apply(results[k]); }
+                        try { (result, extra) = settings.Apply(depth); }
                         catch (DepthAnalysisException e)
                         {
                             // A calibration or region the picture cannot give fails that picture only, permanently.

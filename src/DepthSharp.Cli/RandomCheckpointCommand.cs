@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using DepthSharp.Checkpoints;
+using DepthSharp.Tensors;
 
 namespace DepthSharp.Cli;
 
@@ -56,11 +57,7 @@ internal static class RandomCheckpointCommand
     private static ReadOnlyMemory<byte> Encode(float[] values, StoredDType dtype)
     {
         if (dtype == StoredDType.F32) return MemoryMarshal.AsBytes(values.AsSpan()).ToArray();
-        var bits = new ushort[values.Length];
-        for (int i = 0; i < bits.Length; i++)
-            bits[i] = dtype == StoredDType.F16
-                ? BitConverter.HalfToUInt16Bits((Half)values[i])
-                : (ushort)(BitConverter.SingleToUInt32Bits(values[i]) >> 16);
+        var bits = HalfConvert.Narrow(values, dtype == StoredDType.F16 ? HalfKind.F16 : HalfKind.BF16);
         return MemoryMarshal.AsBytes(bits.AsSpan()).ToArray();
     }
 }

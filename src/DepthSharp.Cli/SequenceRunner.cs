@@ -7,7 +7,8 @@ namespace DepthSharp.Cli;
 /// <summary>
 /// `estimate --sequence`: the pictures as frames in name order, relative depth aligned frame to frame
 /// (<see cref="SequenceAligner"/>), every frame coloured over the whole sequence's range. The frames' depth maps are
-/// kept until the last one is estimated (the range needs them all), then every frame's files are written.
+/// kept, with their decoded pictures (each frame is decoded once), until the last one is estimated (the range needs them all),
+/// then every frame's files are written.
 /// </summary>
 internal static class SequenceRunner
 {
@@ -17,7 +18,7 @@ internal static class SequenceRunner
         // Name order, whatever folders the frames came from.
         frames = frames.OrderBy(f => f.RelativeStem, StringComparer.Ordinal).ToList();
         var aligner = new SequenceAligner();
-        var done = new List<(InputPicture Input, DepthResult Depth, FrameFit? Fit)>();
+        var done = new List<(InputPicture Input, RgbImage Photo, DepthResult Depth, FrameFit? Fit)>();
         foreach (var input in frames)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -27,14 +28,14 @@ internal static class SequenceRunner
             var result = await EstimateCommand.RunWithProgress($"{Path.GetFileName(input.Path)} ({h}x{w} input, frame {done.Count + 1} of {frames.Count})",
                 estimator.ForwardSteps, progress => estimator.Estimate(picture, progress, cancellationToken));
             var (aligned, fit) = aligner.Add(result);
-            done.Add((input, aligned, fit));
+            done.Add((input, picture.Image, aligned, fit));
         }
         // Calibration and regions per frame, then one colour range over every frame as it will be drawn.
         var applied = done.Select(d => settings.Apply(d.Depth)).ToList();
         var range = applied.Select(a => DepthExport.ColourRange(a.Result)).Aggregate((a, b) => a.Join(b));
         for (int i = 0; i < done.Count; i++)
         {
-            var (input, _, fit) = done[i];
+            var (input, photo, _, fit) = done[i];
             string stem = Path.Combine(outDir, input.RelativeStem);
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(stem))!);
             var (result, extra) = applied[i];
@@ -47,7 +48,6 @@ internal static class SequenceRunner
                 ["align_shift"] = fit?.Shift,
                 ["colour_range"] = new[] { range.Min, range.Max },
             };
-            var photo = ImageFile.Load(input.Path, decode).Image;
             var written = writer.Write(stem, photo, result, estimator.ModelType, log, extraJson: extra, colourRange: range);
             await log.WriteLineAsync($"{input.Path}: {string.Join(", ", written)}" + (fit is null ? "" : $" (aligned: scale {fit.Scale:G4}, shift {fit.Shift:G4})"));
         }

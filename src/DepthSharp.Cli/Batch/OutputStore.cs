@@ -38,10 +38,10 @@ internal sealed class OutputStore : IDisposable
     /// <summary>The model and options every output of this store is made with.</summary>
     public Recipe Recipe { get; }
 
-    /// <summary>Hashes the input and checks its outputs. Throws IOException when the input cannot be read at all.</summary>
-    public PicturePlan Plan(InputPicture input)
+    /// <summary>Hashes the input's bytes (the very bytes the caller decodes) and checks its outputs.</summary>
+    public PicturePlan Plan(InputPicture input, ReadOnlySpan<byte> bytes)
     {
-        string sha256 = HashFile(input.Path);
+        string sha256 = Convert.ToHexStringLower(SHA256.HashData(bytes));
         string stem = Path.Combine(OutputDir, input.RelativeStem);
         return new PicturePlan(input, sha256, stem, IsUpToDate(stem, sha256, Recipe));
     }

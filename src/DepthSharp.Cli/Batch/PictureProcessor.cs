@@ -13,6 +13,12 @@ internal sealed record PictureOutcome(InputPicture Input, PictureStatus Status, 
 internal sealed record PreparedPicture(PicturePlan Plan, LoadedImage? Image, PictureOutcome? Outcome);
 
 /// <summary>
+/// An input picture that cannot be read at all (deleted after the inputs were listed, no permission). Not a permanent
+/// failure: nothing is recorded, and a later run or another delivery may read it.
+/// </summary>
+internal sealed class UnreadableInputException(Exception inner) : IOException($"cannot read: {inner.Message}", inner);
+
+/// <summary>
 /// The per-picture step of a batch run: one input picture into the output folder, idempotently, recorded in the done
 /// log (see <see cref="OutputStore"/> for the files and <see cref="DoneLog"/> for the log).
 /// <para>
@@ -20,7 +26,7 @@ internal sealed record PreparedPicture(PicturePlan Plan, LoadedImage? Image, Pic
 /// call <see cref="Process"/> once per message and acknowledge the message when it returns.
 /// <see cref="PictureStatus.Written"/> and <see cref="PictureStatus.UpToDate"/> both mean the outputs are in place, so
 /// a redelivered message costs only a hash of the input; <see cref="PictureStatus.Failed"/> is permanent (the picture
-/// cannot be read; dead-letter it); an exception means nothing was recorded and the picture should be retried
+/// cannot be decoded; dead-letter it); an exception (<see cref="UnreadableInputException"/> among others) means nothing was recorded and the picture should be retried
 /// (requeue). Cancellation is observed only before the outputs are written, so a stopped worker leaves each picture
 /// either committed and logged or untouched. <c>estimate</c> uses <see cref="Prepare"/> and <see cref="Commit"/>
 /// around its own batched forward passes; <see cref="Process"/> is the same for a single picture.
@@ -38,18 +44,24 @@ internal sealed class PictureProcessor(DepthEstimator estimator, ImageDecodeOpti
     }
 
     /// <summary>
-    /// Hashes and checks the picture; when its outputs are up to date, or it cannot be decoded, records that and
-    /// returns it ended, else returns it decoded. IOException (the input cannot be read at all) is left to the caller.
+    /// Reads, hashes and checks the picture; when its outputs are up to date, or it cannot be decoded, records that and
+    /// returns it ended, else returns it decoded.
     /// </summary>
+    /// <exception cref="UnreadableInputException">The file cannot be read at all (gone, no permission): nothing is recorded.</exception>
     public PreparedPicture Prepare(InputPicture input)
     {
-        var plan = store.Plan(input);
+        // One read: the hash recorded is of the bytes decoded, even if the file changes meanwhile. ImageFile.Load reads
+        // the whole file the same way; the decoders' pixel limit still applies.
+        byte[] bytes;
+        try { bytes = File.ReadAllBytes(input.Path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new UnreadableInputException(e); }
+        var plan = store.Plan(input, bytes);
         if (plan.UpToDate)
         {
             store.RecordUpToDate(plan);
             return new PreparedPicture(plan, null, new PictureOutcome(input, PictureStatus.UpToDate, plan.Sha256, [], null));
         }
-        try { return new PreparedPicture(plan, ImageFile.Load(input.Path, decode), null); }
+        try { return new PreparedPicture(plan, ImageFile.Decode(bytes, input.Path, decode), null); }
         catch (ImageFormatException e)
         {
             store.RecordFailure(plan, e.Message);

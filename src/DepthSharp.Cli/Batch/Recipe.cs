@@ -10,7 +10,7 @@ namespace DepthSharp.Cli.Batch;
 internal sealed class Recipe
 {
     /// <summary>Options that say where or how fast to work, not what to write: they do not make an output stale.</summary>
-    public static readonly string[] OutputNeutral = ["--model", "--output", "--threads", "--shard", "--shard-count", "--skip-existing"];
+    public static readonly string[] OutputNeutral = ["--model", "--output", "--threads", "--batch-size", "--shard", "--shard-count", "--skip-existing"];
 
     public Recipe(string model, IReadOnlyDictionary<string, string[]> options)
     {

@@ -5,7 +5,8 @@ namespace DepthSharp.Cli.Batch;
 /// <summary>
 /// <c>depthsharp verify INPUTS… --output DIR</c>: whether every picture of a (sharded) run is done. A picture is done
 /// when its &lt;stem&gt;.json records the input's current SHA-256 and every file it lists exists; failed when it is not
-/// done and the done logs' last line for it, with the same SHA-256, says it could not be read; missing otherwise.
+/// done and the done logs' last line for it, with the same SHA-256, says it failed; missing otherwise (an input that
+/// cannot be read now included).
 /// Exit codes: 0 all done, 2 only permanent failures remain (bad pictures: retrying cannot help), 3 some pictures
 /// missing (run the shards again), 1 the check itself could not run.
 /// </summary>
@@ -50,7 +51,14 @@ internal static class VerifyCommand
         foreach (var picture in pictures)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            string sha256 = OutputStore.HashFile(picture.Path);
+            string sha256;
+            try { sha256 = OutputStore.HashFile(picture.Path); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Gone or unreadable now: a run cannot have done it as it is, and a later one may.
+                missing.Add(picture);
+                continue;
+            }
             string relative = picture.RelativePath.Replace('\\', '/');
             if (OutputStore.IsUpToDate(Path.Combine(outputDir, picture.RelativeStem), sha256, recipe: null)) done++;
             else if (last.TryGetValue(relative, out var r) && r.Status == PictureStatus.Failed && r.Sha256 == sha256) failed.Add((picture, r.Error ?? "failed"));

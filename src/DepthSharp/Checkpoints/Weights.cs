@@ -162,11 +162,7 @@ internal sealed class RandomWeights(int seed, HalfKind? halfKind = null) : IWeig
         // Straight from float32 values, not through a float32 tensor (whose pooled buffer would outlive the load); the
         // values are counted towards the next collection instead.
         var wide = Values(name, shape);
-        var bits = new ushort[wide.Length];
-        for (int i = 0; i < bits.Length; i++)
-            bits[i] = kind == HalfKind.F16
-                ? BitConverter.HalfToUInt16Bits((Half)wide[i])
-                : (ushort)(BitConverter.SingleToUInt32Bits(wide[i]) >> 16);
+        var bits = HalfConvert.Narrow(wide, kind);
         LargeAllocationPressure.Note(wide.LongLength * sizeof(float));
         return new HalfTensor(bits, kind, shape);
     }

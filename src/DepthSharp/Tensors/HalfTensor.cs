@@ -66,9 +66,23 @@ internal sealed class HalfTensor
     public override string ToString() => $"HalfTensor<{Kind}>[{string.Join(", ", Shape)}]";
 }
 
-/// <summary>Exact widening of 16-bit floats to float32.</summary>
+/// <summary>Exact widening of 16-bit floats to float32, and the narrowing that makes them.</summary>
 internal static class HalfConvert
 {
+    /// <summary>
+    /// The 16-bit bits of float32 values: f16 rounded to nearest, bf16 the upper half of the float32 bits (truncated,
+    /// which is all random weights for timing need).
+    /// </summary>
+    public static ushort[] Narrow(ReadOnlySpan<float> src, HalfKind kind)
+    {
+        var bits = new ushort[src.Length];
+        for (int i = 0; i < bits.Length; i++)
+            bits[i] = kind == HalfKind.F16
+                ? BitConverter.HalfToUInt16Bits((Half)src[i])
+                : (ushort)(BitConverter.SingleToUInt32Bits(src[i]) >> 16);
+        return bits;
+    }
+
     public static void Widen(ReadOnlySpan<ushort> src, HalfKind kind, Span<float> dst)
     {
         if (dst.Length < src.Length) throw new ArgumentException("destination shorter than the source", nameof(dst));

@@ -29,4 +29,16 @@ public sealed class BenchCommandTests
         Assert.Equal(64, hashes[0].Length);
         Assert.Equal(hashes[0], hashes[1]);
     }
+
+    [Theory]
+    [InlineData("--size", "+64")]
+    [InlineData("--prompt-size", "+24x32")]
+    public void SizesAreParsedAsStrictlyAsInputSize(string option, string value)
+    {
+        // One parser for "S or HxW" (estimate's --input-size): no sign, invariant digits.
+        var (code, _, stderr) = CliProcess.Run(TimeSpan.FromMinutes(2), "bench", "--model", Fixtures.Path("models", "prompt_depth_anything_tiny"),
+            "--random-weights", "--runs", "1", option, value);
+        Assert.Equal(1, code);
+        Assert.Contains($"{option} '{value}' is not S or HxW with positive numbers", stderr);
+    }
 }

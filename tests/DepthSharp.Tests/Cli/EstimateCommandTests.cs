@@ -73,6 +73,32 @@ public sealed class EstimateCommandTests : IDisposable
     }
 
     [Fact]
+    public void PictureGoneAfterListingFailsThisRunOnlyAndVerifyCountsItMissing()
+    {
+        // A link to nothing: listed with the folder, unreadable when its turn comes, as a file deleted meanwhile.
+        string input = MakeFolder(2, 0), output = Path.Combine(_dir, "out"), gone = Path.Combine(input, "gone.jpg");
+        File.CreateSymbolicLink(gone, Path.Combine(_dir, "nowhere.jpg"));
+        var (code, stderr) = Run(TimeSpan.FromMinutes(2), "estimate", input, "--model", Model, "--output", output, "--format", "npy");
+        Assert.True(code == 2, stderr);
+        Assert.Contains($"error: {gone}: cannot read:", stderr);
+        Assert.Contains("1 of 3 picture(s) failed", stderr);
+        Assert.True(File.Exists(Path.Combine(output, "a00.npy")) && File.Exists(Path.Combine(output, "a01.npy")));
+        // Not a permanent failure: the done log says nothing of it.
+        Assert.DoesNotContain("gone.jpg", File.ReadAllText(Path.Combine(output, ".depthsharp", "done-0-of-1.jsonl")));
+
+        var (verifyCode, verifyOut, verifyErr) = CliProcess.Run(TimeSpan.FromMinutes(1), "verify", input, "--output", output);
+        Assert.True(verifyCode == 3, verifyErr);
+        Assert.Equal("missing\tgone.jpg", verifyOut.Trim());
+
+        // Readable again: the next run writes it.
+        File.Delete(gone);
+        File.Copy(Fixtures.Path("images", "baseline_420_q75.jpg"), gone);
+        (code, stderr) = Run(TimeSpan.FromMinutes(2), "estimate", input, "--model", Model, "--output", output, "--format", "npy");
+        Assert.True(code == 0, stderr);
+        Assert.True(File.Exists(Path.Combine(output, "gone.npy")));
+    }
+
+    [Fact]
     public void Int8WeightsOptionReachesTheModel()
     {
         string picture = Fixtures.Path("models", "depth_pro_tiny", "image0.png");

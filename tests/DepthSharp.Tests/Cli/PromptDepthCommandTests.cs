@@ -100,6 +100,28 @@ public sealed class PromptDepthCommandTests : IDisposable
     }
 
     [Fact]
+    public void AConstantPromptInABatchFailsOnlyItsPicture()
+    {
+        // Of the prompt's size, so the two pictures make one batch; constant, which the model refuses inside the batched call.
+        var shape = Npy.Read(PromptNpy).Shape;
+        string constant = Path.Combine(_dir, "constant.npy");
+        Npy.Write(constant, Enumerable.Repeat(1000f, shape[0] * shape[1]).ToArray(), shape);
+        string other = Path.Combine(_dir, "other.png"), output = Path.Combine(_dir, "out");
+        File.Copy(Picture, other);
+        var (code, _, stderr) = CliProcess.Run(TimeSpan.FromMinutes(2), "estimate", Picture, other, "--model", Model,
+            "--prompt-depth", constant, PromptNpy, "--batch-size", "2", "--output", output, "--format", "npy");
+        Assert.True(code == 2, stderr);
+        Assert.Contains($"error: {constant}: ", stderr);
+        Assert.Contains("is constant", stderr);
+        Assert.Contains("1 of 2 picture(s) failed", stderr);
+        Assert.False(File.Exists(Path.Combine(output, "image0.npy")));
+        Assert.True(File.Exists(Path.Combine(output, "other.npy")));
+        var log = File.ReadAllLines(Path.Combine(output, ".depthsharp", "done-0-of-1.jsonl")).Select(l => JsonDocument.Parse(l).RootElement)
+            .ToDictionary(l => l.GetProperty("path").GetString()!, l => l.GetProperty("status").GetString());
+        Assert.Equal(new Dictionary<string, string?> { ["image0.png"] = "failed", ["other.png"] = "written" }, log);
+    }
+
+    [Fact]
     public void BenchTimesThePassWithAPromptOfTheGivenSize()
     {
         string[] common = ["bench", "--model", Model, "--random-weights", "--runs", "2", "--threads", "2"];

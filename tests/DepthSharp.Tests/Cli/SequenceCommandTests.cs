@@ -125,6 +125,24 @@ public sealed class SequenceCommandTests : IDisposable
         Assert.False(Directory.Exists(Path.Combine(_dir, "out")) && Directory.GetFiles(Path.Combine(_dir, "out")).Length > 0);
     }
 
+    [Fact]
+    public void ShardOrPromptDepthIsRefusedBeforeTheModelRuns()
+    {
+        // A shard would align a hash-picked subset of the frames; prompts would be read and then ignored.
+        string frames = MakeFrames(), output = Path.Combine(_dir, "out");
+        var (code, _, stderr) = CliProcess.Run(TimeSpan.FromMinutes(3), "estimate", frames, "--model", Fixtures.Path("models", "depth_anything_tiny_relative"),
+            "--output", output, "--sequence", "--shard", "0/2");
+        Assert.True(code == 1, stderr);
+        Assert.Contains("error: --sequence cannot run as shard 0 of 2", stderr);
+
+        string prompted = Fixtures.Path("models", "prompt_depth_anything_tiny");
+        string[] prompts = Enumerable.Repeat(Path.Combine(prompted, "prompt_depth0.npy"), Frames).ToArray();
+        (code, _, stderr) = CliProcess.Run(TimeSpan.FromMinutes(3), ["estimate", frames, "--model", prompted, "--output", output, "--sequence", "--prompt-depth", .. prompts]);
+        Assert.True(code == 1, stderr);
+        Assert.Contains("error: --sequence does not take --prompt-depth", stderr);
+        Assert.False(Directory.Exists(output) && Directory.GetFiles(output).Length > 0);
+    }
+
     /// <summary>Every other frame: the frames alone on top, the sequence below.</summary>
     private static RgbImage Strip(List<RgbImage> plain, List<RgbImage> sequence)
     {

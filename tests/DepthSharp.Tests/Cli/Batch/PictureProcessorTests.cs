@@ -102,6 +102,30 @@ public sealed class PictureProcessorTests : IDisposable
     }
 
     [Fact]
+    public void PictureThatCannotBeReadThrowsAndIsNotRecordedSoTheWorkerRequeuesIt()
+    {
+        var picture = Picture("baseline_420_q75.jpg", "a");
+        File.Delete(picture.Path);
+        var e = Assert.Throws<UnreadableInputException>(() => Run(picture, NpyRecipe("npy")));
+        Assert.StartsWith("cannot read: ", e.Message);
+        Assert.False(File.Exists(Path.Combine(Output, ".depthsharp", "done-1-of-3.jsonl")), "nothing recorded: a retry may read it");
+        Assert.Equal(DepthSharp.Cli.Queue.Disposition.Requeue, DepthSharp.Cli.Queue.QueueWorker.Decide(null));
+    }
+
+    [Fact]
+    public void VerifyCountsAPictureThatCannotBeReadAsMissing()
+    {
+        var good = Picture("baseline_420_q75.jpg", "good");
+        var gone = Picture("progressive_420.jpg", "gone");
+        foreach (var p in new[] { good, gone }) Assert.Equal(PictureStatus.Written, Run(p, NpyRecipe("npy")).Status);
+        File.Delete(gone.Path);
+        var report = VerifyCommand.Check([good, gone], Output, CancellationToken.None);
+        Assert.Equal(1, report.Done);
+        Assert.Equal([gone], report.Missing);
+        Assert.Empty(report.Failed);
+    }
+
+    [Fact]
     public void CancelledBeforeItsOutputsNothingIsWrittenOrRecorded()
     {
         var picture = Picture("baseline_420_q75.jpg", "a");
@@ -150,7 +174,7 @@ public sealed class RecipeTests
     public void RecordsTheOptionsGivenThatChangeTheOutputs()
     {
         var command = EstimateCommand.Create();
-        string[] args = ["pictures", "--model", "m", "--output", "o", "--threads", "2", "--shard", "1/4", "--skip-existing", "--format", "npy", "pfm", "--flip"];
+        string[] args = ["pictures", "--model", "m", "--output", "o", "--threads", "2", "--shard", "1/4", "--skip-existing", "--batch-size", "8", "--format", "npy", "pfm", "--flip"];
         var parse = command.Parse(args);
         Assert.Empty(parse.Errors);
         var recipe = Recipe.FromCommandLine(parse, command, "m");
