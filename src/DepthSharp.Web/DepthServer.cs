@@ -148,8 +148,8 @@ public static class DepthServer
         try { image = ImageFile.Decode(body, "upload", new ImageDecodeOptions { MaxPixels = options.MaxPixels }); }
         catch (ImageFormatException e) { return Problem(StatusCodes.Status400BadRequest, e.Message); }
 
-        // Shared results: a picture any replica has already done is answered from Redis without a forward pass.
-        string? sharedId = shared is null ? null : await shared.KeyAsync(body);
+        // Shared results: a picture (with the same prompt) any replica has already done is answered from Redis without a forward pass.
+        string? sharedId = shared is null ? null : await shared.KeyAsync(body, promptBytes);
         if (shared is not null && await shared.TryGetAsync(sharedId!) is { } hit)
         {
             http.Response.Headers["X-Cache"] = "hit";

@@ -8,9 +8,10 @@ using DepthSharp.Pipeline;
 namespace DepthSharp.Web;
 
 /// <summary>
-/// The id a result is shared under by the replicas of a scaled-out service: one SHA-256 over the picture's SHA-256, the
-/// model's fingerprint, the settings that change a result and the library's version. The same picture sent to any
-/// replica serving the same model with the same settings gets the same id; a change to any of them gets another.
+/// The id a result is shared under by the replicas of a scaled-out service: one SHA-256 over the picture's SHA-256 (and
+/// the prompt depth's, for a model that takes one), the model's fingerprint, the settings that change a result and the
+/// library's version. The same picture (and prompt) sent to any replica serving the same model with the same settings
+/// gets the same id; a change to any of them gets another.
 /// </summary>
 internal static class ResultCacheKey
 {
@@ -25,8 +26,11 @@ internal static class ResultCacheKey
         typeof(DepthEstimator).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
         ?? typeof(DepthEstimator).Assembly.GetName().Version?.ToString() ?? "unknown";
 
-    /// <summary>The id, 64 lower-case hex digits, for a picture's bytes as uploaded.</summary>
-    public static string For(ReadOnlySpan<byte> picture, string modelFingerprint, DepthEstimationOptions options)
+    /// <summary>
+    /// The id, 64 lower-case hex digits, for a picture's bytes as uploaded and, when one was sent, the prompt depth's bytes
+    /// (Prompt Depth Anything's second input, which changes every number of the result).
+    /// </summary>
+    public static string For(ReadOnlySpan<byte> picture, string modelFingerprint, DepthEstimationOptions options, byte[]? promptDepth = null)
     {
         var text = new StringBuilder()
             .Append(Scheme).Append('\n')
@@ -34,6 +38,8 @@ internal static class ResultCacheKey
             .Append("model ").Append(modelFingerprint).Append('\n')
             .Append("options ").Append(Options(options)).Append('\n')
             .Append("picture ").Append(Convert.ToHexStringLower(SHA256.HashData(picture)));
+        // Without a prompt the text is as it was, so the other models' keys stay the same.
+        if (promptDepth is not null) text.Append('\n').Append("prompt_depth ").Append(Convert.ToHexStringLower(SHA256.HashData(promptDepth)));
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())));
     }
 

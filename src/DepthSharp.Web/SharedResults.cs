@@ -60,11 +60,11 @@ internal sealed partial class SharedResults : IAsyncDisposable
         return redis;
     }
 
-    /// <summary>The id of a picture's result for the loaded model and these settings.</summary>
-    public async Task<string> KeyAsync(byte[] picture)
+    /// <summary>The id of a picture's result (with its prompt depth, when one was sent) for the loaded model and these settings.</summary>
+    public async Task<string> KeyAsync(byte[] picture, byte[]? promptDepth)
     {
         string model = await _fingerprint.Value.ConfigureAwait(false);
-        return ResultCacheKey.For(picture, model, _options);
+        return ResultCacheKey.For(picture, model, _options, promptDepth);
     }
 
     /// <summary>The result stored under <paramref name="id"/>; null when there is none, it is unreadable, or Redis is unreachable.</summary>

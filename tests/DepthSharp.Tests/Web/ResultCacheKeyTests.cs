@@ -38,6 +38,17 @@ public sealed class ResultCacheKeyTests
     }
 
     [Fact]
+    public void APromptDepthIsPartOfTheKey()
+    {
+        var options = new DepthEstimationOptions();
+        byte[] prompt = [1, 2, 3, 4];
+        string withPrompt = ResultCacheKey.For(Picture, Model, options, prompt);
+        Assert.NotEqual(ResultCacheKey.For(Picture, Model, options), withPrompt);
+        Assert.NotEqual(withPrompt, ResultCacheKey.For(Picture, Model, options, [1, 2, 3, 5]));
+        Assert.Equal(withPrompt, ResultCacheKey.For(Picture, Model, options, (byte[])prompt.Clone()));
+    }
+
+    [Fact]
     public void EveryOptionThatChangesAResultChangesTheKey()
     {
         var settings = typeof(DepthEstimationOptions).GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite).ToList();
