@@ -84,7 +84,7 @@ public static class DepthServer
         app.MapGet("/api/results/{id}/{format}", async (string id, string format, string? colormap) =>
             await Kept(id, options, store, shared) is { } kept ? DepthFile(kept.Image, kept.Result, format, colormap) : NoResult(id, options, shared));
         app.MapGet("/api/results/{id}", async (HttpContext http, string id) =>
-            await Kept(id, options, store, shared) is { } kept ? Summary(http, id, kept.Result) : NoResult(id, options, shared));
+            await Kept(id, options, store, shared) is { } kept ? Summary(http, id, kept.Result, kept.Fit) : NoResult(id, options, shared));
         // Calibrating a kept result (its model output, whichever result of it is named) gives a new result; regions measure one.
         app.MapPost("/api/results/{id}/calibrate", async (HttpContext http, string id) =>
             await Kept(id, options, store, shared) is { } kept ? Analyse(http, kept.Image, kept.Original, store, calibrate: true) : NoResult(id, options, shared));
@@ -221,7 +221,7 @@ public static class DepthServer
         }
         headers["X-Depth-Calibrated"] = fit is null ? "false" : "true";
         // A calibrated result is this request's own; the model's output keeps the shared id.
-        string id = store.Add(photo, result, original, fit is null ? sharedId : null);
+        string id = store.Add(new KeptResult(photo, result, original, fit), fit is null ? sharedId : null);
         headers["X-Result-Id"] = id;
         string? format = http.Request.Query["format"];
         if (format is not null and not "json")
@@ -266,14 +266,15 @@ public static class DepthServer
     }
 
     /// <summary>A kept result: this process's recent ones, else the shared store's (whichever replica computed it).</summary>
-    private static async Task<(RgbImage Image, DepthResult Result, DepthResult Original)?> Kept(string id, ServeOptions options, ResultStore store, SharedResults? shared)
+    private static async Task<KeptResult?> Kept(string id, ServeOptions options, ResultStore store, SharedResults? shared)
     {
         if (store.TryGet(id, out var kept)) return kept;
         if (shared is null || await shared.TryGetAsync(id) is not { } stored) return null;
         // The stored picture is the upload that produced the result, so it decodes as it did then.
         var picture = ImageFile.Decode(stored.Picture, "shared result", new ImageDecodeOptions { MaxPixels = options.MaxPixels }).Image;
-        store.Add(picture, stored.Result, stored.Result, id);
-        return (picture, stored.Result, stored.Result);
+        var model = new KeptResult(picture, stored.Result, stored.Result, Fit: null);
+        store.Add(model, id);
+        return model;
     }
 
     private static IResult NoResult(string id, ServeOptions options, SharedResults? shared) => Problem(StatusCodes.Status404NotFound,
@@ -445,30 +446,33 @@ public sealed record DepthSummary(string Id, int Width, int Height, string Depth
 /// <param name="Regions">Each requested box's statistics, in the result's units.</param>
 public sealed record RegionsAnswer(List<RegionStatistics> Regions);
 
+/// <summary>A kept result: the picture, the result, the model's own output it came from, and the calibration's fit when it is calibrated.</summary>
+internal sealed record KeptResult(RgbImage Image, DepthResult Result, DepthResult Original, DepthCalibration? Fit);
+
 /// <summary>
 /// The last few results, by id, so the links in a response can be fetched; memory stays bounded. Each keeps the model's
-/// own output beside it (<c>Original</c>), which calibration starts from.
+/// own output beside it (<c>Original</c>), which calibration starts from, and its fit, which its summary reports.
 /// </summary>
 internal sealed class ResultStore(int capacity)
 {
     private readonly Queue<string> _order = new();
-    private readonly Dictionary<string, (RgbImage Image, DepthResult Result, DepthResult Original)> _results = [];
+    private readonly Dictionary<string, KeptResult> _results = [];
 
-    /// <summary>Keeps a result (and the model output it came from) under <paramref name="id"/> (a shared result's), or under a new id when none is given.</summary>
-    public string Add(RgbImage image, DepthResult result, DepthResult original, string? id = null)
+    /// <summary>Keeps a result under <paramref name="id"/> (a shared result's), or under a new id when none is given.</summary>
+    public string Add(KeptResult kept, string? id = null)
     {
         id ??= Guid.NewGuid().ToString("N");
         lock (_results)
         {
             // A shared id seen again (a cache hit) replaces its entry and keeps its place in the order.
-            if (!_results.TryAdd(id, (image, result, original))) { _results[id] = (image, result, original); return id; }
+            if (!_results.TryAdd(id, kept)) { _results[id] = kept; return id; }
             _order.Enqueue(id);
             while (_order.Count > Math.Max(capacity, 0)) _results.Remove(_order.Dequeue());
         }
         return id;
     }
 
-    public bool TryGet(string id, out (RgbImage Image, DepthResult Result, DepthResult Original) kept)
+    public bool TryGet(string id, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out KeptResult? kept)
     {
         lock (_results) return _results.TryGetValue(id, out kept);
     }
