@@ -97,6 +97,67 @@ public sealed class ScaleOutServerTests : IAsyncLifetime
         Assert.Equal(firstDepth, againDepth);
     }
 
+    /// <summary>
+    /// A calibrated result is reachable from every replica (a balancer sends its follow-up requests anywhere): its id is
+    /// derived from the model output's shared id and the known points, which are shared, so any replica calibrates again.
+    /// </summary>
+    [Fact]
+    public async Task CalibratedResultsAreReachableFromAnotherReplica()
+    {
+        var a = await Replica("replica-a");
+        var b = await Replica("replica-b");
+        var first = await a.PostAsync("/api/depth", Picture());
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        var summary = JsonDocument.Parse(await first.Content.ReadAsStringAsync()).RootElement;
+        string id = summary.GetProperty("id").GetString()!;
+        int width = summary.GetProperty("width").GetInt32();
+        var output = Floats(await a.GetByteArrayAsync($"/api/results/{id}/raw"));
+        int near = Array.IndexOf(output, output.Max()), far = Array.IndexOf(output, output.Min());
+        string known = $"known={near % width},{near / width}=1&known={far % width},{far / width}=4";
+
+        var calibrate = await a.PostAsync($"/api/results/{id}/calibrate?{known}", null);
+        Assert.Equal(HttpStatusCode.OK, calibrate.StatusCode);
+        var calibrated = JsonDocument.Parse(await calibrate.Content.ReadAsStringAsync()).RootElement;
+        string calibratedId = calibrated.GetProperty("id").GetString()!;
+        Assert.StartsWith(id + ".", calibratedId);
+
+        // Replica b has seen neither the picture nor the calibration.
+        var there = await b.GetAsync($"/api/results/{calibratedId}");
+        Assert.True(there.StatusCode == HttpStatusCode.OK, await there.Content.ReadAsStringAsync());
+        var thereSummary = JsonDocument.Parse(await there.Content.ReadAsStringAsync()).RootElement;
+        Assert.True(thereSummary.GetProperty("calibrated").GetBoolean());
+        Assert.Equal("metric", thereSummary.GetProperty("depth_kind").GetString());
+        Assert.Equal(calibrated.GetProperty("calibration").GetRawText(), thereSummary.GetProperty("calibration").GetRawText());
+        Assert.Equal(await a.GetByteArrayAsync($"/api/results/{calibratedId}/raw"), await b.GetByteArrayAsync($"/api/results/{calibratedId}/raw"));
+        Assert.Equal(HttpStatusCode.OK, (await b.GetAsync($"/api/results/{calibratedId}/color")).StatusCode);
+
+        // Calibrating it again there starts from the model's output: the same points give the same id.
+        var again = await b.PostAsync($"/api/results/{calibratedId}/calibrate?{known}", null);
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        Assert.Equal(calibratedId, JsonDocument.Parse(await again.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString());
+
+        // Known points sent with the picture: b answers from the cache and calibrates; a finds that result too.
+        var withKnown = await b.PostAsync($"/api/depth?known={near % width},{near / width}=1.5&known={far % width},{far / width}=6", Picture());
+        Assert.Equal(HttpStatusCode.OK, withKnown.StatusCode);
+        Assert.Equal("hit", Header(withKnown, "X-Cache"));
+        var withKnownSummary = JsonDocument.Parse(await withKnown.Content.ReadAsStringAsync()).RootElement;
+        string withKnownId = withKnownSummary.GetProperty("id").GetString()!;
+        Assert.StartsWith(id + ".", withKnownId);
+        Assert.NotEqual(calibratedId, withKnownId);
+        var back = JsonDocument.Parse(await a.GetStringAsync($"/api/results/{withKnownId}")).RootElement;
+        Assert.Equal(withKnownSummary.GetProperty("calibration").GetRawText(), back.GetProperty("calibration").GetRawText());
+
+        // An id of that shape whose calibration was never made is not found.
+        Assert.Equal(HttpStatusCode.NotFound, (await b.GetAsync($"/api/results/{id}.{new string('0', 64)}")).StatusCode);
+    }
+
+    private static float[] Floats(byte[] bytes)
+    {
+        var values = new float[bytes.Length / sizeof(float)];
+        Buffer.BlockCopy(bytes, 0, values, 0, bytes.Length);
+        return values;
+    }
+
     private static async Task<(HttpResponseMessage Response, byte[] Depth)> PostWithPrompt(HttpClient client, byte[] picture, byte[] prompt)
     {
         var form = new MultipartFormDataContent
