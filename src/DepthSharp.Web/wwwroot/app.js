@@ -2,7 +2,7 @@ import * as THREE from 'three';
 import { OrbitControls } from '/vendor/OrbitControls.js';
 
 const $ = (id) => document.getElementById(id);
-let current = null; // { file, id, depth: Float32Array, width, height, kind, inverse, focal }
+let current = null; // { file, id, depth: Float32Array, width, height, kind, inverse, focal, outputs: { format: link } }
 let depthPicture = null; // the server's colour picture of the current result
 let box = null; // the region being measured, in depth pixels: { x, y, w, h }
 let known = []; // calibration points: { x, y, metres }
@@ -57,12 +57,29 @@ async function calibrate() {
   const summary = await response.json();
   if (!response.ok) { $('status').textContent = `calibration refused: ${summary.error}`; return; }
   const raw = await fetch(summary.outputs.raw);
-  current = { ...current, id: summary.id, depth: new Float32Array(await raw.arrayBuffer()), kind: summary.depth_kind, inverse: summary.depth_is_inverse };
+  current = {
+    ...current, id: summary.id, depth: new Float32Array(await raw.arrayBuffer()), kind: summary.depth_kind, inverse: summary.depth_is_inverse,
+    outputs: summary.outputs,
+  };
   const fit = summary.calibration;
+  showDownloads();
   await drawDepth();
   await measure();
   draw3d(current.photoPixels);
   $('status').textContent = `calibrated: scale ${fit.scale.toPrecision(4)}, shift ${fit.shift.toPrecision(4)}, rms ${fit.rms.toFixed(3)} m over ${fit.points.length} point(s)`;
+}
+
+// The current result's downloads: the outputs the server offers for it (a point cloud only where the library's policy
+// gives one, so calibrated depth may add one), in the chosen colour map.
+function showDownloads() {
+  const stem = current.file.name.replace(/\.[^.]+$/, '');
+  $('downloads').replaceChildren(...Object.entries(current.outputs).map(([format, link]) => {
+    const a = document.createElement('a');
+    a.textContent = format;
+    a.href = `${link}?colormap=${$('colormap').value}`;
+    a.download = `${stem}.${{ png16: '16bit.png', gray8: 'gray.png', color: 'png', 'side-by-side': 'side.png', raw: 'f32' }[format] ?? format}`;
+    return a;
+  }));
 }
 
 function showPoints() {
@@ -134,21 +151,13 @@ async function estimate(file) {
   scratch.drawImage(photo, 0, 0, current.width, current.height);
   current.photoPixels = scratch.getImageData(0, 0, current.width, current.height).data;
   draw3d(current.photoPixels);
-  // The outputs the server offers for this result (a point cloud only where the library's policy gives one).
-  const formats = h('X-Depth-Outputs').split(',');
-  const stem = file.name.replace(/\.[^.]+$/, '');
-  $('downloads').replaceChildren(...formats.map((format) => {
-    const a = document.createElement('a');
-    a.textContent = format;
-    a.href = `/api/results/${current.id}/${format}?colormap=${$('colormap').value}`;
-    a.download = `${stem}.${{ png16: '16bit.png', gray8: 'gray.png', color: 'png', 'side-by-side': 'side.png', raw: 'f32' }[format] ?? format}`;
-    return a;
-  }));
+  current.outputs = Object.fromEntries(h('X-Depth-Outputs').split(',').map((format) => [format, `/api/results/${current.id}/${format}`]));
+  showDownloads();
   $('status').textContent = `done: ${current.width}×${current.height}, ${current.kind} depth`;
 }
 
 $('file').addEventListener('change', (e) => { if (e.target.files[0]) estimate(e.target.files[0]); });
-$('colormap').addEventListener('change', drawDepth);
+$('colormap').addEventListener('change', () => { if (current?.outputs) showDownloads(); drawDepth(); });
 const drop = $('drop');
 drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
 drop.addEventListener('dragleave', () => drop.classList.remove('over'));

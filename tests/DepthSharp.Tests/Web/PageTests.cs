@@ -6,8 +6,8 @@ namespace DepthSharp.Tests.Web;
 
 /// <summary>
 /// The page in headless Chromium (Debian's chromium, driven by Playwright from the npm registry; .ci/run installs both):
-/// upload a fixture picture, see the depth picture and the 3D view render, calibrate it from a clicked known distance,
-/// measure a dragged box, and check the screenshot is not blank.
+/// upload a fixture picture, see the depth picture and the 3D view render, calibrate it from a clicked known distance
+/// (the downloads then being the calibrated result's), measure a dragged box, and check the screenshot is not blank.
 /// </summary>
 public sealed class PageTests
 {
@@ -44,9 +44,11 @@ public sealed class PageTests
         var stderr = node.StandardError.ReadToEndAsync();
         if (!node.WaitForExit(TimeSpan.FromMinutes(3))) { node.Kill(entireProcessTree: true); Assert.Fail("the browser test ran past 3 minutes"); }
         Assert.True(node.ExitCode == 0, $"exit {node.ExitCode}: {await stdout} {await stderr}");
-        // The page calibrated from its one known distance and measured the dragged box in metres.
+        // The page calibrated from its one known distance, offered the calibrated result's downloads and measured the dragged box in metres.
         var report = System.Text.Json.JsonDocument.Parse((await stdout).Trim().Split('\n')[^1]).RootElement;
         Assert.StartsWith("calibrated: scale", report.GetProperty("status").GetString());
+        Assert.True(report.GetProperty("downloads").GetBoolean(), report.GetProperty("links").GetRawText());
+        Assert.Equal(200, report.GetProperty("npy").GetInt32());
         Assert.Matches(@"median [0-9.]+ m · min", report.GetProperty("region").GetString());
 
         // The screenshot itself: many distinct, non-dark colours (photo, depth colours, lit points).
