@@ -84,10 +84,12 @@ public static class DepthServer
         app.MapGet("/api/results/{id}/{format}", async (string id, string format, string? colormap) =>
             await Kept(id, options, store, shared) is { } kept ? DepthFile(kept.Image, kept.Result, format, colormap) : NoResult(id, options, shared));
         app.MapGet("/api/results/{id}", async (HttpContext http, string id) =>
-            await Kept(id, options, store, shared) is { } kept ? Summary(http, id, kept.Result) : NoResult(id, options, shared));
+            await Kept(id, options, store, shared) is { } kept ? Summary(http, id, kept.Result, kept.Fit) : NoResult(id, options, shared));
         // Calibrating a kept result (its model output, whichever result of it is named) gives a new result; regions measure one.
         app.MapPost("/api/results/{id}/calibrate", async (HttpContext http, string id) =>
-            await Kept(id, options, store, shared) is { } kept ? Analyse(http, kept.Image, kept.Original, store, calibrate: true) : NoResult(id, options, shared));
+            await Kept(id, options, store, shared) is { } kept
+                ? await Analyse(http, kept.Image, kept.Original, store, shared, calibrate: true, kept.SharedId)
+                : NoResult(id, options, shared));
         app.MapGet("/api/results/{id}/regions", async (HttpContext http, string id) =>
         {
             if (await Kept(id, options, store, shared) is not { } kept) return NoResult(id, options, shared);
@@ -148,13 +150,13 @@ public static class DepthServer
         try { image = ImageFile.Decode(body, "upload", new ImageDecodeOptions { MaxPixels = options.MaxPixels }); }
         catch (ImageFormatException e) { return Problem(StatusCodes.Status400BadRequest, e.Message); }
 
-        // Shared results: a picture any replica has already done is answered from Redis without a forward pass.
-        string? sharedId = shared is null ? null : await shared.KeyAsync(body);
+        // Shared results: a picture (with the same prompt) any replica has already done is answered from Redis without a forward pass.
+        string? sharedId = shared is null ? null : await shared.KeyAsync(body, promptBytes);
         if (shared is not null && await shared.TryGetAsync(sharedId!) is { } hit)
         {
             http.Response.Headers["X-Cache"] = "hit";
             http.Response.Headers["X-Computed-By"] = hit.ComputedBy;
-            return Analyse(http, image.Image, hit.Result, store, calibrate: http.Request.Query.ContainsKey("known"), sharedId);
+            return await Analyse(http, image.Image, hit.Result, store, shared, calibrate: http.Request.Query.ContainsKey("known"), sharedId);
         }
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
@@ -179,18 +181,22 @@ public static class DepthServer
             http.Response.Headers["X-Cache"] = await shared.TryStoreAsync(sharedId!, body, result) ? "miss" : "unavailable";
             http.Response.Headers["X-Computed-By"] = shared.Replica;
         }
-        return Analyse(http, image.Image, result, store, calibrate: http.Request.Query.ContainsKey("known"), sharedId);
+        return await Analyse(http, image.Image, result, store, shared, calibrate: http.Request.Query.ContainsKey("known"), sharedId);
     }
 
     /// <summary>
     /// The answer for a model output: calibrated by the request's <c>known=X,Y=METRES</c> values when asked, measured in its
-    /// <c>region=X,Y,W,H</c> boxes, kept (under <paramref name="sharedId"/> when it is the shared, uncalibrated output, else
-    /// a new id); the same answer as POST /api/depth gives: headers, and JSON, the raw floats or the ?format= file.
+    /// <c>region=X,Y,W,H</c> boxes, kept; the same answer as POST /api/depth gives: headers, and JSON, the raw floats or
+    /// the ?format= file. When the output is shared (under <paramref name="sharedId"/>) it is kept under that id, and a
+    /// calibration of it under an id derived from it and the points, which are shared too, so that every replica finds
+    /// the calibrated result; an output that is not shared, and its calibrations, get new ids.
     /// </summary>
-    private static IResult Analyse(HttpContext http, RgbImage photo, DepthResult original, ResultStore store, bool calibrate, string? sharedId = null)
+    private static async Task<IResult> Analyse(HttpContext http, RgbImage photo, DepthResult original, ResultStore store, SharedResults? shared,
+        bool calibrate, string? sharedId)
     {
         var result = original;
         DepthCalibration? fit = null;
+        string? id = sharedId;
         if (calibrate)
         {
             var known = new List<KnownDepth>();
@@ -202,6 +208,9 @@ public static class DepthServer
             }
             try { (result, fit) = DepthCalibrator.Calibrate(original, known); }
             catch (DepthAnalysisException e) { return Problem(StatusCodes.Status400BadRequest, e.Message); }
+            id = sharedId is null ? null : ResultCacheKey.Calibrated(sharedId, known);
+            // Redis unreachable: the calibrated result is this replica's alone, as its output is.
+            if (id is not null) await shared!.TryStoreCalibrationAsync(id, known);
         }
         var (regions, problem) = Regions(http, result);
         if (problem is not null) return problem;
@@ -220,8 +229,7 @@ public static class DepthServer
             headers["X-Focal-Length-Source"] = result.FocalLengthSource.ToString().ToLowerInvariant();
         }
         headers["X-Depth-Calibrated"] = fit is null ? "false" : "true";
-        // A calibrated result is this request's own; the model's output keeps the shared id.
-        string id = store.Add(photo, result, original, fit is null ? sharedId : null);
+        id = store.Add(new KeptResult(photo, result, original, fit, sharedId), id);
         headers["X-Result-Id"] = id;
         string? format = http.Request.Query["format"];
         if (format is not null and not "json")
@@ -266,14 +274,27 @@ public static class DepthServer
     }
 
     /// <summary>A kept result: this process's recent ones, else the shared store's (whichever replica computed it).</summary>
-    private static async Task<(RgbImage Image, DepthResult Result, DepthResult Original)?> Kept(string id, ServeOptions options, ResultStore store, SharedResults? shared)
+    private static async Task<KeptResult?> Kept(string id, ServeOptions options, ResultStore store, SharedResults? shared)
     {
         if (store.TryGet(id, out var kept)) return kept;
-        if (shared is null || await shared.TryGetAsync(id) is not { } stored) return null;
+        if (shared is null) return null;
+        if (ResultCacheKey.CalibratedFrom(id) is { } from)
+        {
+            // A calibration another replica made: its known points are shared, so calibrate the shared output by them again.
+            if (await shared.TryGetCalibrationAsync(id) is not { } known || await Kept(from, options, store, shared) is not { } output) return null;
+            CalibratedDepth calibrated;
+            try { calibrated = DepthCalibrator.Calibrate(output.Original, known); }
+            catch (DepthAnalysisException) { return null; }   // not the output these points were fitted to: not this calibration
+            var again = new KeptResult(output.Image, calibrated.Depth, output.Original, calibrated.Fit, from);
+            store.Add(again, id);
+            return again;
+        }
+        if (await shared.TryGetAsync(id) is not { } stored) return null;
         // The stored picture is the upload that produced the result, so it decodes as it did then.
         var picture = ImageFile.Decode(stored.Picture, "shared result", new ImageDecodeOptions { MaxPixels = options.MaxPixels }).Image;
-        store.Add(picture, stored.Result, stored.Result, id);
-        return (picture, stored.Result, stored.Result);
+        var model = new KeptResult(picture, stored.Result, stored.Result, Fit: null, id);
+        store.Add(model, id);
+        return model;
     }
 
     private static IResult NoResult(string id, ServeOptions options, SharedResults? shared) => Problem(StatusCodes.Status404NotFound,
@@ -446,29 +467,35 @@ public sealed record DepthSummary(string Id, int Width, int Height, string Depth
 public sealed record RegionsAnswer(List<RegionStatistics> Regions);
 
 /// <summary>
+/// A kept result: the picture, the result, the model's own output it came from, the calibration's fit when it is
+/// calibrated, and the id the model's output is shared under (null when it is not shared), which a calibration's id is derived from.
+/// </summary>
+internal sealed record KeptResult(RgbImage Image, DepthResult Result, DepthResult Original, DepthCalibration? Fit, string? SharedId);
+
+/// <summary>
 /// The last few results, by id, so the links in a response can be fetched; memory stays bounded. Each keeps the model's
-/// own output beside it (<c>Original</c>), which calibration starts from.
+/// own output beside it (<c>Original</c>), which calibration starts from, and its fit, which its summary reports.
 /// </summary>
 internal sealed class ResultStore(int capacity)
 {
     private readonly Queue<string> _order = new();
-    private readonly Dictionary<string, (RgbImage Image, DepthResult Result, DepthResult Original)> _results = [];
+    private readonly Dictionary<string, KeptResult> _results = [];
 
-    /// <summary>Keeps a result (and the model output it came from) under <paramref name="id"/> (a shared result's), or under a new id when none is given.</summary>
-    public string Add(RgbImage image, DepthResult result, DepthResult original, string? id = null)
+    /// <summary>Keeps a result under <paramref name="id"/> (a shared result's), or under a new id when none is given.</summary>
+    public string Add(KeptResult kept, string? id = null)
     {
         id ??= Guid.NewGuid().ToString("N");
         lock (_results)
         {
             // A shared id seen again (a cache hit) replaces its entry and keeps its place in the order.
-            if (!_results.TryAdd(id, (image, result, original))) { _results[id] = (image, result, original); return id; }
+            if (!_results.TryAdd(id, kept)) { _results[id] = kept; return id; }
             _order.Enqueue(id);
             while (_order.Count > Math.Max(capacity, 0)) _results.Remove(_order.Dequeue());
         }
         return id;
     }
 
-    public bool TryGet(string id, out (RgbImage Image, DepthResult Result, DepthResult Original) kept)
+    public bool TryGet(string id, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out KeptResult? kept)
     {
         lock (_results) return _results.TryGetValue(id, out kept);
     }

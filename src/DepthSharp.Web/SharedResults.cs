@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using DepthSharp.Analysis;
 using DepthSharp.Extensions.Hosting;
 using DepthSharp.Pipeline;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -15,12 +16,13 @@ internal sealed record SharedResult(DepthResult Result, byte[] Picture, string C
 
 /// <summary>
 /// Results shared by the replicas of a scaled-out service through Redis, under <see cref="ResultCacheKey"/> ids, each
-/// kept for the TTL. Redis being unreachable never fails a request: a lookup is then a miss and a store is skipped, so
+/// kept for the TTL; calibrations of them as their known points. Redis being unreachable never fails a request: a lookup is then a miss and a store is skipped, so
 /// the replica answers by computing, and the outage is logged once when it starts and once when it ends.
 /// </summary>
 internal sealed partial class SharedResults : IAsyncDisposable
 {
     private const string KeyPrefix = "depthsharp:result:";
+    private const string CalibrationPrefix = "depthsharp:calibration:";
     private readonly Task<ConnectionMultiplexer> _redis;
     private readonly TimeSpan _ttl;
     private readonly ILogger _logger;
@@ -60,11 +62,11 @@ internal sealed partial class SharedResults : IAsyncDisposable
         return redis;
     }
 
-    /// <summary>The id of a picture's result for the loaded model and these settings.</summary>
-    public async Task<string> KeyAsync(byte[] picture)
+    /// <summary>The id of a picture's result (with its prompt depth, when one was sent) for the loaded model and these settings.</summary>
+    public async Task<string> KeyAsync(byte[] picture, byte[]? promptDepth)
     {
         string model = await _fingerprint.Value.ConfigureAwait(false);
-        return ResultCacheKey.For(picture, model, _options);
+        return ResultCacheKey.For(picture, model, _options, promptDepth);
     }
 
     /// <summary>The result stored under <paramref name="id"/>; null when there is none, it is unreadable, or Redis is unreachable.</summary>
@@ -88,6 +90,37 @@ internal sealed partial class SharedResults : IAsyncDisposable
         catch (Exception e) when (e is RedisException or TimeoutException) { Down(Reason(e)); return false; }
         Up();
         return true;
+    }
+
+    /// <summary>
+    /// Shares a calibration of a shared result: its known points, under the calibrated result's id
+    /// (<see cref="ResultCacheKey.Calibrated"/>); any replica calibrates the shared model output by them again. False
+    /// when Redis is unreachable (the calibrated result then stays local).
+    /// </summary>
+    public async Task<bool> TryStoreCalibrationAsync(string id, IReadOnlyList<KnownDepth> known)
+    {
+        try { await (await _redis.ConfigureAwait(false)).GetDatabase().StringSetAsync(CalibrationPrefix + id, ResultCacheKey.KnownText(known), _ttl, When.Always).ConfigureAwait(false); }
+        catch (Exception e) when (e is RedisException or TimeoutException) { Down(Reason(e)); return false; }
+        Up();
+        return true;
+    }
+
+    /// <summary>The known points a calibrated result's id was made from; null when there are none, they are unreadable, or Redis is unreachable.</summary>
+    public async Task<List<KnownDepth>?> TryGetCalibrationAsync(string id)
+    {
+        RedisValue value;
+        try { value = await (await _redis.ConfigureAwait(false)).GetDatabase().StringGetAsync(CalibrationPrefix + id).ConfigureAwait(false); }
+        catch (Exception e) when (e is RedisException or TimeoutException) { Down(Reason(e)); return null; }
+        Up();
+        if (value.IsNull) return null;
+        // The id is a hash of the points: points that do not give it back are not this calibration's.
+        var known = ResultCacheKey.ParseKnown(value.ToString());
+        if (known is null || ResultCacheKey.CalibratedFrom(id) is not { } from || ResultCacheKey.Calibrated(from, known) != id)
+        {
+            LogUnreadableCalibration(_logger, id);
+            return null;
+        }
+        return known;
     }
 
     /// <summary>The failure in a few words (the exception's message lists the connection's whole state).</summary>
@@ -123,6 +156,9 @@ internal sealed partial class SharedResults : IAsyncDisposable
 
     [LoggerMessage(EventId = 22, Level = LogLevel.Warning, Message = "Shared result {Id} is unreadable; computing it again")]
     private static partial void LogUnreadable(ILogger logger, string id);
+
+    [LoggerMessage(EventId = 23, Level = LogLevel.Warning, Message = "Shared calibration {Id} is unreadable; it is not found")]
+    private static partial void LogUnreadableCalibration(ILogger logger, string id);
 }
 
 /// <summary>Redis's part of /api/health: degraded (still answering, by computing) while Redis is unreachable.</summary>

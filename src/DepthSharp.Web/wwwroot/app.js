@@ -1,13 +1,14 @@
 import * as THREE from 'three';
-import { OrbitControls } from '/vendor/OrbitControls.js';
+import { OrbitControls } from './vendor/OrbitControls.js';
 
 const $ = (id) => document.getElementById(id);
-let current = null; // { file, id, depth: Float32Array, width, height, kind, inverse, focal }
+// URLs are relative to the page, so it works under the path prefix a proxy serves it at (X-Forwarded-Prefix).
+let current = null; // { file, id, depth: Float32Array, width, height, kind, inverse, focal, outputs: { format: link } }
 let depthPicture = null; // the server's colour picture of the current result
 let box = null; // the region being measured, in depth pixels: { x, y, w, h }
 let known = []; // calibration points: { x, y, metres }
 
-fetch('/api/model').then((r) => r.json()).then((m) => {
+fetch('api/model').then((r) => r.json()).then((m) => {
   $('model').textContent = `model: ${m.name} (${m.model_type})`;
   // The prompt picker is shown only for a model that takes a prompt depth (Prompt Depth Anything).
   $('prompt-row').hidden = !m.takes_prompt_depth;
@@ -18,7 +19,7 @@ fetch('/api/model').then((r) => r.json()).then((m) => {
 async function drawDepth() {
   if (!current) return;
   const { id, width, height } = current;
-  const response = await fetch(`/api/results/${id}/color?colormap=${$('colormap').value}`);
+  const response = await fetch(`api/results/${id}/color?colormap=${$('colormap').value}`);
   if (!response.ok) { $('status').textContent = `error ${response.status}: ${(await response.json()).error}`; return; }
   depthPicture = await createImageBitmap(await response.blob());
   const canvas = $('depth');
@@ -43,7 +44,7 @@ const fmt = (v) => v.toFixed(current.kind === 'metric' ? 2 : 4);
 // Region statistics are the library's (GET /api/results/{id}/regions), in the result's units.
 async function measure() {
   if (!box) return;
-  const response = await fetch(`/api/results/${current.id}/regions?region=${box.x},${box.y},${box.w},${box.h}`);
+  const response = await fetch(`api/results/${current.id}/regions?region=${box.x},${box.y},${box.w},${box.h}`);
   const answer = await response.json();
   if (!response.ok) { $('region').textContent = `region: ${answer.error}`; return; }
   const s = answer.regions[0];
@@ -53,16 +54,33 @@ async function measure() {
 // Calibration is the library's too: POST /api/results/{id}/calibrate gives a new, metric result.
 async function calibrate() {
   const query = known.map((p) => `known=${p.x},${p.y}=${p.metres}`).join('&');
-  const response = await fetch(`/api/results/${current.id}/calibrate?${query}`, { method: 'POST' });
+  const response = await fetch(`api/results/${current.id}/calibrate?${query}`, { method: 'POST' });
   const summary = await response.json();
   if (!response.ok) { $('status').textContent = `calibration refused: ${summary.error}`; return; }
   const raw = await fetch(summary.outputs.raw);
-  current = { ...current, id: summary.id, depth: new Float32Array(await raw.arrayBuffer()), kind: summary.depth_kind, inverse: summary.depth_is_inverse };
+  current = {
+    ...current, id: summary.id, depth: new Float32Array(await raw.arrayBuffer()), kind: summary.depth_kind, inverse: summary.depth_is_inverse,
+    outputs: summary.outputs,
+  };
   const fit = summary.calibration;
+  showDownloads();
   await drawDepth();
   await measure();
   draw3d(current.photoPixels);
   $('status').textContent = `calibrated: scale ${fit.scale.toPrecision(4)}, shift ${fit.shift.toPrecision(4)}, rms ${fit.rms.toFixed(3)} m over ${fit.points.length} point(s)`;
+}
+
+// The current result's downloads: the outputs the server offers for it (a point cloud only where the library's policy
+// gives one, so calibrated depth may add one), in the chosen colour map.
+function showDownloads() {
+  const stem = current.file.name.replace(/\.[^.]+$/, '');
+  $('downloads').replaceChildren(...Object.entries(current.outputs).map(([format, link]) => {
+    const a = document.createElement('a');
+    a.textContent = format;
+    a.href = `${link}?colormap=${$('colormap').value}`;
+    a.download = `${stem}.${{ png16: '16bit.png', gray8: 'gray.png', color: 'png', 'side-by-side': 'side.png', raw: 'f32' }[format] ?? format}`;
+    return a;
+  }));
 }
 
 function showPoints() {
@@ -117,7 +135,7 @@ async function estimate(file) {
     body.append('image', file);
     body.append('prompt_depth', prompt);
   }
-  const response = await fetch('/api/depth', { method: 'POST', body, headers: { Accept: 'application/octet-stream' } });
+  const response = await fetch('api/depth', { method: 'POST', body, headers: { Accept: 'application/octet-stream' } });
   if (!response.ok) { $('status').textContent = `error ${response.status}: ${(await response.json()).error}`; return; }
   const h = (name) => response.headers.get(name);
   known = []; box = null; showPoints(); $('region').textContent = '';
@@ -134,21 +152,13 @@ async function estimate(file) {
   scratch.drawImage(photo, 0, 0, current.width, current.height);
   current.photoPixels = scratch.getImageData(0, 0, current.width, current.height).data;
   draw3d(current.photoPixels);
-  // The outputs the server offers for this result (a point cloud only where the library's policy gives one).
-  const formats = h('X-Depth-Outputs').split(',');
-  const stem = file.name.replace(/\.[^.]+$/, '');
-  $('downloads').replaceChildren(...formats.map((format) => {
-    const a = document.createElement('a');
-    a.textContent = format;
-    a.href = `/api/results/${current.id}/${format}?colormap=${$('colormap').value}`;
-    a.download = `${stem}.${{ png16: '16bit.png', gray8: 'gray.png', color: 'png', 'side-by-side': 'side.png', raw: 'f32' }[format] ?? format}`;
-    return a;
-  }));
+  current.outputs = Object.fromEntries(h('X-Depth-Outputs').split(',').map((format) => [format, `api/results/${current.id}/${format}`]));
+  showDownloads();
   $('status').textContent = `done: ${current.width}×${current.height}, ${current.kind} depth`;
 }
 
 $('file').addEventListener('change', (e) => { if (e.target.files[0]) estimate(e.target.files[0]); });
-$('colormap').addEventListener('change', drawDepth);
+$('colormap').addEventListener('change', () => { if (current?.outputs) showDownloads(); drawDepth(); });
 const drop = $('drop');
 drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
 drop.addEventListener('dragleave', () => drop.classList.remove('over'));

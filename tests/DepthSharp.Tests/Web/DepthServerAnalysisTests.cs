@@ -56,6 +56,9 @@ public sealed class DepthServerAnalysisTests : IAsyncLifetime
         var values = new float[raw.Length / 4];
         Buffer.BlockCopy(raw, 0, values, 0, raw.Length);
         Assert.Equal(expected.Depth.Depth, values);
+        var kept = JsonDocument.Parse(await _server!.Client.GetStringAsync($"/api/results/{body.GetProperty("id").GetString()}")).RootElement;
+        Assert.True(kept.GetProperty("calibrated").GetBoolean());
+        Assert.Equal(fit.GetRawText(), kept.GetProperty("calibration").GetRawText());
         // No focal length known for this picture: the answer says so.
         Assert.Equal(JsonValueKind.Null, body.GetProperty("fx").ValueKind);
         Assert.Contains("no focal length known", body.GetProperty("intrinsics_missing").GetString());
@@ -80,6 +83,15 @@ public sealed class DepthServerAnalysisTests : IAsyncLifetime
         var expected = DepthRegions.Measure(DepthCalibrator.Calibrate(original, [new KnownDepth(near % 150, near / 150, 1), new KnownDepth(far % 150, far / 150, 4)]).Depth,
             new DepthRegion(0, 0, 10, 10));
         Assert.Equal(expected.Median, metres.GetProperty("median").GetDouble());
+
+        // The kept calibrated result's summary reports its fit; the model's output reports none.
+        var summary = JsonDocument.Parse(await _server!.Client.GetStringAsync($"/api/results/{newId}")).RootElement;
+        Assert.True(summary.GetProperty("calibrated").GetBoolean());
+        Assert.Equal("metric", summary.GetProperty("depth_kind").GetString());
+        Assert.Equal(calibrated.GetProperty("calibration").GetRawText(), summary.GetProperty("calibration").GetRawText());
+        var uncalibrated = JsonDocument.Parse(await _server!.Client.GetStringAsync($"/api/results/{id}")).RootElement;
+        Assert.False(uncalibrated.GetProperty("calibrated").GetBoolean());
+        Assert.Equal(JsonValueKind.Null, uncalibrated.GetProperty("calibration").ValueKind);
 
         // Calibrating the calibrated result starts again from the model's output.
         var (again, recalibrated) = await Post($"/api/results/{newId}/calibrate?known={near % 150},{near / 150}=1&known={far % 150},{far / 150}=4");

@@ -1,4 +1,5 @@
 using System.Reflection;
+using DepthSharp.Analysis;
 using DepthSharp.Extensions.Hosting;
 using DepthSharp.Pipeline;
 using DepthSharp.Web;
@@ -35,6 +36,38 @@ public sealed class ResultCacheKeyTests
         changed[^3] ^= 1;
         Assert.NotEqual(key, ResultCacheKey.For(changed, Model, options));
         Assert.NotEqual(key, ResultCacheKey.For(Picture, new string('b', 64), options));
+    }
+
+    [Fact]
+    public void APromptDepthIsPartOfTheKey()
+    {
+        var options = new DepthEstimationOptions();
+        byte[] prompt = [1, 2, 3, 4];
+        string withPrompt = ResultCacheKey.For(Picture, Model, options, prompt);
+        Assert.NotEqual(ResultCacheKey.For(Picture, Model, options), withPrompt);
+        Assert.NotEqual(withPrompt, ResultCacheKey.For(Picture, Model, options, [1, 2, 3, 5]));
+        Assert.Equal(withPrompt, ResultCacheKey.For(Picture, Model, options, (byte[])prompt.Clone()));
+    }
+
+    [Fact]
+    public void ACalibratedIdIsDerivedFromTheOutputsIdAndThePoints()
+    {
+        string id = ResultCacheKey.For(Picture, Model, new DepthEstimationOptions());
+        KnownDepth[] known = [new(3, 4, 1.25), new(10, 2, 0.1 + 0.2)];
+        string calibrated = ResultCacheKey.Calibrated(id, known);
+        Assert.Matches("^[0-9a-f]{64}\\.[0-9a-f]{64}$", calibrated);
+        Assert.Equal(id, ResultCacheKey.CalibratedFrom(calibrated));
+        Assert.Equal(calibrated, ResultCacheKey.Calibrated(id, [new(3, 4, 1.25), new(10, 2, 0.1 + 0.2)]));
+        // The metres as they are (0.1 + 0.2 is not 0.3), and the points round-trip through their text.
+        Assert.NotEqual(calibrated, ResultCacheKey.Calibrated(id, [new(3, 4, 1.25), new(10, 2, 0.3)]));
+        Assert.NotEqual(calibrated, ResultCacheKey.Calibrated(new string('f', 64), known));
+        Assert.Equal(known, ResultCacheKey.ParseKnown(ResultCacheKey.KnownText(known)));
+        Assert.Null(ResultCacheKey.ParseKnown("3,4"));
+
+        Assert.Null(ResultCacheKey.CalibratedFrom(id));
+        Assert.Null(ResultCacheKey.CalibratedFrom(Guid.NewGuid().ToString("N")));
+        Assert.Null(ResultCacheKey.CalibratedFrom(calibrated.ToUpperInvariant()));
+        Assert.Null(ResultCacheKey.CalibratedFrom(calibrated.Replace('.', '-')));
     }
 
     [Fact]
